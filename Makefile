@@ -1,0 +1,36 @@
+# Two commands set up everything: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean example
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mentorctl validate programmes/example
+	$(BIN)/mentorctl match programmes/example --force
+	$(BIN)/mentorctl packs programmes/example
+	$(BIN)/mentorctl report programmes/example
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_match.py
+	$(BIN)/python benchmarks/bench_report.py
+
+example: $(STAMP)
+	$(BIN)/python scripts/generate_example.py --out programmes/example
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,97 @@
+"""Errors a user can cause, each with the exit code the CLI returns for it.
+
+Exit codes: 0 success; 1 the work ran but part of it failed (a send refused); 2 bad input or usage;
+3 infeasible (the input is valid but no matching satisfies its pins and constraints).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    PARTIAL_FAILURE = 1
+    BAD_INPUT = 2
+    INFEASIBLE = 3
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the user's files a problem is: file, and optionally row (1-based, as a spreadsheet shows it),
+    column (a heading or field name) or line/column of a text file."""
+
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+
+class MentorctlError(Exception):
+    """A problem the user can fix. The message says where, what, and what to do."""
+
+    exit_code: ExitCode = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str, *, location: Location | None = None, details: list[str] | None = None):
+        self.location = location
+        self.details = list(details or [])
+        self.plain_message = message
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = f"{self.location}: " if self.location and str(self.location) else ""
+        text = f"{where}{self.plain_message}"
+        if self.details:
+            text += "\n" + "\n".join(f"  - {d}" for d in self.details)
+        return text
+
+
+class ProgrammeError(MentorctlError):
+    """programme.yaml is missing, not YAML, or does not fit the schema."""
+
+
+class RosterError(MentorctlError):
+    """A roster (CSV/Excel) is missing, unreadable or has bad values."""
+
+
+class RuleError(MentorctlError):
+    """A matching rule expression cannot be parsed or names an unknown field."""
+
+
+class TemplateError(MentorctlError):
+    """A Jinja template has a syntax error or uses an undefined variable."""
+
+
+class DeliveryError(MentorctlError):
+    """Mail could not be delivered at all (server unreachable, login refused)."""
+
+    exit_code = ExitCode.PARTIAL_FAILURE
+
+
+class OutputExistsError(MentorctlError):
+    """An output file exists and may hold the coordinator's edits; --force is needed to replace it."""
+
+
+class LockedError(MentorctlError):
+    """Another mentorctl run holds the programme's lock."""
+
+    exit_code = ExitCode.OK
+
+
+class InfeasibleError(MentorctlError):
+    """The input is valid but no matching satisfies its pins and constraints."""
+
+    exit_code = ExitCode.INFEASIBLE

@@ -1,0 +1,523 @@
+"""The programme definition (programme.yaml): typed models, loading and friendly validation errors.
+
+Every section of a mentoring programme lives here, so that `mentorctl init`, the README reference and the
+code cannot drift apart: purpose and goals, design, rosters, matching, schedule, onboarding, reminders,
+email and reporting.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from mentorctl.errors import Location, ProgrammeError
+
+PROGRAMME_FILE = "programme.yaml"
+
+
+class StrictModel(BaseModel):
+    """Base for every section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
+
+
+class MentoringType(StrEnum):
+    ONE_TO_ONE = "one-to-one"
+    GROUP = "group"
+    PEER = "peer"
+    REVERSE = "reverse"
+
+
+class Enrolment(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Objective(StrEnum):
+    COVERAGE_THEN_SCORE = "coverage_then_score"
+    SCORE = "score"
+    FAIR = "fair"
+
+
+class Audience(StrEnum):
+    MENTORS = "mentors"
+    MENTEES = "mentees"
+    PAIRS = "pairs"
+    EVERYONE = "everyone"
+    COORDINATOR = "coordinator"
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    INTEGER = "integer"
+    LIST = "list"
+    DATE = "date"
+    EMAIL = "email"
+    BOOL = "bool"
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(w|d|h|m|weeks?|days?|hours?|minutes?)\s*$", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a duration such as `2w`, `21d`, `12h`, `30m` (or `2 weeks`)."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"'{text}' is not a duration; write e.g. 2w, 21d, 12h or 30m")
+    amount, unit = int(match.group(1)), match.group(2).lower()[0]
+    return {"w": timedelta(weeks=amount), "d": timedelta(days=amount), "h": timedelta(hours=amount),
+            "m": timedelta(minutes=amount)}[unit]
+
+
+Duration = Annotated[str, Field(description="a duration: 2w, 21d, 12h, 30m")]
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class Contact(StrictModel):
+    name: str | None = Field(None, description="person's name")
+    email: str = Field(description="email address")
+
+
+class ProgrammeInfo(StrictModel):
+    name: str = Field(description="the programme's name, shown in packs, emails and reports")
+    organisation: str | None = Field(None, description="who runs it")
+    timezone: str = Field("UTC", description="IANA time zone for every date and time, e.g. Europe/London")
+    coordinator: Contact | None = Field(None, description="who participants contact; receives digests")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"'{value}' is not an IANA time zone (e.g. Europe/London, America/New_York)") from e
+        return value
+
+
+class Goal(StrictModel):
+    name: str = Field(description="what the programme wants to achieve")
+    kpi: str | None = Field(None, description="the KPI that measures it (a name from `mentorctl report`)")
+    target: float | None = Field(None, description="numeric target for the KPI (rates as 0-1)")
+    direction: Literal["at_least", "at_most"] = Field("at_least", description="met when value >= or <= target")
+    description: str | None = Field(None, description="longer text for packs and reports")
+
+
+class ParticipantEligibility(StrictModel):
+    mentors: list[str] = Field(default_factory=list, description="rules over `mentor.<field>` every mentor must meet")
+    mentees: list[str] = Field(default_factory=list, description="rules over `mentee.<field>` every mentee must meet")
+
+
+class Design(StrictModel):
+    type: MentoringType = Field(MentoringType.ONE_TO_ONE, description="one-to-one | group | peer | reverse")
+    start_date: date = Field(description="first day of the programme (YYYY-MM-DD)")
+    length_weeks: int = Field(26, gt=0, le=520, description="how long the programme runs")
+    enrolment: Enrolment = Field(Enrolment.CLOSED, description="open (people join any time) or closed (one intake)")
+    signup: str = Field("application form", description="how people sign up (form, nomination, HR extract…)")
+    checkin_every: Duration = Field("2w", description="how often pairs are expected to meet")
+    eligibility: ParticipantEligibility = Field(default_factory=ParticipantEligibility,
+                                                description="who may take part")
+
+    _duration = field_validator("checkin_every")(_check_duration)
+
+    @property
+    def end_date(self) -> date:
+        return self.start_date + timedelta(weeks=self.length_weeks)
+
+
+class Rosters(StrictModel):
+    mentors: str | None = Field(None, description="mentor roster: CSV, or Excel as `file.xlsx#Sheet`")
+    mentees: str | None = Field(None, description="mentee roster")
+    participants: str | None = Field(None, description="one roster for everyone (peer programmes, or with role_column)")
+    role_column: str | None = Field(None, description="heading telling mentors from mentees in `participants`")
+    roles: dict[Literal["mentor", "mentee"], list[str]] = Field(
+        default_factory=lambda: {"mentor": ["mentor"], "mentee": ["mentee"]},
+        description="values of role_column meaning mentor / mentee (case-insensitive)")
+    columns: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="field: heading in your file (a list of headings is joined with spaces, e.g. first+last name)")
+    types: dict[str, FieldType] = Field(default_factory=dict,
+                                        description="declared field types: text, number, integer, list, date, email, bool")
+    list_separator: str = Field(";", description="separator of list fields (languages, skills…)")
+    list_separators: dict[str, str] = Field(default_factory=dict, description="per-field separator overrides")
+
+    @model_validator(mode="after")
+    def _some_roster(self) -> Rosters:
+        if not (self.mentors or self.mentees or self.participants):
+            raise ValueError("name at least one roster: mentors and mentees, or participants")
+        if self.role_column and not self.participants:
+            raise ValueError("role_column needs a `participants` roster holding both roles")
+        return self
+
+    def separator_for(self, field: str) -> str:
+        return self.list_separators.get(field, self.list_separator)
+
+
+class ScoringTerm(StrictModel):
+    name: str = Field(description="short name, shown in matches.csv and explanations")
+    expr: str = Field(description="expression over mentor.<field> and mentee.<field>; true=1, false=0")
+    weight: float = Field(1.0, description="multiplies the expression's value")
+    explain: str | None = Field(None, description="sentence for packs, e.g. 'you share skills'")
+
+
+class MaxPerMentor(StrictModel):
+    field: str = Field(description="mentee field, e.g. department")
+    max: int = Field(ge=1, description="at most this many of one mentor's mentees share a value of the field")
+
+
+class MinShare(StrictModel):
+    name: str = Field(description="name shown in the summary")
+    expr: str = Field(description="pair expression, e.g. mentor.location != mentee.location")
+    share: float = Field(ge=0, le=1, description="minimum share of matched pairs satisfying expr (0-1)")
+
+
+class Constraints(StrictModel):
+    max_per_mentor: list[MaxPerMentor] = Field(default_factory=list, description="diversity within a mentor's group")
+    min_share: list[MinShare] = Field(default_factory=list, description="minimum share of pairs satisfying an expression")
+
+
+class Matching(StrictModel):
+    mentor_capacity: int = Field(2, ge=1, description="mentees per mentor; a roster column `capacity` overrides it")
+    capacity_column: str = Field("capacity", description="roster field holding each mentor's own capacity")
+    mentors_per_mentee: int = Field(1, ge=1, description="how many mentors each mentee gets")
+    min_group_size: int | None = Field(None, ge=1, description="group programmes: a mentor leads no group or at least this many")
+    eligibility: list[str] = Field(default_factory=list, description="rules every pair must satisfy")
+    scoring: list[ScoringTerm] = Field(default_factory=list, description="weighted terms summed into a pair's score")
+    objective: Objective = Field(Objective.COVERAGE_THEN_SCORE, description="coverage_then_score | score | fair")
+    min_score: float | None = Field(None, description="pairs scoring below this are not allowed")
+    pinned: str | None = Field(None, description="CSV of pairs that must be matched (mentor_id, mentee_id)")
+    forbidden: str | None = Field(None, description="CSV of pairs that must never be matched")
+    history: list[str] = Field(default_factory=list, description="CSVs of earlier cohorts' pairs not to repeat")
+    constraints: Constraints = Field(default_factory=Constraints, description="side constraints (solved with CP-SAT)")
+    candidates_per_mentee: int = Field(50, ge=1, description="best candidates kept per mentee before the optimality proof")
+    time_limit_seconds: float = Field(60, gt=0, description="CP-SAT time limit (side constraints only)")
+    seed: int = Field(0, description="solver random seed")
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Session(StrictModel):
+    title: str = Field(description="what the session is")
+    start: datetime = Field(description="when it starts (YYYY-MM-DD HH:MM, in the programme's time zone)")
+    duration_minutes: int = Field(60, gt=0, description="how long")
+    location: str | None = Field(None, description="room or address")
+    url: str | None = Field(None, description="video-call link")
+    audience: Audience = Field(Audience.EVERYONE, description="mentors | mentees | everyone")
+
+
+class TrainingReminders(StrictModel):
+    enabled: bool = Field(True, description="remind attendees of each training session")
+    days_before: int = Field(2, ge=0, description="how many days before the session")
+    template: str = Field("training.md.j2", description="template of the reminder")
+
+
+class Schedule(StrictModel):
+    kickoff: Session | None = Field(None, description="the first meeting; sent as a calendar invitation with packs")
+    training: list[Session] = Field(default_factory=list, description="onboarding and training sessions")
+    training_reminders: TrainingReminders = Field(default_factory=TrainingReminders,
+                                                  description="automatic reminders before training sessions")
+
+
+class Resource(StrictModel):
+    title: str
+    url: str
+    description: str | None = None
+
+
+class Expectations(StrictModel):
+    mentors: list[str] = Field(default_factory=list, description="what is expected of mentors")
+    mentees: list[str] = Field(default_factory=list, description="what is expected of mentees")
+
+
+class Onboarding(StrictModel):
+    expectations: Expectations = Field(default_factory=Expectations, description="role expectations in the packs")
+    resources: list[Resource] = Field(default_factory=list, description="links included in every pack")
+
+
+class Reminder(StrictModel):
+    id: str = Field(description="unique name; the ledger records each occurrence under it")
+    every: Duration | None = Field(None, description="repeat from the start date until the end: 1w, 2w, 10d")
+    at: str | None = Field(None, description="once: `week 13` or a date YYYY-MM-DD")
+    cron: str | None = Field(None, description="cron expression in the programme's time zone, e.g. '0 9 * * MON'")
+    time: str = Field("09:00", description="time of day for every/at reminders (HH:MM)")
+    to: Audience = Field(description="mentors | mentees | pairs | everyone | coordinator")
+    template: str = Field(description="template file name, e.g. checkin.md.j2")
+    when_inactive_for: Duration | None = Field(None, description="only pairs with no logged session for this long")
+
+    _durations = field_validator("every", "when_inactive_for")(_check_duration)
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Reminder:
+        given = [k for k in ("every", "at", "cron") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"reminder '{self.id}' needs exactly one of every, at, cron (has {given or 'none'})")
+        if not re.fullmatch(r"\d{1,2}:\d{2}", self.time):
+            raise ValueError(f"time '{self.time}' is not HH:MM")
+        if self.at and not re.fullmatch(r"(?i)week\s+\d+|\d{4}-\d{2}-\d{2}", self.at.strip()):
+            raise ValueError(f"at '{self.at}' must be 'week N' or a date YYYY-MM-DD")
+        if self.cron:
+            from croniter import croniter
+
+            if not croniter.is_valid(self.cron):
+                raise ValueError(f"cron '{self.cron}' is not a cron expression (e.g. '0 9 * * MON')")
+        return self
+
+
+class SmtpSettings(StrictModel):
+    host: str = Field(description="SMTP server")
+    port: int = Field(587, ge=1, le=65535, description="587 for starttls, 465 for ssl, 25 for none")
+    security: Literal["starttls", "ssl", "none"] = Field("starttls", description="starttls | ssl | none")
+    username_env: str | None = Field(None, description="NAME of the environment variable holding the user name")
+    password_env: str | None = Field(None, description="NAME of the environment variable holding the password")
+    per_minute: int = Field(60, ge=1, description="rate limit: messages per minute")
+    timeout_seconds: float = Field(30, gt=0, description="network timeout")
+
+
+class Email(StrictModel):
+    from_: str = Field(alias="from", description='sender, e.g. "Mentoring Team <mentoring@example.org>"')
+    reply_to: str | None = Field(None, description="where replies go")
+    smtp: SmtpSettings | None = Field(None, description="server used by --send")
+    subject_prefix: str | None = Field(None, description="prepended to every subject, e.g. [Mentoring]")
+
+
+class ActivitySource(StrictModel):
+    path: str = Field(description="CSV or Excel export of activity")
+    columns: dict[str, str] = Field(default_factory=dict, description="mentorctl field: heading in the export")
+    events: dict[str, str] = Field(default_factory=dict, description="mentorctl event: the export's own event name")
+    dayfirst: bool = Field(False, description="dates are written day first (31/01/2026)")
+    date_format: str | None = Field(None, description="strftime format of the timestamp, when not ISO")
+
+
+class HrExtract(StrictModel):
+    path: str = Field(description="CSV/Excel: employee_id, left_on, promoted_on, any breakdown fields")
+    columns: dict[str, str] = Field(default_factory=dict, description="field: heading in the extract")
+    dayfirst: bool = False
+
+
+class SurveyExport(StrictModel):
+    path: str = Field(description="CSV/Excel: participant_id, satisfaction (1-5), recommend (0-10)")
+    columns: dict[str, str] = Field(default_factory=dict, description="field: heading in the export")
+
+
+class Reporting(StrictModel):
+    report_by: list[str] = Field(default_factory=list, description="roster fields to break results down by")
+    activity: list[ActivitySource] = Field(default_factory=list, description="activity-log exports")
+    hr_extract: HrExtract | None = Field(None, description="HR outcomes for retention and promotion")
+    survey: SurveyExport | None = Field(None, description="survey export")
+    min_group_size: int = Field(5, ge=1, description="breakdown groups smaller than this are shown as '<N'")
+    active_window_days: int = Field(30, ge=1, description="active = any activity in this many final days")
+
+    @field_validator("activity", mode="before")
+    @classmethod
+    def _paths_as_sources(cls, value: Any) -> Any:
+        if isinstance(value, str | dict):
+            value = [value]
+        return [{"path": v} if isinstance(v, str) else v for v in value]
+
+
+class Programme(StrictModel):
+    """A whole mentoring programme, as written in programme.yaml."""
+
+    programme: ProgrammeInfo = Field(description="name, organisation, time zone, coordinator")
+    purpose: str = Field("", description="why the programme exists, in a sentence or two")
+    goals: list[Goal] = Field(default_factory=list, description="goals, each with a KPI and a numeric target")
+    design: Design = Field(description="type, dates, enrolment, eligibility")
+    rosters: Rosters = Field(description="where the people are, and how their columns map to fields")
+    matching: Matching = Field(default_factory=Matching, description="rules, scores, capacity, objective")
+    schedule: Schedule = Field(default_factory=Schedule, description="kick-off and training sessions")
+    onboarding: Onboarding = Field(default_factory=Onboarding, description="expectations and resources for packs")
+    reminders: list[Reminder] = Field(default_factory=list, description="reminders sent by `mentorctl remind`")
+    email: Email | None = Field(None, description="sender and SMTP server (secrets via environment variables)")
+    reporting: Reporting = Field(default_factory=Reporting, description="activity logs and breakdowns for reports")
+    private: list[str] = Field(default_factory=list,
+                               description="fields usable by rules and reports, never shown in packs or emails")
+
+    _path: Path = PrivateAttr(default=Path(PROGRAMME_FILE))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Programme:
+        ids = [r.id for r in self.reminders]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"reminder ids must be unique: {', '.join(duplicates)}")
+        if self.design.type is MentoringType.PEER and not (self.rosters.participants or self.rosters.mentors):
+            raise ValueError("a peer programme needs a `participants` roster")
+        return self
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        return self._path.parent
+
+    @property
+    def out_dir(self) -> Path:
+        return self.base_dir / "out"
+
+    @property
+    def state_dir(self) -> Path:
+        """Where mentorctl keeps its own state (ledger, lock)."""
+        return self.base_dir / ".mentorctl"
+
+    @property
+    def tz(self):  # noqa: ANN201 - zoneinfo.ZoneInfo
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.programme.timezone)
+
+    @property
+    def is_peer(self) -> bool:
+        return self.design.type is MentoringType.PEER
+
+    def resolve(self, relative: str | Path) -> Path:
+        """A path from the YAML, relative to the programme folder (an Excel `#Sheet` suffix is kept)."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def find_programme_file(path: str | Path = ".") -> Path:
+    """Accept a programme folder or its programme.yaml; return the YAML file's path."""
+    candidate = Path(path)
+    if candidate.is_dir():
+        candidate = candidate / PROGRAMME_FILE
+    if not candidate.exists():
+        hint = "run `mentorctl init NAME` to create one, or pass the programme folder"
+        raise ProgrammeError(f"no programme found at {candidate}; {hint}")
+    return candidate
+
+
+def load_programme(path: str | Path = ".") -> Programme:
+    """Read and validate programme.yaml (safe_load); errors name the line and key and suggest fixes."""
+    file = find_programme_file(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProgrammeError(f"cannot read it: {e}", location=Location(str(file))) from e
+    try:
+        data = yaml.safe_load(text)
+        lines = _key_lines(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ProgrammeError(f"{where}not valid YAML ({problem}); check indentation and quoting there",
+                             location=Location(str(file))) from e
+    if not isinstance(data, dict):
+        raise ProgrammeError("must be a YAML mapping (keys such as programme:, design:, rosters:)",
+                             location=Location(str(file)))
+    try:
+        programme = Programme.model_validate(data)
+    except ValidationError as e:
+        raise ProgrammeError(f"{len(e.errors())} problem(s) in the programme definition",
+                             location=Location(str(file)), details=_friendly_errors(e, lines)) from e
+    programme._path = file.resolve()
+    return programme
+
+
+def programme_warnings(programme: Programme) -> list[str]:
+    """Things that are allowed but probably a mistake."""
+    warnings = []
+    for goal in programme.goals:
+        if goal.target is None:
+            warnings.append(f"goal '{goal.name}' has no numeric target, so the report cannot say whether it is met")
+        if goal.kpi is None:
+            warnings.append(f"goal '{goal.name}' names no KPI")
+    return warnings
+
+
+def _key_lines(text: str) -> dict[tuple, int]:
+    """Map each key path in the YAML to its 1-based line number, for error messages."""
+    lines: dict[tuple, int] = {}
+
+    def walk(node: yaml.Node, prefix: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                path = (*prefix, key.value)
+                lines[path] = key.start_mark.line + 1
+                walk(value, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*prefix, index)] = item.start_mark.line + 1
+                walk(item, (*prefix, index))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+_SECRET_KEYS = {"password", "username", "user", "pass", "secret", "token"}
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model class that owns the key at `loc` (for did-you-mean suggestions)."""
+    model: Any = Programme
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found:
+            return found
+    return None
+
+
+def _friendly_errors(error: ValidationError, lines: dict[tuple, int]) -> list[str]:
+    messages = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        line = lines.get(loc) or lines.get(loc[:-1])
+        where = f"line {line}: " if line else ""
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            model = _model_at(loc)
+            names = [f.alias or n for n, f in model.model_fields.items()] if model else []
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+            text = f"{where}{dotted}: unknown key"
+            if key.lower() in _SECRET_KEYS:
+                text += "; secrets never go in programme.yaml: name an environment variable with username_env/password_env"
+            elif close:
+                text += f"; did you mean '{close[0]}'?"
+            elif names:
+                text += f"; expected one of: {', '.join(sorted(names))}"
+        elif kind == "missing":
+            text = f"{where}{dotted}: required but missing"
+        else:
+            msg = item["msg"].removeprefix("Value error, ")
+            got = item.get("input")
+            shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
+            text = f"{where}{dotted}: {msg}{shown}"
+        messages.append(text)
+    return messages
