@@ -95,3 +95,25 @@ class InfeasibleError(MentorctlError):
     """The input is valid but no matching satisfies its pins and constraints."""
 
     exit_code = ExitCode.INFEASIBLE
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found while validating: an error (blocks the command) or a warning (worth a look)."""
+
+    level: str  # "error" | "warning"
+    message: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location and str(self.location) else ""
+        return f"{where}{self.message}"
+
+    def as_dict(self) -> dict:
+        loc = self.location or Location()
+        return {"level": self.level, "message": self.message, "file": loc.file, "row": loc.row,
+                "column": loc.column, "line": loc.line}
+
+
+class ActivityError(MentorctlError):
+    """An activity log, HR extract or survey export is missing, unreadable or lacks a required column."""
