@@ -1,0 +1,456 @@
+"""Reminders from the programme's schedule: occurrences, who receives them, what is due now, and the lock.
+
+Time: every occurrence is computed in the programme's time zone with `zoneinfo`. A reminder at 09:00 stays
+at 09:00 local time across daylight-saving changes; its identity in the ledger is the local ISO date-time
+with its UTC offset (`2026-03-30T09:00:00+01:00`). A wall-clock time that does not exist on a spring-forward
+day moves forward by the gap (02:30 becomes 03:30); an ambiguous one on a fall-back day is the first instance.
+
+Schedule semantics (documented for coordinators in the README):
+- `every: 2w` — at `time` on start + 2w, start + 4w, … while the date is before the end date
+  (no reminder on the start date itself: the welcome pack covers day one).
+- `at: week 13` — week 1 starts on the start date, so week 13 is start + 12 weeks; `at: YYYY-MM-DD` is that day.
+- `cron: "0 9 * * MON"` — the cron expression in the programme's time zone, from the start date to the end.
+- training sessions — `schedule.training_reminders.days_before` days before each session, at the session's
+  local time; such a reminder is no longer due once the session has started.
+Nothing is due after the programme's end date.
+
+Due and catch-up: for each reminder and recipient, only the LATEST occurrence at or before now is due (if
+the ledger has not recorded it). Older occurrences that were never recorded (cron was down) are recorded as
+`skipped`, so they never go out later: after a gap each person gets one reminder, not a burst.
+
+Delivery is at-most-once: the ledger records `sending` before a message goes and `sent` after. A crash in
+between leaves `sending`, which is never re-sent automatically (better a missed reminder than a duplicate);
+`mentorctl remind --retry-unknown` re-sends those on purpose. A `failed` send (the server refused it) is
+retried on the next run while its occurrence is still the latest.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mentorctl.errors import LockedError, MentorctlError, ProgrammeError
+from mentorctl.programme import Audience, Programme, Reminder, Session, parse_duration
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COORDINATOR_ID = "coordinator"
+SESSION_EVENTS = frozenset({"session", "meeting"})
+LOCK_FILE = "remind.lock"
+LOCKED_MESSAGE = "another mentorctl remind is running for this programme; this run sends nothing"
+
+
+# --- occurrences -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduledReminder:
+    """One reminder of the schedule (from `reminders:` or an automatic training reminder)."""
+
+    id: str
+    to: Audience
+    template: str
+    times: tuple[datetime, ...]          # every occurrence, tz-aware, sorted
+    expires: datetime | None = None      # not due at or after this instant
+    inactive_for: timedelta | None = None
+    session: Session | None = None
+    session_start: datetime | None = None
+
+    def latest_due(self, now: datetime) -> tuple[datetime | None, tuple[datetime, ...]]:
+        """The latest occurrence at or before `now` (None if none is due or it expired) and the older ones."""
+        due = tuple(t for t in self.times if t <= now)
+        if not due or (self.expires is not None and now >= self.expires):
+            return None, due
+        return due[-1], due[:-1]
+
+
+def localize(naive: datetime, tz: tzinfo) -> datetime:
+    """Attach `tz` to a wall-clock time; a time in a spring-forward gap moves forward by the gap."""
+    if naive.tzinfo is not None:
+        return naive.astimezone(tz)
+    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
+
+
+def occurrence_iso(moment: datetime) -> str:
+    """The occurrence's identity in the ledger: local ISO date-time with offset, to the second."""
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _time_of_day(text: str) -> time:
+    hours, minutes = (int(p) for p in text.split(":"))
+    return time(hours, minutes)
+
+
+def _end(programme: Programme) -> datetime:
+    return localize(datetime.combine(programme.design.end_date, time(0)), programme.tz)
+
+
+def reminder_times(programme: Programme, reminder: Reminder) -> tuple[datetime, ...]:
+    """Every occurrence of a configured reminder, tz-aware in the programme's time zone, sorted, unique."""
+    tz = programme.tz
+    start: date = programme.design.start_date
+    end: date = programme.design.end_date
+    at_time = _time_of_day(reminder.time)
+    naive: list[datetime] = []
+    if reminder.every:
+        step = parse_duration(reminder.every)
+        if step <= timedelta(0):
+            raise ProgrammeError(f"reminder '{reminder.id}': every must be longer than zero")
+        moment = datetime.combine(start, at_time) + step
+        while moment.date() < end:
+            naive.append(moment)
+            moment += step
+    elif reminder.at:
+        text = reminder.at.strip()
+        week = re.fullmatch(r"(?i)week\s+(\d+)", text)
+        day = start + timedelta(weeks=int(week.group(1)) - 1) if week else date.fromisoformat(text)
+        naive.append(datetime.combine(day, at_time))
+    elif reminder.cron:
+        from croniter import croniter
+
+        # Iterate in naive wall-clock time, then attach the zone: cron fields mean local time, and each
+        # wall-clock time comes out once even on a fall-back day.
+        iterator = croniter(reminder.cron, datetime.combine(start, time(0)) - timedelta(seconds=1))
+        while (moment := iterator.get_next(datetime)).date() < end:
+            naive.append(moment)
+    return tuple(sorted({localize(m, tz) for m in naive}))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "session"
+
+
+def training_schedule(programme: Programme) -> list[ScheduledReminder]:
+    """An automatic reminder `days_before` each training session (none when disabled)."""
+    settings = programme.schedule.training_reminders
+    if not settings.enabled:
+        return []
+    items = []
+    for session in programme.schedule.training:
+        start = localize(session.start, programme.tz)
+        wall = start.replace(tzinfo=None) - timedelta(days=settings.days_before)
+        items.append(ScheduledReminder(
+            id=f"training-{_slug(session.title)}", to=session.audience, template=settings.template,
+            times=(localize(wall, programme.tz),), expires=start, session=session, session_start=start))
+    return items
+
+
+def programme_schedule(programme: Programme) -> list[ScheduledReminder]:
+    """Every reminder of the programme with its occurrences: configured ones, then training reminders."""
+    end = _end(programme)
+    items = [
+        ScheduledReminder(
+            id=r.id, to=r.to, template=r.template, times=reminder_times(programme, r), expires=end,
+            inactive_for=parse_duration(r.when_inactive_for) if r.when_inactive_for else None)
+        for r in programme.reminders
+    ]
+    return items + training_schedule(programme)
+
+
+# --- recipients ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone a reminder goes to. `id` is the ledger's recipient id (`mentor:M001`, `coordinator`)."""
+
+    id: str
+    role: str                                   # mentor | mentee | participant | coordinator
+    person_id: str | None
+    name: str
+    email: str | None
+    profile: Mapping[str, Any] = field(default_factory=dict)   # public fields only
+    counterparts: tuple[Mapping[str, Any], ...] = ()             # the people they are matched with
+    pairs: tuple[tuple[str, str], ...] = ()                      # (mentor_id, mentee_id) of their pairs
+
+
+def _clean(value: Any) -> Any:
+    try:
+        import pandas as pd
+
+        if not isinstance(value, list | tuple | dict) and pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def public_fields(row: Mapping[str, Any], programme: Programme) -> dict[str, Any]:
+    """A person's fields fit for a participant-facing message: no `_` columns, no `private:` fields."""
+    private = set(programme.private)
+    return {k: _clean(v) for k, v in row.items() if not str(k).startswith("_") and k not in private}
+
+
+class Directory:
+    """Who can receive reminders: rostered people, matched pairs and the coordinator.
+
+    Decisions: `mentors`, `mentees` and `everyone` mean every rostered person of that role (matched or not:
+    a survey or training invitation is for everyone taking part); `pairs` means every matched person, each
+    with their counterparts; `coordinator` is `programme.coordinator`."""
+
+    def __init__(self, programme: Programme, participants: Any, matches: pd.DataFrame | None):
+        self.programme = programme
+        self.matches = matches
+        self.people: dict[str, Recipient] = {}
+        self._by_role: dict[str, list[str]] = {"mentor": [], "mentee": []}
+        everyone = participants.participants
+        rosters = [("mentor", participants.mentors or everyone), ("mentee", participants.mentees or everyone)]
+        self._rows: dict[str, dict[str, Any]] = {}
+        for side, roster in rosters:
+            if roster is None:
+                continue
+            frame = roster.frame
+            for row in frame.to_dict("records"):
+                rid = f"{roster.role}:{row['id']}"
+                self._by_role[side].append(rid)
+                if rid not in self.people:
+                    self._rows[rid] = row
+                    email = _clean(row.get("email"))
+                    self.people[rid] = Recipient(
+                        id=rid, role=roster.role, person_id=str(row["id"]), name=str(_clean(row.get("name")) or ""),
+                        email=email, profile=public_fields(row, programme))
+        self._mentor_role = rosters[0][1].role if rosters[0][1] is not None else "mentor"
+        self._mentee_role = rosters[1][1].role if rosters[1][1] is not None else "mentee"
+
+    def person(self, role: str, person_id: str) -> Recipient | None:
+        return self.people.get(f"{role}:{person_id}")
+
+    def pair_members(self, pairs: pd.DataFrame | None = None) -> list[Recipient]:
+        """Every person in the given pairs (default: all matches), each with the counterparts of those pairs."""
+        pairs = self.matches if pairs is None else pairs
+        if pairs is None or pairs.empty:
+            return []
+        collected: dict[str, tuple[list[Mapping[str, Any]], list[tuple[str, str]]]] = {}
+        for mentor_id, mentee_id in zip(pairs["mentor_id"], pairs["mentee_id"], strict=True):
+            mentor = self.person(self._mentor_role, str(mentor_id))
+            mentee = self.person(self._mentee_role, str(mentee_id))
+            for me, other in ((mentor, mentee), (mentee, mentor)):
+                if me is None:
+                    continue
+                counterparts, own_pairs = collected.setdefault(me.id, ([], []))
+                if other is not None:
+                    counterparts.append({**other.profile, "role": other.role})
+                own_pairs.append((str(mentor_id), str(mentee_id)))
+        return [Recipient(id=p.id, role=p.role, person_id=p.person_id, name=p.name, email=p.email,
+                          profile=p.profile, counterparts=tuple(cps), pairs=tuple(prs))
+                for p in (self.people[rid] for rid in collected)
+                for cps, prs in [collected[p.id]]]
+
+    def coordinator(self) -> Recipient:
+        contact = self.programme.programme.coordinator
+        if contact is None:
+            raise ProgrammeError("a reminder goes to the coordinator, but programme.coordinator is not set; "
+                                 "add programme: coordinator: {name: …, email: …} to programme.yaml")
+        return Recipient(id=COORDINATOR_ID, role="coordinator", person_id=None, name=contact.name or "",
+                         email=contact.email, profile={"name": contact.name, "email": contact.email})
+
+    def audience(self, to: Audience, inactive: pd.DataFrame | None = None) -> list[Recipient]:
+        """Recipients of an audience; with `inactive` pairs given, only people in one of those pairs."""
+        if to is Audience.COORDINATOR:
+            return [self.coordinator()] if inactive is None or not inactive.empty else []
+        if to is Audience.PAIRS or inactive is not None:
+            members = self.pair_members(inactive)
+            if to is Audience.PAIRS or to is Audience.EVERYONE:
+                return members
+            side = "mentor" if to is Audience.MENTORS else "mentee"
+            wanted = set(self._by_role[side])
+            return [m for m in members if m.id in wanted]
+        ids: list[str] = []
+        if to in (Audience.MENTORS, Audience.EVERYONE):
+            ids += self._by_role["mentor"]
+        if to in (Audience.MENTEES, Audience.EVERYONE):
+            ids += self._by_role["mentee"]
+        return [self.people[rid] for rid in dict.fromkeys(ids)]
+
+
+# --- activity --------------------------------------------------------------------------------------------
+
+
+def last_sessions(matches: pd.DataFrame, activity: pd.DataFrame | None, now: datetime,
+                  peer: bool = False) -> pd.Series:
+    """The last logged session at or before `now` of each matched pair (NaT when none), aligned with
+    `matches`' rows. In peer programmes a session logged either way round counts."""
+    import pandas as pd
+
+    result = pd.Series(pd.NaT, index=matches.index, dtype="datetime64[ns, UTC]")
+    if activity is None or activity.empty or matches.empty:
+        return result
+    stamps = pd.to_datetime(activity["timestamp"], utc=True)
+    events = activity["event"].astype(str).str.lower()
+    mask = events.isin(SESSION_EVENTS) & (stamps <= pd.Timestamp(now).tz_convert("UTC"))
+    log = pd.DataFrame({"a": activity["mentor_id"].astype(str), "b": activity["mentee_id"].astype(str),
+                        "t": stamps})[mask.to_numpy()]
+    pairs = pd.DataFrame({"a": matches["mentor_id"].astype(str), "b": matches["mentee_id"].astype(str)},
+                         index=matches.index)
+    if peer:
+        for frame in (log, pairs):
+            low = frame[["a", "b"]].min(axis=1)
+            high = frame[["a", "b"]].max(axis=1)
+            frame["a"], frame["b"] = low, high
+    last = log.groupby(["a", "b"])["t"].max().rename("last")
+    joined = pairs.join(last, on=["a", "b"])
+    return joined["last"].astype("datetime64[ns, UTC]")
+
+
+def inactive_pairs(programme: Programme, matches: pd.DataFrame, activity: pd.DataFrame | None,
+                   now: datetime, window: timedelta) -> pd.DataFrame:
+    """Matched pairs with no logged session in the `window` before `now`. A pair's clock starts at the
+    programme's start date, so nobody is nudged for inactivity before `window` has passed."""
+    import pandas as pd
+
+    last = last_sessions(matches, activity, now, peer=programme.is_peer)
+    start = pd.Timestamp(localize(datetime.combine(programme.design.start_date, time(0)), programme.tz))
+    since = last.where(last > start, start.tz_convert("UTC"))   # NaT (never met) counts from the start
+    cutoff = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(window)
+    return matches[(since <= cutoff).to_numpy()]
+
+
+# --- what is due -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """One message to send: an occurrence of a reminder for one recipient."""
+
+    key: str
+    reminder: ScheduledReminder
+    occurrence: datetime
+    recipient: Recipient
+    status: str | None = None      # the ledger's status before this run: None, failed, or sending (retried)
+
+
+@dataclass(frozen=True)
+class ReminderPlan:
+    """What one `remind` run should do at `now`."""
+
+    now: datetime
+    due: list[DueReminder]
+    skipped: list[str]             # ledger keys of older, never-recorded occurrences superseded by a later one
+    unknown: list[str]             # keys left in `sending` by a crashed run (not re-sent without retry_unknown)
+
+
+def reminder_key(reminder_id: str, occurrence: datetime, recipient_id: str) -> str:
+    return f"reminder:{reminder_id}:{occurrence_iso(occurrence)}:{recipient_id}"
+
+
+def due_reminders(programme: Programme, now: datetime, directory: Directory, *,
+                  activity: pd.DataFrame | None = None, recorded: Mapping[str, str] | None = None,
+                  retry_unknown: bool = False, schedule: Sequence[ScheduledReminder] | None = None,
+                  ) -> ReminderPlan:
+    """Every reminder due at `now`: per reminder and recipient the latest occurrence at or before `now`
+    that the ledger (`recorded`: key → status) has not recorded as sent, skipped or (unless
+    `retry_unknown`) sending. Pure: nothing is read or written."""
+    if now.tzinfo is None:
+        raise MentorctlError("`now` must carry a time zone")
+    recorded = recorded or {}
+    due: list[DueReminder] = []
+    skipped: list[str] = []
+    unknown: list[str] = []
+    for item in programme_schedule(programme) if schedule is None else schedule:
+        latest, older = item.latest_due(now)
+        if latest is None:
+            continue
+        inactive = None
+        if item.inactive_for is not None:
+            matches = directory.matches
+            inactive = (matches.iloc[0:0] if matches is None or matches.empty
+                        else inactive_pairs(programme, matches, activity, now, item.inactive_for))
+        if item.to is Audience.PAIRS and directory.matches is None:
+            raise ProgrammeError(f"reminder '{item.id}' goes to pairs, but there is no out/matches.csv yet; "
+                                 "run `mentorctl match` first")
+        for person in directory.audience(item.to, inactive):
+            key = reminder_key(item.id, latest, person.id)
+            status = recorded.get(key)
+            if status == "sending" and not retry_unknown:
+                unknown.append(key)
+            elif status in (None, "failed", "sending"):
+                due.append(DueReminder(key=key, reminder=item, occurrence=latest, recipient=person, status=status))
+            skipped += [k for t in older if (k := reminder_key(item.id, t, person.id)) not in recorded]
+    return ReminderPlan(now=now, due=due, skipped=skipped, unknown=unknown)
+
+
+def upcoming_reminders(programme: Programme, start: datetime, end: datetime,
+                       schedule: Sequence[ScheduledReminder] | None = None,
+                       ) -> list[tuple[datetime, ScheduledReminder]]:
+    """Occurrences in (start, end], in time order."""
+    found = [(t, item) for item in (programme_schedule(programme) if schedule is None else schedule)
+             for t in item.times if start < t <= end and (item.expires is None or t < item.expires)]
+    return sorted(found, key=lambda pair: (pair[0], pair[1].id))
+
+
+# --- digest ----------------------------------------------------------------------------------------------
+
+
+def digest_context(programme: Programme, directory: Directory, activity: pd.DataFrame | None,
+                   now: datetime, days_ahead: int = 14) -> dict[str, Any]:
+    """The coordinator's digest: pairs that have not met, pairs overdue for a session, upcoming sessions."""
+    import pandas as pd
+
+    not_met: list[dict[str, Any]] = []
+    overdue: list[dict[str, Any]] = []
+    matches = directory.matches
+    if matches is not None and not matches.empty:
+        last = last_sessions(matches, activity, now, peer=programme.is_peer)
+        limit = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(parse_duration(programme.design.checkin_every))
+        names = matches.assign(_last=last.to_numpy())
+        for row in names.to_dict("records"):
+            entry = {"mentor": _clean(row.get("mentor_name")) or row["mentor_id"],
+                     "mentee": _clean(row.get("mentee_name")) or row["mentee_id"],
+                     "mentor_id": str(row["mentor_id"]), "mentee_id": str(row["mentee_id"])}
+            if pd.isna(row["_last"]):
+                not_met.append(entry)
+            elif row["_last"] < limit:
+                overdue.append({**entry, "last_session": row["_last"].tz_convert(programme.tz).date().isoformat(),
+                                "days_since": int((pd.Timestamp(now) - row["_last"]).days)})
+    horizon = now + timedelta(days=days_ahead)
+    sessions = []
+    for session in programme.schedule.training:
+        start = localize(session.start, programme.tz)
+        if now <= start <= horizon:
+            sessions.append({"title": session.title, "start": start.strftime("%A %d %B %Y, %H:%M"),
+                             "location": session.location, "url": session.url,
+                             "audience": session.audience.value})
+    return {"not_met": not_met, "overdue": overdue, "upcoming_sessions": sessions,
+            "pairs": 0 if matches is None else len(matches), "days_ahead": days_ahead}
+
+
+# --- lock ------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def remind_lock(programme: Programme) -> Iterator[Path]:
+    """Hold the programme's reminder lock (fcntl.flock, non-blocking) for the duration of the block.
+
+    A second run while the first holds it raises `LockedError` (exit code 0: cron sees a clean exit). The
+    lock is released by the kernel when the process ends, so a crashed run never leaves it stuck."""
+    path = programme.state_dir / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise LockedError(LOCKED_MESSAGE) from e
+            raise
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield path
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    finally:
+        handle.close()
