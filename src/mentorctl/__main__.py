@@ -1,0 +1,6 @@
+"""`python -m mentorctl`."""
+
+from mentorctl.cli.main import run
+
+if __name__ == "__main__":
+    run()

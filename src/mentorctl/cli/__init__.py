@@ -1,0 +1,1 @@
+"""The Typer command-line layer: parses arguments, calls the core, prints with Rich."""

@@ -1,0 +1,60 @@
+"""Console helpers shared by every command: Rich consoles, the error handler, findings output."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from mentorctl.errors import Finding, MentorctlError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State:
+    debug: bool = False
+
+
+state = _State()
+
+
+def report_error(error: MentorctlError) -> None:
+    """Print a user error as `Error: …` (plain text, no markup) on stderr."""
+    err_console.print(f"Error: {error}", markup=False, soft_wrap=True)
+
+
+def handle_errors(func: F) -> F:
+    """Turn a MentorctlError raised by a command into one clear message and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MentorctlError as error:
+            if state.debug:
+                raise
+            report_error(error)
+            raise typer.Exit(int(error.exit_code)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_findings(findings: Iterable[Finding], stream: Console | None = None) -> None:
+    """One line per finding: errors in red, warnings in yellow."""
+    out = stream or err_console
+    for finding in findings:
+        style = "red" if finding.level == "error" else "yellow"
+        label = "Error" if finding.level == "error" else "Warning"
+        out.print(f"[{style}]{label}:[/{style}] ", end="")
+        out.print(str(finding), markup=False, soft_wrap=True)
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()

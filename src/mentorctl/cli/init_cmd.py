@@ -1,0 +1,32 @@
+"""`mentorctl init`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mentorctl.cli.console import console, handle_errors
+from mentorctl.programme import MentoringType
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def init(
+        name: Annotated[str, typer.Argument(help="Name of the programme folder to create.")],
+        type: Annotated[MentoringType, typer.Option("--type", "-t", help="Mentoring type; sets the defaults.")]
+        = MentoringType.ONE_TO_ONE,
+        directory: Annotated[str, typer.Option("--dir", help="Where programme folders live.")] = "programmes",
+        force: Annotated[bool, typer.Option("--force", help="Overwrite an existing programme's files.")] = False,
+    ) -> None:
+        """Create a programme folder: a commented programme.yaml, example rosters and templates.
+
+        Example: mentorctl init graduates-2027 --type one-to-one
+        """
+        from mentorctl.scaffold import create_programme
+
+        folder = create_programme(name, type, directory, force=force)
+        console.print(f"Created [bold]{folder}[/bold] ({type.value} programme).")
+        console.print("Next: edit programme.yaml and the rosters, then run "
+                      f"[bold]mentorctl validate {folder}[/bold].")

@@ -1,0 +1,68 @@
+"""The `mentorctl` command: a Typer app whose commands live in one small module each.
+
+Heavy libraries (pandas, ortools, jinja2, openpyxl) are imported inside command bodies, so `--help` is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated
+
+import typer
+
+from mentorctl.cli.console import err_console, report_error, state
+from mentorctl.errors import MentorctlError
+
+COMMAND_MODULES = ("init_cmd", "validate_cmd", "match_cmd", "packs_cmd", "remind_cmd", "report_cmd")
+
+app = typer.Typer(
+    name="mentorctl",
+    help="Run a mentoring programme from a folder of plain files: define, validate, match, onboard, remind, "
+    "report.\n\nStart with `mentorctl init NAME`, then `mentorctl validate programmes/NAME`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mentorctl import __version__
+
+        typer.echo(f"mentorctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks, also for input errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """mentorctl: mentoring programmes from plain files."""
+    state.debug = debug
+
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"mentorctl.cli.{_name}")
+    except ModuleNotFoundError as _missing:  # TODO(lead): remove once every command module has landed
+        if _missing.name != f"mentorctl.cli.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except MentorctlError as error:  # a command without its own handler
+        if state.debug:
+            raise
+        report_error(error)
+        raise SystemExit(int(error.exit_code)) from None
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.")
+        raise SystemExit(130) from None

@@ -1,0 +1,120 @@
+"""`mentorctl validate`: load everything, collect every problem at once."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mentorctl.errors import Finding, Location, MentorctlError, ProgrammeError
+from mentorctl.programme import Programme, load_programme, programme_warnings
+from mentorctl.roster import Participants, check_participants
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    path: str
+    programme: Programme | None
+    participants: Participants | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and settings a coordinator checks at a glance."""
+        if self.programme is None:
+            return {}
+        p = self.programme
+        info: dict[str, Any] = {
+            "name": p.programme.name, "type": p.design.type.value, "start_date": p.design.start_date.isoformat(),
+            "end_date": p.design.end_date.isoformat(), "length_weeks": p.design.length_weeks,
+            "goals": len(p.goals), "eligibility_rules": len(p.matching.eligibility),
+            "scoring_terms": len(p.matching.scoring), "reminders": len(p.reminders),
+        }
+        people = self.participants
+        if people is not None:
+            if p.is_peer and people.participants is not None:
+                info["participants"] = len(people.participants)
+            else:
+                info["mentors"] = len(people.mentors) if people.mentors is not None else 0
+                info["mentees"] = len(people.mentees) if people.mentees is not None else 0
+                if people.mentors is not None:
+                    info["mentor_places"] = mentor_places(p, people)
+        return info
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"programme": self.path, "valid": self.ok, "summary": self.summary(),
+                "errors": [f.as_dict() for f in self.errors], "warnings": [f.as_dict() for f in self.warnings]}
+
+
+def mentor_places(programme: Programme, people: Participants) -> int:
+    """Total mentee places: each mentor's capacity column, or the programme default."""
+    from mentorctl.roster import snake_case
+
+    frame = people.mentors.frame
+    column = snake_case(programme.matching.capacity_column)
+    default = programme.matching.mentor_capacity
+    if column in frame.columns:
+        return int(frame[column].fillna(default).sum())
+    return default * len(frame)
+
+
+def validate_programme(path: str | Path = ".", *, require_email: bool = False) -> ValidationReport:
+    """Check the definition, the rosters and the rules; never raises for user mistakes."""
+    try:
+        programme = load_programme(path)
+    except ProgrammeError as error:
+        findings = [Finding("error", error.plain_message, error.location)]
+        findings += [Finding("error", d, error.location) for d in error.details]
+        return ValidationReport(str(path), None, None, findings)
+    findings = [Finding("warning", w, Location(programme.path.name)) for w in programme_warnings(programme)]
+    participants, roster_findings = check_participants(programme, require_email=require_email)
+    findings += roster_findings
+    if participants is not None:
+        findings += check_rules(programme, participants)
+        findings += check_referenced_files(programme)
+    return ValidationReport(str(programme.path), programme, participants, findings)
+
+
+def check_rules(programme: Programme, participants: Participants) -> list[Finding]:
+    """Parse every rule and check the fields it names (delegates to rules.py)."""
+    if importlib.util.find_spec("mentorctl.rules") is None:  # pragma: no cover - during build-out only
+        return []
+    from mentorctl.rules import check_programme_rules
+
+    try:
+        return check_programme_rules(programme, participants)
+    except MentorctlError as error:
+        return [Finding("error", str(error), Location(programme.path.name))]
+
+
+def check_referenced_files(programme: Programme) -> list[Finding]:
+    """Pinned/forbidden/history CSVs, activity logs and templates named in the YAML must exist."""
+    named: list[tuple[str, str]] = []
+    m = programme.matching
+    named += [("matching.pinned", m.pinned)] if m.pinned else []
+    named += [("matching.forbidden", m.forbidden)] if m.forbidden else []
+    named += [(f"matching.history[{i}]", h) for i, h in enumerate(m.history)]
+    named += [(f"reporting.activity[{i}]", a.path) for i, a in enumerate(programme.reporting.activity)]
+    if programme.reporting.hr_extract:
+        named.append(("reporting.hr_extract", programme.reporting.hr_extract.path))
+    if programme.reporting.survey:
+        named.append(("reporting.survey", programme.reporting.survey.path))
+    findings = []
+    for key, relative in named:
+        file = programme.resolve(relative.split("#", 1)[0])
+        if not file.exists():
+            findings.append(Finding("error", f"{key} names '{relative}', which does not exist ({file})",
+                                    Location(programme.path.name)))
+    return findings
