@@ -1,0 +1,506 @@
+"""Activity logs, HR extracts and survey exports: read, map to mentorctl's schema, clean, report bad rows.
+
+mentorctl's own event schema (one row per event):
+
+    timestamp, event, mentor_id, mentee_id, duration_minutes, rating, item_id
+
+`event` is one of EVENTS. Another tool's export is mapped onto it with `columns:` (field: heading in the
+export), `events:` (mentorctl event: the export's own name, or a list of names), `dayfirst:` and
+`date_format:` under `reporting.activity` in programme.yaml. Rows that cannot be read are never silently
+dropped: each is returned in a `problems` frame with file, row (1-based, header = row 1), column, value and
+what is wrong, and counted in the report.
+
+This module imports pandas at import time; import it only from inside functions or CLI command bodies.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mentorctl.errors import ActivityError, Location
+from mentorctl.programme import ActivitySource, Programme
+
+EVENTS: tuple[str, ...] = (
+    "session", "message", "goal_set", "goal_achieved", "assignment_created", "assignment_completed",
+    "survey_response", "training_attended",
+)
+ACTIVITY_COLUMNS: tuple[str, ...] = (
+    "timestamp", "event", "mentor_id", "mentee_id", "duration_minutes", "rating", "item_id",
+)
+PROBLEM_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "problem")
+HR_FIELDS: tuple[str, ...] = ("employee_id", "left_on", "promoted_on")
+SURVEY_FIELDS: tuple[str, ...] = ("participant_id", "satisfaction", "recommend")
+
+_EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+_AWARE = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
+
+
+@dataclass(frozen=True)
+class ActivityLog:
+    """Cleaned events plus everything needed to say what was not used and why."""
+
+    frame: pd.DataFrame
+    """ACTIVITY_COLUMNS (timestamp tz-aware in the programme's zone, event categorical, ids str, numbers
+    float) plus `_source` and `_row` (where each event came from), sorted by timestamp."""
+    problems: pd.DataFrame
+    """One row per problem: file, row, column, value, problem. A row may have several problems."""
+    sources: tuple[str, ...] = ()
+    rows_read: int = 0
+    duplicates: int = 0
+
+    @property
+    def bad_rows(self) -> int:
+        """How many source rows could not be used (each counted once however many problems it has)."""
+        if self.problems.empty:
+            return 0
+        return int(self.problems[["file", "row"]].drop_duplicates().shape[0])
+
+
+@dataclass(frozen=True)
+class Table:
+    """A cleaned HR extract or survey export."""
+
+    frame: pd.DataFrame
+    problems: pd.DataFrame
+    source: str
+    rows_read: int = 0
+    extra_fields: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def bad_rows(self) -> int:
+        if self.problems.empty:
+            return 0
+        return int(self.problems[["file", "row"]].drop_duplicates().shape[0])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# public API
+
+
+def read_activity(programme: Programme, paths: Sequence[str | Path] | None = None) -> pd.DataFrame:
+    """The programme's cleaned activity events as a DataFrame (see `ActivityLog.frame`).
+
+    `paths` overrides the files named under `reporting.activity`. No sources at all gives an empty frame
+    with the schema's columns. Unreadable rows are left out here; `load_activity` returns them too.
+    """
+    return load_activity(programme, paths).frame
+
+
+def load_activity(programme: Programme, paths: Sequence[str | Path] | None = None) -> ActivityLog:
+    """Read every activity source, map it to mentorctl's schema and clean it."""
+    sources = activity_sources(programme, paths)
+    frames, problems, names, rows_read = [], [], [], 0
+    for index, source in enumerate(sources):
+        frame, found, name, count = _read_activity_source(programme, source, index)
+        frames.append(frame)
+        problems.append(found)
+        names.append(name)
+        rows_read += count
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty_activity()
+    if frames and len(frames) > 1:
+        frame["_source"] = frame["_source"].astype("category")
+    before = len(frame)
+    if before:
+        frame = frame.drop_duplicates(subset=list(ACTIVITY_COLUMNS), keep="first")
+    duplicates = before - len(frame)
+    frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    problem_frame = _concat_problems(problems)
+    return ActivityLog(frame=frame, problems=problem_frame, sources=tuple(names), rows_read=rows_read,
+                       duplicates=duplicates)
+
+
+def activity_sources(programme: Programme, paths: Sequence[str | Path] | None = None) -> list[ActivitySource]:
+    """The sources to read: the YAML's, or `paths` (each inheriting the YAML mapping of the source with the
+    same file name, or of the only YAML source when there is just one)."""
+    configured = list(programme.reporting.activity)
+    if not paths:
+        return configured
+    by_name = {Path(s.path.split("#")[0]).name: s for s in configured}
+    chosen = []
+    for path in paths:
+        text = str(path)
+        template = by_name.get(Path(text.split("#")[0]).name) or (configured[0] if len(configured) == 1 else None)
+        if template is None:
+            chosen.append(ActivitySource(path=text))
+        else:
+            chosen.append(template.model_copy(update={"path": text}))
+    return chosen
+
+
+def read_hr_extract(programme: Programme, path: str | Path | None = None) -> Table | None:
+    """The HR extract (employee_id, left_on, promoted_on, other fields), or None when there is none."""
+    config = programme.reporting.hr_extract
+    if path is None and config is None:
+        return None
+    location = str(path) if path is not None else config.path
+    columns = dict(config.columns) if config else {}
+    dayfirst = bool(config.dayfirst) if config else False
+    raw, name, rows = _read_table(programme.resolve(location))
+    mapped, extra = _map_columns(raw, columns, HR_FIELDS, required=("employee_id",), source=name,
+                                 hint="reporting.hr_extract.columns")
+    problems: list[pd.DataFrame] = []
+    out = pd.DataFrame({"employee_id": _clean_id(mapped["employee_id"])})
+    problems.append(_problems(name, rows, "employee_id", mapped["employee_id"], out["employee_id"].isna(),
+                              "no employee_id"))
+    for column in ("left_on", "promoted_on"):
+        text = mapped[column]
+        given = _given(text)
+        parsed = parse_timestamps(text, programme.tz, dayfirst=dayfirst)
+        problems.append(_problems(name, rows, column, text, given & parsed.isna(),
+                                  "not a date (write YYYY-MM-DD, or set dayfirst: true)"))
+        out[column] = parsed.dt.normalize()
+    for column in extra:
+        out[column] = _text(mapped[column])
+    out["_row"] = rows
+    found = _concat_problems(problems)
+    dup = out["employee_id"].notna() & out["employee_id"].duplicated(keep="first")
+    found = _concat_problems([found, _problems(name, rows, "employee_id", mapped["employee_id"], dup,
+                                               "employee_id repeated; the first row is used")])
+    bad_rows = set(found["row"].tolist())
+    keep = ~out["_row"].isin(bad_rows)
+    return Table(frame=out[keep].reset_index(drop=True), problems=found, source=name, rows_read=len(out),
+                 extra_fields=tuple(extra))
+
+
+def read_survey(programme: Programme, path: str | Path | None = None) -> Table | None:
+    """The survey export (participant_id, satisfaction 1-5, recommend 0-10), or None when there is none."""
+    config = programme.reporting.survey
+    if path is None and config is None:
+        return None
+    location = str(path) if path is not None else config.path
+    columns = dict(config.columns) if config else {}
+    raw, name, rows = _read_table(programme.resolve(location))
+    mapped, extra = _map_columns(raw, columns, SURVEY_FIELDS, required=("participant_id",), source=name,
+                                 hint="reporting.survey.columns")
+    if not (_has_column(raw, columns, "satisfaction") or _has_column(raw, columns, "recommend")):
+        raise ActivityError(
+            f"has neither a satisfaction nor a recommend column (headings: {_headings(raw)}); "
+            "map yours under reporting.survey.columns", location=Location(name))
+    problems: list[pd.DataFrame] = []
+    out = pd.DataFrame({"participant_id": _clean_id(mapped["participant_id"])})
+    problems.append(_problems(name, rows, "participant_id", mapped["participant_id"],
+                              out["participant_id"].isna(), "no participant_id"))
+    for column, low, high in (("satisfaction", 1, 5), ("recommend", 0, 10)):
+        text = mapped[column]
+        value = pd.to_numeric(_text(text), errors="coerce")
+        bad = _given(text) & (value.isna() | (value < low) | (value > high))
+        problems.append(_problems(name, rows, column, text, bad, f"must be a number from {low} to {high}"))
+        out[column] = value.astype("float64")
+    for column in extra:
+        out[column] = _text(mapped[column])
+    out["_row"] = rows
+    found = _concat_problems(problems)
+    keep = ~out["_row"].isin(set(found["row"].tolist()))
+    return Table(frame=out[keep].reset_index(drop=True), problems=found, source=name, rows_read=len(out),
+                 extra_fields=tuple(extra))
+
+
+def parse_timestamps(values: pd.Series, tz: tzinfo, *, dayfirst: bool = False,
+                     date_format: str | None = None) -> pd.Series:
+    """Parse date/time text (or Excel datetimes) into tz-aware timestamps in `tz`; NaT where unreadable.
+
+    Naive times are taken as local times in `tz`; times with an offset (or Z) are converted. Without
+    `date_format` or `dayfirst` the text must be ISO 8601 (2026-01-31 or 2026-01-31T09:30[:00][+01:00]).
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert(tz).dt.as_unit("ns")
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return _localize(values, tz)
+    result = pd.Series(pd.NaT, index=values.index, dtype=pd.DatetimeTZDtype("ns", tz))
+    if values.dtype == object:
+        native = values.map(lambda v: isinstance(v, datetime))
+        if native.any():
+            stamps = pd.to_datetime(values[native].tolist(), errors="coerce")
+            parsed = pd.Series(stamps, index=values.index[native])
+            result[native] = (parsed.dt.tz_convert(tz) if parsed.dt.tz is not None
+                              else _localize(parsed, tz)).dt.as_unit("ns")
+            values = values.where(~native, "")
+    text = _text(values)
+    given = text != ""
+    if not given.any():
+        return result
+    todo = text[given]
+    parsed = _parse_text(todo, tz, dayfirst=dayfirst, date_format=date_format)
+    if dayfirst and not date_format:
+        missing = parsed.isna()
+        if missing.any():
+            parsed[missing] = _parse_text(todo[missing], tz, dayfirst=True, date_format="mixed")
+    result[given] = parsed
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# activity sources
+
+
+def _empty_activity() -> pd.DataFrame:
+    return pd.DataFrame({
+        "timestamp": pd.Series([], dtype=pd.DatetimeTZDtype("ns", "UTC")),
+        "event": pd.Categorical([], categories=list(EVENTS)),
+        "mentor_id": pd.Series([], dtype="str"),
+        "mentee_id": pd.Series([], dtype="str"),
+        "duration_minutes": pd.Series([], dtype="float64"),
+        "rating": pd.Series([], dtype="float64"),
+        "item_id": pd.Series([], dtype="str"),
+        "_source": pd.Series([], dtype="str"),
+        "_row": pd.Series([], dtype="int64"),
+    })
+
+
+def _event_lookup(events: Mapping[str, str | list[str]], source: str, index: int) -> dict[str, str]:
+    lookup = {name.casefold(): name for name in EVENTS}
+    for canonical, theirs in events.items():
+        if canonical not in EVENTS:
+            raise ActivityError(
+                f"reporting.activity[{index}].events: '{canonical}' is not a mentorctl event; "
+                f"the keys are mentorctl's names ({', '.join(EVENTS)}) and the values your export's",
+                location=Location(source))
+        for name in [theirs] if isinstance(theirs, str) else list(theirs):
+            lookup[str(name).strip().casefold()] = canonical
+    return lookup
+
+
+def _read_activity_source(programme: Programme, source: ActivitySource,
+                          index: int) -> tuple[pd.DataFrame, pd.DataFrame, str, int]:
+    raw, name, rows = _read_table(programme.resolve(source.path))
+    for key in source.columns:
+        if key not in ACTIVITY_COLUMNS:
+            raise ActivityError(
+                f"reporting.activity[{index}].columns: '{key}' is not a mentorctl field; the keys are "
+                f"{', '.join(ACTIVITY_COLUMNS)} and the values the headings in your export",
+                location=Location(name))
+    mapped, _ = _map_columns(raw, source.columns, ACTIVITY_COLUMNS, required=("timestamp", "event"),
+                             source=name, hint=f"reporting.activity[{index}].columns")
+    lookup = _event_lookup(source.events, name, index)
+    problems: list[pd.DataFrame] = []
+    n = len(raw)
+
+    stamp_text = mapped["timestamp"]
+    timestamp = parse_timestamps(stamp_text, programme.tz, dayfirst=source.dayfirst,
+                                 date_format=source.date_format)
+    hint = ("not a date/time in the format " + source.date_format if source.date_format else
+            "not a day-first date/time (31/01/2026 09:30)" if source.dayfirst else
+            "not an ISO date/time (2026-01-31 09:30); set dayfirst or date_format for other formats")
+    given = _given(stamp_text)
+    problems.append(_problems(name, rows, "timestamp", stamp_text, ~given, "no timestamp"))
+    problems.append(_problems(name, rows, "timestamp", stamp_text, given & timestamp.isna(), hint))
+
+    event_text = _text(mapped["event"])
+    codes, uniques = pd.factorize(event_text)
+    canonical = np.array([lookup.get(str(u).casefold(), "") for u in uniques] + [""], dtype=object)
+    event = pd.Series(canonical[codes], index=raw.index) if n else pd.Series([], dtype=object)
+    problems.append(_problems(name, rows, "event", event_text, event_text == "", "no event"))
+    problems.append(_problems(
+        name, rows, "event", event_text, (event_text != "") & (event == ""),
+        "unknown event; map it to a mentorctl event under reporting.activity events: "
+        f"({', '.join(EVENTS)})"))
+
+    mentor_id, mentee_id = _clean_id(mapped["mentor_id"]), _clean_id(mapped["mentee_id"])
+    problems.append(_problems(name, rows, "mentor_id", mapped["mentor_id"], mentor_id.isna() & mentee_id.isna(),
+                              "neither mentor_id nor mentee_id is given"))
+
+    duration = _minutes(mapped["duration_minutes"])
+    dur_given = _given(mapped["duration_minutes"])
+    problems.append(_problems(name, rows, "duration_minutes", mapped["duration_minutes"],
+                              dur_given & (duration.isna() | (duration < 0)),
+                              "not a duration in minutes (a number >= 0, or H:MM)"))
+    rating = pd.to_numeric(_text(mapped["rating"]), errors="coerce").astype("float64")
+    problems.append(_problems(name, rows, "rating", mapped["rating"],
+                              _given(mapped["rating"]) & (rating.isna() | (rating < 1) | (rating > 5)),
+                              "rating must be a number from 1 to 5"))
+    found = _concat_problems(problems)
+
+    frame = pd.DataFrame({
+        "timestamp": timestamp,
+        "event": pd.Categorical(event, categories=list(EVENTS)),
+        "mentor_id": mentor_id,
+        "mentee_id": mentee_id,
+        "duration_minutes": duration,
+        "rating": rating,
+        "item_id": _clean_id(mapped["item_id"]),
+        "_source": name,
+        "_row": rows,
+    })
+    if not found.empty:
+        bad = np.zeros(n + 2, dtype=bool)
+        bad[found["row"].to_numpy(dtype=np.int64)] = True
+        frame = frame[~bad[rows.to_numpy()]]
+    return frame, found, name, n
+
+
+def _minutes(values: pd.Series) -> pd.Series:
+    """Minutes from numbers, or from H:MM / H:MM:SS text; NaN where neither."""
+    text = _text(values)
+    minutes = pd.to_numeric(text, errors="coerce").astype("float64")
+    clock = minutes.isna() & text.str.contains(":", regex=False)
+    if clock.any():
+        padded = text[clock].where(text[clock].str.count(":") == 2, text[clock] + ":00")
+        minutes[clock] = pd.to_timedelta(padded, errors="coerce").dt.total_seconds() / 60
+    return minutes
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tables
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, str, pd.Series]:
+    """Read a CSV or Excel sheet (`file.xlsx#Sheet`) as text; return it, a display name and row numbers."""
+    text = str(path)
+    sheet: str | None = None
+    if "#" in text and Path(text.split("#")[0]).suffix.lower() in _EXCEL_SUFFIXES:
+        text, sheet = text.split("#", 1)
+    file = Path(text)
+    name = file.name + (f"#{sheet}" if sheet else "")
+    if not file.exists():
+        raise ActivityError("file not found; check the path in programme.yaml or on the command line",
+                            location=Location(str(file)))
+    try:
+        if file.suffix.lower() in _EXCEL_SUFFIXES:
+            frame = pd.read_excel(file, sheet_name=sheet if sheet else 0, dtype=object, engine="calamine")
+        else:
+            frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                                sep=_sniff_separator(file), skip_blank_lines=True)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ActivityError(f"cannot read it ({first}); save it as UTF-8 CSV or .xlsx",
+                            location=Location(name)) from e
+    frame.columns = [str(c).strip() for c in frame.columns]
+    rows = pd.Series(np.arange(2, len(frame) + 2, dtype=np.int64), index=frame.index)
+    return frame, name, rows
+
+
+def _sniff_separator(file: Path) -> str:
+    with file.open(encoding="utf-8-sig", errors="replace") as handle:
+        sample = handle.read(8192)
+    header = sample.splitlines()[0] if sample else ""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _normal(heading: str) -> str:
+    return re.sub(r"[\s\-]+", "_", str(heading).strip().casefold())
+
+
+def _headings(frame: pd.DataFrame) -> str:
+    return ", ".join(str(c) for c in frame.columns) or "none"
+
+
+def _find_column(frame: pd.DataFrame, wanted: str) -> str | None:
+    if wanted in frame.columns:
+        return wanted
+    normal = _normal(wanted)
+    return next((c for c in frame.columns if _normal(c) == normal), None)
+
+
+def _has_column(frame: pd.DataFrame, columns: Mapping[str, str], field_name: str) -> bool:
+    return (_find_column(frame, columns.get(field_name, field_name)) is not None
+            or _find_column(frame, field_name) is not None)
+
+
+def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str], fields: Iterable[str], *,
+                 required: Iterable[str], source: str, hint: str) -> tuple[dict[str, pd.Series], list[str]]:
+    """Each schema field's column (empty text when absent), and the other columns' field names."""
+    mapped: dict[str, pd.Series] = {}
+    used: set[str] = set()
+    for field_name in fields:
+        heading = columns.get(field_name, field_name)
+        found = _find_column(frame, heading) or _find_column(frame, field_name)
+        if found is None:
+            if field_name in required:
+                raise ActivityError(
+                    f"no column '{heading}' for {field_name} (headings: {_headings(frame)}); "
+                    f"map the right heading under {hint}", location=Location(source))
+            mapped[field_name] = pd.Series("", index=frame.index, dtype="str")
+        else:
+            mapped[field_name] = frame[found]
+            used.add(found)
+    extra = []
+    for column in frame.columns:
+        if column in used or str(column).startswith("Unnamed:"):
+            continue
+        name = _normal(column)
+        if name and name not in mapped:
+            mapped[name] = frame[column]
+            extra.append(name)
+    return mapped, extra
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as stripped text, '' for empty cells (numbers from Excel lose a trailing .0)."""
+    if values.dtype == object:
+        floats = values.map(lambda v: isinstance(v, float) and not pd.isna(v) and float(v).is_integer())
+        values = values.where(~floats, values[floats].map(lambda v: str(int(v))))
+        values = values.where(values.notna(), "").astype("str")
+    elif not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("str").where(values.notna(), "")
+    return values.fillna("").str.strip()
+
+
+def _given(values: pd.Series) -> pd.Series:
+    return _text(values) != ""
+
+
+def _clean_id(values: pd.Series) -> pd.Series:
+    text = _text(values)
+    return text.where(text != "", None).astype("str")
+
+
+def _problems(file: str, rows: pd.Series, column: str, values: pd.Series, mask: pd.Series,
+              problem: str) -> pd.DataFrame:
+    mask_array = np.asarray(mask, dtype=bool)
+    if not mask_array.any():
+        return pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    return pd.DataFrame({
+        "file": file,
+        "row": rows.to_numpy()[mask_array],
+        "column": column,
+        "value": _text(values[mask_array]).to_numpy(),
+        "problem": problem,
+    })
+
+
+def _concat_problems(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame({"file": pd.Series([], dtype="str"), "row": pd.Series([], dtype="int64"),
+                             "column": pd.Series([], dtype="str"), "value": pd.Series([], dtype="str"),
+                             "problem": pd.Series([], dtype="str")})
+    out = pd.concat(frames, ignore_index=True)
+    out["row"] = out["row"].astype("int64")
+    return out.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# dates
+
+
+def _localize(values: pd.Series, tz: tzinfo) -> pd.Series:
+    return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.as_unit("ns")
+
+
+def _parse_text(text: pd.Series, tz: tzinfo, *, dayfirst: bool, date_format: str | None) -> pd.Series:
+    fmt = date_format or (None if dayfirst else "ISO8601")
+    try:
+        parsed = pd.to_datetime(text, format=fmt, dayfirst=dayfirst, errors="coerce")
+    except (ValueError, TypeError):
+        aware = text.str.contains(_AWARE, regex=True)
+        out = pd.Series(pd.NaT, index=text.index, dtype=pd.DatetimeTZDtype("ns", tz))
+        if aware.any():
+            out[aware] = pd.to_datetime(text[aware], format=fmt, dayfirst=dayfirst, errors="coerce",
+                                        utc=True).dt.tz_convert(tz).dt.as_unit("ns")
+        if (~aware).any():
+            out[~aware] = _parse_text(text[~aware], tz, dayfirst=dayfirst, date_format=date_format)
+        return out
+    if parsed.dt.tz is not None:
+        return parsed.dt.tz_convert(tz).dt.as_unit("ns")
+    return _localize(parsed, tz)
