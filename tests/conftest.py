@@ -1,0 +1,49 @@
+"""Shared fixtures: a stable terminal, a CLI runner that reports exit code and output, copies of programmes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["COLUMNS"] = "120"
+os.environ["TERMINAL_WIDTH"] = "120"
+os.environ["NO_COLOR"] = "1"
+os.environ.pop("FORCE_COLOR", None)
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "programmes" / "example"
+EXTERNAL = REPO.parent / "shared" / "external"
+
+
+@pytest.fixture
+def example_programme(tmp_path: Path) -> Path:
+    """A private copy of the bundled example programme (without any earlier outputs)."""
+    target = tmp_path / "example"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("out", ".mentorctl", "logs"))
+    return target
+
+
+@pytest.fixture
+def run_cli():
+    """Run `mentorctl ARGS…` in-process; returns the click Result (exit_code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from mentorctl.cli.main import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, **kwargs):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False, **kwargs)
+
+    return invoke
+
+
+@pytest.fixture
+def external() -> Path:
+    """The real rosters beside the checkout (../shared/external); CI has them too."""
+    if not EXTERNAL.exists():
+        pytest.fail(f"{EXTERNAL} is missing: the external rosters must sit beside the checkout")
+    return EXTERNAL
