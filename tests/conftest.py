@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["smtp_server"]  # the real SMTP server fixture (tests/smtp_server.py)
+
 os.environ["COLUMNS"] = "120"
 os.environ["TERMINAL_WIDTH"] = "120"
 os.environ["NO_COLOR"] = "1"
