@@ -331,12 +331,21 @@ class DueReminder:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """An older occurrence superseded by a later one before it was sent (catch-up after a gap)."""
+
+    key: str
+    reminder_id: str
+    recipient_id: str
+
+
+@dataclass(frozen=True)
 class ReminderPlan:
     """What one `remind` run should do at `now`."""
 
     now: datetime
     due: list[DueReminder]
-    skipped: list[str]             # ledger keys of older, never-recorded occurrences superseded by a later one
+    skipped: list[Skipped]         # older, never-recorded occurrences superseded by a later one
     unknown: list[str]             # keys left in `sending` by a crashed run (not re-sent without retry_unknown)
 
 
@@ -355,7 +364,7 @@ def due_reminders(programme: Programme, now: datetime, directory: Directory, *,
         raise MentorctlError("`now` must carry a time zone")
     recorded = recorded or {}
     due: list[DueReminder] = []
-    skipped: list[str] = []
+    skipped: list[Skipped] = []
     unknown: list[str] = []
     for item in programme_schedule(programme) if schedule is None else schedule:
         latest, older = item.latest_due(now)
@@ -376,7 +385,8 @@ def due_reminders(programme: Programme, now: datetime, directory: Directory, *,
                 unknown.append(key)
             elif status in (None, "failed", "sending"):
                 due.append(DueReminder(key=key, reminder=item, occurrence=latest, recipient=person, status=status))
-            skipped += [k for t in older if (k := reminder_key(item.id, t, person.id)) not in recorded]
+            skipped += [Skipped(k, item.id, person.id) for t in older
+                        if (k := reminder_key(item.id, t, person.id)) not in recorded]
     return ReminderPlan(now=now, due=due, skipped=skipped, unknown=unknown)
 
 
@@ -454,3 +464,205 @@ def remind_lock(programme: Programme) -> Iterator[Path]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+# --- running: render, record, deliver --------------------------------------------------------------------
+
+
+class RunMode:
+    SEND = "send"          # through SMTP, recorded in the ledger
+    OUTBOX = "outbox"      # .eml files in out/outbox/ (a preview: the ledger is only read)
+    DRY_RUN = "dry-run"    # nothing written, nothing recorded
+
+
+@dataclass(frozen=True)
+class RemindRow:
+    """One line of the `remind` table."""
+
+    reminder_id: str
+    occurrence: datetime
+    recipient_id: str
+    name: str
+    email: str | None
+    template: str
+    outcome: str           # sent | written | would send | failed | unknown | skipped | not attempted
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RemindResult:
+    """What a `remind` run did."""
+
+    mode: str
+    now: datetime
+    rows: list[RemindRow]
+    skipped: int                  # older occurrences recorded as skipped (catch-up)
+    unknown: list[str]            # keys left `sending` by an interrupted run, not re-sent
+    aborted: str | None = None
+
+    @property
+    def failed(self) -> list[RemindRow]:
+        return [r for r in self.rows if r.outcome in ("failed", "not attempted")]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.aborted is None
+
+
+def _needs_activity(schedule: Sequence[ScheduledReminder], now: datetime) -> bool:
+    return any((item.inactive_for is not None or item.to is Audience.COORDINATOR)
+               and item.latest_due(now)[0] is not None for item in schedule)
+
+
+def load_activity_for(programme: Programme) -> pd.DataFrame | None:
+    """The programme's activity log (None when `reporting.activity` names none)."""
+    if not programme.reporting.activity:
+        return None
+    from mentorctl.activity import read_activity
+
+    return read_activity(programme)
+
+
+def load_matches_for(programme: Programme, participants: Any) -> pd.DataFrame | None:
+    """`out/matches.csv` when it exists (None before `mentorctl match` has run)."""
+    from mentorctl.matches import default_matches_path, read_matches
+
+    if not default_matches_path(programme).exists():
+        return None
+    return read_matches(programme, participants=participants)
+
+
+def message_context(programme: Programme, due: DueReminder, now: datetime,
+                    digest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a reminder template sees (see the header of each built-in template)."""
+    item, person = due.reminder, due.recipient
+    coordinator = programme.programme.coordinator
+    session = None
+    if item.session is not None:
+        s = item.session
+        session = {"title": s.title, "start": item.session_start, "duration_minutes": s.duration_minutes,
+                   "location": s.location, "url": s.url, "audience": s.audience.value}
+    week = (due.occurrence.date() - programme.design.start_date).days // 7 + 1
+    return {
+        "recipient": {**person.profile, "id": person.person_id, "name": person.name, "email": person.email,
+                      "role": person.role},
+        "counterparts": [dict(c) for c in person.counterparts],
+        "reminder": {"id": item.id, "template": item.template, "to": item.to.value,
+                     "inactive_for": item.inactive_for.days if item.inactive_for else None},
+        "occurrence": due.occurrence,
+        "week": week,
+        "now": now,
+        "session": session,
+        "coordinator": {"name": coordinator.name, "email": coordinator.email} if coordinator else None,
+        "digest": dict(digest) if digest is not None and person.role == "coordinator" else None,
+    }
+
+
+def _sender(programme: Programme) -> tuple[str, str | None, str]:
+    email = programme.email
+    if email is None:
+        raise ProgrammeError("reminders need an `email:` section with `from:` in programme.yaml "
+                             "(the sender of every message)")
+    return email.from_, email.reply_to, (email.subject_prefix + " ") if email.subject_prefix else ""
+
+
+def build_outgoing(programme: Programme, plan: ReminderPlan, directory: Directory,
+                   activity: pd.DataFrame | None) -> tuple[list[Any], list[tuple[DueReminder, str]]]:
+    """Render every due reminder into an `OutgoingMessage`; people without an email address are returned
+    separately with the reason."""
+    from mentorctl.mail import FILE_HEADER, OutgoingMessage, build_message, format_address
+    from mentorctl.templating import make_environment, render_message
+
+    sender, reply_to, prefix = _sender(programme)
+    env = make_environment(programme)
+    digest = None
+    if any(d.recipient.role == "coordinator" for d in plan.due):
+        digest = digest_context(programme, directory, activity, plan.now)
+    outgoing, unreachable = [], []
+    for due in plan.due:
+        person = due.recipient
+        if not person.email:
+            unreachable.append((due, "no email address on the roster"))
+            continue
+        rendered = render_message(env, due.reminder.template, message_context(programme, due, plan.now, digest))
+        stamp = due.occurrence.strftime("%Y%m%d-%H%M")
+        message = build_message(
+            sender=sender, to=format_address(person.name, person.email), subject=prefix + rendered.subject,
+            text=rendered.text, html=rendered.html, reply_to=reply_to,
+            headers={FILE_HEADER: f"reminder-{due.reminder.id}-{stamp}-{person.id}.eml",
+                     "X-Mentorctl-Reminder": due.reminder.id,
+                     "X-Mentorctl-Occurrence": occurrence_iso(due.occurrence),
+                     "X-Mentorctl-Recipient": person.id})
+        outgoing.append(OutgoingMessage(key=due.key, kind=f"reminder:{due.reminder.id}",
+                                        recipient_id=person.id, message=message))
+    return outgoing, unreachable
+
+
+def run_reminders(programme: Programme, now: datetime, *, mode: str = RunMode.OUTBOX, mailer: Any = None,
+                  retry_unknown: bool = False, participants: Any = None) -> RemindResult:
+    """Send (or preview) every reminder due at `now`, holding the programme's lock.
+
+    `mailer` is the seam for delivery (an SmtpMailer for SEND, an OutboxMailer for OUTBOX; unused for
+    DRY_RUN). Raises LockedError when another run holds the lock, MentorctlError for configuration
+    problems; per-recipient failures are in the result."""
+    from mentorctl.ledger import Ledger
+
+    if mode != RunMode.DRY_RUN and mailer is None:
+        raise ValueError("a mailer is needed unless mode is dry-run")
+    with remind_lock(programme):
+        if participants is None:
+            from mentorctl.roster import load_participants
+
+            participants = load_participants(programme)
+        matches = load_matches_for(programme, participants)
+        directory = Directory(programme, participants, matches)
+        schedule = programme_schedule(programme)
+        for item in schedule:
+            if item.inactive_for is not None and not programme.reporting.activity:
+                raise ProgrammeError(f"reminder '{item.id}' uses when_inactive_for, but reporting.activity "
+                                     "names no activity log to read sessions from; add one or remove it")
+        activity = load_activity_for(programme) if _needs_activity(schedule, now) else None
+
+        ledger_path = programme.state_dir / "ledger.sqlite"
+        ledger = Ledger.for_programme(programme) if mode == RunMode.SEND or ledger_path.exists() else None
+        try:
+            if ledger is not None and retry_unknown and mode == RunMode.SEND:
+                ledger.clear_unknown("reminder:")
+            recorded = {r.key: str(r.status) for r in ledger.records("reminder:")} if ledger is not None else {}
+            plan = due_reminders(programme, now, directory, activity=activity, recorded=recorded,
+                                 retry_unknown=retry_unknown and mode != RunMode.SEND, schedule=schedule)
+            outgoing, unreachable = build_outgoing(programme, plan, directory, activity)
+            by_key = {d.key: d for d in plan.due}
+            rows = [_row(due, "failed", reason) for due, reason in unreachable]
+            aborted = None
+            if mode == RunMode.DRY_RUN:
+                rows += [_row(by_key[o.key], "would send") for o in outgoing]
+            else:
+                from mentorctl.mail import deliver
+
+                if mode == RunMode.SEND and plan.skipped:
+                    ledger.mark_skipped([(s.key, f"reminder:{s.reminder_id}", s.recipient_id) for s in plan.skipped])
+                report = deliver(outgoing, mailer, ledger if mode == RunMode.SEND else None)
+                done = "written" if mode == RunMode.OUTBOX else "sent"
+                failures = {f.recipient_id: f.reason for f in report.failed}
+                outcome_of = {**{k: done for k in report.sent}, **{k: "already sent" for k in report.skipped},
+                              **{k: "unknown" for k in report.unknown},
+                              **{k: "not attempted" for k in report.not_attempted}}
+                for item in outgoing:
+                    due = by_key[item.key]
+                    outcome = outcome_of.get(item.key) or ("failed" if item.recipient_id in failures else "unknown")
+                    rows.append(_row(due, outcome, failures.get(item.recipient_id, "")))
+                aborted = report.aborted
+        finally:
+            if ledger is not None:
+                ledger.close()
+    rows.sort(key=lambda r: (r.occurrence, r.reminder_id, r.recipient_id))
+    return RemindResult(mode=mode, now=now, rows=rows, skipped=len(plan.skipped) if mode == RunMode.SEND else 0,
+                        unknown=plan.unknown, aborted=aborted)
+
+
+def _row(due: DueReminder, outcome: str, detail: str = "") -> RemindRow:
+    person = due.recipient
+    return RemindRow(reminder_id=due.reminder.id, occurrence=due.occurrence, recipient_id=person.id,
+                     name=person.name, email=person.email, template=due.reminder.template, outcome=outcome,
+                     detail=detail)
