@@ -55,6 +55,7 @@ class ActivityLog:
     sources: tuple[str, ...] = ()
     rows_read: int = 0
     duplicates: int = 0
+    """Events found in more than one source file (overlapping exports): each is counted once."""
 
     @property
     def bad_rows(self) -> int:
@@ -107,10 +108,14 @@ def load_activity(programme: Programme, paths: Sequence[str | Path] | None = Non
     frame = pd.concat(frames, ignore_index=True) if frames else _empty_activity()
     if frames and len(frames) > 1:
         frame["_source"] = frame["_source"].astype("category")
-    before = len(frame)
-    if before:
-        frame = frame.drop_duplicates(subset=list(ACTIVITY_COLUMNS), keep="first")
-    duplicates = before - len(frame)
+    duplicates = 0
+    if len(frames) > 1 and len(frame):
+        # the same event in two exports (overlapping date ranges) is counted once
+        key = list(ACTIVITY_COLUMNS)
+        first_source = frame.groupby(key, observed=True, dropna=False, sort=False)["_source"].transform("first")
+        copied = (frame["_source"] != first_source).to_numpy()
+        duplicates = int(copied.sum())
+        frame = frame[~copied]
     frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
     problem_frame = _concat_problems(problems)
     return ActivityLog(frame=frame, problems=problem_frame, sources=tuple(names), rows_read=rows_read,
@@ -147,18 +152,19 @@ def read_hr_extract(programme: Programme, path: str | Path | None = None) -> Tab
     mapped, extra = _map_columns(raw, columns, HR_FIELDS, required=("employee_id",), source=name,
                                  hint="reporting.hr_extract.columns")
     problems: list[pd.DataFrame] = []
+    mapped = {k: (v if k in ("left_on", "promoted_on") else _text(v)) for k, v in mapped.items()}
     out = pd.DataFrame({"employee_id": _clean_id(mapped["employee_id"])})
     problems.append(_problems(name, rows, "employee_id", mapped["employee_id"], out["employee_id"].isna(),
                               "no employee_id"))
     for column in ("left_on", "promoted_on"):
         text = mapped[column]
-        given = _given(text)
+        given = _text(text) != ""
         parsed = parse_timestamps(text, programme.tz, dayfirst=dayfirst)
         problems.append(_problems(name, rows, column, text, given & parsed.isna(),
                                   "not a date (write YYYY-MM-DD, or set dayfirst: true)"))
         out[column] = parsed.dt.normalize()
     for column in extra:
-        out[column] = _text(mapped[column])
+        out[column] = mapped[column]
     out["_row"] = rows
     found = _concat_problems(problems)
     dup = out["employee_id"].notna() & out["employee_id"].duplicated(keep="first")
@@ -185,17 +191,18 @@ def read_survey(programme: Programme, path: str | Path | None = None) -> Table |
             f"has neither a satisfaction nor a recommend column (headings: {_headings(raw)}); "
             "map yours under reporting.survey.columns", location=Location(name))
     problems: list[pd.DataFrame] = []
+    mapped = {k: _text(v) for k, v in mapped.items()}
     out = pd.DataFrame({"participant_id": _clean_id(mapped["participant_id"])})
     problems.append(_problems(name, rows, "participant_id", mapped["participant_id"],
                               out["participant_id"].isna(), "no participant_id"))
     for column, low, high in (("satisfaction", 1, 5), ("recommend", 0, 10)):
         text = mapped[column]
-        value = pd.to_numeric(_text(text), errors="coerce")
-        bad = _given(text) & (value.isna() | (value < low) | (value > high))
+        value = _numbers(text)
+        bad = (text != "") & (value.isna() | (value < low) | (value > high))
         problems.append(_problems(name, rows, column, text, bad, f"must be a number from {low} to {high}"))
         out[column] = value.astype("float64")
     for column in extra:
-        out[column] = _text(mapped[column])
+        out[column] = mapped[column]
     out["_row"] = rows
     found = _concat_problems(problems)
     keep = ~out["_row"].isin(set(found["row"].tolist()))
@@ -223,16 +230,17 @@ def parse_timestamps(values: pd.Series, tz: tzinfo, *, dayfirst: bool = False,
             result[native] = (parsed.dt.tz_convert(tz) if parsed.dt.tz is not None
                               else _localize(parsed, tz)).dt.as_unit("ns")
             values = values.where(~native, "")
-    text = _text(values)
+    text = values.fillna("") if isinstance(values.dtype, pd.StringDtype) else _text(values)
     given = text != ""
     if not given.any():
         return result
     todo = text[given]
     parsed = _parse_text(todo, tz, dayfirst=dayfirst, date_format=date_format)
-    if dayfirst and not date_format:
-        missing = parsed.isna()
-        if missing.any():
-            parsed[missing] = _parse_text(todo[missing], tz, dayfirst=True, date_format="mixed")
+    missing = parsed.isna()
+    if missing.any():
+        again = todo[missing].str.strip()
+        retry = "mixed" if dayfirst and not date_format else date_format
+        parsed[missing] = _parse_text(again, tz, dayfirst=dayfirst, date_format=retry)
     result[given] = parsed
     return result
 
@@ -280,41 +288,43 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
     mapped, _ = _map_columns(raw, source.columns, ACTIVITY_COLUMNS, required=("timestamp", "event"),
                              source=name, hint=f"reporting.activity[{index}].columns")
     lookup = _event_lookup(source.events, name, index)
+    text = {f: _text(mapped[f]) for f in ACTIVITY_COLUMNS if f != "timestamp"}
     problems: list[pd.DataFrame] = []
     n = len(raw)
 
-    stamp_text = mapped["timestamp"]
-    timestamp = parse_timestamps(stamp_text, programme.tz, dayfirst=source.dayfirst,
+    stamp_raw = mapped["timestamp"]
+    timestamp = parse_timestamps(stamp_raw, programme.tz, dayfirst=source.dayfirst,
                                  date_format=source.date_format)
     hint = ("not a date/time in the format " + source.date_format if source.date_format else
             "not a day-first date/time (31/01/2026 09:30)" if source.dayfirst else
             "not an ISO date/time (2026-01-31 09:30); set dayfirst or date_format for other formats")
-    given = _given(stamp_text)
-    problems.append(_problems(name, rows, "timestamp", stamp_text, ~given, "no timestamp"))
-    problems.append(_problems(name, rows, "timestamp", stamp_text, given & timestamp.isna(), hint))
+    if timestamp.isna().any():
+        stamp_text = _text(stamp_raw)
+        given = stamp_text != ""
+        problems.append(_problems(name, rows, "timestamp", stamp_text, ~given, "no timestamp"))
+        problems.append(_problems(name, rows, "timestamp", stamp_text, given & timestamp.isna(), hint))
 
-    event_text = _text(mapped["event"])
+    event_text = text["event"]
     codes, uniques = pd.factorize(event_text)
     canonical = np.array([lookup.get(str(u).casefold(), "") for u in uniques] + [""], dtype=object)
-    event = pd.Series(canonical[codes], index=raw.index) if n else pd.Series([], dtype=object)
+    event = pd.Series(canonical[codes], index=raw.index, dtype=object)
     problems.append(_problems(name, rows, "event", event_text, event_text == "", "no event"))
     problems.append(_problems(
         name, rows, "event", event_text, (event_text != "") & (event == ""),
         "unknown event; map it to a mentorctl event under reporting.activity events: "
         f"({', '.join(EVENTS)})"))
 
-    mentor_id, mentee_id = _clean_id(mapped["mentor_id"]), _clean_id(mapped["mentee_id"])
-    problems.append(_problems(name, rows, "mentor_id", mapped["mentor_id"], mentor_id.isna() & mentee_id.isna(),
+    mentor_id, mentee_id = _clean_id(text["mentor_id"]), _clean_id(text["mentee_id"])
+    problems.append(_problems(name, rows, "mentor_id", text["mentor_id"], mentor_id.isna() & mentee_id.isna(),
                               "neither mentor_id nor mentee_id is given"))
 
-    duration = _minutes(mapped["duration_minutes"])
-    dur_given = _given(mapped["duration_minutes"])
-    problems.append(_problems(name, rows, "duration_minutes", mapped["duration_minutes"],
-                              dur_given & (duration.isna() | (duration < 0)),
+    duration = _minutes(text["duration_minutes"])
+    problems.append(_problems(name, rows, "duration_minutes", text["duration_minutes"],
+                              (text["duration_minutes"] != "") & (duration.isna() | (duration < 0)),
                               "not a duration in minutes (a number >= 0, or H:MM)"))
-    rating = pd.to_numeric(_text(mapped["rating"]), errors="coerce").astype("float64")
-    problems.append(_problems(name, rows, "rating", mapped["rating"],
-                              _given(mapped["rating"]) & (rating.isna() | (rating < 1) | (rating > 5)),
+    rating = _numbers(text["rating"])
+    problems.append(_problems(name, rows, "rating", text["rating"],
+                              (text["rating"] != "") & (rating.isna() | (rating < 1) | (rating > 5)),
                               "rating must be a number from 1 to 5"))
     found = _concat_problems(problems)
 
@@ -325,7 +335,7 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
         "mentee_id": mentee_id,
         "duration_minutes": duration,
         "rating": rating,
-        "item_id": _clean_id(mapped["item_id"]),
+        "item_id": _clean_id(text["item_id"]),
         "_source": name,
         "_row": rows,
     })
@@ -336,10 +346,16 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
     return frame, found, name, n
 
 
-def _minutes(values: pd.Series) -> pd.Series:
+def _numbers(text: pd.Series) -> pd.Series:
+    """Text to float64 (NaN where not a number), converting each distinct value once."""
+    codes, uniques = pd.factorize(text)
+    values = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").astype("float64").to_numpy()
+    return pd.Series(np.append(values, np.nan)[codes], index=text.index)
+
+
+def _minutes(text: pd.Series) -> pd.Series:
     """Minutes from numbers, or from H:MM / H:MM:SS text; NaN where neither."""
-    text = _text(values)
-    minutes = pd.to_numeric(text, errors="coerce").astype("float64")
+    minutes = _numbers(text)
     clock = minutes.isna() & text.str.contains(":", regex=False)
     if clock.any():
         padded = text[clock].where(text[clock].str.count(":") == 2, text[clock] + ":00")
@@ -436,23 +452,28 @@ def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str], fields: Iterab
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Values as stripped text, '' for empty cells (numbers from Excel lose a trailing .0)."""
-    if values.dtype == object:
-        floats = values.map(lambda v: isinstance(v, float) and not pd.isna(v) and float(v).is_integer())
-        values = values.where(~floats, values[floats].map(lambda v: str(int(v))))
-        values = values.where(values.notna(), "").astype("str")
-    elif not isinstance(values.dtype, pd.StringDtype):
-        values = values.astype("str").where(values.notna(), "")
-    return values.fillna("").str.strip()
+    """Values as stripped text, '' for empty cells (numbers from Excel lose a trailing .0).
+
+    Works on the distinct values only (factorize, clean, take), so a million-row column of a few thousand
+    ids costs a hash pass rather than a million Python calls.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    cleaned = np.array([_cell(u) for u in uniques] + [""], dtype=object)
+    return pd.Series(cleaned[codes], index=values.index, dtype="str")
 
 
-def _given(values: pd.Series) -> pd.Series:
-    return _text(values) != ""
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return str(int(value)) if value.is_integer() else str(value)
+    return str(value).strip()
 
 
-def _clean_id(values: pd.Series) -> pd.Series:
-    text = _text(values)
-    return text.where(text != "", None).astype("str")
+def _clean_id(text: pd.Series) -> pd.Series:
+    if not isinstance(text.dtype, pd.StringDtype):
+        text = _text(text)
+    return text.where(text != "", None)
 
 
 def _problems(file: str, rows: pd.Series, column: str, values: pd.Series, mask: pd.Series,
