@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mentorctl.errors import Location, ProgrammeError
 
@@ -152,6 +160,9 @@ class Rosters(StrictModel):
         description="field: heading in your file (a list of headings is joined with spaces, e.g. first+last name)")
     types: dict[str, FieldType] = Field(default_factory=dict,
                                         description="declared field types: text, number, integer, list, date, email, bool")
+    ranks: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="ordered values of a text field (e.g. grade: [AA, AO, EO]); adds <field>_rank, 1 = first")
     list_separator: str = Field(";", description="separator of list fields (languages, skills…)")
     list_separators: dict[str, str] = Field(default_factory=dict, description="per-field separator overrides")
 

@@ -422,6 +422,7 @@ def _read_roster(programme: Programme, spec: str, role: str, out: _Collector, re
     heading_of = {name: " + ".join(headings[p] for p in pos) for name, pos in fields.items()}
 
     types = _convert_types(programme, frame, heading_of, spec, out, role)
+    _add_ranks(programme, frame, heading_of, spec, out, types)
     _check_ids(frame, spec, heading_of, out)
     _check_emails(frame, spec, heading_of, out, require_email)
     return Roster(role, spec, frame, types)
@@ -496,6 +497,26 @@ def _convert_types(programme: Programme, frame: pd.DataFrame, heading_of: dict[s
                             "under `rosters.types`", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
             types[name] = kind or FieldType.TEXT
     return types
+
+
+def _add_ranks(programme: Programme, frame: pd.DataFrame, heading_of: dict[str, str], source: str,
+               out: _Collector, types: dict[str, FieldType]) -> None:
+    """For each `rosters.ranks` field, add `<field>_rank`: the value's 1-based position in the given order."""
+    import numpy as np
+
+    for field_name, order in programme.rosters.ranks.items():
+        name = snake_case(field_name)
+        if name not in frame.columns:
+            continue
+        position = {str(v).strip().lower(): i for i, v in enumerate(order, start=1)}
+        values = frame[name]
+        ranks = values.map(lambda v, lookup=position: lookup.get(str(v).strip().lower()) if isinstance(v, str) else None)
+        unknown = values.notna() & ranks.isna()
+        for index in list(frame.index[unknown])[:_MAX_CELL_MESSAGES]:
+            out.error(f"'{values[index]}' is not one of the values listed under `rosters.ranks.{field_name}` "
+                      f"({', '.join(order)})", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
+        frame[f"{name}_rank"] = ranks.astype(np.float64)
+        types[f"{name}_rank"] = FieldType.NUMBER
 
 
 def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: _Collector) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mentorctl.errors import Finding, Location, MentorctlError, ProgrammeError
+from mentorctl.errors import Finding, Location, ProgrammeError
 from mentorctl.programme import Programme, load_programme, programme_warnings
 from mentorctl.roster import Participants, check_participants
 
@@ -88,15 +87,29 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
 
 
 def check_rules(programme: Programme, participants: Participants) -> list[Finding]:
-    """Parse every rule and check the fields it names (delegates to rules.py)."""
-    if importlib.util.find_spec("mentorctl.rules") is None:  # pragma: no cover - during build-out only
-        return []
-    from mentorctl.rules import check_programme_rules
+    """Parse every rule and check the fields and types it uses; one finding per bad rule."""
+    from mentorctl.errors import RuleError
+    from mentorctl.rules import RuleContext, parse_rule
 
-    try:
-        return check_programme_rules(programme, participants)
-    except MentorctlError as error:
-        return [Finding("error", str(error), Location(programme.path.name))]
+    matching, design = programme.matching, programme.design.eligibility
+    sources = [(t, f"matching.eligibility[{i}]") for i, t in enumerate(matching.eligibility)]
+    sources += [(s.expr, f"matching.scoring[{i}] ({s.name})") for i, s in enumerate(matching.scoring)]
+    sources += [(m.expr, f"matching.constraints.min_share[{i}] ({m.name})")
+                for i, m in enumerate(matching.constraints.min_share)]
+    sources += [(t, f"design.eligibility.mentors[{i}]") for i, t in enumerate(design.mentors)]
+    sources += [(t, f"design.eligibility.mentees[{i}]") for i, t in enumerate(design.mentees)]
+    if not sources or participants.mentors is None or participants.mentees is None:
+        return []
+    context = RuleContext(participants.mentors.frame, participants.mentees.frame,
+                          separator_for=programme.rosters.separator_for,
+                          mentor_source=participants.mentors.source, mentee_source=participants.mentees.source)
+    findings = []
+    for text, origin in sources:
+        try:
+            context.check(parse_rule(text, origin))
+        except RuleError as error:
+            findings.append(Finding("error", str(error), Location(programme.path.name)))
+    return findings
 
 
 def check_referenced_files(programme: Programme) -> list[Finding]:

@@ -1,0 +1,117 @@
+"""Seeded generator of realistic, obviously fictitious rosters (and, via generate_activity, activity logs).
+
+    python scripts/generate_example.py --out programmes/example            # the bundled example (200 mentees)
+    python scripts/generate_example.py --out /tmp/big --mentees 50000      # benchmark rosters
+
+Mentors are one per 2.5 mentees by default, capacity 1-4, with departments, grades, sites with UTC offsets,
+languages, skills, development goals, managers and ranked preferences for some mentees. Vectorised with
+numpy so 50,000 mentees take about a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DEPARTMENTS = ["Engineering", "Finance", "Marketing", "Operations", "People", "Sales", "Legal", "Research"]
+DEPARTMENT_WEIGHTS = [0.26, 0.12, 0.1, 0.16, 0.06, 0.16, 0.04, 0.1]
+SITES = {"London": 0, "Manchester": 0, "Dublin": 0, "Berlin": 1, "Lisbon": 0, "New York": -5, "Toronto": -5,
+         "Bangalore": 5.5, "Singapore": 8, "Sydney": 10}
+SITE_WEIGHTS = [0.3, 0.1, 0.06, 0.1, 0.04, 0.14, 0.06, 0.1, 0.06, 0.04]
+SITE_LANGUAGE = {"London": "English", "Manchester": "English", "Dublin": "English", "Berlin": "German",
+                 "Lisbon": "Portuguese", "New York": "English", "Toronto": "French", "Bangalore": "Hindi",
+                 "Singapore": "Mandarin", "Sydney": "English"}
+EXTRA_LANGUAGES = ["Spanish", "French", "German", "Mandarin", "Hindi", "Portuguese", "Arabic", "Japanese"]
+SKILLS = ["leadership", "public speaking", "negotiation", "python", "data analysis", "budgeting",
+          "stakeholder management", "product strategy", "people management", "writing", "career planning",
+          "project management", "design thinking", "sales", "coaching", "work-life balance"]
+FIRST = ["Ada", "Bo", "Cass", "Dev", "Eli", "Fen", "Gale", "Hal", "Ira", "Jun", "Kai", "Lior", "Mika", "Noor",
+         "Oli", "Pax", "Quinn", "Rae", "Sol", "Tam", "Uma", "Vik", "Wren", "Xan", "Yas", "Zed"]
+LAST = ["Testwell", "Samplesby", "Mockford", "Placeholder", "Fixture", "Dummington", "Stubbs", "Exampleton",
+        "Fakename", "Trialson", "Specimen", "Protoype", "Draftley", "Pilotson"]
+GENDERS = ["female", "male", "non-binary", "prefer not to say"]
+
+
+def _people(rng: np.random.Generator, n: int, prefix: str, id_width: int) -> pd.DataFrame:
+    ids = np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), id_width))
+    first = rng.choice(FIRST, n)
+    last = rng.choice(LAST, n)
+    names = np.char.add(np.char.add(first, " "), last)
+    emails = np.char.add(np.char.add(np.char.lower(np.char.add(np.char.add(first, "."), last)), "."),
+                         np.char.add(np.char.lower(ids), "@example.org"))
+    sites = rng.choice(list(SITES), n, p=SITE_WEIGHTS)
+    return pd.DataFrame({
+        "id": ids, "name": names, "email": emails,
+        "department": rng.choice(DEPARTMENTS, n, p=DEPARTMENT_WEIGHTS),
+        "location": sites, "utc_offset": pd.Series(sites).map(SITES).to_numpy(),
+        "gender": rng.choice(GENDERS, n, p=[0.47, 0.45, 0.04, 0.04]),
+    })
+
+
+def _languages(rng: np.random.Generator, sites: np.ndarray) -> np.ndarray:
+    home = pd.Series(sites).map(SITE_LANGUAGE).to_numpy()
+    english = np.where((home != "English") & (rng.random(len(sites)) < 0.85), ";English", "")
+    extra = np.where(rng.random(len(sites)) < 0.3, np.char.add(";", rng.choice(EXTRA_LANGUAGES, len(sites))), "")
+    joined = np.char.add(np.char.add(home.astype(str), english), extra)
+    return np.array([";".join(dict.fromkeys(s.split(";"))) for s in joined.tolist()])
+
+
+def _item_lists(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:
+    counts = rng.integers(low, high + 1, n)
+    picks = rng.random((n, len(SKILLS))).argsort(axis=1)
+    vocabulary = np.array(SKILLS)
+    return np.array([";".join(vocabulary[picks[i, :counts[i]]]) for i in range(n)])
+
+
+def generate_rosters(n_mentees: int = 200, n_mentors: int | None = None, seed: int = 7
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (mentors, mentees) DataFrames with the example programme's columns."""
+    rng = np.random.default_rng(seed)
+    n_mentors = n_mentors or max(1, round(n_mentees / 2.5))
+    width = max(4, len(str(max(n_mentees, n_mentors))))
+    mentors = _people(rng, n_mentors, "M", width)
+    mentors["grade"] = rng.choice([3, 4, 5, 6, 7], n_mentors, p=[0.15, 0.3, 0.3, 0.17, 0.08])
+    mentors["languages"] = _languages(rng, mentors["location"].to_numpy())
+    mentors["skills"] = _item_lists(rng, n_mentors, 2, 5)
+    mentors["capacity"] = rng.choice([1, 2, 3, 4], n_mentors, p=[0.2, 0.35, 0.3, 0.15])
+    mentors["years_at_company"] = rng.integers(3, 25, n_mentors)
+
+    mentees = _people(rng, n_mentees, "E", width)
+    mentees["grade"] = rng.choice([1, 2, 3, 4, 5], n_mentees, p=[0.2, 0.3, 0.3, 0.15, 0.05])
+    mentees["languages"] = _languages(rng, mentees["location"].to_numpy())
+    mentees["goals"] = _item_lists(rng, n_mentees, 1, 3)
+    has_manager = rng.random(n_mentees) < 0.7
+    managers = mentors["id"].to_numpy()[rng.integers(0, n_mentors, n_mentees)]
+    mentees["manager_id"] = np.where(has_manager, managers, "")
+    ranked = rng.random(n_mentees) < 0.3
+    preference_count = rng.integers(1, 4, n_mentees)
+    choices = rng.integers(0, n_mentors, (n_mentees, 3))
+    mentor_ids = mentors["id"].to_numpy()
+    mentees["preferred_mentors"] = [
+        ";".join(dict.fromkeys(mentor_ids[choices[i, :preference_count[i]]].tolist())) if ranked[i] else ""
+        for i in range(n_mentees)]
+    mentees["years_at_company"] = rng.integers(0, 6, n_mentees)
+    return mentors, mentees
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder to write mentors.csv and mentees.csv to")
+    parser.add_argument("--mentees", type=int, default=200)
+    parser.add_argument("--mentors", type=int, default=None, help="default: mentees / 2.5")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    mentors, mentees = generate_rosters(args.mentees, args.mentors, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    mentors.to_csv(args.out / "mentors.csv", index=False)
+    mentees.to_csv(args.out / "mentees.csv", index=False)
+    print(f"wrote {len(mentors)} mentors and {len(mentees)} mentees to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""`mentorctl init` and `mentorctl validate`, end to end: every bad input gets one clear message and exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from openpyxl import Workbook
+
+MENTORS = "id,name,email,department,grade\nM1,Ann Mentor,ann@example.org,Eng,5\nM2,Bob Mentor,bob@example.org,Ops,4\n"
+MENTEES = "id,name,email,department,grade\nE1,Cat Mentee,cat@example.org,Ops,2\nE2,Dan Mentee,dan@example.org,Eng,1\n"
+
+
+def write_programme(folder: Path, *, mentors: str = MENTORS, mentees: str = MENTEES, extra: dict | None = None,
+                    text: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mentors.csv").write_text(mentors, encoding="utf-8")
+    (folder / "mentees.csv").write_text(mentees, encoding="utf-8")
+    data = {
+        "programme": {"name": "Test"},
+        "goals": [{"name": "Pairs meet", "kpi": "sessions_held", "target": 10}],
+        "design": {"start_date": "2027-01-11"},
+        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
+        "matching": {"eligibility": ["mentor.grade > mentee.grade"]},
+    }
+    for key, value in (extra or {}).items():
+        data[key] = value
+    (folder / "programme.yaml").write_text(text if text is not None else yaml.safe_dump(data), encoding="utf-8")
+    return folder
+
+
+def assert_clean_failure(result, *fragments: str, code: int = 2) -> str:
+    output = result.stdout + result.stderr
+    assert result.exit_code == code, output
+    assert "Traceback" not in output
+    for fragment in fragments:
+        assert fragment in output, f"{fragment!r} not in:\n{output}"
+    return output
+
+
+def test_init_creates_a_programme_that_validates(tmp_path, run_cli):
+    result = run_cli("init", "graduates", "--dir", tmp_path)
+    assert result.exit_code == 0, result.stdout
+    folder = tmp_path / "graduates"
+    assert {"programme.yaml", "mentors.csv", "mentees.csv", "templates"} <= {p.name for p in folder.iterdir()}
+    text = (folder / "programme.yaml").read_text()
+    for section in ("purpose:", "goals:", "design:", "rosters:", "matching:", "schedule:", "reminders:",
+                    "email:", "reporting:", "password_env:"):
+        assert section in text
+    assert run_cli("validate", folder).exit_code == 0
+
+
+@pytest.mark.parametrize("kind", ["one-to-one", "group", "peer", "reverse"])
+def test_init_type_changes_defaults(tmp_path, run_cli, kind):
+    assert run_cli("init", "p", "--dir", tmp_path, "--type", kind).exit_code == 0
+    data = yaml.safe_load((tmp_path / "p" / "programme.yaml").read_text())
+    assert data["design"]["type"] == kind
+    if kind == "peer":
+        assert "participants" in data["rosters"] and (tmp_path / "p" / "participants.csv").exists()
+    if kind == "group":
+        assert 4 <= data["matching"]["mentor_capacity"] <= 8
+    if kind == "reverse":
+        assert "mentor.grade < mentee.grade" in data["matching"]["eligibility"]
+    result = run_cli("validate", tmp_path / "p")
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path, run_cli):
+    assert run_cli("init", "p", "--dir", tmp_path).exit_code == 0
+    yaml_file = tmp_path / "p" / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text() + "\n# my edits\n")
+    assert_clean_failure(run_cli("init", "p", "--dir", tmp_path), "already holds a programme", "--force")
+    assert "# my edits" in yaml_file.read_text()
+    assert run_cli("init", "p", "--dir", tmp_path, "--force").exit_code == 0
+    assert "# my edits" not in yaml_file.read_text()
+
+
+def test_valid_programme_prints_summary_and_json(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p")
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0
+    assert "valid" in result.stdout and "mentors" in result.stdout
+    data = json.loads(run_cli("validate", folder, "--json").stdout)
+    assert data["valid"] is True and data["summary"]["mentors"] == 2 and data["summary"]["mentees"] == 2
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", text="programme:\n  name: [unclosed\ndesign: {}\n")
+    assert_clean_failure(run_cli("validate", folder), "programme.yaml", "line", "column", "not valid YAML")
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"design": {"start_date": "2027-01-11", "eligibilty": {}}})
+    assert_clean_failure(run_cli("validate", folder), "design.eligibilty: unknown key", "did you mean 'eligibility'")
+
+
+def test_secret_in_yaml_is_refused(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"email": {"from": "a@example.org", "smtp": {
+        "host": "smtp.example.org", "password": "hunter2"}}})
+    assert_clean_failure(run_cli("validate", folder), "email.smtp.password", "password_env")
+
+
+def test_wrong_type_names_the_key(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"design": {"start_date": "2027-01-11", "length_weeks": "long"}})
+    assert_clean_failure(run_cli("validate", folder), "design.length_weeks", "'long'")
+
+
+def test_missing_roster_file(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p")
+    (folder / "mentees.csv").unlink()
+    assert_clean_failure(run_cli("validate", folder), "mentees.csv", "file not found")
+
+
+def test_missing_programme_folder(tmp_path, run_cli):
+    assert_clean_failure(run_cli("validate", tmp_path / "nowhere"), "no programme found", "mentorctl init")
+
+
+def test_unknown_excel_sheet_lists_the_sheets(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p")
+    workbook = Workbook()
+    workbook.active.title = "Mentors"
+    workbook.create_sheet("Mentees")
+    workbook.save(folder / "roster.xlsx")
+    data = yaml.safe_load((folder / "programme.yaml").read_text())
+    data["rosters"]["mentees"] = "roster.xlsx#Mentes"
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    assert_clean_failure(run_cli("validate", folder), "no sheet named 'Mentes'", "'Mentors', 'Mentees'")
+
+
+def test_excel_roster_with_sheet_is_read(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p")
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Mentees"
+    for row in [["ID", "Full Name", "E-mail", "Department", "Grade"], ["E1", "Cat", "cat@example.org", "Ops", 2]]:
+        sheet.append(row)
+    workbook.save(folder / "roster.xlsx")
+    data = yaml.safe_load((folder / "programme.yaml").read_text())
+    data["rosters"]["mentees"] = "roster.xlsx#Mentees"
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    result = run_cli("validate", folder, "--json")
+    assert result.exit_code == 0, result.stdout
+    assert json.loads(result.stdout)["summary"]["mentees"] == 1
+
+
+def test_missing_required_column_lists_columns_found(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees="ref,name\nE1,Cat\n")
+    assert_clean_failure(run_cli("validate", folder), "mentees.csv", "missing required column 'id'", "'ref', 'name'")
+
+
+def test_duplicate_id_names_rows(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees=MENTEES + "E1,Eve Again,eve@example.org,Ops,2\n")
+    assert_clean_failure(run_cli("validate", folder), "mentees.csv", "duplicate id 'E1' on rows 2, 4")
+
+
+def test_empty_id_names_row_and_column(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees=MENTEES + ",Eve,eve@example.org,Ops,2\n")
+    assert_clean_failure(run_cli("validate", folder), "mentees.csv, row 4, column id", "empty id")
+
+
+def test_invalid_email_is_a_warning_then_an_error_for_sending(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees=MENTEES.replace("cat@example.org", "cat@"))
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0
+    assert "mentees.csv, row 2, column email: 'cat@' is not an email address" in result.stderr
+    assert "Warning" in result.stderr
+    assert_clean_failure(run_cli("validate", folder, "--for-sending"), "'cat@' is not an email address")
+
+
+def test_declared_number_column_with_text(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentors=MENTORS.replace("Ops,4", "Ops,four"),
+                             extra={"rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv",
+                                                "types": {"grade": "integer"}}})
+    assert_clean_failure(run_cli("validate", folder), "mentors.csv, row 3, column grade", "'four' is not a whole number")
+
+
+def test_capacity_column_with_text_is_an_error(tmp_path, run_cli):
+    mentors = "id,name,email,capacity\nM1,Ann,ann@example.org,2\nM2,Bob,bob@example.org,lots\n"
+    folder = write_programme(tmp_path / "p", mentors=mentors, extra={"matching": {}})
+    assert_clean_failure(run_cli("validate", folder), "mentors.csv, row 3, column capacity", "'lots'")
+
+
+def test_cp1252_csv_is_read_with_a_warning(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p")
+    (folder / "mentees.csv").write_bytes(MENTEES.replace("Cat Mentee", "Zoë Müller").encode("cp1252"))
+    result = run_cli("validate", folder, "--json")
+    assert result.exit_code == 0
+    warnings = json.loads(result.stdout)["warnings"]
+    assert any("read as cp1252" in w["message"] for w in warnings)
+    from mentorctl import load_participants, load_programme
+
+    people = load_participants(load_programme(folder))
+    assert "Zoë Müller" in people.mentees.frame["name"].tolist()
+
+
+def test_utf8_bom_and_semicolon_csv(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p")
+    (folder / "mentees.csv").write_bytes(b"\xef\xbb\xbf" + MENTEES.replace(",", ";").encode())
+    result = run_cli("validate", folder, "--json")
+    assert result.exit_code == 0, result.stdout
+    assert json.loads(result.stdout)["warnings"] == []
+
+
+def test_empty_roster(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees="id,name,email\n")
+    assert_clean_failure(run_cli("validate", folder), "mentees.csv", "has no people in it")
+
+
+def test_person_on_both_rosters_is_a_warning(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees=MENTEES + "M1,Ann Mentor,ann@example.org,Eng,3\n")
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0
+    assert "on both the mentor and the mentee roster: M1" in result.stderr
+
+
+def test_goal_without_target_is_a_warning(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"goals": [{"name": "Be great", "kpi": "nps"}]})
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0
+    assert "goal 'Be great' has no numeric target" in result.stderr
+
+
+def test_rule_with_unknown_field_is_an_error(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"matching": {"eligibility": ["mentor.grde > mentee.grade"]}})
+    assert_clean_failure(run_cli("validate", folder), "matching.eligibility[0]", "grde")
+
+
+def test_every_problem_is_reported_at_once(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees=MENTEES + ",NoId,x@example.org,Ops,1\nE1,Dup,d@example.org,Ops,1\n")
+    data = json.loads(run_cli("validate", folder, "--json").stdout)
+    messages = " | ".join(e["message"] for e in data["errors"])
+    assert "empty id" in messages and "duplicate id" in messages
