@@ -1,0 +1,189 @@
+"""The ledger: an embedded SQLite record of every message mentorctl sends (the only module with SQL).
+
+One row per send key (e.g. `pack:welcome:<participant>:<content-hash>` or
+`reminder:<id>:<occurrence>:<recipient>`), with status `sending`, `sent` or `failed`.
+
+Semantics: at most once. `begin(key)` atomically claims a key before the message goes out (a new key, or one
+whose last attempt failed); `mark_sent` / `mark_failed` record the outcome. A row still `sending` means a run
+stopped between claiming and recording (a crash, a lost connection): the message may or may not have left, so
+it is NOT sent again automatically. `clear_unknown()` (the CLI's `--retry-unknown`) turns those rows into
+`failed` so the next run retries them; `begin(..., resend=True)` (`--resend`) claims any key again on purpose.
+
+Two runs at the same time are safe: claiming is a single atomic statement, so each key is claimed once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from mentorctl.errors import Location, MentorctlError
+
+if TYPE_CHECKING:
+    from mentorctl.programme import Programme
+
+LEDGER_FILE = "ledger.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sends (
+    key             TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    recipient_id    TEXT NOT NULL,
+    recipient_email TEXT,
+    content_hash    TEXT,
+    status          TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed')),
+    message_id      TEXT,
+    error           TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 1,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sends_kind ON sends (kind);
+CREATE INDEX IF NOT EXISTS sends_recipient ON sends (recipient_id);
+"""
+
+
+class SendStatus(StrEnum):
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    """One row of the ledger."""
+
+    key: str
+    kind: str
+    recipient_id: str
+    recipient_email: str | None
+    content_hash: str | None
+    status: SendStatus
+    message_id: str | None
+    error: str | None
+    attempts: int
+    created_at: str
+    updated_at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Ledger:
+    """The SQLite ledger at `path` (created with its folder when missing). Use as a context manager."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as e:
+            raise MentorctlError(f"cannot open the send ledger: {e}; check the folder is writable and the file "
+                                 "is not damaged", location=Location(str(self.path))) from e
+
+    @classmethod
+    def for_programme(cls, programme: Programme) -> Ledger:
+        """The programme's ledger: `<programme>/.mentorctl/ledger.sqlite`."""
+        return cls(programme.state_dir / LEDGER_FILE)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def begin(self, key: str, *, kind: str, recipient_id: str, recipient_email: str | None = None,
+              content_hash: str | None = None, resend: bool = False) -> bool:
+        """Claim `key` for sending (status `sending`). True when claimed: the key is new, its last attempt
+        failed, or `resend` is set. False when it is already sent or left `sending` by an earlier run."""
+        now = _now()
+        cursor = self._db.execute(
+            """
+            INSERT INTO sends (key, kind, recipient_id, recipient_email, content_hash, status,
+                               message_id, error, attempts, created_at, updated_at)
+            VALUES (:key, :kind, :rid, :email, :hash, 'sending', NULL, NULL, 1, :now, :now)
+            ON CONFLICT (key) DO UPDATE SET
+                status = 'sending', error = NULL, message_id = NULL, attempts = attempts + 1,
+                recipient_email = excluded.recipient_email, content_hash = excluded.content_hash,
+                updated_at = excluded.updated_at
+            WHERE sends.status = 'failed' OR :resend
+            """,
+            {"key": key, "kind": kind, "rid": recipient_id, "email": recipient_email, "hash": content_hash,
+             "now": now, "resend": int(resend)},
+        )
+        return cursor.rowcount == 1
+
+    def mark_sent(self, key: str, message_id: str | None = None) -> None:
+        """Record that the server accepted the message."""
+        self._set(key, SendStatus.SENT, message_id=message_id, error=None)
+
+    def mark_failed(self, key: str, error: str) -> None:
+        """Record that the message was not sent (it will be retried by the next run)."""
+        self._set(key, SendStatus.FAILED, message_id=None, error=error)
+
+    def _set(self, key: str, status: SendStatus, *, message_id: str | None, error: str | None) -> None:
+        cursor = self._db.execute(
+            "UPDATE sends SET status = ?, message_id = ?, error = ?, updated_at = ? WHERE key = ?",
+            (status.value, message_id, error, _now(), key))
+        if cursor.rowcount != 1:
+            raise KeyError(f"ledger has no send '{key}'; call begin() first")
+
+    def status(self, key: str) -> SendStatus | None:
+        """The key's status, or None when it was never claimed."""
+        row = self._db.execute("SELECT status FROM sends WHERE key = ?", (key,)).fetchone()
+        return SendStatus(row[0]) if row else None
+
+    def statuses(self, keys: list[str]) -> dict[str, SendStatus]:
+        """Statuses of many keys at once (keys never claimed are absent)."""
+        found: dict[str, SendStatus] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, status in self._db.execute(f"SELECT key, status FROM sends WHERE key IN ({marks})", chunk):
+                found[key] = SendStatus(status)
+        return found
+
+    def records(self, kind: str | None = None, *, status: SendStatus | None = None,
+                recipient_id: str | None = None) -> list[SendRecord]:
+        """Rows, oldest first; `kind` matches exactly or as a prefix ending in ':' (e.g. 'pack:')."""
+        where, params = [], []
+        if kind is not None:
+            if kind.endswith(":"):
+                where.append("kind LIKE ? ESCAPE '\\'")
+                params.append(kind.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            else:
+                where.append("kind = ?")
+                params.append(kind)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status.value)
+        if recipient_id is not None:
+            where.append("recipient_id = ?")
+            params.append(recipient_id)
+        sql = "SELECT key, kind, recipient_id, recipient_email, content_hash, status, message_id, error, " \
+              "attempts, created_at, updated_at FROM sends"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._db.execute(sql + " ORDER BY created_at, rowid", params).fetchall()
+        return [SendRecord(*row[:5], SendStatus(row[5]), *row[6:]) for row in rows]
+
+    def clear_unknown(self, kind: str | None = None) -> int:
+        """Turn rows left `sending` (outcome unknown) into `failed`, so the next run retries them.
+        Returns how many rows changed. `kind` filters as in `records`."""
+        keys = [r.key for r in self.records(kind, status=SendStatus.SENDING)]
+        for key in keys:
+            self.mark_failed(key, "outcome unknown (run interrupted); retried on request")
+        return len(keys)

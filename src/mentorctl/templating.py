@@ -1,0 +1,334 @@
+"""Jinja templates for packs and messages: a sandboxed, strict environment and friendly errors.
+
+A programme's own `templates/` folder overrides any built-in template by file name. Templates render in
+Jinja's `SandboxedEnvironment` with `StrictUndefined`, so a misspelt variable is an error naming the
+template, the line and the variable, never a silent blank. Templates whose name contains `.html` are
+auto-escaped; message templates (`*.md.j2`, `*.txt.j2`) start with `Subject: …`, a blank line, then a
+Markdown body, from which `render_message` also derives the HTML alternative (escaped).
+
+jinja2 is imported here at module level: import this module only from inside command bodies.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from mentorctl.errors import Location, TemplateError
+
+if TYPE_CHECKING:
+    from mentorctl.programme import Programme
+
+TEMPLATES_FOLDER = "templates"
+EMAIL_LAYOUT = "email_layout.html.j2"
+
+
+def builtin_templates_dir() -> Path:
+    """The folder holding mentorctl's built-in templates (what `mentorctl init` copies)."""
+    return Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A rendered message template: its subject, the plain-text (Markdown) body and an HTML alternative."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def make_environment(programme: Programme | None = None) -> SandboxedEnvironment:
+    """A sandboxed, strict Jinja environment: the programme's `templates/` first, then the built-in ones."""
+    loaders: list[jinja2.BaseLoader] = []
+    if programme is not None:
+        own = programme.base_dir / TEMPLATES_FOLDER
+        if own.is_dir():
+            loaders.append(jinja2.FileSystemLoader(own))
+    loaders.append(jinja2.FileSystemLoader(builtin_templates_dir()))
+    env = SandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=_autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    tz = programme.tz if programme is not None else None
+    env.filters.update(
+        date=lambda value, fmt="long": format_date(value, fmt, tz),
+        time=lambda value: format_time(value, tz),
+        datetime=lambda value: format_datetime(value, tz),
+        join_list=join_list,
+        every=humanize_every,
+    )
+    env.globals["programme"] = programme
+    return env
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is not None and ".htm" in name
+
+
+def template_exists(env: jinja2.Environment, name: str) -> bool:
+    """Whether `name` is found in the programme's or the built-in templates."""
+    try:
+        env.get_template(name)
+    except jinja2.TemplateNotFound:
+        return False
+    except jinja2.TemplateError:
+        return True
+    return True
+
+
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """Render one template; any Jinja problem becomes a `TemplateError` naming template, line and variable."""
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateNotFound as e:
+        missing = e.name or name
+        raise TemplateError(
+            f"template '{missing}' not found in the programme's templates/ folder or the built-in templates; "
+            "check the file name",
+            location=Location(missing)) from e
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"template syntax error: {e.message}; fix the template",
+                            location=Location(_shown_name(e.filename or e.name or name), line=e.lineno)) from e
+    except jinja2.UndefinedError as e:
+        file, line, source = _template_frame(e.__traceback__, env, name)
+        raise TemplateError(f"{_undefined_message(e.message or '', source)}; check the spelling, or the "
+                            "variables documented at the top of the template",
+                            location=Location(file, line=line)) from e
+    except jinja2.exceptions.SecurityError as e:
+        file, line, _ = _template_frame(e.__traceback__, env, name)
+        raise TemplateError(f"not allowed in a template: {e}", location=Location(file, line=line)) from e
+    except jinja2.TemplateError as e:
+        file, line, _ = _template_frame(e.__traceback__, env, name)
+        raise TemplateError(f"template error: {e}", location=Location(file, line=line)) from e
+    except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as e:
+        file, line, _ = _template_frame(e.__traceback__, env, name)
+        raise TemplateError(f"template error: {type(e).__name__}: {e}",
+                            location=Location(file, line=line)) from e
+
+
+def render_message(env: jinja2.Environment, name: str, context: dict[str, Any]) -> RenderedMessage:
+    """Render a message template (`Subject: …`, blank line, Markdown body) into subject, text and HTML."""
+    rendered = render_template(env, name, context)
+    lines = rendered.lstrip("\ufeff\n").splitlines()
+    if not lines or not lines[0].lower().startswith("subject:"):
+        raise TemplateError("a message template must start with a 'Subject: …' line, then a blank line, "
+                            "then the body", location=Location(_source_name(env, name), line=1))
+    subject = " ".join(lines[0].split(":", 1)[1].split())
+    if not subject:
+        raise TemplateError("the Subject line is empty", location=Location(_source_name(env, name), line=1))
+    body = "\n".join(lines[1:]).strip("\n") + "\n"
+    html_body = markdown_to_html(body)
+    layout_context = {**context, "subject": subject, "body_html": Markup(html_body)}
+    page = render_template(env, EMAIL_LAYOUT, layout_context)
+    return RenderedMessage(subject=subject, text=body, html=page)
+
+
+# -- Markdown (the small subset message templates use) ------------------------------------------------------
+
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+|mailto:[^)\s]+)\)")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
+_BARE_URL = re.compile(r"(?<![\"'=>])\b(https?://[^\s<]+[^\s<.,;:!?)])")
+
+
+def markdown_to_html(text: str) -> str:
+    """Convert a small Markdown subset (headings, paragraphs, bullet and numbered lists, bold, italic,
+    links) to HTML. Everything is escaped first, so text from rosters can never become markup."""
+    blocks: list[str] = []
+    paragraph: list[str] = []
+    items: list[str] = []
+    list_tag = ""
+
+    def flush() -> None:
+        nonlocal list_tag
+        if paragraph:
+            blocks.append("<p>" + "<br>\n".join(_inline(line) for line in paragraph) + "</p>")
+            paragraph.clear()
+        if items:
+            blocks.append(f"<{list_tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + f"</{list_tag}>")
+            items.clear()
+            list_tag = ""
+
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        heading = re.match(r"^(#{1,4})\s+(.*)$", line)
+        bullet = re.match(r"^\s*[-*]\s+(.*)$", line)
+        numbered = re.match(r"^\s*\d+[.)]\s+(.*)$", line)
+        if not line.strip():
+            flush()
+        elif heading:
+            flush()
+            level = len(heading.group(1)) + 1
+            blocks.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
+        elif bullet or numbered:
+            tag = "ul" if bullet else "ol"
+            if paragraph or (list_tag and list_tag != tag):
+                flush()
+            list_tag = tag
+            items.append((bullet or numbered).group(1))  # type: ignore[union-attr]
+        elif items and raw.startswith(("  ", "\t")):
+            items[-1] += " " + line.strip()
+        else:
+            if items:
+                flush()
+            paragraph.append(line.strip())
+    flush()
+    return "\n".join(blocks)
+
+
+def _inline(text: str) -> str:
+    escaped = html.escape(text, quote=True)
+    links: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        links.append(f'<a href="{match.group(2)}">{match.group(1)}</a>')
+        return f"\x00{len(links) - 1}\x00"
+
+    escaped = _LINK.sub(keep, escaped)
+    escaped = _BARE_URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped)
+    escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
+    escaped = _ITALIC.sub(r"<em>\1</em>", escaped)
+    return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], escaped)
+
+
+# -- filters --------------------------------------------------------------------------------------------------
+
+def _in_zone(value: datetime, tz: Any) -> datetime:
+    if tz is None:
+        return value
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+
+
+def format_date(value: date | datetime | str | None, fmt: str = "long", tz: Any = None) -> str:
+    """`long`: Thursday 15 January 2026; `short`: 15 Jan 2026; `iso`: 2026-01-15; else a strftime format.
+    Aware datetimes are shown in the programme's time zone."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = _in_zone(value, tz)
+    if fmt == "long":
+        return f"{value:%A} {value.day} {value:%B %Y}"
+    if fmt == "short":
+        return f"{value.day} {value:%b %Y}"
+    if fmt == "iso":
+        return value.isoformat()[:10]
+    return value.strftime(fmt)
+
+
+def format_time(value: datetime | time | None, tz: Any = None) -> str:
+    """24-hour time (09:30), in the programme's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _in_zone(value, tz)
+    return f"{value:%H:%M}"
+
+
+def format_datetime(value: datetime | None, tz: Any = None) -> str:
+    """Thursday 15 January 2026, 09:30 (Europe/London)."""
+    if value is None:
+        return ""
+    local = _in_zone(value, tz)
+    zone = f" ({tz.key})" if tz is not None and hasattr(tz, "key") else ""
+    return f"{format_date(local, 'long')}, {local:%H:%M}{zone}"
+
+
+def join_list(items: Any, sep: str = ", ", last: str = " and ") -> str:
+    """['a', 'b', 'c'] → 'a, b and c'; a string is returned as it is; empty items are dropped."""
+    if items is None:
+        return ""
+    if isinstance(items, str):
+        return items
+    values = [str(i) for i in items if i is not None and str(i) != ""]
+    if len(values) <= 1:
+        return "".join(values)
+    return sep.join(values[:-1]) + last + values[-1]
+
+
+def humanize_every(duration: str) -> str:
+    """'2w' → 'every 2 weeks', '1w' → 'every week', '10d' → 'every 10 days'."""
+    from mentorctl.programme import parse_duration
+
+    delta = parse_duration(duration)
+    days, seconds = delta.days, delta.seconds
+    if days and days % 7 == 0 and not seconds:
+        amount, unit = days // 7, "week"
+    elif days and not seconds:
+        amount, unit = days, "day"
+    elif seconds % 3600 == 0:
+        amount, unit = seconds // 3600, "hour"
+    else:
+        amount, unit = seconds // 60, "minute"
+    return f"every {unit}" if amount == 1 else f"every {amount} {unit}s"
+
+
+# -- error locations -------------------------------------------------------------------------------------------
+
+def _template_frame(tb: TracebackType | None, env: jinja2.Environment,
+                    name: str) -> tuple[str, int | None, str]:
+    """The innermost traceback frame inside a template file: (template name, line, that line's source)."""
+    found: tuple[str, int | None, str] = (_source_name(env, name), None, "")
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2") or "/templates/" in filename.replace("\\", "/"):
+            found = (_shown_name(filename), tb.tb_lineno, _source_line(filename, tb.tb_lineno))
+        tb = tb.tb_next
+    return found
+
+
+def _source_line(filename: str, line: int) -> str:
+    try:
+        lines = Path(filename).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _source_name(env: jinja2.Environment, name: str) -> str:
+    try:
+        filename = env.get_template(name).filename
+    except jinja2.TemplateError:
+        return name
+    return _shown_name(filename or name)
+
+
+def _shown_name(filename: str) -> str:
+    """templates/welcome.md.j2 for a programme's own template, 'welcome.md.j2 (built-in)' otherwise."""
+    path = Path(filename)
+    try:
+        path.relative_to(builtin_templates_dir())
+        return f"{path.name} (built-in template)"
+    except ValueError:
+        pass
+    return f"{TEMPLATES_FOLDER}/{path.name}" if path.parent.name == TEMPLATES_FOLDER else str(filename)
+
+
+def _undefined_message(message: str, source: str = "") -> str:
+    """Jinja's "'x' is undefined" / "'dict object' has no attribute 'y'" as a phrase naming the variable
+    (with its full dotted name when the template line shows it, e.g. 'recipient.nickname')."""
+    match = re.match(r"'(.+)' is undefined", message)
+    if match:
+        return f"undefined variable '{match.group(1)}'"
+    match = re.match(r"'(.+?)' has no (?:attribute|element) '?([^']+)'?", message)
+    if match:
+        attribute = match.group(2)
+        dotted = re.search(rf"([A-Za-z_][\w.]*)\.{re.escape(attribute)}\b", source)
+        if dotted:
+            return f"undefined variable '{dotted.group(1)}.{attribute}'"
+        return f"undefined variable '{attribute}' (not a field of {match.group(1)})"
+    return f"undefined variable ({message})"

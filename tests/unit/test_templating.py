@@ -1,0 +1,123 @@
+"""The sandboxed, strict template environment: overrides, escaping, filters and friendly errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mentorctl.errors import TemplateError
+from mentorctl.templating import (
+    builtin_templates_dir,
+    join_list,
+    make_environment,
+    markdown_to_html,
+    render_message,
+    render_template,
+)
+
+
+def fake_programme(folder: Path, tz: str = "Europe/London") -> SimpleNamespace:
+    """Just what make_environment and the e-mail layout use."""
+    return SimpleNamespace(base_dir=folder, tz=ZoneInfo(tz),
+                           programme=SimpleNamespace(name="Pilot", organisation=None))
+
+
+def with_templates(tmp_path: Path, **files: str):
+    folder = tmp_path / "templates"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name.replace("__", ".")).write_text(text, encoding="utf-8")
+    return make_environment(fake_programme(tmp_path))
+
+
+def test_programme_templates_override_builtin_ones_by_name(tmp_path):
+    env = with_templates(tmp_path, email_layout__html__j2="OWN {{ subject }}")
+    assert render_template(env, "email_layout.html.j2", {"subject": "s"}) == "OWN s"
+    plain = make_environment(fake_programme(tmp_path / "elsewhere"))
+    assert "<!DOCTYPE html>" in render_template(plain, "email_layout.html.j2", {"subject": "s", "body_html": ""})
+
+
+def test_builtin_templates_dir_holds_the_shipped_templates():
+    assert (builtin_templates_dir() / "email_layout.html.j2").is_file()
+
+
+def test_html_is_escaped_and_text_is_not(tmp_path):
+    env = with_templates(tmp_path, page__html__j2="<p>{{ name }}</p>", note__md__j2="Hi {{ name }}")
+    assert render_template(env, "page.html.j2", {"name": "<script>x</script>"}) == \
+        "<p>&lt;script&gt;x&lt;/script&gt;</p>"
+    assert render_template(env, "note.md.j2", {"name": "<b>"}) == "Hi <b>"
+
+
+def test_message_has_subject_text_and_escaped_html(tmp_path):
+    env = with_templates(tmp_path, hello__md__j2="Subject: Welcome, {{ name }}\n\nHello **{{ name }}**\n\n"
+                                                 "- see [the guide](https://example.org/guide)\n")
+    message = render_message(env, "hello.md.j2", {"name": "<script>"})
+    assert message.subject == "Welcome, <script>"
+    assert message.text == "Hello **<script>**\n\n- see [the guide](https://example.org/guide)\n"
+    assert "<strong>&lt;script&gt;</strong>" in message.html
+    assert '<li>see <a href="https://example.org/guide">the guide</a></li>' in message.html
+    assert "<script>" not in message.html
+    assert "Pilot" in message.html
+
+
+def test_message_without_subject_line_is_an_error(tmp_path):
+    env = with_templates(tmp_path, bad__md__j2="Hello\n")
+    with pytest.raises(TemplateError, match="Subject"):
+        render_message(env, "bad.md.j2", {})
+
+
+def test_undefined_variable_names_template_line_and_variable(tmp_path):
+    env = with_templates(tmp_path, w__md__j2="Subject: x\n\nHello {{ recipient.name }}\n{{ recipient.nickname }}\n")
+    with pytest.raises(TemplateError) as caught:
+        render_message(env, "w.md.j2", {"recipient": {"name": "Ana"}})
+    error = caught.value
+    assert error.exit_code == 2
+    assert str(error).startswith("templates/w.md.j2, line 4: undefined variable 'recipient.nickname'")
+
+
+def test_undefined_top_level_variable(tmp_path):
+    env = with_templates(tmp_path, w__md__j2="Subject: x\n\n{{ nobody }}\n")
+    with pytest.raises(TemplateError, match=r"templates/w.md.j2, line 3: undefined variable 'nobody'"):
+        render_template(env, "w.md.j2", {})
+
+
+def test_syntax_error_names_template_and_line(tmp_path):
+    env = with_templates(tmp_path, w__md__j2="Subject: x\n\n{% if x %}\nno end\n")
+    with pytest.raises(TemplateError, match=r"templates/w.md.j2, line \d+: template syntax error"):
+        render_template(env, "w.md.j2", {"x": 1})
+
+
+def test_missing_template(tmp_path):
+    env = with_templates(tmp_path)
+    with pytest.raises(TemplateError, match="template 'nope.md.j2' not found"):
+        render_template(env, "nope.md.j2", {})
+
+
+def test_sandbox_blocks_internals(tmp_path):
+    env = with_templates(tmp_path, evil__md__j2="{{ x.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(TemplateError):
+        render_template(env, "evil.md.j2", {"x": "s"})
+
+
+def test_filters(tmp_path):
+    env = with_templates(tmp_path, f__md__j2="{{ d | date }}|{{ d | date('short') }}|{{ t | datetime }}|"
+                                             "{{ t | time }}|{{ xs | join_list }}|{{ '2w' | every }}")
+    out = render_template(env, "f.md.j2", {"d": date(2026, 1, 15), "t": datetime(2026, 6, 1, 8, 0, tzinfo=UTC),
+                                           "xs": ["a", "b", "c"]})
+    assert out == ("Thursday 15 January 2026|15 Jan 2026|Monday 1 June 2026, 09:00 (Europe/London)|09:00|"
+                   "a, b and c|every 2 weeks")
+
+
+def test_join_list_edge_cases():
+    assert join_list([]) == "" and join_list(["a"]) == "a" and join_list(["a", "", None, "b"]) == "a and b"
+    assert join_list("already text") == "already text"
+
+
+def test_markdown_subset():
+    html = markdown_to_html("# Title\n\nLine one\nline two\n\n1. first\n2. second\n\n*soft* and **bold**")
+    assert html == ("<h2>Title</h2>\n<p>Line one<br>\nline two</p>\n<ol><li>first</li><li>second</li></ol>\n"
+                    "<p><em>soft</em> and <strong>bold</strong></p>")
