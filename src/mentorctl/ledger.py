@@ -1,7 +1,8 @@
 """The ledger: an embedded SQLite record of every message mentorctl sends (the only module with SQL).
 
 One row per send key (e.g. `pack:welcome:<participant>:<content-hash>` or
-`reminder:<id>:<occurrence>:<recipient>`), with status `sending`, `sent` or `failed`.
+`reminder:<id>:<occurrence>:<recipient>`), with status `sending`, `sent`, `failed` or `skipped` (decided
+never to send, e.g. a reminder occurrence missed while cron was down).
 
 Semantics: at most once. `begin(key)` atomically claims a key before the message goes out (a new key, or one
 whose last attempt failed); `mark_sent` / `mark_failed` record the outcome. A row still `sending` means a run
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS sends (
     recipient_id    TEXT NOT NULL,
     recipient_email TEXT,
     content_hash    TEXT,
-    status          TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed')),
+    status          TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed', 'skipped')),
     message_id      TEXT,
     error           TEXT,
     attempts        INTEGER NOT NULL DEFAULT 1,
@@ -52,6 +53,7 @@ class SendStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,20 @@ class Ledger:
             (status.value, message_id, error, _now(), key))
         if cursor.rowcount != 1:
             raise KeyError(f"ledger has no send '{key}'; call begin() first")
+
+    def mark_skipped(self, items: list[tuple[str, str, str]], reason: str = "skipped") -> int:
+        """Record keys that must never be sent, as (key, kind, recipient_id); keys already in the ledger are
+        left as they are. Returns how many rows were added."""
+        now = _now()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            added = 0
+            for key, kind, recipient_id in items:
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO sends (key, kind, recipient_id, status, error, attempts, created_at, "
+                    "updated_at) VALUES (?, ?, ?, 'skipped', ?, 0, ?, ?)", (key, kind, recipient_id, reason, now, now))
+                added += cursor.rowcount
+        return added
 
     def status(self, key: str) -> SendStatus | None:
         """The key's status, or None when it was never claimed."""

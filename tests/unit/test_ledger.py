@@ -94,3 +94,14 @@ def test_concurrent_claims_give_each_key_to_one_caller(tmp_path):
     for t in threads:
         t.join()
     assert sorted(wins) == sorted(f"k{i}" for i in range(50))
+
+
+def test_skipped_keys_are_recorded_once_and_never_claimed(tmp_path):
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        claim(ledger, "sent-one")
+        ledger.mark_sent("sent-one")
+        added = ledger.mark_skipped([("old", "reminder:x", "p1"), ("sent-one", "reminder:x", "p1")])
+        assert added == 1
+        assert ledger.status("old") is SendStatus.SKIPPED and ledger.status("sent-one") is SendStatus.SENT
+        assert not claim(ledger, "old")
+        assert claim(ledger, "old", resend=True)
