@@ -1,0 +1,64 @@
+"""files.py: atomic writes, formula-injection protection, and never overwriting an edited output."""
+
+from __future__ import annotations
+
+import csv
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from mentorctl.errors import OutputExistsError
+from mentorctl.files import (
+    atomic_write_text,
+    guard_output,
+    neutralise_formula,
+    record_output,
+    write_csv,
+    write_xlsx,
+)
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "sub" / "out.txt"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+@pytest.mark.parametrize(("value", "safe"), [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1+2", "'+1+2"),
+                                              ("@SUM(A1)", "'@SUM(A1)"), ("-3", "-3"), ("Ann", "Ann"), (5, 5)])
+def test_neutralise_formula(value, safe):
+    assert neutralise_formula(value) == safe
+
+
+def test_csv_and_xlsx_are_formula_safe(tmp_path):
+    frame = pd.DataFrame({"name": ["=cmd|' /C calc'!A0", "Ann"], "score": [1.5, -2.0]})
+    write_csv(frame, tmp_path / "x.csv")
+    rows = list(csv.reader((tmp_path / "x.csv").open()))
+    assert rows[1][0].startswith("'=") and rows[2] == ["Ann", "-2.0"]
+    write_xlsx({"Data": frame}, tmp_path / "x.xlsx")
+    sheet = load_workbook(tmp_path / "x.xlsx")["Data"]
+    assert sheet["A2"].value.startswith("'=") and sheet["A2"].data_type == "s"
+    assert sheet["B3"].value == -2.0
+
+
+def test_guard_refuses_edited_file_and_keeps_a_backup_with_force(tmp_path):
+    target = tmp_path / "matches.csv"
+    assert guard_output(target, force=False) is None  # nothing there yet
+    atomic_write_text(target, "a,b\n")
+    record_output(target)
+    assert guard_output(target, force=False) is None  # unchanged since mentorctl wrote it
+    target.write_text("a,b\nedited,by hand\n")
+    with pytest.raises(OutputExistsError, match="--force"):
+        guard_output(target, force=False)
+    backup = guard_output(target, force=True)
+    assert backup is not None and backup.read_text() == "a,b\nedited,by hand\n"
+
+
+def test_guard_treats_a_foreign_file_as_edited(tmp_path):
+    target = tmp_path / "matches.csv"
+    target.write_text("made by hand\n")
+    with pytest.raises(OutputExistsError):
+        guard_output(target, force=False)

@@ -1,0 +1,95 @@
+"""programme.py: the schema, friendly errors, durations; the reference documentation stays in step."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mentorctl import ProgrammeError, load_programme
+from mentorctl.programme import parse_duration, programme_warnings
+from mentorctl.reference import programme_reference_markdown
+
+REPO = Path(__file__).resolve().parents[2]
+MINIMAL = {"programme": {"name": "T"}, "design": {"start_date": "2027-01-04"}, "rosters": {"mentors": "m.csv",
+                                                                                          "mentees": "e.csv"}}
+
+
+def write(folder: Path, data: dict) -> Path:
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    return folder
+
+
+def test_reference_doc_matches_models():
+    committed = (REPO / "docs" / "programme-reference.md").read_text()
+    assert committed.strip() == programme_reference_markdown().strip(), \
+        "regenerate with: python -m mentorctl.reference > docs/programme-reference.md"
+
+
+def test_reference_lists_every_section():
+    text = programme_reference_markdown()
+    for section in ("`matching`", "`email.smtp`", "`reminders[]`", "`reporting`", "`rosters`", "`schedule.kickoff`"):
+        assert section in text
+
+
+@pytest.mark.parametrize(("text", "expected"), [("2w", timedelta(weeks=2)), ("21d", timedelta(days=21)),
+                                                ("12h", timedelta(hours=12)), ("30m", timedelta(minutes=30)),
+                                                ("2 weeks", timedelta(weeks=2))])
+def test_parse_duration(text, expected):
+    assert parse_duration(text) == expected
+
+
+def test_bad_duration_is_a_clear_error(tmp_path):
+    data = {**MINIMAL, "design": {"start_date": "2027-01-04", "checkin_every": "fortnightly"}}
+    with pytest.raises(ProgrammeError, match="design.checkin_every: 'fortnightly' is not a duration"):
+        load_programme(write(tmp_path, data))
+
+
+def test_defaults_and_derived_values(tmp_path):
+    programme = load_programme(write(tmp_path, MINIMAL))
+    assert programme.matching.mentor_capacity == 2 and programme.matching.objective.value == "coverage_then_score"
+    assert programme.design.end_date.isoformat() == "2027-07-05"
+    assert programme.base_dir == tmp_path.resolve() and programme.out_dir == tmp_path.resolve() / "out"
+
+
+def test_error_names_the_yaml_line(tmp_path):
+    (tmp_path / "programme.yaml").write_text(
+        "programme:\n  name: T\ndesign:\n  start_date: 2027-01-04\n  typ: peer\nrosters: {participants: p.csv}\n")
+    with pytest.raises(ProgrammeError) as error:
+        load_programme(tmp_path)
+    assert "line 5: design.typ: unknown key; did you mean 'type'?" in str(error.value)
+
+
+def test_reminder_needs_exactly_one_trigger(tmp_path):
+    data = {**MINIMAL, "reminders": [{"id": "r", "every": "1w", "cron": "0 9 * * MON", "to": "pairs",
+                                      "template": "x.md.j2"}]}
+    with pytest.raises(ProgrammeError, match="exactly one of every, at, cron"):
+        load_programme(write(tmp_path, data))
+
+
+def test_bad_timezone_and_cron(tmp_path):
+    data = {**MINIMAL, "programme": {"name": "T", "timezone": "Mars/Olympus"},
+            "reminders": [{"id": "r", "cron": "every monday", "to": "pairs", "template": "x.md.j2"}]}
+    with pytest.raises(ProgrammeError) as error:
+        load_programme(write(tmp_path, data))
+    assert "not an IANA time zone" in str(error.value) and "is not a cron expression" in str(error.value)
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    (tmp_path / "programme.yaml").write_text("programme: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(ProgrammeError, match="not valid YAML"):
+        load_programme(tmp_path)
+
+
+def test_goal_warnings(tmp_path):
+    data = {**MINIMAL, "goals": [{"name": "G", "kpi": "nps"}, {"name": "H", "target": 3}]}
+    warnings = programme_warnings(load_programme(write(tmp_path, data)))
+    assert any("'G' has no numeric target" in w for w in warnings)
+    assert any("'H' names no KPI" in w for w in warnings)
+
+
+@pytest.mark.parametrize("name", ["example", "graduate-peer-2022", "ibm-hr", "civil-service"])
+def test_bundled_programmes_load(name):
+    assert load_programme(REPO / "programmes" / name).programme.name
