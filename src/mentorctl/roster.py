@@ -357,7 +357,8 @@ def _resolve_columns(programme: Programme, headings: list[str], source: str, out
                 continue
             continue
         fields[snake_case(name)] = [p for p in positions if p is not None]
-        used.update(fields[snake_case(name)])
+        if len(sources) == 1:  # a heading joined into a combined field (e.g. a name) stays a field too
+            used.update(fields[snake_case(name)])
     for index, heading in enumerate(headings):
         if index in used or not heading:
             continue
