@@ -741,6 +741,8 @@ def _prepare_lookup(enc: _ListEncoding, values: np.ndarray, list_side: str,
     def sparse_lookup(ev: _Eval) -> np.ndarray:
         mi, mj = ev.idx["mentee"], ev.idx["mentor"]
         if ev.mode == "pairs":
+            if len(mi) == 0:
+                return np.zeros(0)
             return np.asarray(matrix[mi, mj]).ravel().astype(np.float64)
         block = matrix[mi]
         if mj is not None:
