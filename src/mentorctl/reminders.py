@@ -304,15 +304,18 @@ def last_sessions(matches: pd.DataFrame, activity: pd.DataFrame | None, now: dat
 
 
 def inactive_pairs(programme: Programme, matches: pd.DataFrame, activity: pd.DataFrame | None,
-                   now: datetime, window: timedelta) -> pd.DataFrame:
-    """Matched pairs with no logged session in the `window` before `now`. A pair's clock starts at the
-    programme's start date, so nobody is nudged for inactivity before `window` has passed."""
+                   now: datetime, window: timedelta, as_of: datetime | None = None) -> pd.DataFrame:
+    """Matched pairs with no logged session from `window` before `as_of` (default: now) up to `now`.
+
+    For a reminder occurrence, `as_of` is the occurrence: the pair must have been inactive when it fell due
+    and must not have met since (a late run never nudges a pair that was active at the time). A pair's
+    clock starts at the programme's start date, so nobody is nudged before `window` has passed."""
     import pandas as pd
 
     last = last_sessions(matches, activity, now, peer=programme.is_peer)
     start = pd.Timestamp(localize(datetime.combine(programme.design.start_date, time(0)), programme.tz))
     since = last.where(last > start, start.tz_convert("UTC"))   # NaT (never met) counts from the start
-    cutoff = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(window)
+    cutoff = pd.Timestamp(as_of or now).tz_convert("UTC") - pd.Timedelta(window)
     return matches[(since <= cutoff).to_numpy()]
 
 
@@ -374,7 +377,7 @@ def due_reminders(programme: Programme, now: datetime, directory: Directory, *,
         if item.inactive_for is not None:
             matches = directory.matches
             inactive = (matches.iloc[0:0] if matches is None or matches.empty
-                        else inactive_pairs(programme, matches, activity, now, item.inactive_for))
+                        else inactive_pairs(programme, matches, activity, now, item.inactive_for, as_of=latest))
         if item.to is Audience.PAIRS and directory.matches is None:
             raise ProgrammeError(f"reminder '{item.id}' goes to pairs, but there is no out/matches.csv yet; "
                                  "run `mentorctl match` first")

@@ -255,6 +255,17 @@ def test_inactive_pairs_are_exactly_those_without_recent_sessions(tmp_path):
     assert sorted(found["mentor_id"]) == ["M2", "M3", "M4", "M5"]
 
 
+def test_late_run_judges_inactivity_at_the_occurrence_and_since(tmp_path):
+    programme = make_programme(tmp_path, [])
+    pairs = matches([("M1", "E1"), ("M2", "E2")])
+    log = activity([("2026-01-27T12:00:00Z", "session", "M1", "E1"),    # active when the nudge fell due
+                    ("2026-03-04T12:00:00Z", "session", "M2", "E2")])   # inactive then, but met since
+    occurrence, late = at("2026-02-16T09:00:00"), at("2026-03-05T10:00:00")
+    assert inactive_pairs(programme, pairs, log, late, timedelta(days=21), as_of=occurrence).empty
+    assert list(inactive_pairs(programme, pairs, log, occurrence, timedelta(days=21), as_of=occurrence)
+                ["mentor_id"]) == ["M2"]
+
+
 def test_nobody_is_inactive_before_the_window_has_passed_since_start(tmp_path):
     programme = make_programme(tmp_path, [])
     pairs = matches([("M1", "E1")])
