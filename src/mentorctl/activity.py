@@ -222,7 +222,7 @@ def parse_timestamps(values: pd.Series, tz: tzinfo, *, dayfirst: bool = False,
     if pd.api.types.is_datetime64_dtype(values.dtype):
         return _localize(values, tz)
     result = pd.Series(pd.NaT, index=values.index, dtype=pd.DatetimeTZDtype("ns", tz))
-    if values.dtype == object:
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         native = values.map(lambda v: isinstance(v, datetime))
         if native.any():
             stamps = pd.to_datetime(values[native].tolist(), errors="coerce")
@@ -382,7 +382,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str, pd.Series]:
         if file.suffix.lower() in _EXCEL_SUFFIXES:
             frame = pd.read_excel(file, sheet_name=sheet if sheet else 0, dtype=object, engine="calamine")
         else:
-            frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+            frame = pd.read_csv(file, dtype=object, keep_default_na=False, encoding="utf-8-sig",
                                 sep=_sniff_separator(file), skip_blank_lines=True)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -1,0 +1,328 @@
+"""Assemble a report: read every input, compute KPIs, goals with trends, breakdowns and data-quality notes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mentorctl.activity import ACTIVITY_COLUMNS, PROBLEM_COLUMNS, load_activity, read_hr_extract, read_survey
+from mentorctl.programme import Programme, load_programme
+from mentorctl.report.kpis import (
+    KPI_NAMES,
+    Period,
+    breakdown,
+    compute_kpis,
+    kpi_value,
+    person_metrics,
+    prepare_events,
+    satisfaction_counts,
+    trend,
+    weekly_series,
+)
+
+
+@dataclass(frozen=True)
+class GoalResult:
+    """A programme goal measured: value against target, whether it is met, and how it moved."""
+
+    name: str
+    kpi: str | None
+    target: float | None
+    direction: str
+    value: float | None
+    met: bool | None
+    trend: list[tuple[date, float | None]] = field(default_factory=list)
+    change: str | None = None
+    """'improving', 'worsening' or 'steady' since the previous checkpoint (None without one)."""
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """What was read, what could not be used and why."""
+
+    sources: list[str]
+    rows_read: int
+    events_used: int
+    bad_rows: int
+    duplicates: int
+    outside_period: int
+    problems: pd.DataFrame
+    notes: list[str]
+
+    def summary(self, first: int = 5) -> list[dict[str, Any]]:
+        """Problems grouped by file, column and problem: how many rows, and the first row numbers."""
+        if self.problems.empty:
+            return []
+        groups = self.problems.groupby(["file", "column", "problem"], sort=False)["row"]
+        out = []
+        for (file, column, problem), rows in groups:
+            out.append({"file": file, "column": column, "problem": problem, "count": int(rows.size),
+                        "rows": [int(r) for r in rows.head(first)]})
+        return sorted(out, key=lambda item: (-item["count"], item["file"]))
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the writers need; `as_dict()` is report.json."""
+
+    programme: str
+    period: Period
+    generated_at: datetime
+    kpis: dict[str, Any]
+    goals: list[GoalResult]
+    breakdowns: dict[str, pd.DataFrame]
+    suppressed_cells: int
+    min_group_size: int
+    weekly: pd.DataFrame
+    satisfaction: dict[int, int]
+    data_quality: DataQuality
+    events: pd.DataFrame
+    population: int
+    participants: int
+    active_window_days: int
+    compare: Report | None = None
+
+    @property
+    def goals_met(self) -> tuple[int, int]:
+        """(goals met, goals that can be judged)."""
+        judged = [g for g in self.goals if g.met is not None]
+        return sum(1 for g in judged if g.met), len(judged)
+
+    @property
+    def is_empty(self) -> bool:
+        return len(self.events) == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        met, judged = self.goals_met
+        data: dict[str, Any] = {
+            "programme": self.programme,
+            "period": {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()},
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "population": self.population,
+            "participants": self.participants,
+            "kpis": {name: self.kpis.get(name) for name in KPI_NAMES},
+            "goals_met": {"met": met, "judged": judged, "total": len(self.goals)},
+            "goals": [{
+                "name": g.name, "kpi": g.kpi, "target": g.target, "direction": g.direction, "value": g.value,
+                "met": g.met, "change": g.change,
+                "trend": [{"date": d.isoformat(), "value": v} for d, v in g.trend],
+            } for g in self.goals],
+            "breakdowns": {name: _records(table) for name, table in self.breakdowns.items()},
+            "min_group_size": self.min_group_size,
+            "weekly": _records(self.weekly),
+            "satisfaction_distribution": {str(k): v for k, v in self.satisfaction.items()},
+            "data_quality": {
+                "sources": self.data_quality.sources,
+                "rows_read": self.data_quality.rows_read,
+                "events_used": self.data_quality.events_used,
+                "bad_rows": self.data_quality.bad_rows,
+                "duplicates": self.data_quality.duplicates,
+                "outside_period": self.data_quality.outside_period,
+                "problems": self.data_quality.summary(first=20),
+                "notes": self.data_quality.notes,
+            },
+        }
+        if self.compare is not None:
+            data["compare"] = {
+                "programme": self.compare.programme,
+                "period": {"start": self.compare.period.start.isoformat(),
+                           "end": self.compare.period.end.isoformat()},
+                "kpis": {name: self.compare.kpis.get(name) for name in KPI_NAMES},
+            }
+        return data
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({k: _plain(v) for k, v in row.items()})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def default_period(programme: Programme, today: date | None = None) -> Period:
+    """From the start date to the planned last day, or to today while the programme is running."""
+    start = programme.design.start_date
+    last = programme.design.end_date - timedelta(days=1)
+    today = today or datetime.now(programme.tz).date()
+    end = min(last, today) if today >= start else last
+    return Period(start, end)
+
+
+def build_report(programme: Programme, *, period: Period | None = None,
+                 activity_paths: Sequence[str | Path] | None = None, today: date | None = None,
+                 compare: Programme | str | Path | None = None, now: datetime | None = None) -> Report:
+    """Read the programme's rosters, matches, activity, HR extract and survey; compute the whole report."""
+    from mentorctl.matches import default_matches_path, read_matches
+    from mentorctl.roster import load_participants
+
+    tz = programme.tz
+    settings = programme.reporting
+    period = period or default_period(programme, today)
+    notes: list[str] = []
+    participants = load_participants(programme)
+    roster_frames = [r.frame.assign(_role=r.role) for r in participants.rosters()]
+    people_frame = pd.concat(roster_frames, ignore_index=True).drop_duplicates("id", keep="first")
+    people = pd.Index(people_frame["id"].astype(str).to_numpy())
+    people_frame = people_frame.set_index(people)
+
+    pairs = None
+    if default_matches_path(programme).exists():
+        pairs = read_matches(programme, participants=participants)[["mentor_id", "mentee_id"]]
+    else:
+        notes.append("No out/matches.csv: relationships formed are the pairs that logged a session "
+                     "(run `mentorctl match` to count the matches made).")
+
+    log = load_activity(programme, activity_paths)
+    problems = [log.problems]
+    events = prepare_events(log.frame, period, tz, people)
+    unknown = np.zeros(len(events), dtype=bool)
+    for column, code in (("mentor_id", "_mentor"), ("mentee_id", "_mentee")):
+        missing = (events[code].to_numpy() < 0) & events[column].notna().to_numpy()
+        if missing.any():
+            bad = events[missing]
+            problems.append(pd.DataFrame({
+                "file": bad["_source"].astype(str).to_numpy(), "row": bad["_row"].to_numpy(), "column": column,
+                "value": bad[column].astype(str).to_numpy(),
+                "problem": "not on the rosters; fix the id or add the person to a roster"}))
+        unknown |= missing
+    events = events[~unknown]
+    day = events["_day"].to_numpy()
+    inside = (day >= 0) & (day < period.days)
+    outside = int((~inside).sum())
+    if outside:
+        notes.append(f"{outside} event(s) fall outside the period {period} and are not counted.")
+    events = events[inside].reset_index(drop=True)
+    if log.duplicates:
+        notes.append(f"{log.duplicates} event(s) appear in more than one activity file; each is counted once.")
+    if not log.sources:
+        notes.append("No activity log is configured: add `reporting.activity` to programme.yaml or pass "
+                     "--activity FILE.")
+    if events.empty:
+        notes.append(f"No activity was recorded in the period {period}.")
+
+    hr_table = read_hr_extract(programme)
+    hr = None
+    if hr_table is not None:
+        problems.append(hr_table.problems)
+        hr = hr_table.frame
+        if hr.empty or not hr["employee_id"].isin(people).any():
+            notes.append(f"No rostered participant appears in {hr_table.source} (employee_id); retention and "
+                         "promotion compare nobody. Are the ids the same as the rosters'?")
+    else:
+        notes.append("No HR extract: retention and promotion rates are not reported.")
+    survey_table = read_survey(programme)
+    survey = None
+    if survey_table is not None:
+        survey = survey_table.frame
+        known = survey["participant_id"].isin(people)
+        if not known.all():
+            bad = survey[~known]
+            problems.append(pd.DataFrame({
+                "file": survey_table.source, "row": bad["_row"].to_numpy(), "column": "participant_id",
+                "value": bad["participant_id"].astype(str).to_numpy(),
+                "problem": "not on the rosters; the answer is not counted"}))
+            survey = survey[known]
+        problems.append(survey_table.problems)
+
+    kpis = compute_kpis(events, period, population=people, pairs=pairs, hr=hr, survey=survey,
+                        active_window_days=settings.active_window_days)
+    goals = _goals(programme, kpis, events, period, people, pairs, hr, survey, notes)
+
+    metrics = person_metrics(events, period, people, pairs, survey, settings.active_window_days)
+    breakdowns: dict[str, pd.DataFrame] = {}
+    suppressed = 0
+    for field_name in settings.report_by:
+        values = _field_values(field_name, people_frame, hr)
+        if values is None:
+            notes.append(f"report_by: '{field_name}' is neither a roster field nor an HR extract field; "
+                         "no breakdown for it.")
+            continue
+        table, hidden = breakdown(metrics, values, settings.min_group_size)
+        breakdowns[field_name] = table
+        suppressed += hidden
+    if suppressed:
+        notes.append(f"Groups of fewer than {settings.min_group_size} people are shown as "
+                     f"'<{settings.min_group_size}' so that no one can be singled out.")
+
+    all_problems = pd.concat([p for p in problems if not p.empty] or [problems[0]], ignore_index=True)
+    all_problems = all_problems[list(PROBLEM_COLUMNS)]
+    bad_rows = int(all_problems[["file", "row"]].drop_duplicates().shape[0]) if len(all_problems) else 0
+    quality = DataQuality(
+        sources=list(log.sources) + [t.source for t in (hr_table, survey_table) if t is not None],
+        rows_read=log.rows_read, events_used=len(events), bad_rows=bad_rows, duplicates=log.duplicates,
+        outside_period=outside, problems=all_problems, notes=notes)
+
+    other = None
+    if compare is not None:
+        other_programme = compare if isinstance(compare, Programme) else load_programme(compare)
+        other = build_report(other_programme, today=today, now=now)
+
+    return Report(
+        programme=programme.programme.name, period=period,
+        generated_at=now or datetime.now(tz), kpis=kpis, goals=goals, breakdowns=breakdowns,
+        suppressed_cells=suppressed, min_group_size=settings.min_group_size,
+        weekly=weekly_series(events, period), satisfaction=satisfaction_counts(events, survey),
+        data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
+        population=len(people), participants=int(metrics["participant"].sum()),
+        active_window_days=settings.active_window_days, compare=other)
+
+
+def _field_values(name: str, people_frame: pd.DataFrame, hr: pd.DataFrame | None) -> pd.Series | None:
+    if name in people_frame.columns and not name.startswith("_"):
+        return people_frame[name]
+    if hr is not None and name in hr.columns and name not in ("employee_id", "left_on", "promoted_on"):
+        return hr.drop_duplicates("employee_id").set_index("employee_id")[name]
+    return None
+
+
+def _goals(programme: Programme, kpis: dict[str, Any], events: pd.DataFrame, period: Period, people: pd.Index,
+           pairs: pd.DataFrame | None, hr: pd.DataFrame | None, survey: pd.DataFrame | None,
+           notes: list[str]) -> list[GoalResult]:
+    known = [g.kpi for g in programme.goals if g.kpi and g.kpi.partition(".")[0] in KPI_NAMES]
+    series = trend(events, period, sorted(set(known)), people=people, pairs=pairs, hr=hr, survey=survey,
+                   active_window_days=programme.reporting.active_window_days) if known else {}
+    results = []
+    for goal in programme.goals:
+        value = met = change = None
+        points: list[tuple[date, float | None]] = []
+        if goal.kpi and goal.kpi.partition(".")[0] not in KPI_NAMES:
+            notes.append(f"Goal '{goal.name}' names KPI '{goal.kpi}', which the report does not know; "
+                         f"use one of: {', '.join(KPI_NAMES)}.")
+        elif goal.kpi:
+            value = kpi_value(kpis, goal.kpi)
+            points = series.get(goal.kpi, [])
+            if value is not None and goal.target is not None:
+                met = value >= goal.target if goal.direction == "at_least" else value <= goal.target
+            change = _change([v for _, v in points], goal.direction)
+        results.append(GoalResult(name=goal.name, kpi=goal.kpi, target=goal.target, direction=goal.direction,
+                                  value=value, met=met, trend=points, change=change,
+                                  description=goal.description))
+    return results
+
+
+def _change(values: list[float | None], direction: str) -> str | None:
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return None
+    delta = known[-1] - known[-2]
+    if abs(delta) < 1e-9:
+        return "steady"
+    better = delta > 0 if direction == "at_least" else delta < 0
+    return "improving" if better else "worsening"

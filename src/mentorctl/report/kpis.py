@@ -1,0 +1,461 @@
+"""KPIs from cleaned activity, matches, rosters, HR extract and survey; goal trends; suppressed breakdowns.
+
+Everything is vectorised: people are integer codes into the population index, events carry the day of the
+period they fall on, and counts come from `np.bincount`, so a million events take well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mentorctl.activity import EVENTS
+
+KPI_NAMES: tuple[str, ...] = (
+    "relationships_formed", "active_participants", "participation_rate", "mentoring_hours", "sessions_held",
+    "messages_sent", "assignments_created", "assignments_completed",
+    "goals_set", "goals_achieved", "goal_completion_rate", "median_days_to_goal",
+    "satisfaction_mean", "nps",
+    "retention_rate", "promotion_rate",
+)
+KPI_GROUPS: dict[str, tuple[str, ...]] = {
+    "Engagement": KPI_NAMES[:8],
+    "Progress": KPI_NAMES[8:12],
+    "Satisfaction": KPI_NAMES[12:14],
+    "Organisation": KPI_NAMES[14:],
+}
+KPI_LABELS: dict[str, str] = {
+    "relationships_formed": "Relationships formed",
+    "active_participants": "Active participants",
+    "participation_rate": "Participation rate",
+    "mentoring_hours": "Mentoring hours",
+    "sessions_held": "Sessions held",
+    "messages_sent": "Messages sent",
+    "assignments_created": "Assignments created",
+    "assignments_completed": "Assignments completed",
+    "goals_set": "Goals set",
+    "goals_achieved": "Goals achieved",
+    "goal_completion_rate": "Goal completion rate",
+    "median_days_to_goal": "Median days to goal",
+    "satisfaction_mean": "Satisfaction (1-5)",
+    "nps": "Net promoter score",
+    "retention_rate": "Retention rate",
+    "promotion_rate": "Promotion rate",
+}
+RATE_KPIS = frozenset({"participation_rate", "goal_completion_rate", "retention_rate", "promotion_rate"})
+_EVENT_COUNTS = {
+    "sessions_held": "session", "messages_sent": "message", "assignments_created": "assignment_created",
+    "assignments_completed": "assignment_completed", "goals_set": "goal_set", "goals_achieved": "goal_achieved",
+}
+_EVENT_INDEX = {name: i for i, name in enumerate(EVENTS)}
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of whole days in the programme's time zone."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+def parse_period(text: str | None, default: Period) -> Period:
+    """`START..END` (either side may be left out) → Period; raises ValueError with a readable message."""
+    if not text:
+        return default
+    if ".." not in text:
+        raise ValueError(f"--period '{text}' must be START..END, e.g. 2026-01-01..2026-06-30")
+    left, right = (part.strip() for part in text.split("..", 1))
+    try:
+        start = date.fromisoformat(left) if left else default.start
+        end = date.fromisoformat(right) if right else default.end
+    except ValueError as e:
+        raise ValueError(f"--period '{text}': dates must be YYYY-MM-DD ({e})") from e
+    if end < start:
+        raise ValueError(f"--period '{text}': the end is before the start")
+    return Period(start, end)
+
+
+def prepare_events(events: pd.DataFrame, period: Period, tz: tzinfo, people: pd.Index) -> pd.DataFrame:
+    """Add the integer columns the KPIs use: `_day` (days since the period start, local time), `_mentor`
+    and `_mentee` (positions in `people`, -1 when absent or unknown), `_code` (event number)."""
+    out = events.copy(deep=False)
+    stamps = out["timestamp"]
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert(tz).dt.tz_localize(None)
+    local_days = stamps.to_numpy().astype("datetime64[D]")
+    out["_day"] = (local_days - np.datetime64(period.start, "D")).astype(np.int64)
+    for column, code in (("mentor_id", "_mentor"), ("mentee_id", "_mentee")):
+        out[code] = people.get_indexer(out[column]) if len(out) else np.array([], dtype=np.int64)
+    out["_code"] = _event_codes(out["event"])
+    return out
+
+
+def _event_codes(event: pd.Series) -> np.ndarray:
+    if isinstance(event.dtype, pd.CategoricalDtype) and list(event.cat.categories) == list(EVENTS):
+        return event.cat.codes.to_numpy().astype(np.int64)
+    return pd.Categorical(event, categories=list(EVENTS)).codes.astype(np.int64)
+
+
+def compute_kpis(events: pd.DataFrame, period: Period, *, population: Sequence[str] | pd.Index,
+                 tz: tzinfo | None = None, pairs: pd.DataFrame | None = None, hr: pd.DataFrame | None = None,
+                 survey: pd.DataFrame | None = None, active_window_days: int = 30) -> dict[str, Any]:
+    """Every KPI (see KPI_NAMES) over `period`.
+
+    `events`: cleaned activity (activity.ACTIVITY_COLUMNS); events outside the period are ignored.
+    `population`: ids of the eligible people. `pairs`: matches (mentor_id, mentee_id) or None, in which case
+    relationships are the distinct pairs that held a session. `hr`: employee_id, left_on, promoted_on
+    (tz-aware). `survey`: participant_id, satisfaction (1-5), recommend (0-10).
+    """
+    people = population if isinstance(population, pd.Index) else pd.Index(pd.unique(pd.Series(population)))
+    if "_day" not in events.columns:
+        events = prepare_events(events, period, tz or _zone_of(events), people)
+    day = events["_day"].to_numpy()
+    inside = (day >= 0) & (day < period.days)
+    return _kpis(events[inside] if not inside.all() else events, period, people, pairs, hr, survey,
+                 active_window_days)
+
+
+def _zone_of(events: pd.DataFrame) -> tzinfo:
+    tz = getattr(events["timestamp"].dtype, "tz", None)
+    from datetime import UTC
+
+    return tz or UTC
+
+
+def participant_codes(events: pd.DataFrame, people: pd.Index, pairs: pd.DataFrame | None) -> np.ndarray:
+    """Positions in `people` of everyone who took part: in a formed relationship or with any activity."""
+    parts = [events["_mentor"].to_numpy(), events["_mentee"].to_numpy()]
+    if pairs is not None and len(pairs):
+        parts += [people.get_indexer(pairs["mentor_id"]), people.get_indexer(pairs["mentee_id"])]
+    codes = np.concatenate(parts) if parts else np.array([], dtype=np.int64)
+    seen = np.zeros(len(people) + 1, dtype=bool)
+    seen[codes[codes >= 0]] = True
+    return np.flatnonzero(seen[:-1])
+
+
+def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.DataFrame | None,
+          hr: pd.DataFrame | None, survey: pd.DataFrame | None, window: int,
+          names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The KPIs in `names` (all by default) over events already restricted to the period."""
+    need = {n.partition(".")[0] for n in names} if names else set(KPI_NAMES)
+    code = events["_code"].to_numpy()
+    counts = np.bincount(code[code >= 0], minlength=len(EVENTS))
+    mentor, mentee = events["_mentor"].to_numpy(), events["_mentee"].to_numpy()
+    kpis: dict[str, Any] = {}
+    if "relationships_formed" in need:
+        if pairs is not None:
+            kpis["relationships_formed"] = int(len(pairs))
+        else:
+            sessions = (code == _EVENT_INDEX["session"]) & (mentor >= 0) & (mentee >= 0)
+            keys = mentor[sessions].astype(np.int64) * (len(people) + 1) + mentee[sessions]
+            kpis["relationships_formed"] = int(len(np.unique(keys)))
+    if "active_participants" in need:
+        recent = events["_day"].to_numpy() >= period.days - window
+        kpis["active_participants"] = _distinct(len(people), mentor[recent], mentee[recent])
+    if "participation_rate" in need:
+        kpis["participation_rate"] = _ratio(len(participant_codes(events, people, pairs)), len(people))
+    if "mentoring_hours" in need:
+        minutes = events["duration_minutes"].to_numpy()[code == _EVENT_INDEX["session"]]
+        kpis["mentoring_hours"] = round(float(np.nansum(minutes)) / 60, 1)
+    for name, event in _EVENT_COUNTS.items():
+        kpis[name] = int(counts[_EVENT_INDEX[event]])
+    kpis["goal_completion_rate"] = _ratio(kpis["goals_achieved"], kpis["goals_set"])
+    if "median_days_to_goal" in need:
+        kpis["median_days_to_goal"] = _median_days_to_goal(events, code)
+    if need & {"satisfaction_mean", "nps"}:
+        kpis["satisfaction_mean"], kpis["nps"] = _satisfaction(events, code, survey)
+    if need & {"retention_rate", "promotion_rate"}:
+        took_part = people[participant_codes(events, people, pairs)]
+        kpis["retention_rate"], kpis["promotion_rate"] = _organisation(hr, period, took_part)
+    return {name: kpis[name] for name in KPI_NAMES if name in kpis}
+
+
+def _distinct(size: int, *codes: np.ndarray) -> int:
+    """How many distinct people (codes >= 0, < size) appear in the arrays."""
+    seen = np.zeros(size + 1, dtype=bool)
+    for array in codes:
+        seen[array[array >= 0]] = True
+    return int(seen[:size].sum())
+
+
+def _ratio(numerator: float, denominator: float, digits: int = 3) -> float | None:
+    return round(float(numerator) / float(denominator), digits) if denominator else None
+
+
+def _owner(events: pd.DataFrame) -> np.ndarray:
+    """Whose event it is when it concerns one person (a goal, a survey answer): the mentee, else the mentor."""
+    mentee = events["_mentee"].to_numpy()
+    return np.where(mentee >= 0, mentee, events["_mentor"].to_numpy())
+
+
+def _median_days_to_goal(events: pd.DataFrame, code: np.ndarray) -> float | None:
+    goals = events[((code == _EVENT_INDEX["goal_set"]) | (code == _EVENT_INDEX["goal_achieved"]))
+                   & events["item_id"].notna().to_numpy()]
+    if goals.empty:
+        return None
+    owner = np.where(goals["mentee_id"].notna(), goals["mentee_id"], goals["mentor_id"])
+    key = pd.Series(owner, index=goals.index).astype("str") + "\x1f" + goals["item_id"].astype("str")
+    is_set = (goals["_code"] == _EVENT_INDEX["goal_set"]).to_numpy()
+    stamps = goals["timestamp"]
+    set_at = stamps[is_set].groupby(key[is_set].to_numpy()).min()
+    done_at = stamps[~is_set].groupby(key[~is_set].to_numpy()).min()
+    joined = pd.concat({"set": set_at, "done": done_at}, axis=1, join="inner")
+    if joined.empty:
+        return None
+    days = (joined["done"] - joined["set"]).dt.total_seconds() / 86400
+    days = days[days >= 0]
+    return round(float(days.median()), 1) if len(days) else None
+
+
+def _satisfaction(events: pd.DataFrame, code: np.ndarray, survey: pd.DataFrame | None
+                  ) -> tuple[float | None, float | None]:
+    satisfaction = nps = None
+    if survey is not None and "satisfaction" in survey and survey["satisfaction"].notna().any():
+        satisfaction = round(float(survey["satisfaction"].mean()), 2)
+    else:
+        ratings = events["rating"].to_numpy()[code == _EVENT_INDEX["survey_response"]]
+        ratings = ratings[~np.isnan(ratings)]
+        if ratings.size:
+            satisfaction = round(float(ratings.mean()), 2)
+    if survey is not None and "recommend" in survey:
+        scores = survey["recommend"].dropna().to_numpy()
+        if scores.size:
+            nps = round(100.0 * float(np.sum(scores >= 9) - np.sum(scores <= 6)) / scores.size, 1)
+    return satisfaction, nps
+
+
+def _organisation(hr: pd.DataFrame | None, period: Period, participants: pd.Index
+                  ) -> tuple[dict[str, float | None] | None, dict[str, float | None] | None]:
+    if hr is None or hr.empty:
+        return None, None
+    tz = getattr(hr["left_on"].dtype, "tz", None)
+    start = pd.Timestamp(period.start, tz=tz)
+    end = pd.Timestamp(period.end, tz=tz)
+    left, promoted = hr["left_on"], hr["promoted_on"]
+    employed = left.isna() | (left >= start)
+    stayed = left.isna() | (left > end)
+    promoted_in = promoted.notna() & (promoted >= start) & (promoted <= end)
+    took_part = hr["employee_id"].isin(participants)
+    retention, promotion = {}, {}
+    for label, group in (("participants", took_part), ("non_participants", ~took_part)):
+        base = employed & group
+        retention[label] = _ratio(int((stayed & base).sum()), int(base.sum()))
+        promotion[label] = _ratio(int((promoted_in & base).sum()), int(base.sum()))
+        retention[f"{label}_n"] = int(base.sum())
+    promotion["participants_n"] = retention["participants_n"]
+    promotion["non_participants_n"] = retention["non_participants_n"]
+    return retention, promotion
+
+
+def kpi_value(kpis: dict[str, Any], name: str) -> float | None:
+    """A KPI's headline number: `retention_rate` means participants' retention; `x.non_participants` works."""
+    base, _, part = name.partition(".")
+    value = kpis.get(base)
+    if isinstance(value, dict):
+        value = value.get(part or "participants")
+    return None if value is None else float(value)
+
+
+# -------------------------------------------------------------------------------------------------------
+# trend
+
+
+def checkpoints(period: Period) -> list[date]:
+    """Dates at which goal KPIs are measured for their trend: month ends (weeks ends for periods of 13 weeks
+    or less) inside the period, always ending with the period's last day."""
+    points: list[date] = []
+    if period.days <= 91:
+        day = period.start + timedelta(days=6)
+        while day < period.end:
+            points.append(day)
+            day += timedelta(days=7)
+    else:
+        month = date(period.start.year, period.start.month, 1)
+        while True:
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+            last = month - timedelta(days=1)
+            if last >= period.end:
+                break
+            if last >= period.start:
+                points.append(last)
+    points.append(period.end)
+    return points
+
+
+def trend(events: pd.DataFrame, period: Period, names: Sequence[str], *, people: pd.Index,
+          pairs: pd.DataFrame | None, hr: pd.DataFrame | None, survey: pd.DataFrame | None,
+          active_window_days: int) -> dict[str, list[tuple[date, float | None]]]:
+    """Each named KPI as measured over the period up to each checkpoint (cumulative to date)."""
+    series: dict[str, list[tuple[date, float | None]]] = {name: [] for name in names}
+    day = events["_day"].to_numpy()
+    for point in checkpoints(period):
+        upto = Period(period.start, point)
+        cut = int(np.searchsorted(day, upto.days, side="left")) if _sorted(day) else None
+        part = events.iloc[:cut] if cut is not None else events[day < upto.days]
+        values = _kpis(part, upto, people, pairs, hr, survey, active_window_days, names)
+        for name in names:
+            series[name].append((point, kpi_value(values, name)))
+    return series
+
+
+def _sorted(values: np.ndarray) -> bool:
+    return values.size < 2 or bool(np.all(values[1:] >= values[:-1]))
+
+
+# -------------------------------------------------------------------------------------------------------
+# weekly series and distributions for charts
+
+
+def weekly_series(events: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """One row per week of the period: counts by event type, hours, cumulative hours, active people."""
+    weeks = max(1, -(-period.days // 7))
+    week = events["_day"].to_numpy() // 7
+    code = events["_code"].to_numpy()
+    frame = pd.DataFrame({"week_start": [period.start + timedelta(weeks=w) for w in range(weeks)]})
+    for name, event in (("sessions", "session"), ("messages", "message"), ("goals_set", "goal_set"),
+                        ("goals_achieved", "goal_achieved"), ("assignments_created", "assignment_created"),
+                        ("assignments_completed", "assignment_completed"),
+                        ("training_attended", "training_attended"), ("survey_responses", "survey_response")):
+        frame[name] = np.bincount(week[code == _EVENT_INDEX[event]], minlength=weeks)[:weeks]
+    frame["events"] = np.bincount(week, minlength=weeks)[:weeks]
+    minutes = np.nan_to_num(events["duration_minutes"].to_numpy()) * (code == _EVENT_INDEX["session"])
+    frame["hours"] = np.round(np.bincount(week, weights=minutes, minlength=weeks)[:weeks] / 60, 1)
+    frame["cumulative_hours"] = np.round(np.cumsum(frame["hours"].to_numpy()), 1)
+    frame["cumulative_goals_set"] = np.cumsum(frame["goals_set"].to_numpy())
+    frame["cumulative_goals_achieved"] = np.cumsum(frame["goals_achieved"].to_numpy())
+    n = int(max(events["_mentor"].max(), events["_mentee"].max())) + 1 if len(events) else 1
+    seen = np.zeros(weeks * n, dtype=bool)
+    inside = (week >= 0) & (week < weeks)
+    for side in (events["_mentor"].to_numpy(), events["_mentee"].to_numpy()):
+        ok = inside & (side >= 0)
+        seen[week[ok] * n + side[ok]] = True
+    frame["active_people"] = seen.reshape(weeks, n).sum(axis=1)
+    return frame
+
+
+def satisfaction_counts(events: pd.DataFrame, survey: pd.DataFrame | None) -> dict[int, int]:
+    """How many answers gave each satisfaction score 1-5 (survey export, else survey_response ratings)."""
+    if survey is not None and "satisfaction" in survey and survey["satisfaction"].notna().any():
+        values = survey["satisfaction"].dropna().to_numpy()
+    else:
+        values = events["rating"].to_numpy()[events["_code"].to_numpy() == _EVENT_INDEX["survey_response"]]
+        values = values[~np.isnan(values)]
+    scores = np.clip(np.round(values).astype(np.int64), 1, 5)
+    counts = np.bincount(scores, minlength=6)
+    return {score: int(counts[score]) for score in range(1, 6)}
+
+
+# -------------------------------------------------------------------------------------------------------
+# breakdowns
+
+
+BREAKDOWN_COLUMNS = ("people", "participants", "participation_rate", "active", "sessions_per_participant",
+                     "hours_per_participant", "goals_set", "goals_achieved", "goal_completion_rate",
+                     "satisfaction_mean", "respondents")
+
+
+def person_metrics(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.DataFrame | None,
+                   survey: pd.DataFrame | None, window: int) -> pd.DataFrame:
+    """One row per person in the population: took part, active, sessions, hours, goals, satisfaction."""
+    n = len(people)
+    code = events["_code"].to_numpy()
+    mentor, mentee = events["_mentor"].to_numpy(), events["_mentee"].to_numpy()
+
+    def per_person(mask: np.ndarray, weights: np.ndarray | None = None, owner_only: bool = False) -> np.ndarray:
+        if owner_only:
+            who = _owner(events)[mask]
+            w = None if weights is None else weights[mask]
+            return np.bincount(who[who >= 0], weights=None if w is None else w[who >= 0], minlength=n)[:n]
+        total = np.zeros(n)
+        for side in (mentor, mentee):
+            who = side[mask]
+            w = None if weights is None else weights[mask][who >= 0]
+            total += np.bincount(who[who >= 0], weights=w, minlength=n)[:n]
+        return total
+
+    took_part = np.zeros(n, dtype=bool)
+    took_part[participant_codes(events, people, pairs)] = True
+    recent = events["_day"].to_numpy() >= period.days - window
+    is_session = code == _EVENT_INDEX["session"]
+    minutes = np.nan_to_num(events["duration_minutes"].to_numpy())
+    frame = pd.DataFrame({
+        "participant": took_part,
+        "active": per_person(recent) > 0,
+        "sessions": per_person(is_session),
+        "hours": per_person(is_session, minutes) / 60,
+        "goals_set": per_person(code == _EVENT_INDEX["goal_set"], owner_only=True),
+        "goals_achieved": per_person(code == _EVENT_INDEX["goal_achieved"], owner_only=True),
+    }, index=people)
+    if survey is not None and "satisfaction" in survey and survey["satisfaction"].notna().any():
+        answers = survey.dropna(subset=["satisfaction"]).groupby("participant_id")["satisfaction"].mean()
+        frame["satisfaction"] = answers.reindex(people).to_numpy()
+    else:
+        is_response = (code == _EVENT_INDEX["survey_response"]) & ~np.isnan(events["rating"].to_numpy())
+        total = per_person(is_response, events["rating"].to_numpy(), owner_only=True)
+        answers = per_person(is_response, owner_only=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frame["satisfaction"] = np.where(answers > 0, total / np.maximum(answers, 1), np.nan)
+    return frame
+
+
+def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple[pd.DataFrame, int]:
+    """Aggregate person metrics by a field's values; groups smaller than `min_group` are suppressed.
+
+    Returns the table (group label + BREAKDOWN_COLUMNS, numbers or the text "<N") and the number of
+    suppressed cells. When exactly one group is suppressed, the next smallest is suppressed too, so that
+    the hidden count cannot be worked out from the total.
+    """
+    label = values.reindex(metrics.index).astype("object").where(values.reindex(metrics.index).notna(),
+                                                                 "(blank)").astype(str)
+    data = metrics.assign(group=label.to_numpy())
+    part = data[data["participant"]]
+    grouped = data.groupby("group", sort=True)
+    by_part = part.groupby("group", sort=True)
+    table = pd.DataFrame({"people": grouped.size()})
+    table["participants"] = by_part.size().reindex(table.index).fillna(0).astype(int)
+    table["participation_rate"] = (table["participants"] / table["people"]).round(3)
+    table["active"] = grouped["active"].sum().astype(int)
+    table["sessions_per_participant"] = by_part["sessions"].mean().reindex(table.index).round(1)
+    table["hours_per_participant"] = by_part["hours"].mean().reindex(table.index).round(1)
+    table["goals_set"] = grouped["goals_set"].sum().astype(int)
+    table["goals_achieved"] = grouped["goals_achieved"].sum().astype(int)
+    table["goal_completion_rate"] = (table["goals_achieved"] / table["goals_set"].where(table["goals_set"] > 0)
+                                     ).round(3)
+    table["satisfaction_mean"] = grouped["satisfaction"].mean().round(2)
+    table["respondents"] = grouped["satisfaction"].count().astype(int)
+
+    hidden = f"<{min_group}"
+    small_people = _with_complement(table["people"], min_group)
+    small_part = _with_complement(table["participants"], min_group) | small_people
+    small_resp = (table["respondents"] < min_group) | small_part
+    out = table.astype(object)
+    part_columns = ["participants", "participation_rate", "active", "sessions_per_participant",
+                    "hours_per_participant", "goals_set", "goals_achieved", "goal_completion_rate"]
+    out.loc[small_people, "people"] = hidden
+    out.loc[small_part, part_columns] = hidden
+    out.loc[small_resp, ["satisfaction_mean", "respondents"]] = hidden
+    suppressed = int(small_people.sum() + small_part.sum() + small_resp.sum())
+    out = out.where(out.notna(), None)
+    out.index.name = "group"
+    return out.reset_index(), suppressed
+
+
+def _with_complement(counts: pd.Series, k: int) -> pd.Series:
+    small = counts < k
+    if int(small.sum()) == 1 and len(counts) >= 2:
+        others = counts[~small]
+        small = small.copy()
+        small[others.idxmin()] = True
+    return small
