@@ -424,8 +424,11 @@ def digest_context(programme: Programme, directory: Directory, activity: pd.Data
             if pd.isna(row["_last"]):
                 not_met.append(entry)
             elif row["_last"] < limit:
-                overdue.append({**entry, "last_session": row["_last"].tz_convert(programme.tz).date().isoformat(),
-                                "days_since": int((pd.Timestamp(now) - row["_last"]).days)})
+                last_day = row["_last"].tz_convert(programme.tz).date()
+                overdue.append({**entry, "last_session": last_day.isoformat(),
+                                "days_since": (now.astimezone(programme.tz).date() - last_day).days})
+    not_met.sort(key=lambda p: (str(p["mentor"]), str(p["mentee"])))
+    overdue.sort(key=lambda p: (-p["days_since"], str(p["mentor"]), str(p["mentee"])))
     horizon = now + timedelta(days=days_ahead)
     sessions = []
     for session in programme.schedule.training:

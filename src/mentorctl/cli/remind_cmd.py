@@ -93,13 +93,13 @@ def register(app: typer.Typer) -> None:
         if result.rows:
             table = Table(title=f"Reminders at {_when(result.now)} ({prog.programme.timezone})",
                           title_justify="left")
-            for column in ("Due", "Reminder", "To", "Email", "Template", "Outcome"):
-                table.add_column(column, overflow="fold")
+            for column in ("Due", "Reminder", "To", "Email", "Outcome"):
+                table.add_column(column, overflow="fold", no_wrap=column in ("Due", "Reminder"))
             for row in result.rows:
                 outcome = row.outcome + (f": {row.detail}" if row.detail else "")
                 style = "red" if row.outcome in ("failed", "not attempted", "unknown") else None
                 table.add_row(_when(row.occurrence), row.reminder_id, row.name or row.recipient_id,
-                              row.email or "—", row.template, outcome, style=style)
+                              row.email or "—", outcome, style=style)
             console.print(table)
         done = sum(1 for r in result.rows if r.outcome in ("sent", "written", "would send"))
         summary = f"{done} reminder(s) {verb}"
@@ -207,7 +207,7 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"Reminders from {_when(start)} to {_when(end)} ({prog.programme.timezone})",
                       title_justify="left")
         for column in ("When", "Reminder", "To", "Template", "Recipients"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold", no_wrap=column in ("When", "Reminder"))
         for moment, item in found:
             if item.to is Audience.PAIRS and directory.matches is None:
                 count = "no matches yet"
@@ -217,6 +217,6 @@ def register(app: typer.Typer) -> None:
                     inactive = inactive_pairs(prog, directory.matches, activity, start, item.inactive_for)
                 count = str(len(directory.audience(item.to, inactive)))
                 if inactive is not None:
-                    count += f" (inactive {item.inactive_for.days}d+ today)"
+                    count += f" (people in pairs inactive {item.inactive_for.days}+ days now)"
             table.add_row(_when(moment), item.id, item.to.value, item.template, count)
         console.print(table)
