@@ -314,6 +314,7 @@ class SmtpMailer:
         self.connect()
         assert self._smtp is not None
         recipient = ", ".join(recipients_of(msg)) or "(no recipient)"
+        del msg[FILE_HEADER]  # the outbox's file name is no business of the recipient
         try:
             refused = self._smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as e:

@@ -1,0 +1,143 @@
+"""`mentorctl packs`: onboarding packs and welcome emails for every matched participant."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Annotated
+
+import typer
+
+from mentorctl.cli.console import console, err_console, handle_errors, is_interactive
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def packs(
+        programme: Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")] = ".",
+        matches: Annotated[str | None, typer.Option(
+            "--matches", metavar="FILE", help="Matches CSV to use (default: PROGRAMME/out/matches.csv).")] = None,
+        only: Annotated[list[str] | None, typer.Option(
+            "--only", metavar="ID", help="Only this participant (repeat for more).")] = None,
+        send: Annotated[bool, typer.Option(
+            "--send", help="Send through the SMTP server in programme.yaml (default: write .eml files to "
+                           "out/outbox/ for checking).")] = False,
+        resend: Annotated[bool, typer.Option(
+            "--resend", help="With --send: send again to people who already received their pack.")] = False,
+        retry_unknown: Annotated[bool, typer.Option(
+            "--retry-unknown", help="With --send: retry sends an interrupted run left unconfirmed "
+                                    "(they may arrive twice).")] = False,
+    ) -> None:
+        """Render onboarding packs and welcome emails for every matched participant; optionally send them.
+
+        Writes out/packs/<id>.html (print-friendly) and .md, and each welcome email (pack attached, kick-off
+        invitation as .ics) as out/outbox/<id>-welcome.eml. With --send the emails go through the SMTP
+        server in programme.yaml, user name and password from the environment variables it names. Every
+        send is recorded: a re-run sends only what is missing, and an edited matches.csv sends a new pack
+        only to the people whose match changed. Everything is rendered before anything is sent.
+
+        Exits 0 when done, 1 when some sends failed (listed), 2 for bad input or a template error.
+
+        Example: mentorctl packs programmes/example            (then check out/outbox/)
+        Example: mentorctl packs programmes/example --send
+        """
+        from mentorctl.errors import ProgrammeError
+        from mentorctl.ledger import LEDGER_FILE, Ledger
+        from mentorctl.mail import OutboxMailer, SmtpMailer, deliver
+        from mentorctl.matches import read_matches
+        from mentorctl.packs import build_packs, outgoing_messages, write_packs
+        from mentorctl.programme import load_programme
+        from mentorctl.roster import load_participants
+
+        if (resend or retry_unknown) and not send:
+            raise ProgrammeError("--resend and --retry-unknown only make sense with --send")
+        prog = load_programme(programme)
+        mailer = None
+        if send:
+            if prog.email is None or prog.email.smtp is None:
+                raise ProgrammeError("--send needs email: from and email: smtp (host, port, security) in "
+                                     "programme.yaml; without --send the emails are written to out/outbox/")
+            mailer = SmtpMailer(prog.email.smtp)   # checks the credential variables before any work
+        participants = load_participants(prog, require_email=send)
+        pairs = read_matches(prog, matches, participants=participants)
+        with console.status("Rendering packs…") if is_interactive() else nullcontext():
+            rendered = build_packs(prog, participants, pairs, only=only)
+        written = write_packs(prog, rendered.packs)
+        outgoing = outgoing_messages(prog, rendered.packs, sending=send)
+        console.print(f"Rendered {len(rendered.packs)} packs into {_shown(prog.out_dir / 'packs')} "
+                      f"({len(written)} files).")
+        for person in rendered.without_email:
+            err_console.print(f"Warning: {person} has no email address; pack written, no email.", markup=False)
+
+        ledger_path = prog.state_dir / LEDGER_FILE
+        if not send:
+            ledger = Ledger(ledger_path) if ledger_path.exists() else None
+            try:
+                report = deliver(outgoing, OutboxMailer(prog.out_dir / "outbox"), ledger)
+            finally:
+                if ledger is not None:
+                    ledger.close()
+            console.print(f"Wrote {len(report.sent)} welcome emails into {_shown(prog.out_dir / 'outbox')}.")
+            if report.already_sent_in_preview:
+                console.print(f"{report.already_sent_in_preview} of them were already sent; --send would skip "
+                              "them.")
+            console.print("Check them, then run again with --send.")
+            return
+
+        assert mailer is not None
+        with Ledger(ledger_path) as ledger:
+            if retry_unknown:
+                cleared = ledger.clear_unknown("pack:")
+                if cleared:
+                    console.print(f"Retrying {cleared} unconfirmed send(s) from an interrupted run.")
+            report = _deliver_with_progress(outgoing, mailer, ledger, resend=resend)
+        _summary(report)
+        if not report.ok:
+            raise typer.Exit(1)
+
+
+def _deliver_with_progress(outgoing, mailer, ledger, *, resend: bool):  # noqa: ANN001, ANN202
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from mentorctl.mail import deliver
+
+    columns = (TextColumn("Sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True, disable=not is_interactive()) as progress:
+        task = progress.add_task("send", total=len(outgoing))
+        return deliver(outgoing, mailer, ledger, resend=resend,
+                       on_progress=lambda done, total, item, outcome: progress.update(task, completed=done))
+
+
+def _summary(report) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    table = Table(title="Welcome emails", title_justify="left")
+    table.add_column("Outcome")
+    table.add_column("Count", justify="right")
+    rows = [("sent now", len(report.sent)), ("already sent (skipped)", len(report.skipped)),
+            ("unconfirmed from an interrupted run", len(report.unknown)), ("failed", len(report.failed)),
+            ("not attempted", len(report.not_attempted))]
+    for label, count in rows:
+        if count or label in ("sent now", "failed"):
+            table.add_row(label, str(count))
+    console.print(table)
+    for failure in report.failed:
+        err_console.print(f"Failed: {failure.recipient_id} <{failure.recipient}>: {failure.reason}", markup=False)
+    if report.unknown:
+        err_console.print(f"Warning: {len(report.unknown)} send(s) were interrupted earlier and may or may not "
+                          "have arrived; they were not sent again. Use --retry-unknown to send them.",
+                          markup=False)
+    if report.aborted:
+        err_console.print(f"Error: sending stopped: {report.aborted}. {len(report.not_attempted)} email(s) not "
+                          "attempted; run again to send them.", markup=False)
+    elif report.failed:
+        err_console.print("Run again to retry the failed ones after fixing the addresses.", markup=False)
+
+
+def _shown(path) -> str:  # noqa: ANN001
+    from pathlib import Path
+
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,395 @@
+"""Onboarding packs and welcome emails for every matched participant.
+
+For each person in the matches file: a pack (self-contained print-friendly HTML and Markdown) and a welcome
+email (text + HTML alternative, the pack attached, a calendar invitation for the kick-off). Everything is
+rendered before anything is sent, so a template error stops the run with nothing sent.
+
+Who gets what: one-to-one and reverse — each mentor (listing all their mentees) and each mentee (their
+mentor(s)); group — one per mentee (their mentor and fellow group members) plus one per mentor listing the
+whole group; peer — both people of every pair.
+
+Ledger key: `pack:welcome:<role>:<id>:<content-hash>`, the hash over (id, sorted counterpart ids, group ids,
+kind), so an edited matches.csv sends a new pack to exactly the people whose match changed.
+Private fields (programme.yaml `private:`) never enter a template context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mentorctl.errors import Location, ProgrammeError, RosterError
+from mentorctl.programme import MentoringType, Programme
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mentorctl.mail import OutgoingMessage
+    from mentorctl.roster import Participants
+    from mentorctl.templating import RenderedMessage
+
+PACK_KIND = "pack:welcome"
+HIDDEN_FIELDS = ("id", "name", "email")
+
+
+@dataclass(frozen=True)
+class Pack:
+    """One participant's rendered pack and welcome message."""
+
+    person_id: str
+    role: str                       # mentor | mentee | peer
+    name: str
+    email: str | None
+    counterpart_ids: tuple[str, ...]
+    group_ids: tuple[str, ...]
+    content_hash: str
+    file_stem: str                  # out/packs/<file_stem>.html|.md, out/outbox/<file_stem>-welcome.eml
+    html: str
+    markdown: str
+    message: RenderedMessage
+    ics: bytes | None
+
+    @property
+    def recipient_id(self) -> str:
+        return f"{self.role}:{self.person_id}"
+
+    @property
+    def key(self) -> str:
+        return f"{PACK_KIND}:{self.recipient_id}:{self.content_hash}"
+
+
+@dataclass(frozen=True)
+class PackSet:
+    packs: list[Pack]
+    without_email: list[str] = field(default_factory=list)     # ids of people with no address (no message)
+
+
+# -- profiles ------------------------------------------------------------------------------------------------
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", str(name).lower())
+
+
+def private_fields(programme: Programme) -> set[str]:
+    """The `private:` field names, normalised (case, spaces, underscores and hyphens ignored)."""
+    return {_norm(p) for p in programme.private}
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return int(value) if value.is_integer() else value
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        return _clean(value.item())
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def public_profile(person: Mapping[str, Any], programme: Programme) -> dict[str, Any]:
+    """A person's fields fit for participants to see: no `_` columns, no `private:` fields, empty cells as
+    None, whole floats as ints, list fields (per `rosters.types`) split into lists."""
+    from mentorctl.programme import FieldType
+
+    private = private_fields(programme)
+    profile: dict[str, Any] = {}
+    for key, value in person.items():
+        name = str(key)
+        if name.startswith("_") or _norm(name) in private:
+            continue
+        value = _clean(value)
+        if programme.rosters.types.get(name) is FieldType.LIST and isinstance(value, str):
+            separator = programme.rosters.separator_for(name)
+            value = [item.strip() for item in value.split(separator) if item.strip()]
+        profile[name] = value
+    return profile
+
+
+def _shown_fields(profile: Mapping[str, Any], programme: Programme) -> list[dict[str, Any]]:
+    """[{label, value}] for a pack: public fields other than id/name/email/capacity, non-empty."""
+    hidden = {_norm(f) for f in (*HIDDEN_FIELDS, programme.matching.capacity_column)}
+    shown = []
+    for key, value in profile.items():
+        if _norm(key) in hidden or value is None or value == "" or value == []:
+            continue
+        if isinstance(value, str) and programme.rosters.separator_for(key) in value:
+            value = [v.strip() for v in value.split(programme.rosters.separator_for(key)) if v.strip()]
+        text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        shown.append({"label": key.replace("_", " ").capitalize(), "name": key, "value": text})
+    return shown
+
+
+# -- building -------------------------------------------------------------------------------------------------
+
+def content_hash(person_id: str, counterpart_ids: Iterable[str], group_ids: Iterable[str] = (),
+                 kind: str = PACK_KIND) -> str:
+    """What a pack is about: the person, whom they are matched with, and the kind (16 hex digits)."""
+    text = "\x1f".join([kind, person_id, ",".join(sorted(counterpart_ids)), ",".join(sorted(group_ids))])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _people(frame: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    if frame is None:
+        return {}
+    return {str(row["id"]): row for row in frame.to_dict("records")}
+
+
+def _reasons(programme: Programme, match_row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The scoring terms that contributed to this pair, largest first: {name, explain, points}."""
+    columns = {_norm(c): c for c in match_row}
+    reasons = []
+    for term in programme.matching.scoring:
+        column = columns.get(_norm(term.name))
+        if column is None:
+            continue
+        try:
+            points = float(match_row[column])
+        except (TypeError, ValueError):
+            continue
+        if math.isnan(points) or points <= 0:
+            continue
+        reasons.append({"name": term.name, "explain": term.explain or term.name.replace("_", " "),
+                        "points": round(points, 2)})
+    reasons.sort(key=lambda r: -r["points"])
+    return reasons
+
+
+def _session(session: Any, tz: Any) -> dict[str, Any]:
+    start = session.start if session.start.tzinfo else session.start.replace(tzinfo=tz, fold=0)
+    start = start.astimezone(UTC).astimezone(tz)
+    return {"title": session.title, "start": start, "end": start + timedelta(minutes=session.duration_minutes),
+            "duration_minutes": session.duration_minutes, "location": session.location, "url": session.url,
+            "audience": session.audience.value}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "programme"
+
+
+def build_packs(programme: Programme, participants: Participants, matches: pd.DataFrame, *,
+                only: Sequence[str] | None = None, now: datetime | None = None) -> PackSet:
+    """Render every matched participant's pack and welcome message (or only those whose id is in `only`).
+    Raises TemplateError on any template problem, RosterError when `only` names nobody matched."""
+    from mentorctl.templating import make_environment, render_message, render_template
+
+    kind = programme.design.type
+    peer = kind is MentoringType.PEER
+    mentors = _people(participants.mentors.frame if participants.mentors is not None else None)
+    mentees = _people(participants.mentees.frame if participants.mentees is not None else None)
+    if peer and participants.participants is not None:
+        mentors = mentees = _people(participants.participants.frame)
+
+    # Who is matched with whom, and why.
+    links: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for row in matches.to_dict("records"):
+        mentor_id, mentee_id = str(row["mentor_id"]), str(row["mentee_id"])
+        reasons, score = _reasons(programme, row), _clean(row.get("score"))
+        if peer:
+            links.setdefault(("peer", mentor_id), {})[mentee_id] = {"reasons": reasons, "score": score}
+            links.setdefault(("peer", mentee_id), {})[mentor_id] = {"reasons": reasons, "score": score}
+        else:
+            links.setdefault(("mentor", mentor_id), {})[mentee_id] = {"reasons": reasons, "score": score}
+            links.setdefault(("mentee", mentee_id), {})[mentor_id] = {"reasons": reasons, "score": score}
+
+    selected = list(links)
+    if only:
+        wanted = {str(i) for i in only}
+        selected = [k for k in links if k[1] in wanted]
+        missing = sorted(wanted - {k[1] for k in selected})
+        if missing:
+            raise RosterError(f"--only names {', '.join(missing)}, who is not in the matches file; "
+                              "check the id or run `mentorctl match` again")
+    ids_in_both = {k[1] for k in links if k[0] == "mentor"} & {k[1] for k in links if k[0] == "mentee"}
+
+    env = make_environment(programme)
+    tz = programme.tz
+    type_name = kind.value
+    message_template = choose_template(programme, env, f"welcome-{type_name}.md.j2", "welcome.md.j2")
+    html_template = choose_template(programme, env, f"pack-{type_name}.html.j2", "pack.html.j2")
+    md_template = choose_template(programme, env, f"pack-{type_name}.md.j2", "pack.md.j2")
+    kickoff = _session(programme.schedule.kickoff, tz) if programme.schedule.kickoff else None
+    coordinator = programme.programme.coordinator
+    expectations = programme.onboarding.expectations
+    shared = {
+        "type": type_name,
+        "kickoff": kickoff,
+        "coordinator": {"name": coordinator.name, "email": coordinator.email} if coordinator else None,
+        "resources": [r.model_dump() for r in programme.onboarding.resources],
+        "goals": [g.model_dump() for g in programme.goals],
+        "purpose": programme.purpose.strip(),
+        "start_date": programme.design.start_date,
+        "end_date": programme.design.end_date,
+        "checkin_every": programme.design.checkin_every,
+    }
+    sessions = [_session(s, tz) for s in programme.schedule.training]
+    ics_needed = kickoff is not None
+    sender = _sender(programme)
+    stamp = now or datetime.now(UTC)
+
+    packs: list[Pack] = []
+    without_email: list[str] = []
+    for role, person_id in sorted(selected, key=lambda k: (k[0] != "mentor", k[1])):
+        directory = mentees if role == "mentor" else mentors
+        me_row = (mentors if role == "mentor" else mentees if role == "mentee" else mentors).get(person_id)
+        if me_row is None:
+            raise RosterError(f"'{person_id}' is in the matches file but not on the {role} roster; "
+                              "fix the matches file or the roster", location=Location("matches.csv"))
+        me = public_profile(me_row, programme)
+        counterparts = []
+        for other_id, link in sorted(links[(role, person_id)].items()):
+            other_row = directory.get(other_id)
+            if other_row is None:
+                raise RosterError(f"'{other_id}' is in the matches file but not on the roster; fix one of them",
+                                  location=Location("matches.csv"))
+            profile = public_profile(other_row, programme)
+            counterparts.append({
+                "id": other_id, "name": profile.get("name") or other_id, "email": profile.get("email"),
+                "role": "peer" if peer else ("mentee" if role == "mentor" else "mentor"),
+                "profile": profile, "fields": _shown_fields(profile, programme), **link})
+        group: list[dict[str, Any]] = []
+        if kind is MentoringType.GROUP and role == "mentee":
+            fellow_ids = sorted({m for mid in links[(role, person_id)] for m in links.get(("mentor", mid), {})}
+                                - {person_id})
+            for fellow_id in fellow_ids:
+                profile = public_profile(mentees[fellow_id], programme)
+                group.append({"id": fellow_id, "name": profile.get("name") or fellow_id,
+                              "email": profile.get("email"), "profile": profile,
+                              "fields": _shown_fields(profile, programme)})
+        counterpart_ids = tuple(c["id"] for c in counterparts)
+        group_ids = tuple(g["id"] for g in group)
+        mine = (expectations.mentors if role == "mentor" else expectations.mentees if role == "mentee"
+                else list(dict.fromkeys([*expectations.mentees, *expectations.mentors])))
+        audience = {"mentor": {"mentors", "everyone", "pairs"}, "mentee": {"mentees", "everyone", "pairs"}}
+        training = [s for s in sessions if peer or s["audience"] in audience[role]]
+        stem = f"{role}-{person_id}" if person_id in ids_in_both else _safe_stem(person_id)
+        context = {
+            **shared,
+            "role": role,
+            "recipient": {"id": person_id, "name": me.get("name") or person_id, "email": me.get("email"),
+                          "role": role, "profile": me, "fields": _shown_fields(me, programme)},
+            "counterparts": counterparts,
+            "group": group,
+            "expectations": {"mentors": list(expectations.mentors), "mentees": list(expectations.mentees),
+                             "mine": list(mine)},
+            "training": training,
+            "pack_file": f"{stem}.html",
+        }
+        html = render_template(env, html_template, context)
+        markdown = render_template(env, md_template, context)
+        message = render_message(env, message_template, context)
+        email = me.get("email")
+        ics = None
+        if ics_needed and email:
+            from mentorctl.mail import build_ics
+
+            assert kickoff is not None
+            ics = build_ics(uid=f"kickoff-{_slug(programme.programme.name)}@{_domain(sender)}",
+                            start=kickoff["start"], end=kickoff["end"], summary=kickoff["title"],
+                            location=kickoff["location"] or kickoff["url"], url=kickoff["url"],
+                            description=f"{programme.programme.name}: {kickoff['title']}",
+                            organizer=sender, attendees=[_address(context["recipient"]["name"], email)],
+                            stamp=stamp)
+        if not email:
+            without_email.append(person_id)
+        packs.append(Pack(person_id=person_id, role=role, name=context["recipient"]["name"], email=email,
+                          counterpart_ids=counterpart_ids, group_ids=group_ids,
+                          content_hash=content_hash(person_id, counterpart_ids, group_ids),
+                          file_stem=stem, html=html, markdown=markdown, message=message, ics=ics))
+    return PackSet(packs=packs, without_email=without_email)
+
+
+def choose_template(programme: Programme, env: Any, *names: str) -> str:
+    """The first of `names` in the programme's templates/ folder, else the first built-in one: a programme's
+    own `welcome.md.j2` beats the built-in `welcome-one-to-one.md.j2`."""
+    from mentorctl.templating import TEMPLATES_FOLDER, template_exists
+
+    own = programme.base_dir / TEMPLATES_FOLDER
+    for name in names:
+        if (own / name).is_file():
+            return name
+    return next((n for n in names if template_exists(env, n)), names[-1])
+
+
+def _safe_stem(person_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", person_id).strip("._") or "participant"
+
+
+def _address(name: str | None, email: str) -> str:
+    from mentorctl.mail import format_address
+
+    return format_address(name, email)
+
+
+def _domain(address: str) -> str:
+    from email.utils import parseaddr
+
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
+
+
+def _sender(programme: Programme) -> str:
+    """email.from, else the coordinator (good enough for a preview), else a placeholder."""
+    if programme.email is not None:
+        return programme.email.from_
+    coordinator = programme.programme.coordinator
+    if coordinator is not None:
+        return _address(coordinator.name or programme.programme.name, coordinator.email)
+    return _address(programme.programme.name, "mentoring@localhost")
+
+
+# -- writing and sending --------------------------------------------------------------------------------------
+
+def write_packs(programme: Programme, packs: Iterable[Pack]) -> list[Path]:
+    """Write `out/packs/<id>.html` and `.md` (atomically); return the paths."""
+    from mentorctl.files import atomic_write_text
+
+    folder = programme.out_dir / "packs"
+    written = []
+    for pack in packs:
+        written.append(atomic_write_text(folder / f"{pack.file_stem}.html", pack.html))
+        written.append(atomic_write_text(folder / f"{pack.file_stem}.md", pack.markdown))
+    return written
+
+
+def outgoing_messages(programme: Programme, packs: Iterable[Pack], *, sending: bool,
+                      now: datetime | None = None) -> list[OutgoingMessage]:
+    """Welcome emails with the pack and the kick-off invitation attached, one per pack with an address.
+    `sending` requires email.from in programme.yaml."""
+    from mentorctl.mail import FILE_HEADER, Attachment, OutgoingMessage, build_message, ics_attachment
+
+    if sending and programme.email is None:
+        raise ProgrammeError("sending needs an `email:` section (from, smtp) in programme.yaml",
+                             location=Location(str(programme.path)))
+    sender = _sender(programme)
+    reply_to = programme.email.reply_to if programme.email else None
+    if reply_to is None and programme.programme.coordinator is not None:
+        reply_to = programme.programme.coordinator.email
+    prefix = (programme.email.subject_prefix + " ") if programme.email and programme.email.subject_prefix else ""
+    out = []
+    for pack in packs:
+        if not pack.email:
+            continue
+        attachments = [Attachment("welcome-pack.html", pack.html.encode("utf-8"), "text/html",
+                                  {"charset": "utf-8"})]
+        if pack.ics is not None:
+            attachments.append(ics_attachment(pack.ics, "kickoff.ics"))
+        message = build_message(sender=sender, to=_address(pack.name, pack.email),
+                                subject=prefix + pack.message.subject, text=pack.message.text,
+                                html=pack.message.html, reply_to=reply_to, attachments=attachments, date=now,
+                                headers={FILE_HEADER: f"{pack.file_stem}-welcome.eml"})
+        out.append(OutgoingMessage(key=pack.key, kind=PACK_KIND, recipient_id=pack.recipient_id, message=message,
+                                   content_hash=pack.content_hash))
+    return out

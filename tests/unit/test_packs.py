@@ -1,0 +1,230 @@
+"""Packs: who gets what for each mentoring type, why-matched reasons, private fields, escaping, hashes."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+import pytest
+
+from mentorctl.errors import RosterError, TemplateError
+from mentorctl.matches import read_matches
+from mentorctl.packs import build_packs, content_hash, outgoing_messages, public_profile, write_packs
+from mentorctl.programme import load_programme
+from mentorctl.roster import load_participants
+from mentorctl.templating import builtin_templates_dir, make_environment, render_message, render_template
+
+MARKER = "PRIVATE-MARKER-7f3a"
+
+YAML = """\
+programme:
+  name: Test Programme
+  organisation: Test Org
+  timezone: Europe/London
+  coordinator: {{name: Robin, email: robin@example.org}}
+purpose: Grow people.
+goals: [{{name: "Everyone matched", kpi: relationships_formed, target: 3}}]
+design: {{type: {type}, start_date: 2027-01-11, length_weeks: 12, checkin_every: 2w}}
+rosters:
+{rosters}
+private: [gender, date_of_birth]
+matching:
+  scoring:
+    - {{name: skills, expr: "overlap(mentor.skills, mentee.goals)", weight: 3, explain: "your skills and goals overlap"}}
+    - {{name: same_site, expr: "mentor.location == mentee.location", weight: 1, explain: "you work at the same site"}}
+schedule:
+  kickoff: {{title: Kick-off, start: "2027-01-11 16:00", duration_minutes: 60, location: Atrium}}
+  training:
+    - {{title: Mentor training, start: "2027-01-13 10:00", audience: mentors}}
+    - {{title: Mentee training, start: "2027-01-14 10:00", audience: mentees}}
+onboarding:
+  expectations: {{mentors: [Listen well], mentees: [Bring a goal]}}
+  resources: [{{title: Guide, url: "https://example.org/guide"}}]
+email:
+  from: "Mentoring <mentoring@example.org>"
+"""
+
+PEOPLE_HEADER = "id,name,email,location,skills,goals,gender,date_of_birth\n"
+
+
+def person(pid: str, name: str, location: str = "London") -> str:
+    return f"{pid},{name},{pid.lower()}@example.org,{location},python;sql,python,{MARKER},{MARKER}\n"
+
+
+def make_programme(folder: Path, kind: str, pairs: list[tuple[str, str, float, float]]) -> Path:
+    """A small programme of `kind` with a matches file of (mentor, mentee, skills, same_site) rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "peer":
+        rosters = "  participants: people.csv"
+        ids = sorted({p for pair in pairs for p in pair[:2]})
+        (folder / "people.csv").write_text(PEOPLE_HEADER + "".join(person(i, f"Peer {i}") for i in ids))
+    else:
+        rosters = "  mentors: mentors.csv\n  mentees: mentees.csv"
+        mentors = sorted({p[0] for p in pairs})
+        mentees = sorted({p[1] for p in pairs})
+        (folder / "mentors.csv").write_text(PEOPLE_HEADER + "".join(person(i, f"Mentor {i}") for i in mentors))
+        (folder / "mentees.csv").write_text(PEOPLE_HEADER + "".join(person(i, f"Mentee {i}") for i in mentees))
+    (folder / "programme.yaml").write_text(YAML.format(type=kind, rosters=rosters))
+    lines = ["mentee_id,mentor_id,score,skills,same_site"]
+    lines += [f"{b},{a},{s + t},{s},{t}" for a, b, s, t in pairs]
+    (folder / "out").mkdir(exist_ok=True)
+    (folder / "out" / "matches.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def render(folder: Path, **kwargs):
+    programme = load_programme(folder)
+    participants = load_participants(programme)
+    matches = read_matches(programme, participants=participants)
+    return programme, build_packs(programme, participants, matches, **kwargs)
+
+
+def by_id(packs, role: str, pid: str):
+    return next(p for p in packs.packs if p.role == role and p.person_id == pid)
+
+
+def test_one_to_one_mentor_lists_all_mentees_and_mentee_gets_their_mentor(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 3, 1), ("M1", "E2", 0, 1), ("M2", "E3", 0, 0)])
+    _, packs = render(folder)
+    assert sorted((p.role, p.person_id) for p in packs.packs) == [
+        ("mentee", "E1"), ("mentee", "E2"), ("mentee", "E3"), ("mentor", "M1"), ("mentor", "M2")]
+    m1 = by_id(packs, "mentor", "M1")
+    assert m1.counterpart_ids == ("E1", "E2")
+    assert "Mentee E1" in m1.html and "Mentee E2" in m1.html and "Mentee E3" not in m1.html
+    e1 = by_id(packs, "mentee", "E1")
+    assert "Mentor M1" in e1.markdown and "Mentor M2" not in e1.markdown
+    # why matched: terms with a positive contribution, largest first
+    assert e1.markdown.index("Your skills and goals overlap") < e1.markdown.index("You work at the same site")
+    assert "Your coordinator matched you by hand" in by_id(packs, "mentee", "E3").markdown
+    # role-specific training only
+    assert "Mentor training" in m1.markdown and "Mentee training" not in m1.markdown
+    assert "Mentee training" in e1.markdown and "Mentor training" not in e1.markdown
+    assert e1.message.subject == "Welcome to Test Programme: meet your mentor"
+    assert m1.message.subject == "Welcome to Test Programme: meet your mentees"
+
+
+def test_group_mentee_sees_mentor_and_fellow_members(tmp_path):
+    folder = make_programme(tmp_path / "p", "group", [("M1", "E1", 1, 1), ("M1", "E2", 1, 1), ("M1", "E3", 1, 1)])
+    _, packs = render(folder)
+    assert len(packs.packs) == 4
+    e1 = by_id(packs, "mentee", "E1")
+    assert e1.counterpart_ids == ("M1",) and e1.group_ids == ("E2", "E3")
+    assert "Mentee E2 and Mentee E3" in e1.message.text
+    assert "Your mentoring group" in by_id(packs, "mentor", "M1").markdown
+
+
+def test_peer_both_people_get_a_pack(tmp_path):
+    folder = make_programme(tmp_path / "p", "peer", [("P1", "P2", 1, 0)])
+    _, packs = render(folder)
+    assert sorted((p.role, p.person_id, p.counterpart_ids) for p in packs.packs) == [
+        ("peer", "P1", ("P2",)), ("peer", "P2", ("P1",))]
+    assert "Peer P2" in by_id(packs, "peer", "P1").message.text
+
+
+def test_reverse_wording(tmp_path):
+    folder = make_programme(tmp_path / "p", "reverse", [("M1", "E1", 1, 0)])
+    _, packs = render(folder)
+    assert "reverse mentor" in by_id(packs, "mentee", "E1").message.subject
+    assert "reverse mentor" in by_id(packs, "mentor", "M1").message.text
+
+
+@pytest.mark.parametrize("kind", ["one-to-one", "group", "peer", "reverse"])
+def test_private_fields_never_reach_any_output(tmp_path, kind):
+    pairs = [("P1", "P2", 1, 1)] if kind == "peer" else [("M1", "E1", 1, 1), ("M1", "E2", 0, 1)]
+    folder = make_programme(tmp_path / "p", kind, pairs)
+    programme, packs = render(folder)
+    write_packs(programme, packs.packs)
+    messages = outgoing_messages(programme, packs.packs, sending=False)
+    outputs = [p.html + p.markdown + p.message.text + p.message.html + p.message.subject for p in packs.packs]
+    outputs += [m.message.as_string() for m in messages]
+    outputs += [f.read_text() for f in (folder / "out" / "packs").iterdir()]
+    assert outputs and all(MARKER not in text for text in outputs)
+    assert all("gender" not in text.lower() for text in outputs)
+
+
+def test_every_builtin_template_hides_private_fields(tmp_path):
+    """Render every shipped template with contexts built from a person whose private fields hold a marker."""
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    programme = load_programme(folder)
+    row = {"id": "E1", "name": "Ana", "email": "ana@example.org", "gender": MARKER, "Date of Birth": MARKER,
+           "_row": 2, "location": "Leeds"}
+    profile = public_profile(row, programme)
+    assert profile == {"id": "E1", "name": "Ana", "email": "ana@example.org", "location": "Leeds"}
+    person = {**profile, "role": "mentee", "profile": profile, "fields": [], "reasons": [], "score": 1}
+    from datetime import UTC, datetime
+
+    now = datetime(2027, 2, 1, 9, tzinfo=UTC)
+    context = {
+        "type": "one-to-one", "role": "mentee", "recipient": person, "counterparts": [person], "group": [person],
+        "purpose": "", "goals": [], "expectations": {"mentors": [], "mentees": [], "mine": []}, "kickoff": None,
+        "training": [], "start_date": programme.design.start_date, "end_date": programme.design.end_date,
+        "checkin_every": "2w", "coordinator": None, "resources": [], "pack_file": "E1.html",
+        "reminder": {"id": "r", "template": "t", "to": "pairs", "inactive_for": 21}, "occurrence": now,
+        "week": 4, "now": now,
+        "session": {"title": "T", "start": now, "duration_minutes": 60, "location": None, "url": None,
+                    "audience": "everyone"},
+        "digest": {"pairs": 1, "not_met": [], "overdue": [], "upcoming_sessions": [], "days_ahead": 14},
+        "subject": "s", "body_html": "",
+    }
+    env = make_environment(programme)
+    names = sorted(p.name for p in builtin_templates_dir().glob("*.j2") if not p.name.startswith("_"))
+    assert len(names) >= 12
+    for name in names:
+        if name.endswith((".md.j2", ".txt.j2")) and not name.startswith("pack"):
+            rendered = render_message(env, name, context)
+            text = rendered.subject + rendered.text + rendered.html
+        else:
+            text = render_template(env, name, context)
+        assert "Ana" in text or name == "email_layout.html.j2" or name == "digest.md.j2"
+        assert MARKER not in text, name
+
+
+def test_names_are_escaped_in_html(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    roster = folder / "mentees.csv"
+    roster.write_text(roster.read_text().replace("Mentee E1", "<script>alert(1)</script>"))
+    _, packs = render(folder)
+    mentor = by_id(packs, "mentor", "M1")
+    assert "<script>" not in mentor.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in mentor.html
+    assert "<script>" not in mentor.message.html
+    assert "<script>alert(1)</script>" in mentor.message.text  # plain text stays text
+
+
+def test_content_hash_changes_only_with_the_match():
+    assert content_hash("E1", ["M1", "M2"]) == content_hash("E1", ["M2", "M1"])
+    assert content_hash("E1", ["M1"]) != content_hash("E1", ["M2"])
+    assert content_hash("E1", ["M1"]) != content_hash("E2", ["M1"])
+
+
+def test_only_limits_and_rejects_unknown_ids(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1), ("M2", "E2", 1, 1)])
+    _, packs = render(folder, only=["E2"])
+    assert [(p.role, p.person_id) for p in packs.packs] == [("mentee", "E2")]
+    with pytest.raises(RosterError, match="E9"):
+        render(folder, only=["E9"])
+
+
+def test_programme_template_overrides_builtin_and_errors_name_it(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    (folder / "templates").mkdir()
+    (folder / "templates" / "welcome.md.j2").write_text("Subject: Hi {{ recipient.name }}\n\nHello\n")
+    _, packs = render(folder)
+    assert by_id(packs, "mentee", "E1").message.subject == "Hi Mentee E1"
+    (folder / "templates" / "welcome.md.j2").write_text("Subject: Hi\n\nHello {{ recipient.nickname }}\n")
+    with pytest.raises(TemplateError, match=r"templates/welcome.md.j2, line 3: undefined variable "
+                                            r"'recipient.nickname'"):
+        render(folder)
+
+
+def test_welcome_email_has_pack_and_invitation(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    programme, packs = render(folder)
+    [message, _] = outgoing_messages(programme, packs.packs, sending=False)
+    parsed = email.message_from_bytes(message.message.as_bytes(), policy=email.policy.default)
+    attachments = {a.get_filename(): a for a in parsed.iter_attachments()}
+    assert set(attachments) == {"welcome-pack.html", "kickoff.ics"}
+    ics = attachments["kickoff.ics"].get_payload(decode=True).decode()
+    assert "DTSTART:20270111T160000Z" in ics and "SUMMARY:Kick-off" in ics and "LOCATION:Atrium" in ics
+    assert "mailto:m1@example.org" in ics
+    assert parsed["Reply-To"] is None or "@" in parsed["Reply-To"]
