@@ -314,3 +314,45 @@ def test_schedule_install_twice_leaves_one_line(tmp_path, smtp_server, run_cli, 
 def test_commands_have_help_with_an_example(run_cli, command):
     result = run_cli(command, "--help")
     assert result.exit_code == 0 and "Example: mentorctl " + command in result.output
+
+
+def test_example_programme_with_built_in_templates(example_programme, run_cli):
+    """Every built-in reminder template renders on the example; private fields never reach a message."""
+    import email
+    import email.policy
+
+    import pandas as pd
+
+    folder = example_programme
+    mentors = pd.read_csv(folder / "mentors.csv", dtype=str)
+    mentees = pd.read_csv(folder / "mentees.csv", dtype=str)
+    pairs = pd.DataFrame({"mentee_id": mentees["id"], "mentee_name": mentees["name"],
+                          "mentor_id": [mentors["id"][i % len(mentors)] for i in range(len(mentees))],
+                          "mentor_name": [mentors["name"][i % len(mentors)] for i in range(len(mentees))]})
+    (folder / "out").mkdir(exist_ok=True)
+    pairs.to_csv(folder / "out" / "matches.csv", index=False)
+    # the first half of the pairs met last week; the others never did
+    met = pairs.iloc[: len(pairs) // 2]
+    pd.DataFrame({"timestamp": "2027-04-06 12:00", "event": "session", "mentor_id": met["mentor_id"],
+                  "mentee_id": met["mentee_id"]}).to_csv(folder / "activity.csv", index=False)
+
+    result = run_cli("remind", folder, "--now", "2027-04-11T10:00")
+    assert result.exit_code == 0, result.output + result.stderr
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                for p in sorted((folder / "out" / "outbox").glob("reminder-*.eml"))]
+    by_reminder = Counter(m["X-Mentorctl-Reminder"] for m in messages)
+    matched_people = len(mentees) + pairs["mentor_id"].nunique()
+    nudged = {m["X-Mentorctl-Recipient"] for m in messages if m["X-Mentorctl-Reminder"] == "nudge-inactive"}
+    assert by_reminder == {
+        "fortnightly-checkin": matched_people,
+        "nudge-inactive": len(nudged),
+        "midpoint-survey": len(mentors) + len(mentees),
+        "monday-digest": 1,
+        "training-midpoint-masterclass-feedback-that-lands": len(mentors) + len(mentees),
+    }
+    inactive = pairs.iloc[len(pairs) // 2:]
+    assert nudged == {f"mentee:{i}" for i in inactive["mentee_id"]} | {f"mentor:{i}" for i in inactive["mentor_id"]}
+    bodies = [m.get_body(("plain",)).get_content() for m in messages]
+    assert not any("female" in body.lower() for body in bodies)           # `gender` is private
+    digest = next(b for m, b in zip(messages, bodies, strict=True) if m["X-Mentorctl-Reminder"] == "monday-digest")
+    assert f"## Pairs that have not met yet ({len(inactive)})" in digest
