@@ -356,3 +356,22 @@ def test_example_programme_with_built_in_templates(example_programme, run_cli):
     assert not any("female" in body.lower() for body in bodies)           # `gender` is private
     digest = next(b for m, b in zip(messages, bodies, strict=True) if m["X-Mentorctl-Reminder"] == "monday-digest")
     assert f"## Pairs that have not met yet ({len(inactive)})" in digest
+
+
+def test_interrupted_send_is_not_repeated_unless_asked(tmp_path, smtp_server, run_cli):
+    from mentorctl.ledger import Ledger
+    from mentorctl.programme import load_programme
+    from mentorctl.reminders import reminder_key
+
+    folder = write_programme(tmp_path / "prog", smtp_server)
+    key = reminder_key("fortnightly-checkin", datetime.fromisoformat("2026-01-19T09:00:00+00:00"), "mentor:M1")
+    with Ledger.for_programme(load_programme(folder)) as ledger:     # a crash after claiming, before 'sent'
+        assert ledger.begin(key, kind="reminder:fortnightly-checkin", recipient_id="mentor:M1")
+    result = run_cli("remind", folder, "--now", "2026-01-19T10:00", "--send")
+    assert result.exit_code == 0
+    assert "m1@example.org" not in [m["To"].addresses[0].addr_spec for m in smtp_server.messages]
+    assert "1 reminder(s) were interrupted" in result.stderr
+    smtp_server.reset()
+    again = run_cli("remind", folder, "--now", "2026-01-19T11:00", "--send", "--retry-unknown")
+    assert again.exit_code == 0
+    assert [m["To"].addresses[0].addr_spec for m in smtp_server.messages] == ["m1@example.org"]
