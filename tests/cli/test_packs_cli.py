@@ -1,0 +1,180 @@
+"""`mentorctl packs` end to end on the example programme, with a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+
+MATCHED = 12  # mentees in the test matches file; with their mentors that is MATCHED + 6 people
+
+
+def write_matches(folder: Path, mentees: int = MATCHED) -> list[dict[str, str]]:
+    """A matches file independent of the matcher: mentee i gets mentor i % 6 (two mentees per mentor)."""
+    with open(folder / "mentors.csv", encoding="utf-8") as f:
+        mentors = list(csv.DictReader(f))[:6]
+    with open(folder / "mentees.csv", encoding="utf-8") as f:
+        people = list(csv.DictReader(f))[:mentees]
+    rows = [{"mentee_id": p["id"], "mentee_name": p["name"], "mentee_email": p["email"],
+             "mentor_id": mentors[i % 6]["id"], "mentor_name": mentors[i % 6]["name"],
+             "mentor_email": mentors[i % 6]["email"], "score": "4", "skills": "3", "same_site": "1",
+             "preference": "0"} for i, p in enumerate(people)]
+    save_matches(folder, rows)
+    return rows
+
+
+def save_matches(folder: Path, rows: list[dict[str, str]]) -> None:
+    (folder / "out").mkdir(exist_ok=True)
+    with open(folder / "out" / "matches.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def programme(example_programme: Path, smtp_server) -> Path:
+    """The example programme pointed at the test SMTP server, with a small matches file."""
+    path = example_programme / "programme.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["email"]["smtp"] = {"host": smtp_server.host, "port": smtp_server.port, "security": "none",
+                             "per_minute": 100000}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    write_matches(example_programme)
+    return example_programme
+
+
+def read_matches_file(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "out" / "matches.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def sent_keys(folder: Path) -> list[str]:
+    db = sqlite3.connect(folder / ".mentorctl" / "ledger.sqlite")
+    return [row[0] for row in db.execute("SELECT key FROM sends WHERE status = 'sent'")]
+
+
+def test_preview_writes_packs_and_outbox_and_sends_nothing(programme, run_cli, smtp_server):
+    result = run_cli("packs", programme)
+    assert result.exit_code == 0, result.output
+    people = MATCHED + 6
+    assert len(list((programme / "out" / "packs").glob("*.html"))) == people
+    assert len(list((programme / "out" / "packs").glob("*.md"))) == people
+    emls = sorted((programme / "out" / "outbox").glob("*-welcome.eml"))
+    assert len(emls) == people and (programme / "out" / "outbox" / "E0001-welcome.eml") in emls
+    assert smtp_server.messages == []
+    assert not (programme / ".mentorctl" / "ledger.sqlite").exists()
+    assert "Wrote 18 welcome emails" in result.stdout
+
+
+def test_send_delivers_one_email_per_person_with_everything(programme, run_cli, smtp_server):
+    result = run_cli("packs", programme, "--send")
+    assert result.exit_code == 0, result.output
+    messages = smtp_server.messages
+    assert len(messages) == MATCHED + 6
+    by_to = {m["To"].addresses[0].addr_spec: m for m in messages}
+    rows = read_matches_file(programme)
+    first = rows[0]
+    mentee_mail = by_to[first["mentee_email"]]
+    for header in ("From", "To", "Subject", "Message-ID", "Date", "Reply-To"):
+        assert mentee_mail[header], header
+    assert mentee_mail["From"].addresses[0].addr_spec == "mentoring@example.org"
+    assert "meet your mentor" in mentee_mail["Subject"]
+    assert "X-Mentorctl-File" not in mentee_mail
+    text = mentee_mail.get_body(("plain",)).get_content()
+    html = mentee_mail.get_body(("html",)).get_content()
+    assert first["mentor_name"] in text and first["mentor_email"] in text and first["mentor_name"] in html
+    other_mentors = {r["mentor_name"] for r in rows} - {first["mentor_name"]}
+    assert not any(name in text for name in other_mentors)
+    attachments = {a.get_filename(): a for a in mentee_mail.iter_attachments()}
+    assert attachments["kickoff.ics"].get_content_type() == "text/calendar"
+    assert b"SUMMARY:Programme kick-off" in attachments["kickoff.ics"].get_payload(decode=True)
+    assert first["mentor_name"] in attachments["welcome-pack.html"].get_payload(decode=True).decode()
+    mentor_mail = by_to[first["mentor_email"]]
+    own = [r["mentee_name"] for r in rows if r["mentor_id"] == first["mentor_id"]]
+    assert len(own) == 2 and all(name in mentor_mail.get_body(("plain",)).get_content() for name in own)
+    assert len(set(m["Message-ID"] for m in messages)) == len(messages)
+
+
+def test_two_runs_in_a_row_send_nothing_the_second_time(programme, run_cli, smtp_server):
+    assert run_cli("packs", programme, "--send").exit_code == 0
+    second = run_cli("packs", programme, "--send")
+    assert second.exit_code == 0
+    assert len(smtp_server.messages) == MATCHED + 6
+    assert "already sent" in second.stdout
+
+
+def test_refused_fifth_message_is_retried_by_the_next_run_none_twice(programme, run_cli, smtp_server):
+    rows = write_matches(programme, mentees=5)
+    only = [arg for r in rows for arg in ("--only", r["mentee_id"])]
+    smtp_server.refuse_nth(5)
+    first = run_cli("packs", programme, "--send", *only)
+    assert first.exit_code == 1
+    assert len(sent_keys(programme)) == 4 and len(smtp_server.messages) == 4
+    assert "Failed:" in first.stderr and "550" in first.stderr
+    second = run_cli("packs", programme, "--send", *only)
+    assert second.exit_code == 0, second.output
+    recipients = [m["To"].addresses[0].addr_spec for m in smtp_server.messages]
+    assert sorted(recipients) == sorted(r["mentee_email"] for r in rows)
+    assert len(sent_keys(programme)) == 5
+
+
+def test_refused_address_is_listed_and_the_rest_go(programme, run_cli, smtp_server):
+    rows = read_matches_file(programme)
+    smtp_server.refuse_address(rows[2]["mentee_email"])
+    result = run_cli("packs", programme, "--send")
+    assert result.exit_code == 1
+    assert len(smtp_server.messages) == MATCHED + 5
+    assert rows[2]["mentee_id"] in result.stderr and rows[2]["mentee_email"] in result.stderr
+
+
+def test_changed_match_sends_only_to_the_people_affected(programme, run_cli, smtp_server):
+    assert run_cli("packs", programme, "--send").exit_code == 0
+    rows = read_matches_file(programme)
+    old_mentor = rows[0]["mentor_id"]
+    donor = next(r for r in rows if r["mentor_id"] != old_mentor)
+    rows[0] = {**rows[0], **{k: donor[k] for k in ("mentor_id", "mentor_name", "mentor_email")}}
+    save_matches(programme, rows)
+    smtp_server.reset()
+    assert run_cli("packs", programme, "--send").exit_code == 0
+    got = sorted(m["To"].addresses[0].addr_spec for m in smtp_server.messages)
+    old_email = next(r["mentor_email"] for r in rows if r["mentor_id"] == old_mentor)
+    assert got == sorted([rows[0]["mentee_email"], donor["mentor_email"], old_email])
+
+
+def test_resend_sends_again_on_purpose(programme, run_cli, smtp_server):
+    assert run_cli("packs", programme, "--send", "--only", "E0001").exit_code == 0
+    assert run_cli("packs", programme, "--send", "--only", "E0001", "--resend").exit_code == 0
+    assert len(smtp_server.messages) == 2
+
+
+def test_template_error_stops_everything_with_exit_2(programme, run_cli, smtp_server):
+    (programme / "templates").mkdir(exist_ok=True)
+    (programme / "templates" / "welcome-one-to-one.md.j2").write_text(
+        "Subject: Hello {{ recipient.name }}\n\nDear {{ recipient.name }},\n{{ recipient.favourite_colour }}\n")
+    result = run_cli("packs", programme, "--send")
+    assert result.exit_code == 2
+    assert "templates/welcome-one-to-one.md.j2, line 4: undefined variable 'recipient.favourite_colour'" \
+        in result.stderr
+    assert "Traceback" not in result.output
+    assert smtp_server.messages == []
+    assert not (programme / ".mentorctl" / "ledger.sqlite").exists()
+
+
+def test_missing_credentials_variable_is_named(programme, run_cli, smtp_server, monkeypatch):
+    path = programme / "programme.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["email"]["smtp"].update(username_env="PACKS_TEST_USER", password_env="PACKS_TEST_PASSWORD")
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    monkeypatch.delenv("PACKS_TEST_USER", raising=False)
+    result = run_cli("packs", programme, "--send")
+    assert result.exit_code == 2
+    assert "PACKS_TEST_USER" in result.stderr
+    assert smtp_server.messages == []
+
+
+def test_unknown_only_id_is_bad_input(programme, run_cli):
+    result = run_cli("packs", programme, "--only", "NOPE")
+    assert result.exit_code == 2 and "NOPE" in result.stderr
