@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -78,8 +79,7 @@ FUNCTIONS = ("abs", "min", "max", "len", "overlap", "jaccard", "preference", "co
 FALSE_WORDS = ("false", "no", "n", "0", "off")
 MAX_RULE_LENGTH = 2000
 
-# Above these sizes list operations switch from dense numpy to sparse matrices (see benchmarks/bench_rules.py).
-DENSE_OVERLAP_ITEMS = 64
+# List operations keep an (items x rows) table dense up to this many cells (128 MB), else sparse.
 DENSE_LOOKUP_CELLS = 16_000_000
 
 _NUMBER, _BOOL, _TEXT, _LIST = "number", "bool", "text", "list"
@@ -313,6 +313,7 @@ class RuleContext:
         self._items: dict[tuple[int, str], np.ndarray] = {}
         self._compiled: dict[tuple[str, str], tuple[_Node, str]] = {}
         self.prepared: dict[Any, Any] = {}  # node-level preparations shared between rules
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ public API
     def n(self, side: str) -> int:
@@ -368,12 +369,19 @@ class RuleContext:
         result = result.astype(dtype, copy=False)
         if result.shape != ev.shape:
             result = np.broadcast_to(result, ev.shape).copy()
+        elif isinstance(node, _Field | _SideVector | _Const):
+            result = result.copy()  # never hand out a cached encoding
         return result
 
     def _compile(self, rule: Rule) -> tuple[_Node, str]:
         key = (rule.text, rule.origin)
         if key not in self._compiled:
-            self._compiled[key] = _Compiler(self, rule).compile()
+            with self._lock:
+                if key not in self._compiled:
+                    node, kind = _Compiler(self, rule).compile()
+                    node.warm()
+                    self.ranks()
+                    self._compiled[key] = (node, kind)
         return self._compiled[key]
 
     def _frame_key(self, side: str, name: str) -> tuple[int, str]:
@@ -505,6 +513,11 @@ class _Node:
     def eval(self, ev: _Eval) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def warm(self) -> None:
+        """Build every lazy preparation now, so that evaluation only reads (and may run in threads)."""
+        for child in getattr(self, "args", ()):
+            child.warm()
+
 
 class _Const(_Node):
     def __init__(self, value: float | bool, type_: str) -> None:
@@ -534,9 +547,12 @@ class _SideVector(_Node):
         self.sides = frozenset({side})
         self._vector: np.ndarray | None = None
 
-    def eval(self, ev: _Eval) -> Any:
+    def warm(self) -> None:
         if self._vector is None:
             self._vector = self._compute()
+
+    def eval(self, ev: _Eval) -> Any:
+        self.warm()
         return ev.gather(self.side, self._vector)
 
 
@@ -559,9 +575,12 @@ class _Cross(_Node):
         self.sides = frozenset(SIDES)
         self._evaluate: Callable[[_Eval], np.ndarray] | None = None
 
-    def eval(self, ev: _Eval) -> Any:
+    def warm(self) -> None:
         if self._evaluate is None:
             self._evaluate = self._prepare()
+
+    def eval(self, ev: _Eval) -> Any:
+        self.warm()
         return self._evaluate(ev)
 
 
@@ -793,33 +812,25 @@ def _compact_matrix(enc: _ListEncoding, common: np.ndarray):  # noqa: ANN202 - s
 
 
 def _prepare_overlap(mentee: _ListEncoding, mentor: _ListEncoding) -> Callable[[_Eval], np.ndarray]:
+    """Block overlap = (mentee items, sparse) @ (items x mentors, dense when it fits): cost ~ items x mentors."""
     import numpy as np
 
     common = np.intersect1d(mentee.codes, mentor.codes)
     if len(common) == 0:
         return lambda ev: np.zeros(ev.shape)
     left, right = _compact_matrix(mentee, common), _compact_matrix(mentor, common)
-    if len(common) <= DENSE_OVERLAP_ITEMS:
-        dense_left = left.toarray()
-        dense_right = right.toarray()
-        dense_right_t = np.ascontiguousarray(dense_right.T)
-
-        def dense_overlap(ev: _Eval) -> np.ndarray:
-            mi, mj = ev.idx["mentee"], ev.idx["mentor"]
-            if ev.mode == "pairs":
-                return np.einsum("ij,ij->i", dense_left[mi], dense_right[mj])
-            return dense_left[mi] @ (dense_right_t if mj is None else dense_right_t[:, mj])
-
-        return dense_overlap
     right_t = right.T.tocsr()
+    dense_right_t = right_t.toarray() if right_t.shape[0] * right_t.shape[1] <= DENSE_LOOKUP_CELLS else None
 
-    def sparse_overlap(ev: _Eval) -> np.ndarray:
+    def overlap(ev: _Eval) -> np.ndarray:
         mi, mj = ev.idx["mentee"], ev.idx["mentor"]
         if ev.mode == "pairs":
-            return np.asarray(left[mi].multiply(right[mj]).sum(axis=1)).ravel()
+            return np.asarray(left[mi].multiply(right[mj]).sum(axis=1), dtype=np.float64).ravel()
+        if dense_right_t is not None:
+            return left[mi] @ (dense_right_t if mj is None else dense_right_t[:, mj])
         return (left[mi] @ (right_t if mj is None else right[mj].T.tocsr())).toarray()
 
-    return sparse_overlap
+    return overlap
 
 
 def _len_node(lst: _ListOperand) -> _Node:
@@ -829,10 +840,14 @@ def _len_node(lst: _ListOperand) -> _Node:
 
 
 def _jaccard(shared: Any, len_a: Any, len_b: Any) -> Any:
+    """shared / union, 0 when both lists are empty (then shared = 0 too, so divide by max(union, 1))."""
     import numpy as np
 
-    union = len_a + len_b - shared
-    return np.where(union > 0, shared / np.where(union > 0, union, 1), 0.0)
+    union = np.asarray(np.add(len_a, len_b), dtype=np.float64)
+    union = np.subtract(union, shared, out=union if union.shape == np.broadcast_shapes(union.shape,
+                                                                                        np.shape(shared)) else None)
+    np.maximum(union, 1.0, out=union)
+    return np.divide(shared, union, out=union if union.shape == np.shape(shared) else None)
 
 
 # ------------------------------------------------------------------------------------------------ compiler

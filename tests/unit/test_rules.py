@@ -471,7 +471,6 @@ def frames(draw: st.DrawFn, side: str) -> pd.DataFrame:
 @given(mentors=frames("r"), mentees=frames("e"), data=st.data())
 def test_block_and_pairs_equal_reference(dense: bool, mentors: pd.DataFrame, mentees: pd.DataFrame,
                                          data: st.DataObject, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules, "DENSE_OVERLAP_ITEMS", 64 if dense else 0)
     monkeypatch.setattr(rules, "DENSE_LOOKUP_CELLS", 16_000_000 if dense else 0)
     ctx = RuleContext(mentors, mentees, separator_for=semicolon)
     mentee_idx = np.array(data.draw(st.lists(st.integers(0, len(mentees) - 1), max_size=4)), dtype=np.intp)
@@ -488,3 +487,49 @@ def test_block_and_pairs_equal_reference(dense: bool, mentors: pd.DataFrame, men
         pairs_j = np.tile(np.array(mentor_cols, dtype=np.intp), len(mentee_idx))
         np.testing.assert_allclose(ctx.evaluate_pairs(rule, pairs_i, pairs_j).astype(float), expected.ravel(),
                                    rtol=1e-12, err_msg=text)
+
+
+def test_results_are_fresh_arrays(ctx: RuleContext) -> None:
+    rule = parse_rule("contains(mentor.skills, 'python')", "t")
+    first = ctx.evaluate_side(rule, "mentor")
+    first[:] = False
+    assert ctx.evaluate_side(rule, "mentor").tolist() == [True, False, True]
+    grade = parse_rule("mentor.grade", "t")
+    one = ctx.evaluate_block(grade, np.array([0]), np.array([0]))
+    one[:] = -1
+    assert ctx.evaluate_block(grade, np.array([0]), np.array([0])).tolist() == [[5.0]]
+
+
+def test_threads_give_the_same_results(ctx: RuleContext) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = ["overlap(mentor.skills, mentee.goals)", "preference(mentee.preferred_mentors, mentor.id)",
+             "mentee.language in mentor.languages", "mentor.department < mentee.department"]
+    parsed = [parse_rule(t, "t") for t in texts]
+    for rule in parsed:
+        ctx.check(rule)
+    expected = [ctx.evaluate_block(r, np.arange(2)) for r in parsed]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda r: ctx.evaluate_block(r, np.arange(2)), parsed * 5))
+    for i, result in enumerate(got):
+        np.testing.assert_array_equal(result, expected[i % len(parsed)])
+
+
+def test_programme_rules_origins() -> None:
+    from mentorctl.programme import Programme
+    from mentorctl.rules import programme_rules
+
+    programme = Programme.model_validate({
+        "programme": {"name": "P"}, "design": {"start_date": "2026-01-05",
+                                               "eligibility": {"mentors": ["mentor.grade >= 3"]}},
+        "rosters": {"mentors": "m.csv", "mentees": "e.csv"},
+        "matching": {"eligibility": ["mentor.id != mentee.manager_id"],
+                     "scoring": [{"name": "skills", "expr": "overlap(mentor.skills, mentee.goals)", "weight": 2}],
+                     "constraints": {"min_share": [{"name": "cross", "expr": "mentor.site != mentee.site",
+                                                    "share": 0.5}]}},
+    })
+    found = programme_rules(programme)
+    assert [r.origin for r in found.all()] == [
+        "design.eligibility.mentors[0]", "matching.eligibility[0]", "matching.scoring[0] (skills)",
+        "matching.constraints.min_share[0] (cross)"]
+    assert found.scoring[0].weight == 2 and found.scoring[0].name == "skills"
