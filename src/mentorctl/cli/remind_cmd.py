@@ -94,7 +94,8 @@ def register(app: typer.Typer) -> None:
             table = Table(title=f"Reminders at {_when(result.now)} ({prog.programme.timezone})",
                           title_justify="left")
             for column in ("Due", "Reminder", "To", "Email", "Outcome"):
-                table.add_column(column, overflow="fold", no_wrap=column in ("Due", "Reminder"))
+                table.add_column(column, overflow="fold", no_wrap=column == "Due",
+                                 max_width=32 if column == "Reminder" else None)
             for row in result.rows:
                 outcome = row.outcome + (f": {row.detail}" if row.detail else "")
                 style = "red" if row.outcome in ("failed", "not attempted", "unknown") else None
