@@ -43,13 +43,17 @@ API (core, no printing)
 - `parse_rule(text, origin) -> Rule`: syntax and whitelist check (RuleError).
 - `RuleContext(mentors, mentees, separator_for=..., mentor_source=..., mentee_source=...)`: prepared once per
   run; caches per-field encodings.
-  - `check(rule) -> str`: unknown fields and type errors (RuleError); returns "bool" or "number".
+  - `check(rule) -> str`: unknown fields and type errors (RuleError); returns "bool" or "number". It also
+    builds the rule's encodings and matrices, so call it for every rule before evaluating blocks in threads:
+    evaluation then only reads shared state.
   - `evaluate_block(rule, mentee_idx, mentor_idx=None)`: 2-D array (len(mentee_idx), n_mentors or
     len(mentor_idx)); dtype bool for conditions, float64 (NaN = missing) for numbers.
   - `evaluate_pairs(rule, mentee_idx, mentor_idx)`: 1-D, one value per (mentee_idx[i], mentor_idx[i]).
   - `evaluate_side(rule, side)`: 1-D over one roster, for single-side rules such as design.eligibility.
-- `programme_rules(programme) -> ProgrammeRules`: every rule of a programme, parsed, with its origin.
-Indices are positional row numbers into the DataFrames.
+- `programme_rules(programme) -> ProgrammeRules`: every rule of a programme, parsed, with its origin
+  (`matching.eligibility[2]`, `matching.scoring[0] (skills)`, `design.eligibility.mentors[0]`, ...).
+Indices are positional row numbers into the DataFrames. Results are fresh arrays the caller may modify.
+A field named like a Python keyword (`class`, `from`, `if`) cannot be used: map its column to another name.
 
 Nothing is ever passed to eval/exec: the expression is parsed with `ast.parse(mode="eval")`, every node is
 checked against a whitelist, and the tree is compiled into numpy operations. Text fields are encoded once per
@@ -61,6 +65,8 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,6 +118,7 @@ _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
                 ast.In: "in", ast.NotIn: "not in"}
 _BOOL_NAMES = {"true": True, "True": True, "false": False, "False": False}
+_RESERVED_FIELD = re.compile(r"\b(mentor|mentee)\s*\.\s*(" + "|".join(keyword.kwlist) + r")\b")
 
 
 def parse_rule(text: str, origin: str) -> Rule:
@@ -124,13 +131,21 @@ def parse_rule(text: str, origin: str) -> Rule:
     try:
         tree = ast.parse(flat, mode="eval")
     except SyntaxError as e:
+        reserved = _RESERVED_FIELD.search(flat)
+        if reserved:
+            raise RuleError(f"{origin}: the field name '{reserved.group(2)}' is a reserved word in rules; give the "
+                            f"column another name under rosters.columns (e.g. {reserved.group(2)}_name: "
+                            f"<heading>) and use {reserved.group(1)}.{reserved.group(2)}_name") from None
         column = max(1, min(e.offset or 1, len(flat) + 1))
         raise RuleError(f'{origin}: syntax error at column {column}: "{flat}"',
                         details=[flat, " " * (column - 1) + "^", f"Python says: {e.msg}"]) from None
     except (RecursionError, MemoryError, ValueError) as e:
         raise RuleError(f'{origin}: the rule is too deeply nested or malformed: "{flat}"') from e
     fields: set[tuple[str, str]] = set()
-    _check_node(tree.body, flat, origin, fields)
+    try:
+        _check_node(tree.body, flat, origin, fields)
+    except RecursionError as e:
+        raise RuleError(f'{origin}: the rule is too deeply nested: "{flat}"') from e
     return Rule(text=flat, origin=origin, fields=frozenset(fields),
                 sides=frozenset(side for side, _ in fields), tree=tree)
 
@@ -378,7 +393,10 @@ class RuleContext:
         if key not in self._compiled:
             with self._lock:
                 if key not in self._compiled:
-                    node, kind = _Compiler(self, rule).compile()
+                    try:
+                        node, kind = _Compiler(self, rule).compile()
+                    except RecursionError as e:
+                        raise RuleError(f'{rule.origin}: the rule is too deeply nested: "{rule.text}"') from e
                     node.warm()
                     self.ranks()
                     self._compiled[key] = (node, kind)

@@ -533,3 +533,10 @@ def test_programme_rules_origins() -> None:
         "design.eligibility.mentors[0]", "matching.eligibility[0]", "matching.scoring[0] (skills)",
         "matching.constraints.min_share[0] (cross)"]
     assert found.scoring[0].weight == 2 and found.scoring[0].name == "skills"
+
+
+def test_reserved_word_field_and_deep_nesting() -> None:
+    with pytest.raises(RuleError, match="'class' is a reserved word in rules"):
+        parse_rule("mentor.class == mentee.class", "x")
+    with pytest.raises(RuleError, match="too deeply nested"):
+        parse_rule("-" * 1500 + "1", "x")
