@@ -68,14 +68,14 @@ def _cell_text(column: str, value: Any) -> str:
     return f"{int(value):,}" if isinstance(value, int | float | np.integer) else str(value)
 
 
-def _target_text(kpi: str | None, target: float | None, direction: str) -> str:
+def target_text(kpi: str | None, target: float | None, direction: str) -> str:
     if target is None or kpi is None:
         return "—"
     sign = "≥" if direction == "at_least" else "≤"
     return f"{sign} {format_value(kpi, target)}"
 
 
-def _change_symbol(change: str | None) -> str:
+def change_symbol(change: str | None) -> str:
     return {"improving": "▲ improving", "worsening": "▼ worsening", "steady": "► steady"}.get(change or "", "")
 
 
@@ -150,8 +150,8 @@ def render_markdown(report: Report) -> str:
     if report.goals:
         lines += ["## Goals", ""]
         lines += _md_table(["Goal", "KPI", "Value", "Target", "Met", "Trend"], [
-            [g.name, g.kpi or "—", format_value(g.kpi or "", g.value), _target_text(g.kpi, g.target, g.direction),
-             {True: "yes", False: "no", None: "—"}[g.met], _change_symbol(g.change) or "—"]
+            [g.name, g.kpi or "—", format_value(g.kpi or "", g.value), target_text(g.kpi, g.target, g.direction),
+             {True: "yes", False: "no", None: "—"}[g.met], change_symbol(g.change) or "—"]
             for g in report.goals])
         lines.append("")
     lines += ["## KPIs", ""]
@@ -221,8 +221,8 @@ def html_context(report: Report) -> dict[str, Any]:
     met, judged = report.goals_met
     goals = [{
         "name": g.name, "kpi": g.kpi or "—", "label": KPI_LABELS.get((g.kpi or "").partition(".")[0], g.kpi or ""),
-        "value": format_value(g.kpi or "", g.value), "target": _target_text(g.kpi, g.target, g.direction),
-        "met": g.met, "change": _change_symbol(g.change), "description": g.description or "",
+        "value": format_value(g.kpi or "", g.value), "target": target_text(g.kpi, g.target, g.direction),
+        "met": g.met, "change": change_symbol(g.change), "description": g.description or "",
         "spark": Markup(charts.sparkline([v for _, v in g.trend], g.target)),
         "trend": ", ".join(f"{d:%d %b}: {format_value(g.kpi or '', v)}" for d, v in g.trend),
     } for g in report.goals]

@@ -1,0 +1,110 @@
+"""`mentorctl report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mentorctl.cli.console import console, err_console, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def report(
+        programme: Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")] = ".",
+        period: Annotated[str | None, typer.Option(
+            "--period", metavar="START..END",
+            help="Only this window, e.g. 2026-01-01..2026-03-31 (either side may be left out). "
+                 "Default: the programme's start date to its end (or today, while it runs).")] = None,
+        compare: Annotated[str | None, typer.Option(
+            "--compare", metavar="OTHER_PROGRAMME",
+            help="Another programme folder (e.g. last year's cohort) to show side by side.")] = None,
+        activity: Annotated[list[str] | None, typer.Option(
+            "--activity", metavar="FILE",
+            help="Activity log to use instead of those in programme.yaml (repeat for several files).")] = None,
+        out: Annotated[Path | None, typer.Option(
+            "--out", metavar="DIR", help="Where to write the report files (default PROGRAMME/out).")] = None,
+    ) -> None:
+        """Write the success report: report.html, report.xlsx, report.md and report.json.
+
+        KPIs from the activity log, the matches and the rosters (plus the HR extract and survey when
+        configured), each goal against its target with its trend, breakdowns by the `report_by` fields
+        (groups under 5 people hidden) and data-quality notes naming every row that could not be read.
+
+        Example: mentorctl report programmes/example --period 2027-01-11..2027-04-30
+        """
+        from mentorctl.errors import MentorctlError
+        from mentorctl.programme import load_programme
+        from mentorctl.report import build_report, default_period, parse_period
+        from mentorctl.report.writers import write_report
+
+        loaded = load_programme(programme)
+        try:
+            chosen = parse_period(period, default_period(loaded))
+        except ValueError as e:
+            raise MentorctlError(f"{e}") from e
+        result = build_report(loaded, period=chosen, activity_paths=activity or None, compare=compare)
+        folder = out or loaded.out_dir
+        written = write_report(result, folder, programme=loaded)
+        _print_summary(result)
+        _print_problems(result)
+        html = written["html"]
+        others = ", ".join(p.name for f, p in written.items() if f != "html")
+        console.print(f"Report written to [bold]{html}[/bold] (also {others} in {folder}).")
+
+
+def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, imported lazily
+    from rich.table import Table
+
+    from mentorctl.report.writers import change_symbol, format_value, kpi_rows, target_text
+
+    met, judged = result.goals_met
+    console.print(f"[bold]{result.programme}[/bold] · {result.period.start:%d %b %Y} to "
+                  f"{result.period.end:%d %b %Y} · {result.population:,} eligible, "
+                  f"{result.participants:,} took part")
+    if result.is_empty:
+        err_console.print("[yellow]Warning:[/yellow] no activity was recorded in this period.")
+    if result.goals:
+        goals = Table(title=f"Goals: {met} of {len(result.goals)} met", title_justify="left")
+        for column, justify in (("Goal", "left"), ("Value", "right"), ("Target", "right"), ("Met", "left"),
+                                ("Trend", "left")):
+            goals.add_column(column, justify=justify)
+        for goal in result.goals:
+            mark = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "—"}[goal.met]
+            goals.add_row(goal.name, format_value(goal.kpi or "", goal.value),
+                          target_text(goal.kpi, goal.target, goal.direction), mark,
+                          change_symbol(goal.change) or "—")
+        console.print(goals)
+    kpis = Table(title="KPIs", title_justify="left")
+    kpis.add_column("Area")
+    kpis.add_column("KPI")
+    kpis.add_column("Value", justify="right")
+    if result.compare is not None:
+        kpis.add_column(result.compare.programme, justify="right")
+    previous = None
+    for row in kpi_rows(result):
+        cells = [row["group"] if row["group"] != previous else "", row["label"], row["text"]]
+        if result.compare is not None:
+            cells.append(row["compare_text"])
+        kpis.add_row(*cells)
+        previous = row["group"]
+    console.print(kpis)
+
+
+def _print_problems(result, shown: int = 5) -> None:  # noqa: ANN001
+    quality = result.data_quality
+    if quality.bad_rows:
+        err_console.print(f"[yellow]Warning:[/yellow] {quality.bad_rows:,} row(s) could not be used; they are "
+                          "counted in the report (Data quality) and listed in report.xlsx (Rejected rows):")
+        for problem in quality.summary()[:shown]:
+            rows = ", ".join(str(r) for r in problem["rows"])
+            more = " …" if problem["count"] > len(problem["rows"]) else ""
+            label = "row" if problem["count"] == 1 else "rows"
+            err_console.print(f"  {problem['file']}, {label} {rows}{more}, column {problem['column']}: "
+                              f"{problem['problem']} ({problem['count']:,} row(s))", markup=False, soft_wrap=True)
+    for note in quality.notes:
+        if note.startswith(("No activity log", "No out/matches", "Goal '", "report_by")):
+            err_console.print(f"Note: {note}", markup=False, soft_wrap=True)
