@@ -330,7 +330,7 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
 
     frame = pd.DataFrame({
         "timestamp": timestamp,
-        "event": pd.Categorical(event, categories=list(EVENTS)),
+        "event": pd.Categorical(event.where(event != "", None), categories=list(EVENTS)),
         "mentor_id": mentor_id,
         "mentee_id": mentee_id,
         "duration_minutes": duration,
