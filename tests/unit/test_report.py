@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fixtures import EVENTS, HEADER, make_programme
 
 from mentorctl.programme import load_programme
 from mentorctl.report import KPI_NAMES, Period, build_report, parse_period
 from mentorctl.report.kpis import breakdown
 from mentorctl.report.writers import render_html, render_markdown, write_report
+from report_fixtures import EVENTS, HEADER, make_programme
 
 NOW = datetime(2026, 3, 10, 12, 0)
 PERIOD = Period(date(2026, 2, 2), date(2026, 3, 1))

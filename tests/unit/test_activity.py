@@ -1,0 +1,180 @@
+"""Reading, mapping and cleaning activity logs, HR extracts and survey exports."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mentorctl.activity import ACTIVITY_COLUMNS, load_activity, read_activity, read_hr_extract, read_survey
+from mentorctl.activity import EVENTS as EVENT_NAMES
+from mentorctl.errors import ActivityError
+from mentorctl.programme import load_programme
+from mentorctl.report import Period, build_report
+from report_fixtures import EVENTS, HEADER, make_programme, write_csv
+
+PERIOD = Period(date(2026, 2, 2), date(2026, 3, 1))
+FOREIGN_EVENTS = {"session": "Meeting held", "message": "Chat", "goal_set": "Objective created",
+                  "goal_achieved": "Objective met", "assignment_created": "Task assigned",
+                  "assignment_completed": "Task done", "survey_response": "Feedback",
+                  "training_attended": "Workshop"}
+FOREIGN_YAML = """\
+  activity:
+    - path: export.csv
+      dayfirst: true
+      columns: {timestamp: When, event: Type, mentor_id: Coach, mentee_id: Coachee,
+                duration_minutes: Length, rating: Score, item_id: Ref}
+      events:
+""" + "".join(f"        {ours}: {theirs}\n" for ours, theirs in FOREIGN_EVENTS.items())
+
+
+def _kpis(folder: Path) -> dict:
+    return build_report(load_programme(folder), period=PERIOD, now=datetime(2026, 3, 10)).kpis
+
+
+def test_read_activity_returns_the_documented_schema(tmp_path):
+    frame = read_activity(load_programme(make_programme(tmp_path / "p")))
+    assert list(frame.columns[:7]) == list(ACTIVITY_COLUMNS)
+    assert str(frame["timestamp"].dt.tz) == "Europe/London"
+    assert frame["timestamp"].is_monotonic_increasing
+    assert set(frame["event"].astype(str)) <= set(EVENT_NAMES)
+    assert len(frame) == len(EVENTS)
+    first = frame.iloc[0]
+    assert first["timestamp"] == pd.Timestamp("2026-02-03 10:00", tz="Europe/London")
+    assert (first["event"], first["mentor_id"], first["mentee_id"], first["duration_minutes"]) == \
+        ("session", "m1", "e1", 60.0)
+    assert pd.isna(first["rating"]) and pd.isna(first["item_id"])
+
+
+def test_foreign_export_with_mapping_gives_the_same_kpis(tmp_path):
+    native = _kpis(make_programme(tmp_path / "native"))
+    folder = make_programme(tmp_path / "foreign", activity_yaml=FOREIGN_YAML)
+    rows = []
+    for stamp, event, mentor, mentee, minutes, rating, item in EVENTS:
+        when = datetime.fromisoformat(stamp).strftime("%d/%m/%Y %H:%M")
+        length = f"{int(minutes) // 60}:{int(minutes) % 60:02d}" if minutes == "90" else minutes  # H:MM too
+        rows.append((item, FOREIGN_EVENTS[event], when, mentee, mentor, length, rating))
+    write_csv(folder / "export.csv", ["Ref", "Type", "When", "Coachee", "Coach", "Length", "Score"], rows)
+    assert _kpis(folder) == native
+    assert native["sessions_held"] == 4 and native["mentoring_hours"] == 3.8
+
+
+def test_excel_export_with_real_dates_gives_the_same_kpis(tmp_path):
+    from openpyxl import Workbook
+
+    native = _kpis(make_programme(tmp_path / "native"))
+    folder = make_programme(tmp_path / "excel", activity_yaml="  activity: [log.xlsx#Events]\n")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Events"
+    sheet.append(HEADER)
+    for stamp, event, mentor, mentee, minutes, rating, item in EVENTS:
+        sheet.append([datetime.fromisoformat(stamp), event, mentor or None, mentee or None,
+                      int(minutes) if minutes else None, int(rating) if rating else None, item or None])
+    book.save(folder / "log.xlsx")
+    assert _kpis(folder) == native
+
+
+def test_offsets_are_converted_and_naive_times_are_local(tmp_path):
+    events = [("2026-07-01T09:00:00Z", "message", "m1", "e1", "", "", ""),
+              ("2026-07-01 09:00", "message", "m1", "e1", "", "", "")]
+    frame = read_activity(load_programme(make_programme(tmp_path / "p", events=events)))
+    # London is UTC+1 in July: 09:00Z is 10:00 local; the naive 09:00 stays 09:00 local
+    assert sorted(frame["timestamp"].dt.hour.tolist()) == [9, 10]
+
+
+def test_bad_rows_are_reported_with_file_row_column_and_reason(tmp_path):
+    events = [EVENTS[0], ("", "session", "m1", "e1", "60", "", ""), ("2026-02-03", "", "m1", "e1", "", "", ""),
+              ("2026-02-03", "session", "", "", "60", "", ""), ("2026-02-03", "session", "m1", "e1", "-5", "", ""),
+              ("2026-02-03", "survey_response", "", "e1", "", "9", "")]
+    log = load_activity(load_programme(make_programme(tmp_path / "p", events=events)))
+    got = [(r.file, r.row, r.column, r.problem.split(";")[0]) for r in log.problems.itertuples()]
+    assert got == [
+        ("activity.csv", 3, "timestamp", "no timestamp"),
+        ("activity.csv", 4, "event", "no event"),
+        ("activity.csv", 5, "mentor_id", "neither mentor_id nor mentee_id is given"),
+        ("activity.csv", 6, "duration_minutes", "not a duration in minutes (a number >= 0, or H:MM)"),
+        ("activity.csv", 7, "rating", "rating must be a number from 1 to 5"),
+    ]
+    assert log.bad_rows == 5 and log.rows_read == 6 and len(log.frame) == 1
+
+
+def test_overlapping_exports_count_each_event_once(tmp_path):
+    folder = make_programme(tmp_path / "p", activity_yaml="  activity: [jan.csv, feb.csv]\n")
+    write_csv(folder / "jan.csv", HEADER, EVENTS[:6])
+    write_csv(folder / "feb.csv", HEADER, EVENTS[4:])
+    log = load_activity(load_programme(folder))
+    assert log.duplicates == 2
+    assert len(log.frame) == len(EVENTS)
+    assert _kpis(folder) == _kpis(make_programme(tmp_path / "single"))
+
+
+def test_command_line_paths_replace_the_configured_ones(tmp_path):
+    folder = make_programme(tmp_path / "p")
+    write_csv(folder / "other.csv", HEADER, EVENTS[:2])
+    frame = read_activity(load_programme(folder), [folder / "other.csv"])
+    assert len(frame) == 2
+
+
+def test_missing_required_column_names_the_file_and_headings(tmp_path):
+    folder = make_programme(tmp_path / "p", activity_yaml="  activity: [odd.csv]\n")
+    write_csv(folder / "odd.csv", ["date", "what"], [("2026-02-03", "session")])
+    with pytest.raises(ActivityError) as caught:
+        read_activity(load_programme(folder))
+    message = str(caught.value)
+    assert "odd.csv" in message and "timestamp" in message and "headings: date, what" in message
+    assert "reporting.activity[0].columns" in message
+
+
+def test_unknown_event_key_in_the_mapping_is_an_error(tmp_path):
+    yaml = "  activity:\n    - path: activity.csv\n      events: {meeting: Meeting}\n"
+    folder = make_programme(tmp_path / "p", events=EVENTS, activity_yaml=yaml)
+    with pytest.raises(ActivityError, match="'meeting' is not a mentorctl event"):
+        read_activity(load_programme(folder))
+
+
+def test_missing_file_is_an_error(tmp_path):
+    folder = make_programme(tmp_path / "p", activity_yaml="  activity: [nowhere.csv]\n")
+    with pytest.raises(ActivityError, match="nowhere.csv: file not found"):
+        read_activity(load_programme(folder))
+
+
+def test_hr_extract_and_survey_report_bad_values(tmp_path):
+    folder = make_programme(tmp_path / "p", survey=True, hr=True)
+    write_csv(folder / "hr.csv", ["Employee ID", "left_on", "promoted_on", "Site"],
+              [("m1", "2026-13-40", "", "Leeds"), ("m2", "", "", "York"), ("m2", "", "", "York")])
+    write_csv(folder / "survey.csv", ["participant_id", "satisfaction", "recommend"],
+              [("e1", "6", "10"), ("e2", "4", "eleven"), ("m1", "3", "")])
+    programme = load_programme(folder)
+    hr = read_hr_extract(programme)
+    assert [(r.row, r.column) for r in hr.problems.itertuples()] == [(2, "left_on"), (4, "employee_id")]
+    assert hr.frame["employee_id"].tolist() == ["m2"] and hr.extra_fields == ("site",)
+    survey = read_survey(programme)
+    assert [(r.row, r.column) for r in survey.problems.itertuples()] == [(2, "satisfaction"), (3, "recommend")]
+    assert survey.frame["participant_id"].tolist() == ["m1"]
+
+
+def test_generator_output_is_clean_and_reproducible(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from generate_activity import generate_activity, write_activity_files
+
+    mentors = pd.DataFrame({"id": [f"m{i}" for i in range(1, 7)], "department": ["Sales"] * 5 + ["Legal"]})
+    mentees = pd.DataFrame({"id": [f"e{i}" for i in range(1, 7)]})
+    matches = pd.DataFrame({"mentor_id": ["m1", "m2", "m3"], "mentee_id": ["e1", "e2", "e3"]})
+    first = generate_activity(mentors, mentees, matches, date(2026, 2, 2), 4, seed=3)
+    again = generate_activity(mentors, mentees, matches, date(2026, 2, 2), 4, seed=3)
+    for a, b in zip(first, again, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    activity, hr, survey = first
+    assert list(activity.columns) == list(ACTIVITY_COLUMNS)
+    assert set(activity["event"]) <= set(EVENT_NAMES) and "session" in set(activity["event"])
+    assert set(hr.columns) >= {"employee_id", "left_on", "promoted_on"} and len(hr) == 4 * 12
+    folder = make_programme(tmp_path / "p", survey=True, hr=True)
+    write_activity_files(folder, activity, hr, survey)
+    programme = load_programme(folder)
+    log = load_activity(programme)
+    assert log.bad_rows == 0 and len(log.frame) == len(activity)
+    assert read_hr_extract(programme).bad_rows == 0 and read_survey(programme).bad_rows == 0
