@@ -1,0 +1,105 @@
+"""`mentorctl report`, end to end."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from mentorctl.report import KPI_NAMES
+from report_fixtures import EVENTS, HEADER, make_programme, write_csv
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+
+
+def _output(result) -> str:
+    return result.stdout + result.stderr
+
+
+def test_report_writes_all_files_and_prints_a_summary(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p", hr=True, survey=True)
+    result = run_cli("report", folder, "--period", "2026-02-02..2026-03-01")
+    assert result.exit_code == 0, _output(result)
+    for name in ("report.html", "report.xlsx", "report.md", "report.json"):
+        assert (folder / "out" / name).exists()
+    assert "Goals: 1 of 3 met" in result.stdout
+    assert "Sessions held" in result.stdout and "3.8" in result.stdout
+    assert f"Report written to {folder / 'out' / 'report.html'}" in " ".join(result.stdout.split())
+    data = json.loads((folder / "out" / "report.json").read_text(encoding="utf-8"))
+    assert list(data["kpis"]) == list(KPI_NAMES)
+    assert data["period"] == {"start": "2026-02-02", "end": "2026-03-01"}
+
+
+def test_bad_rows_are_named_on_the_terminal(tmp_path, run_cli):
+    events = [*EVENTS[:3], ("not a date", "session", "m1", "e1", "60", "", "")]
+    folder = make_programme(tmp_path / "p", events=events)
+    result = run_cli("report", folder, "--period", "2026-02-02..2026-03-01")
+    assert result.exit_code == 0, _output(result)
+    assert "1 row(s) could not be used" in result.stderr
+    assert "activity.csv, row 5, column timestamp" in result.stderr
+
+
+def test_empty_log_warns_but_succeeds(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p", events=[])
+    result = run_cli("report", folder, "--period", "2026-02-02..2026-03-01")
+    assert result.exit_code == 0, _output(result)
+    assert "no activity was recorded" in result.stderr
+    assert "No activity was recorded" in (folder / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_activity_out_and_compare_options(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p")
+    write_csv(folder / "march.csv", HEADER, [EVENTS[0], EVENTS[4]])
+    other = make_programme(tmp_path / "last-year")
+    out = tmp_path / "elsewhere"
+    result = run_cli("report", folder, "--activity", folder / "march.csv", "--out", out, "--compare", other,
+                     "--period", "2026-02-02..2026-03-01")
+    assert result.exit_code == 0, _output(result)
+    data = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert data["kpis"]["sessions_held"] == 2                 # only march.csv
+    assert data["compare"]["kpis"]["sessions_held"] == 4      # the other cohort's own log
+    assert not (folder / "out" / "report.json").exists()
+
+
+def test_bad_period_is_one_clear_error(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p")
+    result = run_cli("report", folder, "--period", "February")
+    assert result.exit_code == 2
+    assert "Error: --period 'February' must be START..END" in result.stderr
+    assert "Traceback" not in _output(result)
+
+
+def test_missing_activity_file_is_one_clear_error(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p")
+    result = run_cli("report", folder, "--activity", folder / "missing.csv")
+    assert result.exit_code == 2
+    assert "missing.csv: file not found" in result.stderr
+    assert "Traceback" not in _output(result)
+
+
+def test_help_has_an_example(run_cli):
+    result = run_cli("report", "--help")
+    assert result.exit_code == 0
+    assert "Example: mentorctl report" in result.stdout and "--period" in result.stdout
+
+
+def test_example_programme_with_a_generated_log(example_programme, run_cli):
+    """The bundled example's rosters, goals and report_by work with a log from the activity generator."""
+    sys.path.insert(0, str(SCRIPTS))
+    from generate_activity import generate_activity, write_activity_files
+
+    mentors = pd.read_csv(example_programme / "mentors.csv", dtype=str)
+    mentees = pd.read_csv(example_programme / "mentees.csv", dtype=str)
+    pairs = pd.DataFrame({"mentor_id": mentors["id"].tolist()[:len(mentees)],
+                          "mentee_id": mentees["id"].tolist()[:len(mentors)]})
+    write_activity_files(example_programme, *generate_activity(mentors, mentees, pairs, date(2027, 1, 11), 26, 1))
+    result = run_cli("report", example_programme)
+    assert result.exit_code == 0, _output(result)
+    html = (example_programme / "out" / "report.html").read_text(encoding="utf-8")
+    assert "By department" in html and "By gender" in html and "<svg" in html
+    data = json.loads((example_programme / "out" / "report.json").read_text(encoding="utf-8"))
+    assert data["kpis"]["sessions_held"] > 0 and data["data_quality"]["bad_rows"] == 0
+    assert data["kpis"]["retention_rate"]["participants"] is not None
