@@ -167,10 +167,23 @@ def default_period(programme: Programme, today: date | None = None) -> Period:
 
 def build_report(programme: Programme, *, period: Period | None = None,
                  activity_paths: Sequence[str | Path] | None = None, today: date | None = None,
-                 compare: Programme | str | Path | None = None, now: datetime | None = None) -> Report:
-    """Read the programme's rosters, matches, activity, HR extract and survey; compute the whole report."""
+                 compare: Programme | str | Path | None = None, now: datetime | None = None,
+                 timings: dict[str, float] | None = None) -> Report:
+    """Read the programme's rosters, matches, activity, HR extract and survey; compute the whole report.
+
+    `timings`, when given, receives the seconds spent in each stage (for benchmarks)."""
+    from time import perf_counter
+
     from mentorctl.matches import default_matches_path, read_matches
     from mentorctl.roster import load_participants
+
+    clock = [perf_counter()]
+
+    def lap(stage: str) -> None:
+        if timings is not None:
+            now_ = perf_counter()
+            timings[stage] = timings.get(stage, 0.0) + now_ - clock[0]
+            clock[0] = now_
 
     tz = programme.tz
     settings = programme.reporting
@@ -189,6 +202,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
         notes.append("No out/matches.csv: relationships formed are the pairs that logged a session "
                      "(run `mentorctl match` to count the matches made).")
 
+    lap("read rosters and matches")
     log = load_activity(programme, activity_paths)
     problems = [log.problems]
     events = prepare_events(log.frame, period, tz, people)
@@ -217,6 +231,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
     if events.empty:
         notes.append(f"No activity was recorded in the period {period}.")
 
+    lap("read and clean activity log")
     hr_table = read_hr_extract(programme)
     hr = None
     if hr_table is not None:
@@ -241,6 +256,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
             survey = survey[known]
         problems.append(survey_table.problems)
 
+    lap("read HR extract and survey")
     kpis = compute_kpis(events, period, population=people, pairs=pairs, hr=hr, survey=survey,
                         active_window_days=settings.active_window_days)
     goals = _goals(programme, kpis, events, period, people, pairs, hr, survey, notes)
@@ -269,6 +285,9 @@ def build_report(programme: Programme, *, period: Period | None = None,
         rows_read=log.rows_read, events_used=len(events), bad_rows=bad_rows, duplicates=log.duplicates,
         outside_period=outside, problems=all_problems, notes=notes)
 
+    weekly = weekly_series(events, period)
+    distribution = satisfaction_counts(events, survey)
+    lap("KPIs, trends, breakdowns")
     other = None
     if compare is not None:
         other_programme = compare if isinstance(compare, Programme) else load_programme(compare)
@@ -278,7 +297,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
         programme=programme.programme.name, period=period,
         generated_at=now or datetime.now(tz), kpis=kpis, goals=goals, breakdowns=breakdowns,
         suppressed_cells=suppressed, min_group_size=settings.min_group_size,
-        weekly=weekly_series(events, period), satisfaction=satisfaction_counts(events, survey),
+        weekly=weekly, satisfaction=distribution,
         data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
         population=len(people), participants=int(metrics["participant"].sum()),
         active_window_days=settings.active_window_days, compare=other)
