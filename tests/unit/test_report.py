@@ -153,6 +153,12 @@ def test_html_is_self_contained_and_shows_the_values(tmp_path):
         assert text in html, text
     assert not re.search(r"(?i)https?://|<script|<link|\bsrc\s*=|@import|url\(", html)
     assert "@media print" in html
+    import xml.etree.ElementTree as ElementTree
+
+    charts = re.findall(r"<svg.*?</svg>", html, re.S)
+    assert len(charts) >= 5
+    for chart in charts:
+        ElementTree.fromstring(chart)        # every inline chart is well-formed markup
 
 
 def test_writers_produce_all_four_files(tmp_path):

@@ -417,8 +417,10 @@ def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple
     suppressed cells. When exactly one group is suppressed, the next smallest is suppressed too, so that
     the hidden count cannot be worked out from the total.
     """
-    label = values.reindex(metrics.index).astype("object").where(values.reindex(metrics.index).notna(),
-                                                                 "(blank)").astype(str)
+    values = values.reindex(metrics.index)
+    if pd.api.types.is_numeric_dtype(values) and values.dropna().mod(1).eq(0).all():
+        values = values.astype("Int64")                     # grade 3.0 → "3"
+    label = values.astype("object").where(values.notna(), "(blank)").astype(str)
     data = metrics.assign(group=label.to_numpy())
     part = data[data["participant"]]
     grouped = data.groupby("group", sort=True)

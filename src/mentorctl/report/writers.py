@@ -51,21 +51,31 @@ def format_value(name: str, value: Any) -> str:
         return f"{float(value):+.0f}"
     if base in ("satisfaction_mean",):
         return f"{float(value):.2f}"
+    if base in ("mentoring_hours", "median_days_to_goal"):
+        return f"{float(value):,.1f}"
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{float(value):,.1f}"
 
 
+_COUNT_COLUMNS = frozenset({"people", "participants", "active", "goals_set", "goals_achieved", "respondents"})
+
+
 def _cell_text(column: str, value: Any) -> str:
+    """A breakdown cell for people: counts as integers, rates as %, satisfaction to 2 places, others to 1."""
     if value is None or (isinstance(value, float) and value != value):
         return "—"
     if isinstance(value, str):
         return value
     if column.endswith("_rate"):
         return f"{float(value) * 100:.1f}%"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if column == "satisfaction_mean" else f"{value:,.1f}"
-    return f"{int(value):,}" if isinstance(value, int | float | np.integer) else str(value)
+    if column in _COUNT_COLUMNS:
+        return f"{int(value):,}"
+    if column == "satisfaction_mean":
+        return f"{float(value):.2f}"
+    if isinstance(value, int | float | np.number):
+        return f"{float(value):,.1f}"
+    return str(value)
 
 
 def target_text(kpi: str | None, target: float | None, direction: str) -> str:
