@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
             chosen = parse_period(period, default_period(loaded))
         except ValueError as e:
             raise MentorctlError(f"{e}") from e
-        result = build_report(loaded, period=chosen, activity_paths=activity or None, compare=compare)
+        paths = [_from_cwd(a) for a in activity] if activity else None
+        result = build_report(loaded, period=chosen, activity_paths=paths, compare=compare)
         folder = out or loaded.out_dir
         written = write_report(result, folder, programme=loaded)
         _print_summary(result)
@@ -54,6 +55,12 @@ def register(app: typer.Typer) -> None:
         html = written["html"]
         others = ", ".join(p.name for f, p in written.items() if f != "html")
         console.print(f"Report written to [bold]{html}[/bold] (also {others} in {folder}).")
+
+
+def _from_cwd(spec: str) -> str:
+    """A --activity path is relative to where the command runs (an Excel `#Sheet` suffix is kept)."""
+    file, hash_, sheet = spec.partition("#")
+    return str(Path(file).expanduser().resolve()) + hash_ + sheet
 
 
 def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, imported lazily
