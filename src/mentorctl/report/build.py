@@ -26,6 +26,8 @@ from mentorctl.report.kpis import (
     weekly_series,
 )
 
+EXCEL_ROWS = 1_048_575
+
 
 @dataclass(frozen=True)
 class GoalResult:
@@ -230,6 +232,9 @@ def build_report(programme: Programme, *, period: Period | None = None,
                      "--activity FILE.")
     if events.empty:
         notes.append(f"No activity was recorded in the period {period}.")
+    if len(events) > EXCEL_ROWS:
+        notes.append(f"report.xlsx holds the first {EXCEL_ROWS:,} of {len(events):,} events (Excel's row limit); "
+                     "report.json and the KPIs count them all.")
 
     lap("read and clean activity log")
     hr_table = read_hr_extract(programme)

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from mentorctl.files import atomic_write_bytes, atomic_write_text, neutralise_formula
-from mentorctl.report.build import Report
+from mentorctl.report.build import EXCEL_ROWS, Report
 from mentorctl.report.kpis import KPI_GROUPS, KPI_LABELS, KPI_NAMES, RATE_KPIS
 
 REPORT_FILES = ("report.html", "report.xlsx", "report.md", "report.json")
-EXCEL_MAX_ROWS = 1_048_575
+EXCEL_MAX_ROWS = EXCEL_ROWS
 PROBLEM_SHEET_ROWS = 100_000
 BREAKDOWN_LABELS = {
     "group": "Group", "people": "People", "participants": "Participants",
@@ -414,9 +414,6 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     buffer = BytesIO()
     book.save(buffer)
     content = _inject_data_sheet(buffer.getvalue(), "Data", shown)
-    if len(events) > len(shown):
-        report.data_quality.notes.append(
-            f"report.xlsx holds the first {len(shown):,} of {len(events):,} events (Excel's row limit).")
     return atomic_write_bytes(path, content)
 
 
