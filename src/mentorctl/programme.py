@@ -29,6 +29,15 @@ from mentorctl.errors import Location, ProgrammeError
 
 PROGRAMME_FILE = "programme.yaml"
 
+#: The KPIs `mentorctl report` computes, in report order; goals name one of them.
+KPI_NAMES: tuple[str, ...] = (
+    "relationships_formed", "active_participants", "participation_rate", "mentoring_hours", "sessions_held",
+    "messages_sent", "assignments_created", "assignments_completed",
+    "goals_set", "goals_achieved", "goal_completion_rate", "median_days_to_goal",
+    "satisfaction_mean", "nps",
+    "retention_rate", "promotion_rate",
+)
+
 
 class StrictModel(BaseModel):
     """Base for every section: unknown keys are errors."""
@@ -311,7 +320,8 @@ class Email(StrictModel):
 class ActivitySource(StrictModel):
     path: str = Field(description="CSV or Excel export of activity")
     columns: dict[str, str] = Field(default_factory=dict, description="mentorctl field: heading in the export")
-    events: dict[str, str] = Field(default_factory=dict, description="mentorctl event: the export's own event name")
+    events: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="mentorctl event: the export's own event name (or a list of names)")
     dayfirst: bool = Field(False, description="dates are written day first (31/01/2026)")
     date_format: str | None = Field(None, description="strftime format of the timestamp, when not ISO")
 
@@ -452,6 +462,11 @@ def programme_warnings(programme: Programme) -> list[str]:
             warnings.append(f"goal '{goal.name}' has no numeric target, so the report cannot say whether it is met")
         if goal.kpi is None:
             warnings.append(f"goal '{goal.name}' names no KPI")
+        elif goal.kpi.split(".")[0] not in KPI_NAMES:
+            close = difflib.get_close_matches(goal.kpi, KPI_NAMES, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            warnings.append(f"goal '{goal.name}' names an unknown KPI '{goal.kpi}'; {hint}"
+                            f"KPIs: {', '.join(KPI_NAMES)}")
     return warnings
 
 

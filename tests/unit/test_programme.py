@@ -84,8 +84,12 @@ def test_yaml_is_loaded_safely(tmp_path):
 
 
 def test_goal_warnings(tmp_path):
-    data = {**MINIMAL, "goals": [{"name": "G", "kpi": "nps"}, {"name": "H", "target": 3}]}
+    data = {**MINIMAL, "goals": [{"name": "G", "kpi": "nps"}, {"name": "H", "target": 3},
+                                 {"name": "I", "kpi": "sessions", "target": 3},
+                                 {"name": "J", "kpi": "retention_rate.non_participants", "target": 0.8}]}
     warnings = programme_warnings(load_programme(write(tmp_path, data)))
+    assert any("unknown KPI 'sessions'" in w for w in warnings)
+    assert not any("'J'" in w for w in warnings)
     assert any("'G' has no numeric target" in w for w in warnings)
     assert any("'H' names no KPI" in w for w in warnings)
 

@@ -15,14 +15,8 @@ import numpy as np
 import pandas as pd
 
 from mentorctl.activity import EVENTS
+from mentorctl.programme import KPI_NAMES
 
-KPI_NAMES: tuple[str, ...] = (
-    "relationships_formed", "active_participants", "participation_rate", "mentoring_hours", "sessions_held",
-    "messages_sent", "assignments_created", "assignments_completed",
-    "goals_set", "goals_achieved", "goal_completion_rate", "median_days_to_goal",
-    "satisfaction_mean", "nps",
-    "retention_rate", "promotion_rate",
-)
 KPI_GROUPS: dict[str, tuple[str, ...]] = {
     "Engagement": KPI_NAMES[:8],
     "Progress": KPI_NAMES[8:12],
