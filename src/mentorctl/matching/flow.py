@@ -1,0 +1,198 @@
+"""Min-cost flow models of the (capacitated, bipartite) matching problem, and their optimality certificates.
+
+The network: source → mentee (capacity = mentors wanted) → [ (mentor, value) group node ] → mentor
+(capacity) → sink. Each candidate arc has capacity 1 and integer cost −round(score × SCALE).
+
+`coverage_then_score` is OR-Tools' `solve_max_flow_with_min_cost` (most people matched, then the best total
+score); `score` adds a zero-cost bypass arc source → sink so a pair is used only when it raises the total.
+
+The certificate: node potentials π (shortest distances in the residual graph, computed with Bellman-Ford from
+a virtual root, so every residual arc has reduced cost c + π_tail − π_head ≥ 0). A pair left out of the model
+could improve the solution only if its reduced cost is negative (see `certify`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SCALE = 1000  # scores are rounded to 1/1000 for the integer-cost flow solver
+
+
+def to_cost(score: np.ndarray) -> np.ndarray:
+    """Integer cost of a score (higher score = lower cost)."""
+    return -np.rint(np.asarray(score, dtype=np.float64) * SCALE).astype(np.int64)
+
+
+@dataclass
+class Network:
+    """Node numbering: 0 source, 1 sink, then mentees, mentors and group nodes (see `mentee_node` …)."""
+
+    n_mentees: int
+    n_mentors: int
+    n_groups: int
+    tails: np.ndarray
+    heads: np.ndarray
+    caps: np.ndarray
+    costs: np.ndarray
+    n_pair_arcs: int           # the first n_pair_arcs arcs are the candidate pairs, in candidate order
+    bypass: bool = False
+
+    SOURCE = 0
+    SINK = 1
+
+    @property
+    def n_nodes(self) -> int:
+        return 2 + self.n_mentees + self.n_mentors + self.n_groups
+
+    def mentee_node(self, i: np.ndarray | int) -> np.ndarray | int:
+        return 2 + np.asarray(i) if not isinstance(i, int) else 2 + i
+
+    def mentor_node(self, j: np.ndarray | int) -> np.ndarray | int:
+        return 2 + self.n_mentees + (np.asarray(j) if not isinstance(j, int) else j)
+
+    def group_node(self, g: np.ndarray) -> np.ndarray:
+        return 2 + self.n_mentees + self.n_mentors + np.asarray(g)
+
+
+def build_network(mentee_cap: np.ndarray, mentor_cap: np.ndarray, arc_mentee: np.ndarray,
+                  arc_mentor: np.ndarray, arc_cost: np.ndarray, *, arc_group: np.ndarray | None = None,
+                  group_mentor: np.ndarray | None = None, group_cap: np.ndarray | None = None,
+                  bypass: bool = False) -> Network:
+    """The flow network; with `arc_group`, each pair arc goes through the group node of (its mentor, the
+    mentee's value of a field), whose capacity limits how many of one mentor's mentees share that value."""
+    n_e, n_m = len(mentee_cap), len(mentor_cap)
+    n_g = 0 if arc_group is None else len(group_cap)
+    probe = Network(n_e, n_m, n_g, *(np.empty(0),) * 4, 0)
+    pair_tails = probe.mentee_node(arc_mentee)
+    pair_heads = probe.mentor_node(arc_mentor) if arc_group is None else probe.group_node(arc_group)
+    tails = [pair_tails, np.zeros(n_e, np.int64), probe.mentor_node(np.arange(n_m))]
+    heads = [pair_heads, probe.mentee_node(np.arange(n_e)), np.ones(n_m, np.int64)]
+    caps = [np.ones(len(arc_mentee), np.int64), mentee_cap, mentor_cap]
+    costs = [arc_cost, np.zeros(n_e, np.int64), np.zeros(n_m, np.int64)]
+    if arc_group is not None:
+        tails.append(probe.group_node(np.arange(n_g)))
+        heads.append(probe.mentor_node(group_mentor))
+        caps.append(group_cap)
+        costs.append(np.zeros(n_g, np.int64))
+    if bypass:
+        tails.append(np.array([0]))
+        heads.append(np.array([1]))
+        caps.append(np.array([int(np.sum(mentee_cap))]))  # source → sink: the bypass
+        costs.append(np.array([0]))
+    return Network(n_e, n_m, n_g, np.concatenate(tails).astype(np.int32), np.concatenate(heads).astype(np.int32),
+                   np.concatenate(caps).astype(np.int64), np.concatenate(costs).astype(np.int64),
+                   len(arc_mentee), bypass)
+
+
+def solve_network(net: Network) -> np.ndarray:
+    """Optimal flows of every arc (exact; OR-Tools min-cost flow)."""
+    from ortools.graph.python import min_cost_flow
+
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, net.costs)
+    total = int(net.caps[net.n_pair_arcs:net.n_pair_arcs + net.n_mentees].sum())
+    solver.set_node_supply(Network.SOURCE, total)
+    solver.set_node_supply(Network.SINK, -total)
+    status = solver.solve() if net.bypass else solver.solve_max_flow_with_min_cost()
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")  # a bug, not a user error
+    return solver.flows(np.arange(len(net.tails), dtype=np.int32)).astype(np.int64)
+
+
+def max_flow_value(net: Network, arc_mask: np.ndarray) -> int:
+    """Maximum flow when only the pair arcs in `arc_mask` exist (the structure arcs always do)."""
+    from ortools.graph.python import max_flow
+
+    keep = np.ones(len(net.tails), bool)
+    keep[:net.n_pair_arcs] = arc_mask
+    if net.bypass:
+        keep[-1] = False
+    solver = max_flow.SimpleMaxFlow()
+    solver.add_arcs_with_capacity(net.tails[keep], net.heads[keep], net.caps[keep])
+    status = solver.solve(Network.SOURCE, Network.SINK)
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"max flow failed with status {status}")
+    return int(solver.optimal_flow())
+
+
+@dataclass
+class Certificate:
+    """Node potentials of an optimal flow: every residual arc has reduced cost c + π_tail − π_head ≥ 0."""
+
+    potential: np.ndarray      # int64 per node
+    big: int                   # cost of the sink → source return arc is −big (coverage objective)
+
+
+def residual_arcs(net: Network, flows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tails, heads and costs of the residual graph."""
+    fwd = flows < net.caps
+    back = flows > 0
+    tails = np.concatenate([net.tails[fwd], net.heads[back]])
+    heads = np.concatenate([net.heads[fwd], net.tails[back]])
+    costs = np.concatenate([net.costs[fwd], -net.costs[back]])
+    return tails, heads, costs
+
+
+def certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0) -> Certificate:
+    """Potentials proving `flows` optimal, also against pairs not in the network.
+
+    Coverage (max flow, then min cost) is the min-cost circulation with a return arc sink → source of cost −B,
+    B larger than the cost of any simple path (B = (nodes + 1) × (max |cost| + 1)): then an augmenting path
+    through a new arc closes a negative cycle, so one test (reduced cost ≥ 0) covers coverage and score.
+    `extra_cost_bound` is the largest |cost| of any pair that may be tested later."""
+    n = net.n_nodes
+    tails, heads, costs = residual_arcs(net, flows)
+    big = 0
+    if not net.bypass:
+        max_cost = int(max(np.abs(net.costs).max(initial=0), extra_cost_bound))
+        big = (n + 1) * (max_cost + 1)
+        total = int(flows[net.n_pair_arcs:net.n_pair_arcs + net.n_mentees].sum())
+        tails = np.concatenate([tails, [Network.SINK] + ([Network.SOURCE] if total else [])])
+        heads = np.concatenate([heads, [Network.SOURCE] + ([Network.SINK] if total else [])])
+        costs = np.concatenate([costs, [-big] + ([big] if total else [])])
+    # parallel residual arcs (only between source and sink) keep the cheaper one
+    order = np.lexsort((costs, heads, tails))
+    tails, heads, costs = tails[order], heads[order], costs[order]
+    first = np.ones(len(tails), bool)
+    first[1:] = (tails[1:] != tails[:-1]) | (heads[1:] != heads[:-1])
+    tails, heads, costs = tails[first], heads[first], costs[first]
+    potential = shortest_distances(n, tails, heads, costs)
+    reduced = costs + potential[tails] - potential[heads]
+    if reduced.size and reduced.min() < 0:  # pragma: no cover - would mean the solver was not optimal
+        raise RuntimeError("flow is not optimal: negative reduced cost in the residual graph")
+    return Certificate(potential, big)
+
+
+def shortest_distances(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """Distances from a virtual root joined to every node by a zero-cost arc (so all are ≤ 0): Bellman-Ford,
+    relaxing in each round only the arcs leaving nodes whose distance changed (vectorised; the graph must have
+    no negative cycle, which holds for the residual graph of an optimal flow)."""
+    order = np.argsort(tails, kind="stable")
+    tails, heads, costs = tails[order].astype(np.int64), heads[order].astype(np.int64), costs[order]
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(tails, minlength=n), out=indptr[1:])
+    dist = np.zeros(n, np.int64)
+    frontier = np.arange(n)
+    for _ in range(n + 1):
+        starts, stops = indptr[frontier], indptr[frontier + 1]
+        counts = stops - starts
+        if counts.sum() == 0:
+            return dist
+        arcs = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        candidate = dist[tails[arcs]] + costs[arcs]
+        better = candidate < dist[heads[arcs]]
+        if not better.any():
+            return dist
+        new = dist.copy()
+        np.minimum.at(new, heads[arcs[better]], candidate[better])
+        frontier = np.flatnonzero(new < dist)
+        dist = new
+    raise RuntimeError("negative cycle in the residual graph")  # pragma: no cover
+
+
+def violations(cert: Certificate, tail_nodes: np.ndarray, head_nodes: np.ndarray,
+               costs: np.ndarray) -> np.ndarray:
+    """Which pairs not in the network (tail node, head node, cost) could improve the solution if added."""
+    return costs + cert.potential[tail_nodes] - cert.potential[head_nodes] < -0.5

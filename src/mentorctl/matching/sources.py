@@ -1,0 +1,96 @@
+"""Pair sources backed by the programme's rules (rules.py): bipartite (mentee × mentor) and peer (symmetric)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mentorctl.matching.candidates import PairSource
+from mentorctl.rules import Rule, RuleContext, ScoringRule
+
+
+def _as_bool(value: np.ndarray) -> np.ndarray:
+    if value.dtype == bool:
+        return value
+    return np.nan_to_num(value.astype(np.float64), nan=0.0) != 0
+
+
+def _as_number(value: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(np.asarray(value, dtype=np.float64), nan=0.0)
+
+
+class RuleSource(PairSource):
+    """Mentees (rows) × mentors (columns): eligible = every rule holds; score = Σ weight × value (missing = 0).
+    Mentors whose id equals the mentee's (a person on both rosters) are never eligible."""
+
+    def __init__(self, ctx: RuleContext, eligibility: list[Rule], scoring: list[ScoringRule],
+                 self_mentor: np.ndarray | None = None) -> None:
+        self.ctx, self.eligibility, self.scoring = ctx, eligibility, scoring
+        self.n_mentees, self.n_mentors = ctx.n("mentee"), ctx.n("mentor")
+        self.rule_names = [r.text for r in eligibility]
+        self.self_mentor = self_mentor   # per mentee: index of the mentor with the same id, or -1
+
+    def _one(self, rule: Rule, rows: np.ndarray, mentors: np.ndarray | None) -> np.ndarray:
+        return self.ctx.evaluate_block(rule, rows, mentors)
+
+    def evaluate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        width = self.n_mentors
+        ok = np.ones((len(rows), width), bool)
+        fails = np.zeros((len(rows), len(self.eligibility)), np.int64)
+        for r, rule in enumerate(self.eligibility):
+            holds = _as_bool(self._one(rule, rows, None))
+            fails[:, r] = width - holds.sum(axis=1)
+            ok &= holds
+        if self.self_mentor is not None:
+            same = self.self_mentor[rows]
+            has = same >= 0
+            ok[np.flatnonzero(has), same[has]] = False
+        return ok, self.score(rows, None), fails
+
+    def score(self, rows: np.ndarray, mentors: np.ndarray | None) -> np.ndarray:
+        width = self.n_mentors if mentors is None else len(mentors)
+        total = np.zeros((len(rows), width))
+        for term in self.scoring:
+            total += term.weight * _as_number(self._one(term.rule, rows, mentors))
+        return total
+
+    def terms_for_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
+        """Weighted contribution of each scoring term for explicit pairs."""
+        return {t.name: t.weight * _as_number(self.ctx.evaluate_pairs(t.rule, mentee, mentor))
+                for t in self.scoring}
+
+    def rule_holds_for_pairs(self, rule: Rule, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:
+        return _as_bool(self.ctx.evaluate_pairs(rule, mentee, mentor))
+
+
+class PeerSource(RuleSource):
+    """One roster paired with itself. A pair is eligible when every rule holds with either person as `mentor`
+    (both orientations); its score is the mean of the two orientations' scores. Nobody pairs with themself."""
+
+    def evaluate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = self.n_mentors
+        everyone = np.arange(n)
+        ok = np.ones((len(rows), n), bool)
+        fails = np.zeros((len(rows), len(self.eligibility)), np.int64)
+        for r, rule in enumerate(self.eligibility):
+            holds = _as_bool(self._one(rule, rows, None)) & _as_bool(self._one(rule, everyone, rows)).T
+            fails[:, r] = n - holds.sum(axis=1)
+            ok &= holds
+        ok[np.arange(len(rows)), rows] = False
+        return ok, self.score(rows, None), fails
+
+    def score(self, rows: np.ndarray, mentors: np.ndarray | None) -> np.ndarray:
+        cols = np.arange(self.n_mentors) if mentors is None else mentors
+        a = super().score(rows, cols)
+        b = np.zeros_like(a)
+        for term in self.scoring:
+            b += term.weight * _as_number(self._one(term.rule, cols, rows)).T
+        return (a + b) / 2
+
+    def terms_for_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
+        return {t.name: t.weight * (_as_number(self.ctx.evaluate_pairs(t.rule, mentee, mentor))
+                                    + _as_number(self.ctx.evaluate_pairs(t.rule, mentor, mentee))) / 2
+                for t in self.scoring}
+
+    def rule_holds_for_pairs(self, rule: Rule, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:
+        return (_as_bool(self.ctx.evaluate_pairs(rule, mentee, mentor))
+                & _as_bool(self.ctx.evaluate_pairs(rule, mentor, mentee)))
