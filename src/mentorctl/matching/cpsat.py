@@ -1,0 +1,132 @@
+"""CP-SAT for what a flow cannot express: `min_share`, `min_group_size`, several `max_per_mentor`, and peer
+programmes (a general, non-bipartite matching). One Boolean per candidate pair; time-limited; the status,
+bound and gap are reported. Suited to moderate sizes (thousands of people, ~10^5 candidate pairs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mentorctl.matching.flow import SCALE
+
+
+@dataclass
+class SatProblem:
+    """Pairs a = (left[a], right[a]) with integer scores; `fixed` pairs must be chosen.
+
+    Bipartite: left = mentees (capacity left_cap), right = mentors (right_cap). Peer: left and right index the
+    same people (left_cap is used for everyone) and each person is in at most left_cap pairs."""
+
+    left: np.ndarray
+    right: np.ndarray
+    score: np.ndarray                      # float
+    fixed: np.ndarray                      # bool per pair
+    left_cap: np.ndarray
+    right_cap: np.ndarray
+    peer: bool = False
+    objective: str = "coverage_then_score"
+    groups: list[tuple[np.ndarray, int]] = field(default_factory=list)    # (group id per pair, -1 = none), max
+    shares: list[tuple[np.ndarray, float]] = field(default_factory=list)  # (bool per pair, min share)
+    min_group_size: int | None = None
+    hint: np.ndarray | None = None
+
+
+@dataclass
+class SatOutcome:
+    chosen: np.ndarray
+    status: str
+    objective_value: float
+    bound: float
+    gap: float
+    seconds: float
+    stages: list[str]
+
+
+def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int = 0) -> SatOutcome | None:
+    """Solve lexicographically in stages (coverage, then fairness level, then score, as the objective asks).
+    Returns None when infeasible."""
+    from ortools.sat.python import cp_model
+
+    n = len(p.left)
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{a}") for a in range(n)]
+    for a in np.flatnonzero(p.fixed):
+        model.add(x[a] == 1)
+    if p.peer:
+        touching: dict[int, list[int]] = {}
+        for a in range(n):
+            touching.setdefault(int(p.left[a]), []).append(a)
+            touching.setdefault(int(p.right[a]), []).append(a)
+        for person, arcs in touching.items():
+            model.add(sum(x[a] for a in arcs) <= int(p.left_cap[person]))
+    else:
+        for side, cap in ((p.left, p.left_cap), (p.right, p.right_cap)):
+            order = np.argsort(side, kind="stable")
+            bounds = np.flatnonzero(np.diff(side[order])) + 1
+            for arcs in np.split(order, bounds):
+                if len(arcs):
+                    model.add(sum(x[a] for a in arcs) <= int(cap[side[arcs[0]]]))
+        if p.min_group_size:
+            order = np.argsort(p.right, kind="stable")
+            for arcs in np.split(order, np.flatnonzero(np.diff(p.right[order])) + 1):
+                if len(arcs):
+                    lead = model.new_bool_var("")
+                    total = sum(x[a] for a in arcs)
+                    model.add(total >= p.min_group_size * lead)
+                    model.add(total <= len(arcs) * lead)
+    for gid, limit in p.groups:
+        ok = gid >= 0
+        order = np.flatnonzero(ok)[np.argsort(gid[ok], kind="stable")]
+        for arcs in np.split(order, np.flatnonzero(np.diff(gid[order])) + 1):
+            if len(arcs) > limit:
+                model.add(sum(x[a] for a in arcs) <= limit)
+    for sat, share in p.shares:
+        per_mille = int(round(share * 1000))
+        model.add(sum((1000 * int(sat[a]) - per_mille) * x[a] for a in range(n)) >= 0)
+    score_int = np.rint(p.score * SCALE).astype(np.int64)
+    count = sum(x)
+    total = sum(int(score_int[a]) * x[a] for a in range(n))
+    if p.hint is not None:
+        for a in range(n):
+            model.add_hint(x[a], bool(p.hint[a]))
+
+    stages = ["coverage", "score"] if p.objective == "coverage_then_score" else \
+        ["score"] if p.objective == "score" else ["coverage", "level", "score"]
+    level = None
+    if "level" in stages:
+        level = model.new_int_var(int(score_int.min(initial=0)), int(score_int.max(initial=0)), "level")
+        low = int(score_int.min(initial=0))
+        for a in range(n):
+            model.add(level <= int(score_int[a]) + (int(score_int.max(initial=0)) - low) * (1 - x[a]))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.random_seed = seed
+    all_optimal, seconds, status_code = True, 0.0, None
+    for index, stage in enumerate(stages):
+        target = {"coverage": count, "level": level, "score": total}[stage]
+        model.maximize(target)
+        solver.parameters.max_time_in_seconds = max(0.5, (time_limit - seconds) / (len(stages) - index))
+        status_code = solver.solve(model)
+        seconds += solver.wall_time
+        if status_code == cp_model.INFEASIBLE:
+            return None
+        if status_code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            all_optimal = False
+            break
+        all_optimal &= status_code == cp_model.OPTIMAL
+        value = int(round(solver.objective_value))
+        chosen = np.array([solver.boolean_value(v) for v in x], bool)
+        model.clear_hints()
+        for a in range(n):
+            model.add_hint(x[a], bool(chosen[a]))
+        if index < len(stages) - 1:
+            model.add(target >= value)
+    if status_code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return SatOutcome(np.zeros(n, bool), "UNKNOWN", 0.0, 0.0, 1.0, seconds, stages)
+    value = solver.objective_value
+    bound = solver.best_objective_bound
+    scale = SCALE if stages[-1] == "score" else 1
+    gap = abs(bound - value) / max(1.0, abs(bound))
+    return SatOutcome(chosen, "OPTIMAL" if all_optimal else "FEASIBLE", value / scale, bound / scale, gap,
+                      seconds, stages)

@@ -1,0 +1,64 @@
+"""Writing a MatchResult: matches.csv, matches.xlsx (with a Summary sheet), unmatched.csv and
+match-summary.json — atomically, and never over a matches file the coordinator edited unless forced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mentorctl.files import atomic_write_text, guard_output, record_output, write_csv, write_xlsx
+
+if TYPE_CHECKING:
+    from mentorctl.matching.solve import MatchResult
+
+MATCHES = "matches.csv"
+MATCHES_XLSX = "matches.xlsx"
+UNMATCHED = "unmatched.csv"
+SUMMARY = "match-summary.json"
+
+
+def summary_rows(summary: dict) -> list[tuple[str, str]]:
+    """The summary as (item, value) rows, for the Summary sheet and the terminal."""
+    rows = [("status", summary["status"]), ("objective", summary["objective"]),
+            ("total score", f"{summary['objective_value']:g}"), ("optimality", summary["optimality"]),
+            ("model", summary["model"]), ("pairs", str(summary["pairs"])),
+            ("matched", f"{summary['matched']} of {summary['people']} ({summary['match_rate']:.1%})"),
+            ("unmatched", str(summary["unmatched"])),
+            ("eligible pairs", f"{summary['candidates']['eligible_pairs']:,}"),
+            ("solve seconds", f"{summary['solve_seconds']:g}")]
+    if summary.get("bound") is not None:
+        rows.insert(3, ("bound", f"{summary['bound']:g} (gap {summary['gap']:.2%})"))
+    if summary.get("fair_level") is not None:
+        rows.insert(3, ("lowest pair score", f"{summary['fair_level']:g}"))
+    if summary.get("min_pair_score") is not None:
+        rows.append(("lowest / mean pair score", f"{summary['min_pair_score']:g} / {summary['mean_pair_score']:g}"))
+    for field, values in summary.get("report_by", {}).items():
+        shown = ", ".join(f"{k} {v['rate']:.0%}" for k, v in values.items())
+        rows.append((f"match rate by {field}", shown))
+    return rows
+
+
+def write_match_outputs(result: MatchResult, out_dir: str | Path, force: bool = False) -> dict[str, Path]:
+    """Write the four files; returns their paths (plus `backup` entries for edited files kept aside).
+    Raises OutputExistsError, before writing anything, when matches.csv/xlsx were edited and not `force`."""
+    import pandas as pd
+
+    folder = Path(out_dir)
+    paths = {"matches": folder / MATCHES, "xlsx": folder / MATCHES_XLSX, "unmatched": folder / UNMATCHED,
+             "summary": folder / SUMMARY}
+    backups = {}
+    for key in ("matches", "xlsx"):
+        guard_output(paths[key], force=False) if not force else None
+    for key in ("matches", "xlsx"):
+        backup = guard_output(paths[key], force)
+        if backup:
+            backups[f"backup_{key}"] = backup
+    write_csv(result.pairs, paths["matches"])
+    summary_sheet = pd.DataFrame(summary_rows(result.summary), columns=["item", "value"])
+    write_xlsx({"Matches": result.pairs, "Unmatched": result.unmatched, "Summary": summary_sheet}, paths["xlsx"])
+    write_csv(result.unmatched, paths["unmatched"])
+    atomic_write_text(paths["summary"], json.dumps(result.summary, indent=2, default=str) + "\n")
+    for path in paths.values():
+        record_output(path)
+    return {**paths, **backups}

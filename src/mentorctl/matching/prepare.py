@@ -1,0 +1,169 @@
+"""From a programme and its participants to the matcher's inputs: people sorted by id, rules checked,
+capacities, people eligible for the programme, and the pinned / forbidden / history / kept pair files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mentorctl.errors import Location, MentorctlError, RosterError, RuleError
+from mentorctl.matching.sources import RuleSource
+from mentorctl.rules import ProgrammeRules, RuleContext, programme_rules
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mentorctl.programme import Programme
+    from mentorctl.roster import Participants
+
+_MENTOR_HEADINGS = ("mentorid", "mentor", "mentoremployeeid", "person1", "personaid", "peer1id", "aid")
+_MENTEE_HEADINGS = ("menteeid", "mentee", "menteeemployeeid", "person2", "personbid", "peer2id", "bid")
+
+
+@dataclass
+class Prepared:
+    programme: Programme
+    peer: bool
+    mentors: pd.DataFrame           # sorted by id, RangeIndex
+    mentees: pd.DataFrame
+    mentor_source: str
+    mentee_source: str
+    rules: ProgrammeRules
+    ctx: RuleContext
+    source: RuleSource
+    mentor_cap: np.ndarray          # int64
+    mentee_cap: np.ndarray
+    mentor_ok: np.ndarray           # bool: eligible for the programme (design.eligibility.mentors)
+    mentee_ok: np.ndarray
+    mentor_reason: list[str | None]
+    mentee_reason: list[str | None]
+
+    @property
+    def mentor_index(self) -> dict[str, int]:
+        return {v: i for i, v in enumerate(self.mentors["id"])}
+
+    @property
+    def mentee_index(self) -> dict[str, int]:
+        return {v: i for i, v in enumerate(self.mentees["id"])}
+
+
+def prepare(programme: Programme, participants: Participants) -> Prepared:
+    """Check every rule against the rosters and compute what the matcher needs (RuleError/RosterError)."""
+    from mentorctl.matching.sources import PeerSource
+
+    peer = programme.is_peer
+    mentor_roster = participants.participants if peer and participants.participants else participants.mentors
+    mentee_roster = mentor_roster if peer else participants.mentees
+    if mentor_roster is None or mentee_roster is None:
+        raise RosterError("the programme needs both a mentor and a mentee roster to match")
+    for roster in {id(mentor_roster): mentor_roster, id(mentee_roster): mentee_roster}.values():
+        if len(roster.frame) == 0:
+            raise RosterError(f"the {roster.role} roster has nobody in it; add people (one row each) and run again",
+                              location=Location(roster.source))
+    mentors = mentor_roster.frame.sort_values("id", kind="stable").reset_index(drop=True)
+    mentees = mentors if peer else mentee_roster.frame.sort_values("id", kind="stable").reset_index(drop=True)
+    rules = programme_rules(programme)
+    ctx = RuleContext(mentors, mentees, separator_for=programme.rosters.separator_for,
+                      mentor_source=mentor_roster.source, mentee_source=mentee_roster.source)
+    for rule in rules.all():
+        kind = ctx.check(rule)
+        is_score = any(s.rule is rule for s in rules.scoring)
+        if kind != "bool" and not is_score:
+            raise RuleError(f'{rule.origin}: "{rule.text}" is a number, not a condition; compare it with '
+                            "something, e.g. ... >= 1")
+    mentor_ok, mentor_reason = _side_eligibility(ctx, rules.mentor_eligibility, "mentor")
+    mentee_ok, mentee_reason = _side_eligibility(ctx, rules.mentee_eligibility, "mentee")
+    mentor_cap = _capacities(programme, mentors, mentor_roster.source)
+    k = programme.matching.mentors_per_mentee
+    mentee_cap = np.full(len(mentees), 1 if peer else k, np.int64)
+    if peer:
+        mentor_cap = np.ones(len(mentors), np.int64)
+        source: RuleSource = PeerSource(ctx, rules.eligibility, rules.scoring)
+    else:
+        position = {v: i for i, v in enumerate(mentors["id"])}
+        self_mentor = np.array([position.get(v, -1) for v in mentees["id"]], np.int64)
+        source = RuleSource(ctx, rules.eligibility, rules.scoring,
+                            self_mentor if (self_mentor >= 0).any() else None)
+    return Prepared(programme, peer, mentors, mentees, mentor_roster.source, mentee_roster.source, rules, ctx,
+                    source, mentor_cap, mentee_cap, mentor_ok, mentee_ok, mentor_reason, mentee_reason)
+
+
+def _side_eligibility(ctx: RuleContext, rules: list, side: str) -> tuple[np.ndarray, list[str | None]]:
+    n = ctx.n(side)
+    ok = np.ones(n, bool)
+    reason: list[str | None] = [None] * n
+    for rule in rules:
+        holds = np.asarray(ctx.evaluate_side(rule, side))
+        holds = holds if holds.dtype == bool else np.nan_to_num(holds.astype(float)) != 0
+        for index in np.flatnonzero(ok & ~holds):
+            reason[index] = f"not eligible for the programme: {rule.text}"
+        ok &= holds
+    return ok, reason
+
+
+def _capacities(programme: Programme, mentors: pd.DataFrame, source: str) -> np.ndarray:
+    """Per mentor: the capacity column when present and filled, else `matching.mentor_capacity`."""
+    import pandas as pd
+
+    default = programme.matching.mentor_capacity
+    column = programme.matching.capacity_column
+    if column not in mentors.columns:
+        return np.full(len(mentors), default, np.int64)
+    raw = mentors[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna() & (raw.astype(str).str.strip() != "") & (values.isna() | (values < 0) | (values % 1 != 0))
+    if bad.any():
+        index = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(mentors["_row"].iloc[index]) if "_row" in mentors.columns else None
+        raise RosterError(f"capacity '{raw.iloc[index]}' is not a whole number ≥ 0; write how many mentees this "
+                          "mentor can take (or leave it empty for the default "
+                          f"{default})", location=Location(source, row, column))
+    return values.fillna(default).to_numpy().astype(np.int64)
+
+
+def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Prepared, *,
+                   ignore_unknown: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read a CSV of pairs (mentor_id, mentee_id; headings case-insensitive; matches.csv works too).
+    Returns mentee indices, mentor indices and the file's row numbers. Unknown ids are an error naming the
+    row, unless `ignore_unknown` (history: earlier cohorts' people)."""
+    import pandas as pd
+
+    from mentorctl.roster import normalise_heading
+
+    path = programme.resolve(spec) if not isinstance(spec, Path) else spec
+    shown = str(spec)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError as e:
+        raise MentorctlError(f"{label}: file not found; check the path (relative to the programme folder)",
+                             location=Location(shown)) from e
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise MentorctlError(f"{label}: cannot read it as a UTF-8 CSV ({e})", location=Location(shown)) from e
+    except pd.errors.EmptyDataError:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    headings = {normalise_heading(c): c for c in frame.columns}
+    mentor_col = next((headings[h] for h in _MENTOR_HEADINGS if h in headings), None)
+    mentee_col = next((headings[h] for h in _MENTEE_HEADINGS if h in headings), None)
+    if mentor_col is None or mentee_col is None:
+        raise MentorctlError(f"{label}: needs columns mentor_id and mentee_id (found: {', '.join(frame.columns)})",
+                             location=Location(shown))
+    mentor_of, mentee_of = prep.mentor_index, prep.mentee_index
+    out_e, out_m, rows = [], [], []
+    for n, (m, e) in enumerate(zip(frame[mentor_col].str.strip(), frame[mentee_col].str.strip(), strict=True)):
+        row = n + 2
+        if not m and not e:
+            continue
+        if m not in mentor_of or e not in mentee_of:
+            if ignore_unknown:
+                continue
+            who, column = (m, mentor_col) if m not in mentor_of else (e, mentee_col)
+            role = "participant" if prep.peer else ("mentor" if column == mentor_col else "mentee")
+            raise MentorctlError(f"{label}: '{who}' is not on the {role} roster; fix the id or delete the row",
+                                 location=Location(shown, row, column))
+        out_e.append(mentee_of[e])
+        out_m.append(mentor_of[m])
+        rows.append(row)
+    return np.array(out_e, np.int64), np.array(out_m, np.int64), np.array(rows, np.int64)

@@ -1,0 +1,400 @@
+"""`solve()`: the whole matching pipeline, from a programme and its participants to a `MatchResult`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mentorctl.errors import InfeasibleError, Location, MentorctlError
+from mentorctl.matching.candidates import Candidates, Filters, build_candidates
+from mentorctl.matching.prepare import Prepared, prepare, read_pair_file
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mentorctl.programme import Programme
+    from mentorctl.roster import Participants
+
+Progress = Callable[[str, int | None, int | None], None]
+_SHOWN_PINS = 8
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The matching: `pairs` (the matches.csv columns, sorted by mentee_id then mentor_id), `unmatched`
+    (participant_id, role, reason) and `summary` (what match-summary.json holds)."""
+
+    pairs: pd.DataFrame
+    unmatched: pd.DataFrame
+    summary: dict[str, Any]
+
+
+@dataclass
+class _Fixed:
+    mentee: np.ndarray
+    mentor: np.ndarray
+    label: list[str]      # "pins.csv row 3" per fixed pair, for messages
+
+
+def solve(programme: Programme, participants: Participants, *, keep: str | Path | None = None, workers: int = 1,
+          seed: int | None = None, progress: Progress | None = None) -> MatchResult:
+    """Match mentees with mentors (or peers with each other) as programme.yaml asks; see the package docs."""
+    started = time.perf_counter()
+    note: Progress = progress or (lambda _m, _d=None, _t=None: None)
+    note("checking rules and rosters", None, None)
+    prep = prepare(programme, participants)
+    matching = programme.matching
+    n_m = len(prep.mentors)
+    fixed, excluded = _pair_files(programme, prep, keep)
+    mentee_res, mentor_res = _residual_capacities(prep, fixed)
+    codes = _group_codes(prep) if matching.constraints.max_per_mentor else None
+    _check_groups(prep, fixed, codes)
+
+    keys = [fixed.mentee * n_m + fixed.mentor, excluded]
+    if prep.peer:
+        keys += [fixed.mentor * n_m + fixed.mentee]
+    filters = Filters(prep.mentor_ok & (mentor_res > 0), np.unique(np.concatenate(keys)), matching.min_score)
+    rows = np.flatnonzero(prep.mentee_ok & (mentee_res > 0))
+    built = time.perf_counter()
+    cands = build_candidates(prep.source, rows, filters, matching.candidates_per_mentee, prep.mentor_ok,
+                             progress=lambda d, t: note("building candidate pairs", d, t))
+    build_seconds = time.perf_counter() - built
+    note("solving", None, None)
+    solved = time.perf_counter()
+    need_sat = (prep.peer or bool(matching.constraints.min_share) or bool(matching.min_group_size)
+                or len(matching.constraints.max_per_mentor) > 1)
+    eligible_pairs = cands.total_eligible // (2 if prep.peer else 1)
+    if need_sat:
+        mentee, mentor, info = _solve_sat(prep, fixed, cands, codes, mentee_res, workers, seed)
+        info["optimality"] = (f"{info['status']} over the best {matching.candidates_per_mentee} candidates per "
+                              f"{'person' if prep.peer else 'mentee'}" if cands.pruned else
+                              f"{info['status']} over all {eligible_pairs:,} eligible pairs (none pruned)")
+    else:
+        mentee, mentor, info = _solve_flow(prep, fixed, cands, filters, codes, mentee_res, mentor_res,
+                                           lambda m: note(m, None, None))
+        proof = info["proof"]
+        info["optimality"] = (f"optimal over all {eligible_pairs:,} eligible pairs (proof: no discarded pair "
+                              "has negative reduced cost)" if proof["proven"] else
+                              f"optimal over the {info['model_pairs']:,} pairs in the model; the proof over "
+                              f"all pairs did not finish in {proof['rounds']} rounds")
+    solve_seconds = time.perf_counter() - solved
+    note("writing the result", None, None)
+    mentee = np.concatenate([fixed.mentee, mentee]).astype(np.int64)
+    mentor = np.concatenate([fixed.mentor, mentor]).astype(np.int64)
+    pairs = _pairs_frame(prep, mentee, mentor)
+    unmatched = _unmatched_frame(prep, cands, mentee, mentor)
+    summary = _summary(prep, pairs, unmatched, cands, info, fixed, mentee,
+                       {"build_candidates": build_seconds, "solve": solve_seconds,
+                        "total": time.perf_counter() - started})
+    return MatchResult(pairs, unmatched, summary)
+
+
+# --------------------------------------------------------------------------------------------- pair files
+
+def _pair_files(programme: Programme, prep: Prepared, keep: str | Path | None) -> tuple[_Fixed, np.ndarray]:
+    m = programme.matching
+    n_m = len(prep.mentors)
+    empty = (np.zeros(0, np.int64),) * 3
+    pins = read_pair_file(programme, m.pinned, "matching.pinned", prep) if m.pinned else empty
+    forbidden = read_pair_file(programme, m.forbidden, "matching.forbidden", prep) if m.forbidden else empty
+    history = [read_pair_file(programme, h, "matching.history", prep, ignore_unknown=True) for h in m.history]
+    kept = read_pair_file(programme, Path(keep), "--keep", prep) if keep else empty
+    excluded_e = np.concatenate([forbidden[0], *(h[0] for h in history)]).astype(np.int64)
+    excluded_m = np.concatenate([forbidden[1], *(h[1] for h in history)]).astype(np.int64)
+    excluded = excluded_e * n_m + excluded_m
+    if prep.peer:
+        excluded = np.concatenate([excluded, excluded_m * n_m + excluded_e])
+    _check_pins(programme, prep, pins, excluded)
+    labels = [f"{m.pinned} row {r}" for r in pins[2]] + [f"{keep} row {r}" for r in kept[2]]
+    e = np.concatenate([pins[0], kept[0]]).astype(np.int64)
+    j = np.concatenate([pins[1], kept[1]]).astype(np.int64)
+    if prep.peer:
+        e, j = np.minimum(e, j), np.maximum(e, j)
+    _, first = np.unique(e * n_m + j, return_index=True)
+    first = np.sort(first)
+    return _Fixed(e[first], j[first], [labels[f] for f in first]), np.unique(excluded)
+
+
+def _check_pins(programme: Programme, prep: Prepared, pins: tuple, excluded: np.ndarray) -> None:
+    """Every pin must be allowed on its own (exit 2 naming the pin and what it breaks)."""
+    e, j, rows = pins
+    if not len(e):
+        return
+    shown = programme.matching.pinned
+
+    def fail(k: int, what: str) -> MentorctlError:
+        pair = f"pin {prep.mentors['id'].iloc[j[k]]} – {prep.mentees['id'].iloc[e[k]]}"
+        return MentorctlError(f"matching.pinned: {pair} {what}; remove the pin or change the rule",
+                              location=Location(shown, int(rows[k])))
+
+    for k in range(len(e)):
+        if not prep.mentor_ok[j[k]] or not prep.mentee_ok[e[k]]:
+            reason = prep.mentor_reason[j[k]] or prep.mentee_reason[e[k]]
+            raise fail(k, f"involves someone {reason}")
+        if prep.mentors["id"].iloc[j[k]] == prep.mentees["id"].iloc[e[k]]:
+            raise fail(k, "pairs a person with themself")
+    for rule in prep.rules.eligibility:
+        holds = prep.source.rule_holds_for_pairs(rule, e, j)
+        if not holds.all():
+            raise fail(int(np.flatnonzero(~holds)[0]), f'breaks the rule {rule.origin}: "{rule.text}"')
+    n_m = len(prep.mentors)
+    keys = e * n_m + j
+    banned = np.isin(keys, excluded)
+    if banned.any():
+        raise fail(int(np.flatnonzero(banned)[0]), "is also a forbidden pair or was matched in an earlier cohort")
+    if programme.matching.min_score is not None:
+        score = _pair_scores(prep, e, j)
+        low = score < programme.matching.min_score - 1e-9
+        if low.any():
+            k = int(np.flatnonzero(low)[0])
+            raise fail(k, f"scores {score[k]:g}, below matching.min_score {programme.matching.min_score:g}")
+
+
+def _pair_scores(prep: Prepared, e: np.ndarray, j: np.ndarray) -> np.ndarray:
+    terms = prep.source.terms_for_pairs(e, j)
+    return np.sum(list(terms.values()), axis=0) if terms else np.zeros(len(e))
+
+
+def _residual_capacities(prep: Prepared, fixed: _Fixed) -> tuple[np.ndarray, np.ndarray]:
+    """Capacities left after fixed pairs; fixed pairs beyond a capacity are infeasible (exit 3)."""
+    n_e, n_m = len(prep.mentees), len(prep.mentors)
+    if prep.peer:
+        load = np.bincount(np.concatenate([fixed.mentee, fixed.mentor]), minlength=n_e)
+        over = np.flatnonzero(load > 1)
+        if len(over):
+            who = over[0]
+            labels = [lab for lab, a, b in zip(fixed.label, fixed.mentee, fixed.mentor, strict=True) if who in (a, b)]
+            raise InfeasibleError(f"{prep.mentees['id'].iloc[who]} is pinned or kept in more than one pair "
+                                  f"({'; '.join(labels[:_SHOWN_PINS])}); a peer has one partner")
+        res = np.where(load > 0, 0, 1).astype(np.int64)
+        return res, res.copy()
+    mentee_load = np.bincount(fixed.mentee, minlength=n_e)
+    mentor_load = np.bincount(fixed.mentor, minlength=n_m)
+    for load, cap, frame, side, idx in ((mentee_load, prep.mentee_cap, prep.mentees, "mentee", fixed.mentee),
+                                        (mentor_load, prep.mentor_cap, prep.mentors, "mentor", fixed.mentor)):
+        over = np.flatnonzero(load > cap)
+        if len(over):
+            who = over[0]
+            labels = [lab for lab, x in zip(fixed.label, idx, strict=True) if x == who]
+            raise InfeasibleError(
+                f"the pins cannot all hold: {side} {frame['id'].iloc[who]} has {int(load[who])} pinned or kept "
+                f"pairs but capacity {int(cap[who])} ({'; '.join(labels[:_SHOWN_PINS])}); remove a pin or raise "
+                "the capacity")
+    return (prep.mentee_cap - mentee_load).clip(0), np.where(prep.mentor_ok, prep.mentor_cap - mentor_load, 0).clip(0)
+
+
+def _group_codes(prep: Prepared) -> list[np.ndarray]:
+    """Per max_per_mentor rule: a code per mentee for the field's value (missing: a code of its own)."""
+    import pandas as pd
+
+    out = []
+    for rule in prep.programme.matching.constraints.max_per_mentor:
+        if rule.field not in prep.mentees.columns:
+            fields = ", ".join(c for c in prep.mentees.columns if not str(c).startswith("_"))
+            raise MentorctlError(f"matching.constraints.max_per_mentor: no field '{rule.field}' on the mentee "
+                                 f"roster; fields: {fields}")
+        values = prep.mentees[rule.field].map(lambda v: None if pd.isna(v) else str(v).strip().lower())
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        missing = codes < 0
+        codes[missing] = len(uniques) + np.flatnonzero(missing)
+        out.append(codes)
+    return out
+
+
+def _check_groups(prep: Prepared, fixed: _Fixed, codes: list[np.ndarray] | None) -> None:
+    if not codes or not len(fixed.mentee):
+        return
+    for rule, code in zip(prep.programme.matching.constraints.max_per_mentor, codes, strict=True):
+        keys = fixed.mentor * (int(code.max()) + 1) + code[fixed.mentee]
+        values, counts = np.unique(keys, return_counts=True)
+        if (counts > rule.max).any():
+            bad = values[counts > rule.max][0]
+            labels = [lab for lab, k in zip(fixed.label, keys, strict=True) if k == bad]
+            raise InfeasibleError(f"the pins break matching.constraints.max_per_mentor ({rule.field} at most "
+                                  f"{rule.max} per mentor): {'; '.join(labels[:_SHOWN_PINS])}")
+
+
+# ---------------------------------------------------------------------------------------------- solvers
+
+def _solve_flow(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filters, codes: list | None,
+                mentee_res: np.ndarray, mentor_res: np.ndarray, note: Callable[[str], None]
+                ) -> tuple[np.ndarray, np.ndarray, dict]:
+    from mentorctl.matching.exact import FlowProblem, solve_exact
+
+    objective = prep.programme.matching.objective.value
+    problem = FlowProblem(mentee_res, mentor_res, objective)
+    if codes:
+        limit = prep.programme.matching.constraints.max_per_mentor[0].max
+        problem.mentee_code, problem.group_limit = codes[0], limit
+        for a, b in zip(fixed.mentee, fixed.mentor, strict=True):
+            key = (int(b), int(codes[0][a]))
+            problem.group_used[key] = problem.group_used.get(key, 0) + 1
+    out = solve_exact(problem, prep.source, filters, cands, note)
+    info = {"model": "min-cost flow (OR-Tools)" + (" with (mentor, value) nodes" if codes else ""),
+            "status": "OPTIMAL", "proof": out.proof, "model_pairs": len(cands.mentee) + out.proof["pairs_added"],
+            "bound": None, "gap": 0.0}
+    if out.level is not None:
+        info["fair_level"] = out.level
+    return out.mentee, out.mentor, info
+
+
+def _solve_sat(prep: Prepared, fixed: _Fixed, cands: Candidates, codes: list | None, mentee_res: np.ndarray,
+               workers: int, seed: int | None) -> tuple[np.ndarray, np.ndarray, dict]:
+    from mentorctl.matching.cpsat import SatProblem, solve_sat
+
+    m = prep.programme.matching
+    n_m = len(prep.mentors)
+    e, j = cands.mentee, cands.mentor
+    if prep.peer:
+        e, j = np.minimum(e, j), np.maximum(e, j)
+        _, first = np.unique(e * n_m + j, return_index=True)
+        e, j = e[first], j[first]
+    e = np.concatenate([fixed.mentee, e])
+    j = np.concatenate([fixed.mentor, j])
+    is_fixed = np.zeros(len(e), bool)
+    is_fixed[: len(fixed.mentee)] = True
+    score = _pair_scores(prep, e, j) if len(e) else np.zeros(0)
+    groups = []
+    for rule, code in zip(m.constraints.max_per_mentor, codes or [], strict=False):
+        _, gid = np.unique(j * (int(code.max()) + 1) + code[e], return_inverse=True)
+        groups.append((gid.astype(np.int64), rule.max))
+    shares = [(prep.source.rule_holds_for_pairs(rule, e, j), s.share)
+              for rule, s in zip(prep.rules.min_share, m.constraints.min_share, strict=True)]
+    problem = SatProblem(e, j, score, is_fixed, prep.mentee_cap, prep.mentor_cap * prep.mentor_ok, prep.peer,
+                         m.objective.value, groups, shares, m.min_group_size)
+    out = solve_sat(problem, time_limit=m.time_limit_seconds, workers=workers,
+                    seed=m.seed if seed is None else seed)
+    if out is None or out.status == "UNKNOWN":
+        what = ("no matching satisfies the side constraints" if out is None else
+                f"CP-SAT found no matching within {m.time_limit_seconds:g} s; raise matching.time_limit_seconds")
+        if out is None and len(fixed.mentee):
+            shown = "; ".join(fixed.label[:_SHOWN_PINS]) + (" …" if len(fixed.label) > _SHOWN_PINS else "")
+            what = f"no matching satisfies the side constraints together with the pinned/kept pairs ({shown})"
+        raise InfeasibleError(f"{what}; relax matching.constraints or remove pins")
+    chosen = out.chosen & ~is_fixed
+    info = {"model": "CP-SAT (OR-Tools)", "status": out.status, "bound": out.bound, "gap": out.gap,
+            "stages": out.stages, "model_pairs": int(len(e)), "proof": {"proven": False}}
+    return e[chosen], j[chosen], info
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+
+def _pairs_frame(prep: Prepared, mentee: np.ndarray, mentor: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
+    terms = prep.source.terms_for_pairs(mentee, mentor) if len(mentee) else {
+        t.name: np.zeros(0) for t in prep.rules.scoring}
+    score = np.sum(list(terms.values()), axis=0) if terms else np.zeros(len(mentee))
+
+    def col(frame: pd.DataFrame, name: str, idx: np.ndarray) -> list:
+        if name not in frame.columns:
+            return [None] * len(idx)
+        return [None if pd.isna(v) else v for v in frame[name].to_numpy()[idx]]
+
+    data = {"mentee_id": col(prep.mentees, "id", mentee), "mentee_name": col(prep.mentees, "name", mentee),
+            "mentee_email": col(prep.mentees, "email", mentee), "mentor_id": col(prep.mentors, "id", mentor),
+            "mentor_name": col(prep.mentors, "name", mentor), "mentor_email": col(prep.mentors, "email", mentor),
+            "score": np.round(score, 4)}
+    for name, values in terms.items():
+        data[name] = np.round(values, 4)
+    frame = pd.DataFrame(data)
+    return frame.sort_values(["mentee_id", "mentor_id"], kind="stable").reset_index(drop=True)
+
+
+def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, mentor: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
+    n_e, n_m = len(prep.mentees), len(prep.mentors)
+    rows = []
+    if prep.peer:
+        load = np.bincount(np.concatenate([mentee, mentor]), minlength=n_e)
+        wanted = np.ones(n_e, np.int64)
+        role = "participant"
+    else:
+        load = np.bincount(mentee, minlength=n_e)
+        wanted = prep.mentee_cap
+        role = "mentee"
+    names = prep.rules.eligibility
+    for i in np.flatnonzero(load < wanted):
+        if not prep.mentee_ok[i]:
+            reason = prep.mentee_reason[i]
+        elif cands.rule_eligible[i] == 0:
+            reason = "no eligible mentor" if not prep.peer else "no eligible peer"
+            if len(names):
+                worst = int(cands.failures[i].argmax())
+                reason += (f" (the rule that removed the most: {names[worst].text}, "
+                           f"{int(cands.failures[i, worst])} of {n_m})")
+        elif cands.eligible[i] == 0:
+            reason = (f"no allowed {'peer' if prep.peer else 'mentor'}: the {int(cands.rule_eligible[i])} eligible "
+                      "are all at capacity with pinned/kept pairs, forbidden, matched in an earlier cohort, or "
+                      "score below min_score")
+        else:
+            reason = (f"eligible {'peers are' if prep.peer else 'mentors'} all at capacity "
+                      f"({int(cands.eligible[i])} eligible)")
+            if load[i]:
+                reason = f"only {int(load[i])} of {int(wanted[i])} mentors: " + reason
+        rows.append((prep.mentees["id"].iloc[i], role, reason))
+    if not prep.peer:
+        mentor_load = np.bincount(mentor, minlength=n_m)
+        for j in np.flatnonzero(mentor_load == 0):
+            reason = prep.mentor_reason[j] or f"no mentee assigned (capacity {int(prep.mentor_cap[j])})"
+            rows.append((prep.mentors["id"].iloc[j], "mentor", reason))
+    frame = pd.DataFrame(rows, columns=["participant_id", "role", "reason"])
+    return frame.sort_values(["role", "participant_id"], kind="stable").reset_index(drop=True)
+
+
+def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands: Candidates, info: dict,
+             fixed: _Fixed, mentee: np.ndarray, seconds: dict) -> dict[str, Any]:
+    import pandas as pd
+
+    m = prep.programme.matching
+    people = prep.mentees
+    matched_ids = set(pairs["mentee_id"]) | (set(pairs["mentor_id"]) if prep.peer else set())
+    matched = people["id"].isin(matched_ids)
+    report_by: dict[str, Any] = {}
+    for field in prep.programme.reporting.report_by:
+        if field not in people.columns:
+            continue
+        values = people[field].map(lambda v: "(missing)" if pd.isna(v) else str(v))
+        table = pd.DataFrame({"value": values, "matched": matched}).groupby("value", sort=True)["matched"]
+        report_by[field] = {str(k): {"people": int(c), "matched": int(s), "rate": round(float(s) / c, 4)}
+                            for k, c, s in zip(table.count().index, table.count(), table.sum(), strict=True)}
+    objective_value = float(pairs["score"].sum()) if len(pairs) else 0.0
+    summary = {
+        "status": info["status"],
+        "objective": m.objective.value,
+        "objective_value": round(objective_value, 4),
+        "bound": None if info.get("bound") is None else round(float(info["bound"]), 4),
+        "gap": round(float(info.get("gap") or 0.0), 6),
+        "optimality": info["optimality"],
+        "model": info["model"],
+        "type": prep.programme.design.type.value,
+        "pairs": int(len(pairs)),
+        "matched": int(matched.sum()),
+        "unmatched": int((~matched).sum()),
+        "people": int(len(people)),
+        "match_rate": round(float(matched.mean()) if len(people) else 0.0, 4),
+        "min_pair_score": None if not len(pairs) else round(float(pairs["score"].min()), 4),
+        "mean_pair_score": None if not len(pairs) else round(float(pairs["score"].mean()), 4),
+        "mentors_with_mentees": int(pairs["mentor_id"].nunique()) if not prep.peer else None,
+        "fixed_pairs": int(len(fixed.mentee)),
+        "candidates": {"eligible_pairs": int(cands.total_eligible // (2 if prep.peer else 1)),
+                       "kept_per_mentee": m.candidates_per_mentee,
+                       "model_pairs": int(info.get("model_pairs", len(cands.mentee))),
+                       "pruned": cands.pruned},
+        "proof": info.get("proof"),
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "solve_seconds": round(seconds["solve"], 3),
+        "report_by": report_by,
+    }
+    if "fair_level" in info:
+        summary["fair_level"] = info["fair_level"]
+    if "stages" in info:
+        summary["stages"] = info["stages"]
+    return summary
