@@ -1,2 +1,227 @@
-class Explanation: ...
-def explain(*a, **k): ...
+"""`explain()`: why a person got their match, the best alternatives and why they were not chosen, how many
+candidates each eligibility rule removed, and for an unmatched person what would change it.
+
+Only ids, names, scores and rule texts are shown — never field values, so `private:` fields stay private."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mentorctl.errors import MentorctlError, RuleError
+from mentorctl.matching.prepare import Prepared, prepare
+from mentorctl.rules import parse_rule
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mentorctl.programme import Programme
+    from mentorctl.roster import Participants
+
+ALTERNATIVES = 5
+_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    person_id: str
+    role: str                                    # mentee | mentor | participant
+    name: str | None
+    matched: list[dict[str, Any]]                # id, name, score, terms
+    alternatives: list[dict[str, Any]] = field(default_factory=list)   # id, name, score, terms, why
+    rule_removals: list[tuple[str, int]] = field(default_factory=list)  # (rule, candidates it removed)
+    candidates: int = 0                          # people on the other side
+    eligible: int = 0                            # of them, eligible for this person
+    capacity: int | None = None                  # mentors: capacity
+    suggestions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def explain(programme: Programme, participants: Participants, person_id: str,
+            matches: pd.DataFrame | None) -> Explanation:
+    """Explain the matching of `person_id` (a mentee, mentor or peer) given the matches file's rows."""
+    from mentorctl.matching.solve import _pair_files
+
+    prep = prepare(programme, participants)
+    person_id = str(person_id).strip()
+    matches = matches if matches is not None else _empty_matches()
+    _, excluded = _pair_files(programme, prep, None)
+    if person_id in prep.mentee_index:
+        return _explain_mentee(prep, prep.mentee_index[person_id], matches, excluded)
+    if person_id in prep.mentor_index:
+        return _explain_mentor(prep, prep.mentor_index[person_id], matches)
+    raise MentorctlError(f"'{person_id}' is on no roster of this programme; check the id (see matches.csv)")
+
+
+def _empty_matches() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({"mentee_id": [], "mentor_id": []}, dtype=str)
+
+
+def _name(frame: pd.DataFrame, index: int) -> str | None:
+    value = frame["name"].iloc[index] if "name" in frame.columns else None
+    return None if value is None or value != value else str(value)
+
+
+def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.ndarray) -> Explanation:
+    n_m = len(prep.mentors)
+    pid = prep.mentees["id"].iloc[i]
+    role = "participant" if prep.peer else "mentee"
+    rows = np.array([i])
+    holds = [_holds(prep, rule, rows)[0] for rule in prep.rules.eligibility]
+    ok = np.logical_and.reduce(holds) if holds else np.ones(n_m, bool)
+    if prep.peer:
+        ok[i] = False
+    ok &= prep.mentor_ok
+    score = prep.source.score(rows, None)[0]
+    allowed = ok.copy()
+    keys = i * n_m + np.arange(n_m)
+    allowed &= ~np.isin(keys, excluded)
+    min_score = prep.programme.matching.min_score
+    if min_score is not None:
+        allowed &= score >= min_score - 1e-9
+    removals = [(rule.text, int((prep.mentor_ok & ~h).sum())) for rule, h in zip(prep.rules.eligibility, holds,
+                                                                                     strict=True)]
+    partner_col, own_col = "mentor_id", "mentee_id"
+    mine = matches[matches[own_col] == pid][partner_col].tolist()
+    if prep.peer:
+        mine += matches[matches[partner_col] == pid][own_col].tolist()
+    index = prep.mentor_index
+    matched_idx = [index[m] for m in mine if m in index]
+    load = _loads(prep, matches)
+    matched = [_entry(prep, i, j) for j in matched_idx]
+    chosen_score = min((m["score"] for m in matched), default=None)
+    order = np.lexsort((np.arange(n_m), -score))
+    alternatives = []
+    for j in order:
+        if len(alternatives) >= ALTERNATIVES:
+            break
+        if not allowed[j] or j in matched_idx:
+            continue
+        entry = _entry(prep, i, int(j))
+        cap = int(prep.mentor_cap[j])
+        if load[j] >= cap:
+            entry["why"] = f"at capacity ({int(load[j])} of {cap})"
+        elif chosen_score is not None and entry["score"] < chosen_score - 1e-9:
+            entry["why"] = f"lower score ({entry['score']:g} < {chosen_score:g})"
+        elif chosen_score is not None and abs(entry["score"] - chosen_score) <= 1e-9:
+            entry["why"] = "same score; the matching as a whole did not need the change"
+        elif chosen_score is None:
+            entry["why"] = "has spare capacity, but a side constraint or an edit of matches.csv prevented it"
+        else:
+            entry["why"] = "higher score, not chosen: a side constraint, mentors_per_mentee, or an edited matches.csv"
+        alternatives.append(entry)
+    suggestions, notes = [], []
+    if not prep.mentee_ok[i]:
+        notes.append(prep.mentee_reason[i] or "not eligible for the programme")
+    wanted = 1 if prep.peer else int(prep.mentee_cap[i])
+    if len(matched_idx) < wanted and prep.mentee_ok[i]:
+        if allowed.any():
+            full = np.flatnonzero(allowed & (load >= prep.mentor_cap))
+            notes.append(f"{int(allowed.sum())} eligible, {len(full)} of them at capacity")
+            if len(full):
+                best = full[np.lexsort((full, -score[full]))[0]]
+                suggestions.append(f"raising the capacity of {prep.mentors['id'].iloc[best]} "
+                                   f"(score {score[best]:g}) by one would give this person a mentor")
+        suggestions += _relaxations(prep, i, holds, excluded)
+    return Explanation(pid, role, _name(prep.mentees, i), matched, alternatives, removals, int(prep.mentor_ok.sum()),
+                       int(allowed.sum()), None, suggestions, notes)
+
+
+def _explain_mentor(prep: Prepared, j: int, matches: pd.DataFrame) -> Explanation:
+    pid = prep.mentors["id"].iloc[j]
+    mine = matches[matches["mentor_id"] == pid]["mentee_id"].tolist()
+    index = prep.mentee_index
+    entries = []
+    for m in mine:
+        if m in index:
+            entry = _entry(prep, index[m], j)
+            entry["id"], entry["name"] = m, _name(prep.mentees, index[m])
+            entries.append(entry)
+    cap = int(prep.mentor_cap[j])
+    notes = [f"capacity {cap}, {len(entries)} mentee(s), {max(0, cap - len(entries))} spare"]
+    if not prep.mentor_ok[j]:
+        notes.insert(0, prep.mentor_reason[j] or "not eligible for the programme")
+    return Explanation(pid, "mentor", _name(prep.mentors, j), entries, capacity=cap, notes=notes,
+                       candidates=len(prep.mentees))
+
+
+def _holds(prep: Prepared, rule: Any, rows: np.ndarray) -> np.ndarray:
+    from mentorctl.matching.sources import _as_bool
+
+    value = _as_bool(prep.ctx.evaluate_block(rule, rows, None))
+    if prep.peer:
+        value &= _as_bool(prep.ctx.evaluate_block(rule, np.arange(len(prep.mentors)), rows)).T
+    return value
+
+
+def _entry(prep: Prepared, i: int, j: int) -> dict[str, Any]:
+    terms = {k: float(v[0]) for k, v in prep.source.terms_for_pairs(np.array([i]), np.array([j])).items()}
+    return {"id": prep.mentors["id"].iloc[j], "name": _name(prep.mentors, j),
+            "score": round(sum(terms.values()), 4), "terms": {k: round(v, 4) for k, v in terms.items()}}
+
+
+def _loads(prep: Prepared, matches: pd.DataFrame) -> np.ndarray:
+    load = np.zeros(len(prep.mentors), np.int64)
+    index = prep.mentor_index
+    ids = matches["mentor_id"].tolist() + (matches["mentee_id"].tolist() if prep.peer else [])
+    for m in ids:
+        if m in index:
+            load[index[m]] += 1
+    return load
+
+
+def _relaxations(prep: Prepared, i: int, holds: list[np.ndarray], excluded: np.ndarray) -> list[str]:
+    """For each eligibility rule: how many more candidates would be eligible if only it were relaxed."""
+    n_m = len(prep.mentors)
+    base = prep.mentor_ok & ~np.isin(i * n_m + np.arange(n_m), excluded)
+    if prep.peer:
+        base[i] = False
+    out = []
+    for r, rule in enumerate(prep.rules.eligibility):
+        others = base.copy()
+        for k, h in enumerate(holds):
+            if k != r:
+                others &= h
+        blocked = others & ~holds[r]
+        if not blocked.any():
+            continue
+        text = _threshold_text(prep, rule, i, blocked)
+        out.append(text or f"{int(blocked.sum())} more would be eligible without the rule `{rule.text}`")
+    return out
+
+
+def _threshold_text(prep: Prepared, rule: Any, i: int, blocked: np.ndarray) -> str | None:
+    """`3 mentors would be eligible if `abs(a - b) <= 3` allowed 4` for a numeric comparison rule."""
+    try:
+        node = ast.parse(rule.text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _OPS):
+        return None
+    text = rule.text.strip()
+    left, right = ast.get_source_segment(text, node.left), ast.get_source_segment(text, node.comparators[0])
+    try:
+        diff_rule = parse_rule(f"({left}) - ({right})", f"{rule.origin} (explain)")
+        if prep.ctx.check(diff_rule) != "number":
+            return None
+        diff = np.asarray(prep.ctx.evaluate_block(diff_rule, np.array([i]), None), dtype=np.float64)[0]
+    except RuleError:
+        return None
+    op = _OPS[type(node.ops[0])]
+    need = diff if op in ("<", "<=") else -diff      # how far each blocked candidate is beyond the limit
+    need = need[blocked & np.isfinite(need)]
+    if not len(need):
+        return None
+    step = float(np.min(need))
+    count = int((need <= step + 1e-9).sum())
+    who = "peers" if prep.peer else "mentors"
+    constant = node.comparators[0]
+    if isinstance(constant, ast.Constant) and isinstance(constant.value, int | float):
+        limit = constant.value + step if op in ("<", "<=") else constant.value - step
+        return f"{count} {who} would be eligible if `{rule.text}` allowed {limit:g}"
+    return f"{count} {who} would be eligible if `{rule.text}` were relaxed by {step:g}"

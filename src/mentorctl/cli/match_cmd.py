@@ -1,0 +1,153 @@
+"""`mentorctl match` and `mentorctl explain`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mentorctl.cli.console import console, err_console, handle_errors, print_findings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def match(
+        programme: Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")] = ".",
+        out: Annotated[Path | None, typer.Option("--out", help="Folder for the outputs (default PROGRAMME/out).")
+                       ] = None,
+        force: Annotated[bool, typer.Option("--force", help="Replace a matches file edited by hand (a backup of "
+                                            "it is kept beside it).")] = False,
+        keep: Annotated[Path | None, typer.Option("--keep", help="CSV of current pairs to keep (e.g. matches.csv "
+                                                  "minus ended pairs); only the others are matched.")] = None,
+        workers: Annotated[int, typer.Option("--workers", min=1, help="CP-SAT worker threads (side constraints "
+                                             "and peer programmes); 1 is reproducible.")] = 1,
+        seed: Annotated[int | None, typer.Option("--seed", help="Solver seed (default matching.seed).")] = None,
+    ) -> None:
+        """Match mentees with mentors as programme.yaml asks; write out/matches.csv, matches.xlsx,
+        unmatched.csv and match-summary.json.
+
+        Pairs follow every eligibility rule, capacity, pin, forbidden pair and history; the objective is
+        optimal (min-cost flow, proven over every eligible pair) or, with side constraints, CP-SAT's status,
+        bound and gap are shown.
+
+        Example: mentorctl match programmes/example
+        """
+        from mentorctl.matching import solve, write_match_outputs
+        from mentorctl.programme import load_programme
+        from mentorctl.roster import load_participants
+
+        prog = load_programme(programme)
+        with _progress() as step:
+            step("reading rosters", None, None)
+            participants = load_participants(prog)
+            print_findings(participants.warnings)
+            result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step)
+            step("writing files", None, None)
+            paths = write_match_outputs(result, out or prog.out_dir, force)
+        _print_summary(result.summary)
+        for key in ("backup_matches", "backup_xlsx"):
+            if key in paths:
+                err_console.print(f"Kept your edited file as {paths[key]}", markup=False)
+        console.print(f"Wrote {paths['matches']}, {paths['xlsx'].name}, {paths['unmatched'].name}, "
+                      f"{paths['summary'].name}", markup=False, soft_wrap=True)
+
+    @app.command()
+    @handle_errors
+    def explain(
+        programme: Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")],
+        person_id: Annotated[str, typer.Argument(metavar="ID", help="A mentee's, mentor's or peer's id.")],
+        matches: Annotated[Path | None, typer.Option("--matches", help="Matches file (default out/matches.csv).")
+                           ] = None,
+    ) -> None:
+        """Explain a match: each scoring term, the best alternatives and why they were not chosen, what each
+        eligibility rule removed, and for someone unmatched what would change it.
+
+        Example: mentorctl explain programmes/example E0005
+        """
+        from mentorctl.matches import read_matches
+        from mentorctl.matching import explain as explain_person
+        from mentorctl.programme import load_programme
+        from mentorctl.roster import load_participants
+
+        prog = load_programme(programme)
+        participants = load_participants(prog)
+        path = matches or prog.out_dir / "matches.csv"
+        frame = read_matches(prog, path) if path.exists() or matches else None
+        result = explain_person(prog, participants, person_id, frame)
+        _print_explanation(result, frame is None)
+
+
+def _progress():
+    """A context manager yielding step(message, done, total) that drives a Rich progress display."""
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def manager():
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                       console=err_console, transient=True)
+        task = bar.add_task("starting", total=None)
+        with bar:
+            def step(message: str, done: int | None, total: int | None) -> None:
+                bar.update(task, description=message, completed=done or 0, total=total)
+            yield step
+
+    return manager()
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    from mentorctl.matching.output import summary_rows
+
+    status = summary["status"]
+    colour = "green" if status == "OPTIMAL" else "yellow"
+    table = Table(title=f"Matching: [{colour}]{status}[/{colour}]", show_header=False, title_justify="left")
+    for item, value in summary_rows(summary):
+        table.add_row(item, value)
+    console.print(table)
+
+
+def _print_explanation(result, no_matches: bool) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    title = f"{result.role} {result.person_id}" + (f" ({result.name})" if result.name else "")
+    console.print(f"[bold]{escape(title)}[/bold]")
+    if no_matches:
+        console.print("No matches file yet: run `mentorctl match` first; showing eligibility only.")
+    for note in result.notes:
+        console.print(f"  {escape(note)}")
+    if result.role == "mentor":
+        table = Table("mentee", "name", "score", title="Mentees", title_justify="left")
+        for m in result.matched:
+            table.add_row(m["id"], escape(m["name"] or ""), f"{m['score']:g}")
+        console.print(table)
+        return
+    if result.matched:
+        for m in result.matched:
+            table = Table("term", "contribution", title=f"Matched with {m['id']} ({m['name'] or ''}): score "
+                          f"{m['score']:g}", title_justify="left")
+            for term, value in m["terms"].items():
+                table.add_row(term, f"{value:g}")
+            console.print(table)
+    else:
+        console.print("[yellow]Not matched.[/yellow]")
+    if result.alternatives:
+        terms = list(result.alternatives[0]["terms"])
+        table = Table("candidate", "name", "score", *terms, "why not chosen", title="Best eligible alternatives",
+                      title_justify="left")
+        for a in result.alternatives:
+            table.add_row(a["id"], escape(a["name"] or ""), f"{a['score']:g}",
+                          *(f"{a['terms'][t]:g}" for t in terms), a["why"])
+        console.print(table)
+    table = Table("eligibility rule", "candidates it removes", title=f"Eligibility: {result.eligible} of "
+                  f"{result.candidates} candidates", title_justify="left")
+    for rule, count in result.rule_removals:
+        table.add_row(escape(rule), str(count))
+    console.print(table)
+    for suggestion in result.suggestions:
+        console.print(f"  • {escape(suggestion)}")
