@@ -1,0 +1,155 @@
+"""The solver layers on numeric matrices: min-cost flow, pruning + proof, fair, CP-SAT, against independent
+oracles (scipy's linear_sum_assignment on the capacity-expanded matrix, brute force)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
+
+from mentorctl.matching.candidates import Filters, MatrixSource, build_candidates
+from mentorctl.matching.cpsat import SatProblem, solve_sat
+from mentorctl.matching.exact import FlowProblem, solve_exact
+
+
+@st.composite
+def instances(draw, max_mentees=8, max_mentors=5):
+    n_e = draw(st.integers(1, max_mentees))
+    n_m = draw(st.integers(1, max_mentors))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    eligible = rng.random((n_e, n_m)) < draw(st.floats(0.2, 1.0))
+    score = rng.integers(-2, 10, (n_e, n_m)) + rng.integers(0, 4, (n_e, n_m)) / 4
+    cap = rng.integers(0, 3, n_m)
+    keep = draw(st.integers(1, 3))
+    return eligible, score.astype(float), cap.astype(np.int64), keep
+
+
+def _solve(eligible, score, cap, keep, objective):
+    source = MatrixSource(eligible, score)
+    filters = Filters(np.ones(len(cap), bool), np.zeros(0, np.int64))
+    cands = build_candidates(source, np.arange(len(eligible)), filters, keep)
+    return solve_exact(FlowProblem(np.ones(len(eligible), np.int64), cap, objective), source, filters, cands)
+
+
+def _oracle(eligible, score, cap, objective):
+    """(matched, total score) by linear_sum_assignment on the capacity-expanded matrix."""
+    cols = np.repeat(np.arange(len(cap)), cap)
+    if len(cols) == 0:
+        return 0, 0.0
+    big = 1e6
+    ok = eligible[:, cols]
+    s = score[:, cols]
+    if objective == "coverage_then_score":
+        weight = np.where(ok, s + big, -1e12)
+    else:
+        weight = np.where(ok & (s > 0), s, 0.0)
+    rows, chosen = linear_sum_assignment(weight, maximize=True)
+    w = weight[rows, chosen]
+    if objective == "coverage_then_score":
+        used = w > 0
+        return int(used.sum()), float((w[used] - big).sum())
+    return None, float(w.sum())
+
+
+def _valid(out, eligible, cap):
+    assert eligible[out.mentee, out.mentor].all(), "a pair breaks eligibility"
+    assert (np.bincount(out.mentor, minlength=len(cap)) <= cap).all(), "a mentor is over capacity"
+    assert (np.bincount(out.mentee, minlength=len(eligible)) <= 1).all(), "a mentee has two mentors"
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_coverage_then_score_equals_assignment_oracle(instance):
+    eligible, score, cap, keep = instance
+    out = _solve(eligible, score, cap, keep, "coverage_then_score")
+    _valid(out, eligible, cap)
+    matched, total = _oracle(eligible, score, cap, "coverage_then_score")
+    assert len(out.mentee) == matched
+    assert np.isclose(out.score.sum(), total)
+    assert out.proof["proven"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_score_objective_equals_assignment_oracle(instance):
+    eligible, score, cap, keep = instance
+    out = _solve(eligible, score, cap, keep, "score")
+    _valid(out, eligible, cap)
+    assert np.isclose(out.score.sum(), _oracle(eligible, score, cap, "score")[1])
+
+
+def _brute_fair(eligible, score, cap):
+    n_e, n_m = eligible.shape
+    best = (0, 0.0, 0.0)
+    options = [[-1] + [j for j in range(n_m) if eligible[i, j]] for i in range(n_e)]
+    for choice in itertools.product(*options):
+        load = np.bincount([c for c in choice if c >= 0], minlength=n_m)
+        if (load > cap).any():
+            continue
+        values = [score[i, c] for i, c in enumerate(choice) if c >= 0]
+        key = (len(values), min(values) if values else 0.0, sum(values))
+        best = max(best, key)
+    return best
+
+
+@settings(max_examples=80, deadline=None)
+@given(instances(max_mentees=5, max_mentors=3))
+def test_fair_equals_brute_force(instance):
+    eligible, score, cap, keep = instance
+    out = _solve(eligible, score, cap, keep, "fair")
+    _valid(out, eligible, cap)
+    got = (len(out.score), float(out.score.min()) if len(out.score) else 0.0, float(out.score.sum()))
+    assert np.allclose(got, _brute_fair(eligible, score, cap))
+
+
+def test_pruning_to_one_candidate_is_widened_to_the_true_optimum():
+    # Both mentees' best mentor is M0 (capacity 1); with one candidate each, one mentee would go unmatched.
+    eligible = np.ones((2, 2), bool)
+    score = np.array([[10.0, 9.0], [10.0, 1.0]])
+    out = _solve(eligible, score, np.array([1, 1]), 1, "coverage_then_score")
+    assert sorted(zip(out.mentee.tolist(), out.mentor.tolist(), strict=True)) == [(0, 1), (1, 0)]
+    assert out.score.sum() == 19.0
+    assert out.proof["pairs_added"] >= 1 and out.proof["proven"]
+
+
+def test_shuffling_mentors_changes_nothing_but_labels():
+    rng = np.random.default_rng(5)
+    eligible = rng.random((30, 10)) < 0.5
+    score = rng.integers(0, 5, (30, 10)).astype(float)
+    cap = rng.integers(1, 4, 10)
+    base = _solve(eligible, score, cap, 3, "coverage_then_score")
+    perm = rng.permutation(10)
+    shuffled = _solve(eligible[:, perm], score[:, perm], cap[perm], 3, "coverage_then_score")
+    assert np.isclose(base.score.sum(), shuffled.score.sum()) and len(base.mentee) == len(shuffled.mentee)
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances(max_mentees=6, max_mentors=4))
+def test_cpsat_without_side_constraints_agrees_with_flow(instance):
+    eligible, score, cap, _ = instance
+    left, right = np.nonzero(eligible)
+    problem = SatProblem(left, right, score[left, right], np.zeros(len(left), bool),
+                         np.ones(len(eligible), np.int64), cap)
+    out = solve_sat(problem, time_limit=10, workers=1, seed=0)
+    flow = _solve(eligible, score, cap, 10, "coverage_then_score")
+    assert out.status == "OPTIMAL"
+    assert out.chosen.sum() == len(flow.mentee)
+    assert np.isclose(score[left[out.chosen], right[out.chosen]].sum(), flow.score.sum())
+
+
+def test_cpsat_min_share_is_respected_and_infeasible_is_none():
+    left = np.array([0, 0, 1, 1])
+    right = np.array([0, 1, 0, 1])
+    score = np.array([5.0, 1.0, 5.0, 1.0])
+    cross = np.array([False, True, False, True])
+    problem = SatProblem(left, right, score, np.zeros(4, bool), np.ones(2, np.int64), np.array([2, 2]),
+                         shares=[(cross, 0.5)])
+    out = solve_sat(problem, time_limit=10)
+    assert out.chosen.sum() == 2 and cross[out.chosen].mean() >= 0.5
+    forced = SatProblem(left, right, score, np.array([True, False, True, False]), np.ones(2, np.int64),
+                        np.array([2, 2]), shares=[(cross, 0.5)])
+    assert solve_sat(forced, time_limit=10) is None
