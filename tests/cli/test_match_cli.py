@@ -1,0 +1,266 @@
+"""`mentorctl match` and `mentorctl explain` end to end: the example programme, small peer and group
+programmes, pins / forbidden / history / --keep, bad input and the edited-file guard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mentorctl.programme import load_programme
+from mentorctl.roster import load_participants
+from mentorctl.rules import RuleContext, parse_rule
+
+HEADER = """programme: {{name: Test}}
+design: {{type: {type}, start_date: 2027-01-11}}
+rosters: {rosters}
+matching:
+{matching}
+"""
+
+
+def write_programme(folder: Path, matching: str, *, type_: str = "one-to-one",
+                    rosters: str = "{mentors: mentors.csv, mentees: mentees.csv}",
+                    mentors: str | None = None, mentees: str | None = None, people: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "programme.yaml").write_text(HEADER.format(type=type_, rosters=rosters, matching=matching))
+    for name, text in (("mentors.csv", mentors), ("mentees.csv", mentees), ("people.csv", people)):
+        if text is not None:
+            (folder / name).write_text(text)
+    return folder
+
+
+MENTORS = """id,name,email,dept,site,grade,capacity
+M1,Ann,ann@example.org,A,London,5,2
+M2,Bob,bob@example.org,B,Paris,5,1
+M3,Cy,cy@example.org,A,Paris,2,1
+"""
+MENTEES = """id,name,email,dept,site,grade
+E1,Dee,dee@example.org,B,London,1
+E2,Eve,eve@example.org,A,Paris,1
+E3,Fay,fay@example.org,B,Paris,1
+E4,Gus,gus@example.org,A,London,9
+"""
+BASIC = """  eligibility: ["mentor.dept != mentee.dept", "mentor.grade >= mentee.grade + 1"]
+  scoring:
+    - {name: same_site, expr: "mentor.site == mentee.site", weight: 2}
+"""
+
+
+def _check_rules(folder: Path, pairs: pd.DataFrame) -> None:
+    """Every written pair obeys every eligibility rule and every capacity."""
+    programme = load_programme(folder)
+    people = load_participants(programme)
+    mentors = people.mentors.frame
+    mentees = people.mentees.frame if not programme.is_peer else mentors
+    ctx = RuleContext(mentors, mentees, separator_for=programme.rosters.separator_for)
+    e = mentees.reset_index().set_index("id").loc[pairs["mentee_id"], "index"].to_numpy()
+    m = mentors.reset_index().set_index("id").loc[pairs["mentor_id"], "index"].to_numpy()
+    for text in programme.matching.eligibility:
+        rule = parse_rule(text, "test")
+        ctx.check(rule)
+        assert ctx.evaluate_pairs(rule, e, m).all(), text
+    if not programme.is_peer:
+        cap_col = "capacity" if "capacity" in mentors.columns else None
+        load = pairs["mentor_id"].value_counts()
+        for mentor_id, count in load.items():
+            cap = mentors.set_index("id").at[mentor_id, cap_col] if cap_col else programme.matching.mentor_capacity
+            assert count <= cap
+
+
+def test_match_example_programme_writes_every_file(example_programme: Path, run_cli) -> None:
+    result = run_cli("match", example_programme)
+    assert result.exit_code == 0, result.output
+    out = example_programme / "out"
+    pairs = pd.read_csv(out / "matches.csv", dtype={"mentee_id": str, "mentor_id": str})
+    assert list(pairs.columns[:7]) == ["mentee_id", "mentee_name", "mentee_email", "mentor_id", "mentor_name",
+                                       "mentor_email", "score"]
+    assert {"skills", "same_site", "preference"} <= set(pairs.columns)
+    assert np_close(pairs["score"], pairs[["skills", "same_site", "preference"]].sum(axis=1))
+    assert pairs["mentee_id"].is_unique
+    _check_rules(example_programme, pairs)
+    summary = json.loads((out / "match-summary.json").read_text())
+    assert summary["status"] == "OPTIMAL" and summary["matched"] == len(pairs)
+    assert "proof" in summary["optimality"] and summary["proof"]["proven"]
+    assert "department" in summary["report_by"]
+    unmatched = pd.read_csv(out / "unmatched.csv")
+    assert list(unmatched.columns) == ["participant_id", "role", "reason"]
+    assert (out / "matches.xlsx").exists()
+    assert "OPTIMAL" in result.stdout
+
+
+def np_close(a, b) -> bool:
+    return bool(((a - b).abs() < 1e-6).all())
+
+
+def test_match_is_deterministic_and_ignores_row_order(tmp_path: Path, run_cli) -> None:
+    first = write_programme(tmp_path / "a", BASIC, mentors=MENTORS, mentees=MENTEES)
+    lines = MENTEES.strip().split("\n")
+    shuffled = "\n".join([lines[0], *reversed(lines[1:])]) + "\n"
+    second = write_programme(tmp_path / "b", BASIC, mentors=MENTORS, mentees=shuffled)
+    assert run_cli("match", first).exit_code == 0
+    assert run_cli("match", second).exit_code == 0
+    assert (first / "out/matches.csv").read_text() == (second / "out/matches.csv").read_text()
+
+
+def test_pins_forbidden_and_history(tmp_path: Path, run_cli) -> None:
+    matching = BASIC + "  pinned: pins.csv\n  forbidden: forbidden.csv\n  history: [old.csv]\n"
+    folder = write_programme(tmp_path / "p", matching, mentors=MENTORS, mentees=MENTEES)
+    (folder / "pins.csv").write_text("Mentor ID,Mentee ID\nM2,E2\n")
+    (folder / "forbidden.csv").write_text("mentor_id,mentee_id\nM1,E1\n")
+    (folder / "old.csv").write_text("mentee_id,mentor_id,score\nE3,M1,1\nX9,M1,1\n")
+    result = run_cli("match", folder)
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(folder / "out/matches.csv")
+    got = set(zip(pairs["mentor_id"], pairs["mentee_id"], strict=True))
+    assert ("M2", "E2") in got
+    assert ("M1", "E1") not in got and ("M1", "E3") not in got
+    _check_rules(folder, pairs)
+
+
+def test_pin_breaking_a_rule_is_exit_2(tmp_path: Path, run_cli) -> None:
+    folder = write_programme(tmp_path / "p", BASIC + "  pinned: pins.csv\n", mentors=MENTORS, mentees=MENTEES)
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM1,E2\n")
+    result = run_cli("match", folder)
+    assert result.exit_code == 2
+    assert "pins.csv, row 2" in result.stderr and "mentor.dept != mentee.dept" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_pins_over_capacity_are_exit_3_naming_the_pins(tmp_path: Path, run_cli) -> None:
+    mentors = MENTORS.replace("A,London,5,2", "A,London,5,1")
+    folder = write_programme(tmp_path / "p", BASIC + "  pinned: pins.csv\n", mentors=mentors, mentees=MENTEES)
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM1,E1\nM1,E3\n")
+    result = run_cli("match", folder)
+    assert result.exit_code == 3
+    assert "M1" in result.stderr and "pins.csv row 2" in result.stderr and "pins.csv row 3" in result.stderr
+
+
+def test_unknown_id_in_pins_is_exit_2_with_row(tmp_path: Path, run_cli) -> None:
+    folder = write_programme(tmp_path / "p", BASIC + "  pinned: pins.csv\n", mentors=MENTORS, mentees=MENTEES)
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM2,E2\nM9,E3\n")
+    result = run_cli("match", folder)
+    assert result.exit_code == 2 and "row 3" in result.stderr and "M9" in result.stderr
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    ("mentor.colour == mentee.dept", "colour"),
+    ("mentor.grade >= = mentee.grade", "matching.eligibility[0]"),
+])
+def test_bad_rules_are_exit_2(tmp_path: Path, run_cli, rule: str, expected: str) -> None:
+    folder = write_programme(tmp_path / "p", f'  eligibility: ["{rule}"]\n', mentors=MENTORS, mentees=MENTEES)
+    result = run_cli("match", folder)
+    assert result.exit_code == 2
+    assert expected in result.stderr and "Traceback" not in result.output
+
+
+def test_capacity_with_text_is_exit_2(tmp_path: Path, run_cli) -> None:
+    mentors = MENTORS.replace("M2,Bob,bob@example.org,B,Paris,5,1", "M2,Bob,bob@example.org,B,Paris,5,two")
+    folder = write_programme(tmp_path / "p", BASIC, mentors=mentors, mentees=MENTEES,
+                             rosters="{mentors: mentors.csv, mentees: mentees.csv, types: {capacity: text}}")
+    result = run_cli("match", folder)
+    assert result.exit_code == 2
+    assert "capacity" in result.stderr and "two" in result.stderr
+
+
+def test_empty_roster_is_exit_2(tmp_path: Path, run_cli) -> None:
+    folder = write_programme(tmp_path / "p", BASIC, mentors=MENTORS, mentees="id,name,email,dept,site,grade\n")
+    result = run_cli("match", folder)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_edited_matches_are_not_overwritten_without_force(tmp_path: Path, run_cli) -> None:
+    folder = write_programme(tmp_path / "p", BASIC, mentors=MENTORS, mentees=MENTEES)
+    assert run_cli("match", folder).exit_code == 0
+    matches = folder / "out/matches.csv"
+    edited = matches.read_text() + "E9,x,,M9,y,,0\n"
+    matches.write_text(edited)
+    refused = run_cli("match", folder)
+    assert refused.exit_code == 2 and "--force" in refused.stderr
+    assert matches.read_text() == edited
+    forced = run_cli("match", folder, "--force")
+    assert forced.exit_code == 0
+    assert matches.read_text() != edited
+    assert any(p.read_text() == edited for p in (folder / "out").glob("matches.edited-*.csv"))
+
+
+def test_keep_counts_against_capacity_and_matches_the_rest(tmp_path: Path, run_cli) -> None:
+    folder = write_programme(tmp_path / "p", BASIC, mentors=MENTORS, mentees=MENTEES)
+    keep = tmp_path / "keep.csv"
+    keep.write_text("mentee_id,mentor_id\nE3,M1\nE1,M1\n")
+    result = run_cli("match", folder, "--keep", keep)
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(folder / "out/matches.csv")
+    assert (pairs["mentor_id"] == "M1").sum() == 2
+    assert {("E3", "M1"), ("E1", "M1")} <= set(zip(pairs["mentee_id"], pairs["mentor_id"], strict=True))
+
+
+def test_min_share_uses_cpsat_and_holds(tmp_path: Path, run_cli) -> None:
+    matching = BASIC + ("  constraints:\n    min_share:\n"
+                        "      - {name: cross_site, expr: \"mentor.site != mentee.site\", share: 0.5}\n")
+    folder = write_programme(tmp_path / "p", matching, mentors=MENTORS, mentees=MENTEES)
+    result = run_cli("match", folder)
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(folder / "out/matches.csv")
+    summary = json.loads((folder / "out/match-summary.json").read_text())
+    assert summary["model"].startswith("CP-SAT") and summary["status"] == "OPTIMAL"
+    assert (pairs["same_site"] == 0).mean() >= 0.5
+
+
+PEOPLE = """id,name,email,team,tz
+P1,A,a@example.org,x,0
+P2,B,b@example.org,y,0
+P3,C,c@example.org,x,1
+P4,D,d@example.org,y,9
+P5,E,e@example.org,z,1
+"""
+
+
+def test_peer_programme(tmp_path: Path, run_cli) -> None:
+    matching = ('  eligibility: ["mentor.team != mentee.team", "abs(mentor.tz - mentee.tz) <= 2"]\n'
+                '  scoring: [{name: close, expr: "mentor.tz == mentee.tz", weight: 1}]\n')
+    folder = write_programme(tmp_path / "peer", matching, type_="peer", rosters="{participants: people.csv}",
+                             people=PEOPLE)
+    result = run_cli("match", folder)
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(folder / "out/matches.csv")
+    people = list(pairs["mentee_id"]) + list(pairs["mentor_id"])
+    assert len(people) == len(set(people)) == 4  # two pairs, nobody twice; P4 (tz 9) cannot pair
+    _check_rules(folder, pairs)
+    unmatched = pd.read_csv(folder / "out/unmatched.csv")
+    assert list(unmatched["participant_id"]) == ["P4"]
+
+
+def test_group_programme_with_min_group_size_and_max_per_mentor(tmp_path: Path, run_cli) -> None:
+    mentors = "id,name,email\nL1,Lead1,l1@example.org\nL2,Lead2,l2@example.org\n"
+    mentees = "id,name,email,dept\n" + "".join(f"G{i},N{i},g{i}@example.org,{'AB'[i % 2]}\n" for i in range(7))
+    matching = ("  mentor_capacity: 6\n  min_group_size: 4\n  constraints:\n"
+                "    max_per_mentor: [{field: dept, max: 3}]\n")
+    folder = write_programme(tmp_path / "g", matching, type_="group", mentors=mentors, mentees=mentees)
+    result = run_cli("match", folder)
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(folder / "out/matches.csv")
+    sizes = pairs["mentor_id"].value_counts()
+    assert all(s >= 4 for s in sizes) and sizes.sum() <= 12
+    dept = dict(zip([f"G{i}" for i in range(7)], ["AB"[i % 2] for i in range(7)], strict=True))
+    pairs["dept"] = pairs["mentee_id"].map(dept)
+    assert pairs.groupby(["mentor_id", "dept"]).size().max() <= 3
+
+
+def test_explain_matched_and_unmatched(example_programme: Path, run_cli) -> None:
+    assert run_cli("match", example_programme).exit_code == 0
+    summary_pairs = pd.read_csv(example_programme / "out/matches.csv", dtype=str)
+    mentee = summary_pairs["mentee_id"].iloc[0]
+    shown = run_cli("explain", example_programme, mentee)
+    assert shown.exit_code == 0, shown.output
+    assert f"Matched with {summary_pairs['mentor_id'].iloc[0]}" in shown.stdout
+    assert "skills" in shown.stdout and "eligibility rule" in shown.stdout
+    unmatched = pd.read_csv(example_programme / "out/unmatched.csv", dtype=str)
+    no_mentor = unmatched[unmatched["reason"].str.startswith("no eligible")]["participant_id"]
+    if len(no_mentor):
+        text = run_cli("explain", example_programme, no_mentor.iloc[0]).stdout
+        assert "Not matched" in text and "would be eligible" in text
+    missing = run_cli("explain", example_programme, "NOBODY")
+    assert missing.exit_code == 2 and "NOBODY" in missing.stderr
