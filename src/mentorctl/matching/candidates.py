@@ -21,7 +21,8 @@ class PairSource:
     n_mentors: int
     rule_names: list[str] = []
 
-    def evaluate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(eligible bool [b, n_mentors], score float [b, n_mentors], failures per rule int [b, n_rules] or None)."""
         raise NotImplementedError
 
@@ -34,8 +35,10 @@ class MatrixSource(PairSource):
         self.n_mentees, self.n_mentors = self.eligible.shape
         self.rule_names = []
 
-    def evaluate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        return self.eligible[rows].copy(), self.score[rows].copy(), None
+    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        c = slice(None) if cols is None else cols
+        return self.eligible[rows][:, c].copy(), self.score[rows][:, c].copy(), None
 
 
 @dataclass
@@ -47,9 +50,11 @@ class Filters:
     min_score: float | None = None
     min_cost_exclusive: int | None = None     # keep only pairs with cost < this (fair: score above a level)
 
-    def apply(self, rows: np.ndarray, eligible: np.ndarray, score: np.ndarray, n_mentors: int) -> np.ndarray:
-        """Candidate mask of a block: eligible, mentor open, not excluded, score high enough."""
-        mask = eligible & self.mentor_open[None, :]
+    def apply(self, rows: np.ndarray, eligible: np.ndarray, score: np.ndarray, n_mentors: int,
+              cols: np.ndarray | None = None) -> np.ndarray:
+        """Candidate mask of a block (of columns `cols`, default all mentors): eligible, mentor open, not
+        excluded, score high enough."""
+        mask = eligible & self.mentor_open[None, :] if cols is None else eligible & self.mentor_open[None, cols]
         if self.min_score is not None:
             mask &= score >= self.min_score - 1e-9
         if self.min_cost_exclusive is not None:
@@ -62,8 +67,13 @@ class Filters:
                 position = np.full(rows.max() + 1, -1, np.int64)
                 position[rows] = np.arange(len(rows))
                 r = position[keys // n_mentors]
-                ok = r >= 0
-                mask[r[ok], (keys % n_mentors)[ok]] = False
+                c = keys % n_mentors
+                if cols is not None:
+                    where = np.full(n_mentors, -1, np.int64)
+                    where[cols] = np.arange(len(cols))
+                    c = where[c]
+                ok = (r >= 0) & (c >= 0)
+                mask[r[ok], c[ok]] = False
         return mask
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mentorctl.matching.candidates import Candidates, Filters, PairSource, top_k
-from mentorctl.matching.flow import SCALE, Network, build_network, certify, solve_network, to_cost
+from mentorctl.matching.flow import SCALE, Network, build_network, certify, solve_network, tighten, to_cost
 
 MAX_ROUNDS = 12
 
@@ -132,6 +132,7 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
                           "pairs_added": added}
         note("proving optimality (reduced costs)")
         cert = certify(net, flows, extra_cost_bound=0 if zero_cost else model.score_bound)
+        tighten(net, flows, cert)
         mentee_pot = cert.potential[net.mentee_node(np.arange(net.n_mentees))]
         head_nodes = net.mentor_node(np.arange(net.n_mentors))
         if net.n_groups:
@@ -164,16 +165,31 @@ def _rescan(model: _Model, source: PairSource, filters: Filters, rows: np.ndarra
 
     have = np.sort(model.keys())
     out_i, out_j, out_s, full = [], [], [], []
-    step = block_rows(source.n_mentors)
+    cols = None
+    if not add_all:  # only mentors whose potential could make some left-out pair of these rows improving
+        all_j = np.arange(source.n_mentors)
+        head_pot = model.head_potential(net, cert, np.zeros(len(all_j), np.int64), all_j)
+        if net.n_groups:
+            head_pot = np.maximum(head_pot, cert.potential[net.mentor_node(all_j)])
+            group_max = np.full(source.n_mentors, np.iinfo(np.int64).min)
+            np.maximum.at(group_max, model.gkey // model.n_codes, cert.potential[net.group_node(
+                np.arange(len(model.gkey)))])
+            head_pot = np.maximum(head_pot, group_max)
+        disc = model.best_discarded[rows]
+        disc_cost = np.zeros(len(rows), np.int64) if zero_cost else to_cost(np.where(np.isfinite(disc), disc, 0))
+        threshold = (disc_cost + cert.potential[net.mentee_node(rows)]).min()
+        cols = np.flatnonzero(head_pot > threshold)
+    step = block_rows(source.n_mentors if cols is None else max(1, len(cols)))
     for start in range(0, len(rows), step):
         block = rows[start:start + step]
-        ok, score, _ = source.evaluate(block)
-        mask = filters.apply(block, ok, score, source.n_mentors)
+        ok, score, _ = source.evaluate(block, cols)
+        mask = filters.apply(block, ok, score, source.n_mentors, cols)
         if min_cost_exclusive is not None:
             mask &= to_cost(score) < min_cost_exclusive
-        r, j = np.nonzero(mask)
+        r, c = np.nonzero(mask)
+        j = c if cols is None else cols[c]
         i = block[r]
-        s = score[r, j]
+        s = score[r, c]
         keys = i * source.n_mentors + j
         pos = np.searchsorted(have, keys).clip(0, max(0, len(have) - 1))
         new = ~((len(have) > 0) & (have[pos] == keys)) if len(have) else np.ones(len(keys), bool)

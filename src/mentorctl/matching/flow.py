@@ -165,6 +165,29 @@ def certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0) -> Certi
     return Certificate(potential, big)
 
 
+def tighten(net: Network, flows: np.ndarray, cert: Certificate) -> None:
+    """Move potentials within their valid range so that a cheap per-mentee test rejects most left-out pairs:
+    lower each mentor / group node to the least value its outgoing residual arcs allow, then raise each
+    mentee to the most its incoming arcs allow (each step keeps every reduced cost ≥ 0)."""
+    tails, heads, costs = residual_arcs(net, flows)
+    if not net.bypass:  # the return arc sink → source is part of the certificate
+        tails, heads, costs = (np.append(tails, Network.SINK), np.append(heads, Network.SOURCE),
+                               np.append(costs, -cert.big))
+    pot = cert.potential
+    first_mentor = 2 + net.n_mentees
+    for lo, hi in ((first_mentor, first_mentor + net.n_mentors), (first_mentor + net.n_mentors, net.n_nodes)):
+        out = (tails >= lo) & (tails < hi)
+        lowest = np.full(net.n_nodes, np.iinfo(np.int64).min)
+        np.maximum.at(lowest, tails[out], pot[heads[out]] - costs[out])
+        nodes = np.arange(lo, hi)
+        pot[nodes] = np.minimum(pot[nodes], np.maximum(lowest[nodes], pot[nodes] - 10**15))
+    into = (heads >= 2) & (heads < first_mentor)
+    highest = np.full(net.n_nodes, np.iinfo(np.int64).max)
+    np.minimum.at(highest, heads[into], pot[tails[into]] + costs[into])
+    nodes = np.arange(2, first_mentor)
+    pot[nodes] = np.maximum(pot[nodes], np.minimum(highest[nodes], pot[nodes] + 10**15))
+
+
 def shortest_distances(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray) -> np.ndarray:
     """Distances from a virtual root joined to every node by a zero-cost arc (so all are ≤ 0): Bellman-Ford,
     relaxing in each round only the arcs leaving nodes whose distance changed (vectorised; the graph must have

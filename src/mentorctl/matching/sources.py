@@ -32,19 +32,24 @@ class RuleSource(PairSource):
     def _one(self, rule: Rule, rows: np.ndarray, mentors: np.ndarray | None) -> np.ndarray:
         return self.ctx.evaluate_block(rule, rows, mentors)
 
-    def evaluate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        width = self.n_mentors
+    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        width = self.n_mentors if cols is None else len(cols)
         ok = np.ones((len(rows), width), bool)
         fails = np.zeros((len(rows), len(self.eligibility)), np.int64)
         for r, rule in enumerate(self.eligibility):
-            holds = _as_bool(self._one(rule, rows, None))
+            holds = _as_bool(self._one(rule, rows, cols))
             fails[:, r] = width - holds.sum(axis=1)
             ok &= holds
         if self.self_mentor is not None:
             same = self.self_mentor[rows]
+            if cols is not None:
+                where = np.full(self.n_mentors, -1, np.int64)
+                where[cols] = np.arange(len(cols))
+                same = np.where(same >= 0, where[np.maximum(same, 0)], -1)
             has = same >= 0
             ok[np.flatnonzero(has), same[has]] = False
-        return ok, self.score(rows, None), fails
+        return ok, self.score(rows, cols), fails
 
     def score(self, rows: np.ndarray, mentors: np.ndarray | None) -> np.ndarray:
         width = self.n_mentors if mentors is None else len(mentors)
@@ -66,7 +71,11 @@ class PeerSource(RuleSource):
     """One roster paired with itself. A pair is eligible when every rule holds with either person as `mentor`
     (both orientations); its score is the mean of the two orientations' scores. Nobody pairs with themself."""
 
-    def evaluate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if cols is not None:  # peer models use CP-SAT, which never rescans
+            ok, score, fails = self.evaluate(rows)
+            return ok[:, cols], score[:, cols], fails
         n = self.n_mentors
         everyone = np.arange(n)
         ok = np.ones((len(rows), n), bool)
