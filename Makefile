@@ -29,8 +29,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_match.py
 	$(BIN)/python benchmarks/bench_report.py
 
-example: $(STAMP)
+example: $(STAMP)  ## regenerate the example's rosters, then its activity log from a fresh match
 	$(BIN)/python scripts/generate_example.py --out programmes/example
+	$(BIN)/mentorctl match programmes/example --force
+	$(BIN)/python scripts/generate_activity.py --programme programmes/example
 
 clean:
 	rm -rf $(VENV) .pytest_cache
