@@ -142,7 +142,9 @@ def check_participants(programme: Programme, *, require_email: bool = False
         if mentees is None and not out.has_errors:
             out.error("no mentee roster: set `rosters.mentees` (or `participants` with `role_column`)",
                       str(programme.path.name))
-        if mentors is not None and mentees is not None and mentors is not mentees:
+        same_file = mentors is not None and mentees is not None and mentors.source == mentees.source \
+            and not spec.role_column  # one extract for both sides, split by design.eligibility: deliberate
+        if mentors is not None and mentees is not None and mentors is not mentees and not same_file:
             both = sorted(set(mentors.frame["id"]) & set(mentees.frame["id"]))
             if both:
                 shown = ", ".join(both[:10]) + (" …" if len(both) > 10 else "")
