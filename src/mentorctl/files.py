@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,35 +71,48 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return atomic_write_text(path, neutralise_frame(frame).to_csv(index=False))
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path,
-               decorate: Callable[[Any], None] | None = None) -> Path:
-    """Write DataFrames as sheets of one workbook (formula-safe, atomic, bold frozen header row).
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write DataFrames as sheets of one workbook: formula-safe, atomic, bold frozen header row.
 
-    `decorate(workbook)` may add charts or formatting before the file is saved."""
+    Uses openpyxl's streaming (write-only) mode, which is several times faster on large sheets."""
     from io import BytesIO
 
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
     for title, frame in sheets.items():
         sheet = workbook.create_sheet(title=title[:31])
         safe = neutralise_frame(frame)
-        sheet.append([str(c) for c in safe.columns])
-        for row in safe.itertuples(index=False, name=None):
-            sheet.append([_cell(v) for v in row])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
         for index, column in enumerate(safe.columns, start=1):
-            width = min(60, max(10, len(str(column)) + 2))
-            sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
-    if decorate:
-        decorate(workbook)
+            sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, len(str(column)) + 2))
+        header = []
+        for column in safe.columns:
+            cell = WriteOnlyCell(sheet, value=str(column))
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        for row in zip(*(_column_values(safe[c]) for c in safe.columns), strict=True):
+            sheet.append(row)
     buffer = BytesIO()
     workbook.save(buffer)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+def _column_values(column: pd.Series) -> list[Any]:
+    """A column as plain Python values for openpyxl (NaN → empty), converted per column, not per cell."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column):
+        return column.astype(object).where(column.notna(), None).tolist()
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.astype("float64") if not pd.api.types.is_integer_dtype(column) else column
+        return values.astype(object).where(column.notna(), None).tolist()
+    return [_cell(v) for v in column.tolist()]
 
 
 def _cell(value: Any) -> Any:

@@ -11,7 +11,9 @@ import numpy as np
 
 from mentorctl.matching.flow import to_cost
 
-BLOCK_CELLS = 2_000_000  # mentee × mentor cells evaluated at once
+SPREAD = 7919  # a prime: equal-score ties are broken by a per-row rotation, so mentees do not all prefer the
+# same (lowest-id) mentors among equals, and mentors not the same mentees (deterministic all the same)
+BLOCK_CELLS = 500_000  # mentee × mentor cells evaluated at once (fits in cache better than more)
 
 
 class PairSource:
@@ -24,6 +26,10 @@ class PairSource:
     def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(eligible bool [b, n_mentors], score float [b, n_mentors], failures per rule int [b, n_rules] or None)."""
+        raise NotImplementedError
+
+    def score_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:
+        """Scores of explicit pairs."""
         raise NotImplementedError
 
 
@@ -39,6 +45,9 @@ class MatrixSource(PairSource):
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         c = slice(None) if cols is None else cols
         return self.eligible[rows][:, c].copy(), self.score[rows][:, c].copy(), None
+
+    def score_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:
+        return self.score[mentee, mentor]
 
 
 @dataclass
@@ -105,10 +114,61 @@ def block_rows(n_mentors: int) -> int:
     return max(1, min(4096, BLOCK_CELLS // max(1, n_mentors)))
 
 
+@dataclass
+class _Block:
+    rows: np.ndarray
+    mentee: np.ndarray
+    mentor: np.ndarray
+    score: np.ndarray
+    best_discarded: np.ndarray
+    rule_eligible: np.ndarray
+    eligible: np.ndarray
+    failures: np.ndarray | None
+    low: float
+    high: float
+    mentor_best: np.ndarray  # [≤ per_mentor, n_mentors] keys cost × n_mentees + mentee of each mentor's best
+
+
+def _mentor_keys(mask: np.ndarray, score: np.ndarray, block: np.ndarray, n_mentees: int, per_mentor: int
+                 ) -> np.ndarray:
+    """Each mentor's `per_mentor` best mentees of a block, as unique sortable keys (big = none)."""
+    big = np.iinfo(np.int64).max
+    key = to_cost(score)
+    key *= n_mentees
+    key += (block[:, None] + np.arange(mask.shape[1])[None, :] * SPREAD) % n_mentees
+    key[~mask] = big
+    if len(block) > per_mentor:
+        key = np.partition(key, per_mentor - 1, axis=0)[:per_mentor]
+    return key
+
+
+def _evaluate_block(source: PairSource, block: np.ndarray, filters: Filters, keep: int,
+                    in_programme: np.ndarray, order_key: np.ndarray, per_mentor: int) -> _Block:
+    n_m = source.n_mentors
+    ok, score, fails = source.evaluate(block)
+    rule_eligible = (ok & in_programme[None, :]).sum(axis=1)
+    mask = filters.apply(block, ok, score, n_m)
+    counts = mask.sum(axis=1)
+    low, high = np.inf, -np.inf
+    if counts.any():
+        low = float(np.where(mask, score, np.inf).min())
+        high = float(np.where(mask, score, -np.inf).max())
+    mentor_best = _mentor_keys(mask, score, block, source.n_mentees, per_mentor) if per_mentor else None
+    i, j, s, disc = top_k(mask, score, keep, (order_key[None, :] + block[:, None] * SPREAD) % n_m)
+    return _Block(block, block[i], j, s, disc, rule_eligible, counts, fails, low, high, mentor_best)
+
+
 def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, keep: int,
                      programme_mentor: np.ndarray | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> Candidates:
-    """Evaluate `rows` (mentee indices) in blocks; keep the best `keep` candidates of each."""
+                     progress: Callable[[int, int], None] | None = None, workers: int | None = None,
+                     per_mentor: int = 0) -> Candidates:
+    """Evaluate `rows` (mentee indices) in blocks, on `workers` threads (numpy releases the GIL; the rules are
+    read-only after `RuleContext.check`); keep the best `keep` candidates of each mentee, plus each mentor's
+    best `per_mentor` mentees (so a mentor nobody ranks highly still gets candidates: this keeps coverage
+    when popular mentors are scarce, and leaves the optimality proof little to add)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     n_e, n_m = source.n_mentees, source.n_mentors
     rule_eligible = np.zeros(n_e, np.int64)
     eligible = np.zeros(n_e, np.int64)
@@ -119,58 +179,96 @@ def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, kee
     step = block_rows(n_m)
     in_programme = np.ones(n_m, bool) if programme_mentor is None else programme_mentor
     order_key = np.arange(n_m, dtype=np.int64)
-    for start in range(0, len(rows), step):
-        block = rows[start:start + step]
-        ok, score, fails = source.evaluate(block)
-        if fails is not None:
-            failures[block] = fails
-        rule_eligible[block] = (ok & in_programme[None, :]).sum(axis=1)
-        mask = filters.apply(block, ok, score, n_m)
-        counts = mask.sum(axis=1)
-        eligible[block] = counts
-        if counts.any():
-            low = min(low, float(score[mask].min()))
-            high = max(high, float(score[mask].max()))
-        i, j, s, disc = top_k(mask, score, keep, order_key)
-        best_discarded[block] = disc
-        parts_i.append(block[i])
-        parts_j.append(j)
-        parts_s.append(s)
-        if progress:
-            progress(min(start + step, len(rows)), len(rows))
-    return Candidates(_cat(parts_i, np.int64), _cat(parts_j, np.int64), _cat(parts_s, np.float64), rule_eligible,
-                      eligible, best_discarded, failures, 0.0 if low == np.inf else low,
-                      0.0 if high == -np.inf else high)
+    blocks = [rows[start:start + step] for start in range(0, len(rows), step)]
+    threads = max(1, min(workers or os.cpu_count() or 1, len(blocks)))
+    done = 0
+    big = np.iinfo(np.int64).max
+    mentor_best = np.full((per_mentor, n_m), big)
+    pending: list[np.ndarray] = []
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = pool.map(lambda b: _evaluate_block(source, b, filters, keep, in_programme, order_key,
+                                                     per_mentor), blocks)
+        for result in results:  # in block order: deterministic
+            if per_mentor:
+                pending.append(result.mentor_best)
+                if sum(len(p) for p in pending) >= 8 * per_mentor:
+                    mentor_best = _merge_best(mentor_best, pending, per_mentor)
+                    pending = []
+            block = result.rows
+            if result.failures is not None:
+                failures[block] = result.failures
+            rule_eligible[block] = result.rule_eligible
+            eligible[block] = result.eligible
+            best_discarded[block] = result.best_discarded
+            low, high = min(low, result.low), max(high, result.high)
+            parts_i.append(result.mentee)
+            parts_j.append(result.mentor)
+            parts_s.append(result.score)
+            done += len(block)
+            if progress:
+                progress(done, len(rows))
+    mentee, mentor, score = _cat(parts_i, np.int64), _cat(parts_j, np.int64), _cat(parts_s, np.float64)
+    if per_mentor:
+        mentor_best = _merge_best(mentor_best, pending, per_mentor)
+        mentee, mentor, score = _add_mentor_best(source, mentor_best, mentee, mentor, score)
+    return Candidates(mentee, mentor, score, rule_eligible, eligible, best_discarded, failures,
+                      0.0 if low == np.inf else low, 0.0 if high == -np.inf else high)
+
+
+def _merge_best(best: np.ndarray, pending: list[np.ndarray], per_mentor: int) -> np.ndarray:
+    stacked = np.concatenate([best, *pending])
+    return np.partition(stacked, per_mentor - 1, axis=0)[:per_mentor] if len(stacked) > per_mentor else stacked
+
+
+def _add_mentor_best(source: PairSource, best: np.ndarray, mentee: np.ndarray, mentor: np.ndarray,
+                     score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of the per-mentee candidates and each mentor's best mentees, sorted by mentee, score desc, mentor."""
+    n_e, n_m = source.n_mentees, source.n_mentors
+    rank, column = np.nonzero(best != np.iinfo(np.int64).max)
+    keys = best[rank, column]
+    extra_j = column.astype(np.int64)
+    extra_i = (keys % n_e - extra_j * SPREAD) % n_e  # undo the tie rotation of `_mentor_keys`
+    have = np.sort(mentee * n_m + mentor)
+    new_keys = np.setdiff1d(extra_i * n_m + extra_j, have, assume_unique=False)
+    if len(new_keys):
+        new_i, new_j = new_keys // n_m, new_keys % n_m
+        mentee = np.concatenate([mentee, new_i])
+        mentor = np.concatenate([mentor, new_j])
+        score = np.concatenate([score, source.score_pairs(new_i, new_j)])
+    order = np.lexsort((mentor, to_cost(score), mentee))
+    return mentee[order], mentor[order], score[order]
 
 
 def top_k(mask: np.ndarray, score: np.ndarray, keep: int, order_key: np.ndarray
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per row, the `keep` best masked cells by (score desc, column asc); also the best score left out."""
+    """Per row, the `keep` best masked cells by (score desc, then `order_key`: a per-column or per-cell tie
+    rank, unique within a row); also the best score left out.
+
+    Each cell gets a unique key (cost × n + tie rank), so the `keep`-th smallest key of a row (np.partition on
+    values) is an exact threshold; only rows with more than `keep` candidates are partitioned."""
     b, n = mask.shape
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.full(b, -np.inf)
-    cost = to_cost(np.where(mask, score, 0.0))
+    disc = np.full(b, -np.inf)
+    if n == 0 or b == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), disc
     big = np.iinfo(np.int64).max
-    key = np.where(mask, cost * n + order_key[None, :], big)
-    if keep < n:
-        part = np.argpartition(key, keep - 1, axis=1)
-        chosen = part[:, :keep]
-        rest = part[:, keep:]
-        rest_key = np.take_along_axis(key, rest, axis=1)
-        best_rest = rest_key.min(axis=1)
-        has_rest = best_rest != big
-        disc = np.full(b, -np.inf)
-        rows_with = np.flatnonzero(has_rest)
-        disc[rows_with] = score[rows_with, rest[rows_with, rest_key[rows_with].argmin(axis=1)]]
-    else:
-        chosen = np.broadcast_to(np.arange(n), (b, n))
-        disc = np.full(b, -np.inf)
-    chosen_mask = np.take_along_axis(mask, chosen, axis=1)
-    r, c = np.nonzero(chosen_mask)
-    j = chosen[r, c]
-    s = score[r, j]
-    order = np.lexsort((j, -s, r))
-    return r[order], j[order], s[order], disc
+    key = to_cost(score)
+    key *= n
+    key += order_key if order_key.ndim == 2 else order_key[None, :]
+    key[~mask] = big
+    selected = mask
+    over = np.flatnonzero(mask.sum(axis=1) > keep)
+    if len(over):
+        sub = key[over]
+        kth = np.partition(sub, keep - 1, axis=1)[:, keep - 1]
+        chosen = sub <= kth[:, None]
+        best_rest = np.where(chosen, big, sub).argmin(axis=1)  # a column (the tie rank is not one)
+        disc[over] = score[over, best_rest]
+        selected = mask.copy()
+        selected[over] = chosen
+    r, j = np.nonzero(selected)
+    order = np.lexsort((j, key[r, j] // n, r))  # per row: score desc, then mentor
+    r, j = r[order], j[order]
+    return r, j, score[r, j], disc
 
 
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mentorctl.matching.flow import SCALE
+SCALE = 1000  # CP-SAT objective scale: scores to 1/1000 (small coefficients keep CP-SAT fast)
 
 
 @dataclass

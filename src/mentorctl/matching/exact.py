@@ -133,53 +133,64 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
         note("proving optimality (reduced costs)")
         cert = certify(net, flows, extra_cost_bound=0 if zero_cost else model.score_bound)
         tighten(net, flows, cert)
-        mentee_pot = cert.potential[net.mentee_node(np.arange(net.n_mentees))]
-        head_nodes = net.mentor_node(np.arange(net.n_mentors))
-        if net.n_groups:
-            head_nodes = np.concatenate([head_nodes, net.group_node(np.arange(net.n_groups))])
-        max_head = cert.potential[head_nodes].max(initial=0)
-        disc_cost = np.zeros(len(disc), np.int64) if zero_cost else to_cost(np.where(np.isfinite(disc), disc, 0))
-        suspect = np.flatnonzero(np.isfinite(disc) & (disc_cost + mentee_pot - max_head < 0))
-        if len(suspect) == 0:
-            return used, {"proven": True, "rounds": round_no, "rechecked_mentees": rechecked,
-                          "pairs_added": added}
-        note(f"checking {len(suspect):,} mentees against every mentor")
-        rechecked += len(suspect)
-        new_i, new_j, new_s, full = _rescan(model, source, filters, suspect, net, cert, min_cost_exclusive,
-                                            zero_cost, add_all=round_no >= 3)
-        model.best_discarded[full] = -np.inf
+        head = _mentor_head_potential(model, net, cert, source.n_mentors)
+        candidates = np.flatnonzero(np.isfinite(disc))
+        disc_cost = np.zeros(len(candidates), np.int64) if zero_cost else to_cost(disc[candidates])
+        slack = disc_cost + cert.potential[net.mentee_node(candidates)]
+        suspect, hot = _split(slack, head, source.n_mentors)
+        note(f"checking {int(suspect.sum()):,} mentees against every mentor and the rest against "
+             f"{len(hot):,} mentors")
+        rechecked += int(suspect.sum())
+        found = [_rescan(model, source, filters, candidates[suspect], net, cert, min_cost_exclusive, zero_cost,
+                         np.flatnonzero(head > slack[suspect].min()) if suspect.any() else np.zeros(0, np.int64)),
+                 _rescan(model, source, filters, candidates[~suspect], net, cert, min_cost_exclusive, zero_cost,
+                         hot)]
+        new_i = np.concatenate([f[0] for f in found])
         if len(new_i) == 0:
             return used, {"proven": True, "rounds": round_no, "rechecked_mentees": rechecked,
                           "pairs_added": added}
         added += len(new_i)
-        model.add(new_i, new_j, new_s)
+        model.add(new_i, np.concatenate([f[1] for f in found]), np.concatenate([f[2] for f in found]))
     return used, {"proven": False, "rounds": MAX_ROUNDS, "rechecked_mentees": rechecked, "pairs_added": added}
 
 
+def _mentor_head_potential(model: _Model, net: Network, cert, n_mentors: int) -> np.ndarray:
+    """Per mentor, the highest potential a new pair to that mentor could enter (its node or a group node)."""
+    all_j = np.arange(n_mentors)
+    head = cert.potential[net.mentor_node(all_j)].copy()
+    if net.n_groups:
+        np.maximum.at(head, model.gkey // model.n_codes, cert.potential[net.group_node(np.arange(len(model.gkey)))])
+    return head
+
+
+def _split(slack: np.ndarray, head: np.ndarray, n_mentors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Choose a potential level τ: mentees whose slack is below τ ("suspects") are checked against every mentor
+    that could admit an improving pair; the others can only improve with a "hot" mentor (potential above τ),
+    so they are checked against those alone. τ minimises the cells evaluated."""
+    if len(slack) == 0:
+        return np.zeros(0, bool), np.zeros(0, np.int64)
+    levels = np.unique(head)
+    sorted_slack = np.sort(slack)
+    suspects = np.searchsorted(sorted_slack, levels, side="left")          # slack < τ
+    hot = len(head) - np.searchsorted(np.sort(head), levels, side="right")  # head > τ
+    cells = suspects * n_mentors + len(slack) * hot
+    tau = levels[int(np.argmin(cells))]
+    return slack < tau, np.flatnonzero(head > tau)
+
+
 def _rescan(model: _Model, source: PairSource, filters: Filters, rows: np.ndarray, net: Network, cert,
-            min_cost_exclusive: int | None, zero_cost: bool, add_all: bool
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every eligible pair of `rows` not yet in the model whose reduced cost is negative (all of them when
-    `add_all`). Also returns the rows whose every pair is now in the model."""
+            min_cost_exclusive: int | None, zero_cost: bool, cols: np.ndarray, per_mentee: int = 50
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The eligible pairs of `rows` × `cols` not yet in the model whose reduced cost is negative (at most
+    `per_mentee` most negative per mentee per round, to bound memory; later rounds add more if needed)."""
     from mentorctl.matching.candidates import block_rows
 
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if len(rows) == 0 or len(cols) == 0:
+        return empty
     have = np.sort(model.keys())
-    out_i, out_j, out_s, full = [], [], [], []
-    cols = None
-    if not add_all:  # only mentors whose potential could make some left-out pair of these rows improving
-        all_j = np.arange(source.n_mentors)
-        head_pot = model.head_potential(net, cert, np.zeros(len(all_j), np.int64), all_j)
-        if net.n_groups:
-            head_pot = np.maximum(head_pot, cert.potential[net.mentor_node(all_j)])
-            group_max = np.full(source.n_mentors, np.iinfo(np.int64).min)
-            np.maximum.at(group_max, model.gkey // model.n_codes, cert.potential[net.group_node(
-                np.arange(len(model.gkey)))])
-            head_pot = np.maximum(head_pot, group_max)
-        disc = model.best_discarded[rows]
-        disc_cost = np.zeros(len(rows), np.int64) if zero_cost else to_cost(np.where(np.isfinite(disc), disc, 0))
-        threshold = (disc_cost + cert.potential[net.mentee_node(rows)]).min()
-        cols = np.flatnonzero(head_pot > threshold)
-    step = block_rows(source.n_mentors if cols is None else max(1, len(cols)))
+    out_i, out_j, out_s, out_r = [], [], [], []
+    step = block_rows(len(cols))
     for start in range(0, len(rows), step):
         block = rows[start:start + step]
         ok, score, _ = source.evaluate(block, cols)
@@ -187,23 +198,30 @@ def _rescan(model: _Model, source: PairSource, filters: Filters, rows: np.ndarra
         if min_cost_exclusive is not None:
             mask &= to_cost(score) < min_cost_exclusive
         r, c = np.nonzero(mask)
-        j = c if cols is None else cols[c]
+        j = cols[c]
         i = block[r]
         s = score[r, c]
+        cost = np.zeros(len(i), np.int64) if zero_cost else to_cost(s)
+        reduced = cost + cert.potential[net.mentee_node(i)] - model.head_potential(net, cert, i, j)
+        bad = reduced < 0
+        i, j, s, reduced = i[bad], j[bad], s[bad], reduced[bad]
         keys = i * source.n_mentors + j
-        pos = np.searchsorted(have, keys).clip(0, max(0, len(have) - 1))
-        new = ~((len(have) > 0) & (have[pos] == keys)) if len(have) else np.ones(len(keys), bool)
-        i, j, s = i[new], j[new], s[new]
-        if add_all:
-            bad = np.ones(len(i), bool)
-            full.append(block)
-        else:
-            cost = np.zeros(len(i), np.int64) if zero_cost else to_cost(s)
-            bad = cost + cert.potential[net.mentee_node(i)] - model.head_potential(net, cert, i, j) < 0
-        out_i.append(i[bad])
-        out_j.append(j[bad])
-        out_s.append(s[bad])
-    return _cat(out_i, np.int64), _cat(out_j, np.int64), _cat(out_s, np.float64), _cat(full, np.int64)
+        if len(have):
+            pos = np.searchsorted(have, keys).clip(0, len(have) - 1)
+            new = have[pos] != keys
+            i, j, s, reduced = i[new], j[new], s[new], reduced[new]
+        out_i.append(i)
+        out_j.append(j)
+        out_s.append(s)
+        out_r.append(reduced)
+    i, j, s, reduced = (_cat(out_i, np.int64), _cat(out_j, np.int64), _cat(out_s, np.float64),
+                        _cat(out_r, np.int64))
+    order = np.lexsort((j, reduced, i))
+    i, j, s = i[order], j[order], s[order]
+    first = np.r_[0, np.flatnonzero(np.diff(i)) + 1] if len(i) else np.zeros(0, np.int64)
+    rank = np.arange(len(i)) - np.repeat(first, np.diff(np.r_[first, len(i)]))
+    take = rank < per_mentee
+    return i[take], j[take], s[take]
 
 
 def _solve_fair(model: _Model, source: PairSource, filters: Filters, note: Callable[[str], None]

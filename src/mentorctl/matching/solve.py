@@ -62,7 +62,8 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     rows = np.flatnonzero(prep.mentee_ok & (mentee_res > 0))
     built = time.perf_counter()
     cands = build_candidates(prep.source, rows, filters, matching.candidates_per_mentee, prep.mentor_ok,
-                             progress=lambda d, t: note("building candidate pairs", d, t))
+                             progress=lambda d, t: note("building candidate pairs", d, t),
+                             per_mentor=0 if prep.peer else matching.candidates_per_mentor)
     build_seconds = time.perf_counter() - built
     note("solving", None, None)
     solved = time.perf_counter()

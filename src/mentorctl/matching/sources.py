@@ -15,7 +15,9 @@ def _as_bool(value: np.ndarray) -> np.ndarray:
 
 
 def _as_number(value: np.ndarray) -> np.ndarray:
-    return np.nan_to_num(np.asarray(value, dtype=np.float64), nan=0.0)
+    number = np.array(value, dtype=np.float64, copy=value.dtype != np.float64)  # rules return fresh arrays
+    number[np.isnan(number)] = 0.0
+    return number
 
 
 class RuleSource(PairSource):
@@ -56,6 +58,12 @@ class RuleSource(PairSource):
         total = np.zeros((len(rows), width))
         for term in self.scoring:
             total += term.weight * _as_number(self._one(term.rule, rows, mentors))
+        return total
+
+    def score_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(mentee))
+        for value in self.terms_for_pairs(mentee, mentor).values():
+            total += value
         return total
 
     def terms_for_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> dict[str, np.ndarray]:
