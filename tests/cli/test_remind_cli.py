@@ -375,3 +375,17 @@ def test_interrupted_send_is_not_repeated_unless_asked(tmp_path, smtp_server, ru
     again = run_cli("remind", folder, "--now", "2026-01-19T11:00", "--send", "--retry-unknown")
     assert again.exit_code == 0
     assert [m["To"].addresses[0].addr_spec for m in smtp_server.messages] == ["m1@example.org"]
+
+
+def test_many_messages_are_summarised_unless_details(example_programme, run_cli):
+    assert run_cli("match", example_programme).exit_code == 0
+    summary = run_cli("remind", example_programme, "--now", "2027-01-25T10:00", "--dry-run")
+    assert summary.exit_code == 0, summary.stdout
+    assert "Messages" in summary.stdout and "fortnightly-checkin" in summary.stdout
+    assert "@example.org" not in summary.stdout
+    import re
+
+    count = re.search(r"fortnightly-checkin\W+would send\W+(\d+)", summary.stdout)
+    assert count and int(count.group(1)) > 25
+    details = run_cli("remind", example_programme, "--now", "2027-01-25T10:00", "--dry-run", "--details")
+    assert details.stdout.count("@example") >= 25

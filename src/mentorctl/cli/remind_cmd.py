@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -40,6 +41,9 @@ def _when(moment: datetime) -> str:
     return f"{moment:%a %d %b %Y %H:%M}"
 
 
+SUMMARY_ABOVE = 25  # more messages than this are summarised per reminder unless --details
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
@@ -51,6 +55,8 @@ def register(app: typer.Typer) -> None:
                                                           "(default: write .eml files to out/outbox/).")] = False,
         retry_unknown: Annotated[bool, typer.Option(
             "--retry-unknown", help="Re-send reminders an interrupted run left unconfirmed (may duplicate).")] = False,
+        details: Annotated[bool, typer.Option(
+            "--details", help=f"One row per message even when there are more than {SUMMARY_ABOVE}.")] = False,
     ) -> None:
         """Send every reminder that fell due and was not yet sent to that person.
 
@@ -90,7 +96,17 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(0) from None
 
         verb = {RunMode.SEND: "sent", RunMode.OUTBOX: "written to out/outbox/", RunMode.DRY_RUN: "would send"}[mode]
-        if result.rows:
+        if len(result.rows) > SUMMARY_ABOVE and not details:
+            table = Table(title=f"Reminders at {_when(result.now)} ({prog.programme.timezone}); "
+                                "--details lists every message", title_justify="left")
+            for column in ("Due", "Reminder", "Outcome", "Messages"):
+                table.add_column(column, justify="right" if column == "Messages" else "left")
+            groups = Counter((row.occurrence, row.reminder_id, row.outcome) for row in result.rows)
+            for (occurrence, reminder_id, outcome), count in sorted(groups.items()):
+                style = "red" if outcome in ("failed", "not attempted", "unknown") else None
+                table.add_row(_when(occurrence), reminder_id, outcome, str(count), style=style)
+            console.print(table)
+        elif result.rows:
             table = Table(title=f"Reminders at {_when(result.now)} ({prog.programme.timezone})",
                           title_justify="left")
             for column in ("Due", "Reminder", "To", "Email", "Outcome"):
