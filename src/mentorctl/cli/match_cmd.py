@@ -129,8 +129,8 @@ def _print_explanation(result, no_matches: bool) -> None:
         return
     if result.matched:
         for m in result.matched:
-            table = Table("term", "contribution", title=f"Matched with {m['id']} ({m['name'] or ''}): score "
-                          f"{m['score']:g}", title_justify="left")
+            console.print(f"Matched with {m['id']} ({m['name'] or ''}): score {m['score']:g}", markup=False)
+            table = Table("term", "contribution")
             for term, value in m["terms"].items():
                 table.add_row(term, f"{value:g}")
             console.print(table)
