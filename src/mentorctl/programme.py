@@ -379,6 +379,10 @@ class Programme(StrictModel):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"reminder ids must be unique: {', '.join(duplicates)}")
+        inactive = [r.id for r in self.reminders if r.when_inactive_for]
+        if inactive and not self.reporting.activity:
+            raise ValueError(f"reminder(s) {', '.join(inactive)} use when_inactive_for, which reads sessions from "
+                             "an activity log: name one under reporting.activity, or remove when_inactive_for")
         if self.design.type is MentoringType.PEER and not (self.rosters.participants or self.rosters.mentors):
             raise ValueError("a peer programme needs a `participants` roster")
         return self

@@ -41,9 +41,8 @@ def create_programme(name: str, kind: MentoringType = MentoringType.ONE_TO_ONE, 
         capacity=_DEFAULT_CAPACITY[kind], folder=str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, text)
-    rosters = ["participants.csv"] if kind is MentoringType.PEER else ["mentors.csv", "mentees.csv"]
-    for roster in rosters:
-        atomic_write_text(folder / roster, (scaffold_dir() / roster).read_text(encoding="utf-8"))
+    for roster in sorted((scaffold_dir() / kind.value).glob("*.csv")):  # example rosters that fit the type
+        atomic_write_text(folder / roster.name, roster.read_text(encoding="utf-8"))
     _copy_templates(folder / "templates")
     return folder
 

@@ -275,7 +275,7 @@ def test_inactivity_reminder_without_activity_log_is_a_config_error(tmp_path, sm
     folder = write_programme(tmp_path / "prog", smtp_server, activity=False)
     result = run_cli("remind", folder, "--now", "2026-01-19T10:00", "--send")
     assert result.exit_code == 2
-    assert "uses when_inactive_for" in result.stderr and "Traceback" not in result.output
+    assert "when_inactive_for" in result.stderr and "reporting.activity" in result.stderr and "Traceback" not in result.output
 
 
 def test_upcoming_lists_the_next_days(tmp_path, smtp_server, run_cli):

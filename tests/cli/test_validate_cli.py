@@ -65,6 +65,14 @@ def test_init_type_changes_defaults(tmp_path, run_cli, kind):
         assert "mentor.grade < mentee.grade" in data["matching"]["eligibility"]
     result = run_cli("validate", tmp_path / "p")
     assert result.exit_code == 0, result.stdout + result.stderr
+    # the scaffold is a working programme of its type: its example rosters match and its reminders run
+    matched = run_cli("match", tmp_path / "p")
+    assert matched.exit_code == 0, matched.stdout + matched.stderr
+    import pandas as pd
+
+    assert len(pd.read_csv(tmp_path / "p" / "out" / "matches.csv")) > 0
+    assert run_cli("remind", tmp_path / "p", "--dry-run", "--now", "2030-01-01").exit_code == 0
+    assert run_cli("packs", tmp_path / "p").exit_code == 0
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path, run_cli):

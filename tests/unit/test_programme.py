@@ -97,3 +97,12 @@ def test_goal_warnings(tmp_path):
 @pytest.mark.parametrize("name", ["example", "graduate-peer-2022", "ibm-hr", "civil-service"])
 def test_bundled_programmes_load(name):
     assert load_programme(REPO / "programmes" / name).programme.name
+
+
+def test_inactivity_reminder_needs_an_activity_log(tmp_path):
+    data = {**MINIMAL, "reminders": [{"id": "nudge", "every": "1w", "to": "pairs", "when_inactive_for": "21d",
+                                      "template": "nudge.md.j2"}]}
+    with pytest.raises(ProgrammeError, match="nudge use when_inactive_for.*reporting.activity"):
+        load_programme(write(tmp_path, data))
+    data["reporting"] = {"activity": ["activity.csv"]}
+    assert load_programme(write(tmp_path, data)).reminders[0].id == "nudge"

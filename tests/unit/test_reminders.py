@@ -38,6 +38,7 @@ def make_programme(tmp_path: Path, reminders: list[dict], *, start: str = "2026-
         "reminders": reminders,
         "schedule": {"training": training or []},
         "private": ["salary"],
+        "reporting": {"activity": ["activity.csv"]},  # the tests pass the activity log in directly
     }
     programme = Programme.model_validate(data)
     programme._path = tmp_path / "programme.yaml"
