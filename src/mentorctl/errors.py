@@ -85,6 +85,10 @@ class OutputExistsError(MentorctlError):
     """An output file exists and may hold the coordinator's edits; --force is needed to replace it."""
 
 
+class OutputError(MentorctlError):
+    """An output cannot be written (missing or read-only folder, disk full)."""
+
+
 class LockedError(MentorctlError):
     """Another mentorctl run holds the programme's lock."""
 

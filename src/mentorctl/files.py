@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mentorctl.errors import OutputExistsError
+from mentorctl.errors import OutputError, OutputExistsError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,8 +25,12 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {e.strerror or e}; choose a folder you can write to "
+                          "(e.g. --out DIR)") from e
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -62,3 +62,12 @@ def test_guard_treats_a_foreign_file_as_edited(tmp_path):
     target.write_text("made by hand\n")
     with pytest.raises(OutputExistsError):
         guard_output(target, force=False)
+
+
+def test_unwritable_folder_is_a_user_error(tmp_path):
+    from mentorctl.errors import OutputError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="cannot write .*choose a folder"):
+        atomic_write_text(blocker / "out" / "matches.csv", "x")

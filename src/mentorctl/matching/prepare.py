@@ -138,7 +138,8 @@ def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Pre
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError as e:
-        raise MentorctlError(f"{label}: file not found; check the path (relative to the programme folder)",
+        base = "the current folder" if isinstance(spec, Path) else "the programme folder"
+        raise MentorctlError(f"{label}: file not found; check the path (relative to {base})",
                              location=Location(shown)) from e
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
         raise MentorctlError(f"{label}: cannot read it as a UTF-8 CSV ({e})", location=Location(shown)) from e
