@@ -270,6 +270,12 @@ class Expectations(StrictModel):
 class Onboarding(StrictModel):
     expectations: Expectations = Field(default_factory=Expectations, description="role expectations in the packs")
     resources: list[Resource] = Field(default_factory=list, description="links included in every pack")
+    profile_fields: list[str] | None = Field(
+        None,
+        description="fields shown on counterpart cards in packs; default: every non-private field except ids, "
+        "preferences, capacity, ranks and utc_offset",
+    )
+    show_goals: bool = Field(False, description="list the programme's goals (KPI targets) in participant packs")
 
 
 class Reminder(StrictModel):
