@@ -27,29 +27,37 @@ def read_matches(programme: Programme, path: str | Path | None = None,
     """Read and check a matches file; ids are text; with `participants`, every id must be on a roster."""
     import pandas as pd
 
-    from mentorctl.roster import normalise_heading
+    from mentorctl.roster import _Collector, normalise_heading, read_table, split_sheet
 
-    file = Path(path) if path else default_matches_path(programme)
-    shown = str(file)
+    spec = str(path) if path else str(default_matches_path(programme))
+    relative, sheet = split_sheet(spec)
+    file = Path(relative)
+    shown = spec
     if not file.exists():
         raise RosterError("no matches file; run `mentorctl match` first (or pass --matches FILE)",
                           location=Location(shown))
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise RosterError(f"cannot read the matches file ({e}); it must be a UTF-8 CSV",
-                          location=Location(shown)) from e
+    # read like a roster: CSV in any common encoding and delimiter (as Excel saves it), or .xlsx
+    found = _Collector()
+    table = read_table(file, sheet, shown, found)
+    errors = [f for f in found.findings if f.level == "error"]
+    if table is None or errors:
+        raise RosterError(errors[0].message if errors else "cannot read the matches file",
+                          location=Location(shown))
+    headings, rows, numbers = table
+    frame = pd.DataFrame([[("" if c is None else str(c)) for c in r] for r in rows],
+                         columns=[h or f"column_{i + 1}" for i, h in enumerate(headings)], dtype=object)
+    frame["_row"] = numbers
     rename = {c: normalise_heading(c) for c in frame.columns}
     wanted = {normalise_heading(c): c for c in MATCH_COLUMNS}
     frame = frame.rename(columns={c: wanted.get(n, c) for c, n in rename.items()})
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise RosterError(f"missing column(s) {', '.join(missing)}; columns found: {', '.join(frame.columns)}",
+        found_columns = ", ".join(c for c in frame.columns if c != "_row")
+        raise RosterError(f"missing column(s) {', '.join(missing)}; columns found: {found_columns}",
                           location=Location(shown))
-    for column in frame.columns:
+    for column in frame.columns.drop("_row"):
         frame[column] = frame[column].astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
     frame = frame[(frame["mentee_id"] != "") | (frame["mentor_id"] != "")].reset_index(drop=True)
-    frame["_row"] = frame.index + 2
     for column in REQUIRED:
         empty = frame.index[frame[column] == ""]
         if len(empty):

@@ -237,7 +237,8 @@ def _read_excel(path: Path, sheet: str | None, source: str, out: _Collector):
         return None
     try:
         if sheet is None:
-            worksheet = workbook.worksheets[0]
+            visible = [w for w in workbook.worksheets if getattr(w, "sheet_state", "visible") == "visible"]
+            worksheet = (visible or workbook.worksheets)[0]
         elif sheet in workbook.sheetnames:
             worksheet = workbook[sheet]
         else:
@@ -250,12 +251,26 @@ def _read_excel(path: Path, sheet: str | None, source: str, out: _Collector):
         raw = [list(r) for r in worksheet.iter_rows(values_only=True)]
     finally:
         workbook.close()
-    start = next((i for i, r in enumerate(raw) if any(_present(c) for c in r)), None)
+    start = _header_row(raw, source, out)
     if start is None:
         return [], [], []
     headings = [_as_text(c) or "" for c in raw[start]]
     rows = [[_excel_cell(c) for c in r] for r in raw[start + 1:]]
     return headings, rows, list(range(start + 2, start + 2 + len(rows)))
+
+
+def _header_row(raw: list[list[Any]], source: str, out: _Collector) -> int | None:
+    """The heading row: the first row about as wide as the table (a title or note above it is skipped)."""
+    widths = [sum(1 for c in r if _present(c)) for r in raw[:30]]
+    if not any(widths):
+        return None
+    needed = max(min(2, max(widths)), (max(widths) + 1) // 2)
+    start = next(i for i, w in enumerate(widths) if w >= needed)
+    skipped = [i + 1 for i in range(start) if widths[i]]
+    if skipped:
+        out.warning(f"row(s) {', '.join(map(str, skipped))} above the column headings were skipped "
+                    f"(a title?); the headings are on row {start + 1}", source)
+    return start
 
 
 def _read_csv(path: Path, source: str, out: _Collector):
@@ -267,37 +282,25 @@ def _read_csv(path: Path, source: str, out: _Collector):
     if data[:4] == b"PK\x03\x04":
         out.error("looks like an Excel workbook with a .csv name; rename it to .xlsx", source)
         return None
-    text = None
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:  # pragma: no cover - latin-1 decodes any bytes
-        out.error("unknown text encoding; save it as UTF-8 CSV", source)
-        return None
+    text, encoding = decode_text(data)
     if encoding != "utf-8-sig":
         out.warning(f"not UTF-8; read as {encoding} (Windows/Latin-1). Check accented names look right, "
                     "or save it as 'CSV UTF-8'", source)
     if "\x00" in text:
         out.error("contains NUL bytes: it may be UTF-16; save it as 'CSV UTF-8'", source)
         return None
-    sample = text[:20000]
-    try:
-        dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0] if sample else ",", delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = sniff_delimiter(text)
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as e:
         out.error(f"not a readable CSV file ({e})", source)
         return None
-    start = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
+    start = _header_row(records, source, out)
     if start is None:
         return [], [], []
-    headings = [h.strip() for h in records[start]]
+    headings = [_as_text(h) or "" for h in records[start]]
+    while headings and not headings[-1]:  # trailing empty columns (a stray delimiter at line ends)
+        headings.pop()
     rows, numbers = [], []
     for offset, record in enumerate(records[start + 1:], start=start + 2):
         if len(record) > len(headings) and any(c.strip() for c in record[len(headings):]):
@@ -309,14 +312,40 @@ def _read_csv(path: Path, source: str, out: _Collector):
     return headings, rows, numbers
 
 
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV text: comma, semicolon (European Excel), tab or pipe."""
+    lines = [line for line in text[:20000].splitlines() if line.strip()][:10]
+    try:
+        return csv.Sniffer().sniff("\n".join(lines) or ",", delimiters=",;\t|").delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in ",;\t|"} if lines else {}
+        return max(counts, key=counts.get) if counts and max(counts.values()) else ","
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode a text file: UTF-8 (with or without BOM), else Windows-1252, else Latin-1; returns (text, encoding)."""
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
 def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"\s*[\r\n\t]+\s*")
+
+
 def _as_text(value: Any) -> str | None:
+    """A cell as clean text: control characters dropped, line breaks and tabs (Alt+Enter in Excel, quoted
+    newlines in CSV) folded to one space, surrounding spaces trimmed; None when empty."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = _LINE_BREAKS.sub(" ", _CONTROL.sub("", str(value))).strip()
     return text or None
 
 
@@ -370,7 +399,10 @@ def _resolve_columns(programme: Programme, headings: list[str], source: str, out
                 name = canonical
                 break
         if name in fields:
+            taken = name
             name = _unique(name, fields)
+            out.warning(f"two columns give the field '{taken}'; column '{heading}' is read as '{name}' "
+                        "(rename one, or map them under `rosters.columns`)", source)
         fields[name] = [index]
     if "name" not in fields:
         first = next((by_norm[k] for k in ("firstname", "givenname", "forename") if k in by_norm), None)

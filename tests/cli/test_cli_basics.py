@@ -39,3 +39,11 @@ def test_python_dash_m_runs_and_user_errors_exit_2_without_traceback(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
+
+
+def test_a_path_that_is_a_file_is_a_clear_error(tmp_path, run_cli):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = run_cli("init", "p", "--dir", blocker)
+    assert result.exit_code == 2
+    assert "Error:" in result.stderr and "check the path" in result.stderr and "Traceback" not in result.output

@@ -42,8 +42,21 @@ def handle_errors(func: F) -> F:
                 raise
             report_error(error)
             raise typer.Exit(int(error.exit_code)) from None
+        except OSError as error:  # a path the user gave is missing, a folder, a file, or not writable
+            if state.debug:
+                raise
+            err_console.print(f"Error: {describe_os_error(error)}", markup=False, soft_wrap=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def describe_os_error(error: OSError) -> str:
+    """`[Errno 20] Not a directory: 'x'` → `x: not a directory; check the path …`."""
+    where = error.filename or ""
+    what = (error.strerror or str(error)).lower()
+    return (f"{where}: {what}; check the path (it must be a folder you can write to, or a file you can read)"
+            if where else f"{what}; check the paths you gave")
 
 
 def print_findings(findings: Iterable[Finding], stream: Console | None = None) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from mentorctl.cli.console import err_console, report_error, state
+from mentorctl.cli.console import describe_os_error, err_console, report_error, state
 from mentorctl.errors import MentorctlError
 
 COMMAND_MODULES = ("init_cmd", "validate_cmd", "match_cmd", "packs_cmd", "remind_cmd", "report_cmd")
@@ -63,6 +63,11 @@ def run() -> None:
             raise
         report_error(error)
         raise SystemExit(int(error.exit_code)) from None
+    except OSError as error:
+        if state.debug:
+            raise
+        err_console.print(f"Error: {describe_os_error(error)}", markup=False, soft_wrap=True)
+        raise SystemExit(2) from None
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         raise SystemExit(130) from None
