@@ -100,3 +100,31 @@ def test_civil_service_rosters(external):
     assert len(people.mentors) == 500 and len(people.mentees) == 500
     mentee = people.mentees.frame.iloc[0]
     assert mentee["id"] == "mentee.000@gov.uk" and mentee["name"] == "mentee 000" and mentee["grade_rank"] == 1.0
+
+
+def test_messy_cells_title_rows_and_duplicate_headings(tmp_path):
+    (tmp_path / "m.csv").write_text('Mentor roster 2027,,\n\nid,name,dept,dept\nM1,"Ann\nLee",Eng,Ops\nM2,Bo\x0bNg,Ops,Eng\n')
+    (tmp_path / "e.csv").write_text("id,name\nE1,Cat\n")
+    _programme(tmp_path, {"mentors": "m.csv", "mentees": "e.csv"})
+    people = load_participants(load_programme(tmp_path))
+    frame = people.mentors.frame
+    assert frame["name"].tolist() == ["Ann Lee", "Bo Ng"]
+    assert frame["dept_2"].tolist() == ["Ops", "Eng"] and frame["_row"].tolist() == [4, 5]
+    messages = " ".join(str(w) for w in people.warnings)
+    assert "above the column headings were skipped" in messages and "column 'dept' is read as 'dept_2'" in messages
+
+
+def test_first_visible_excel_sheet_is_read(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    hidden = book.active
+    hidden.title = "Lookup"
+    hidden.sheet_state = "hidden"
+    visible = book.create_sheet("Mentees")
+    visible.append(["id", "name"])
+    visible.append(["E1", "Cat"])
+    book.save(tmp_path / "e.xlsx")
+    (tmp_path / "m.csv").write_text("id,name\nM1,Ann\n")
+    _programme(tmp_path, {"mentors": "m.csv", "mentees": "e.xlsx"})
+    assert load_participants(load_programme(tmp_path)).mentees.frame["id"].tolist() == ["E1"]
