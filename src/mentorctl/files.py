@@ -96,7 +96,7 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
             sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, len(str(column)) + 2))
         header = []
         for column in safe.columns:
-            cell = WriteOnlyCell(sheet, value=str(column))
+            cell = WriteOnlyCell(sheet, value=_xml_safe(str(column)))
             cell.font = bold
             header.append(cell)
         sheet.append(header)
@@ -116,7 +116,14 @@ def _column_values(column: pd.Series) -> list[Any]:
     if pd.api.types.is_numeric_dtype(column):
         values = column.astype("float64") if not pd.api.types.is_integer_dtype(column) else column
         return values.astype(object).where(column.notna(), None).tolist()
-    return [_cell(v) for v in column.tolist()]
+    return [_xml_safe(_cell(v)) for v in column.tolist()]
+
+
+def _xml_safe(value: Any) -> Any:
+    """Drop control characters that a workbook (XML) cannot hold; they would make the save fail."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _cell(value: Any) -> Any:

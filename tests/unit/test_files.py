@@ -71,3 +71,10 @@ def test_unwritable_folder_is_a_user_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(OutputError, match="cannot write .*choose a folder"):
         atomic_write_text(blocker / "out" / "matches.csv", "x")
+
+
+def test_control_characters_never_break_a_workbook(tmp_path):
+    frame = pd.DataFrame({"name\x01": ["Ann\x0bLee", "Bo\x00"], "n": [1, 2]})
+    write_xlsx({"Data": frame}, tmp_path / "x.xlsx")
+    sheet = load_workbook(tmp_path / "x.xlsx")["Data"]
+    assert [sheet["A1"].value, sheet["A2"].value, sheet["A3"].value] == ["name", "AnnLee", "Bo"]

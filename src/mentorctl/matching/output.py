@@ -54,11 +54,15 @@ def write_match_outputs(result: MatchResult, out_dir: str | Path, force: bool = 
         backup = guard_output(paths[key], force)
         if backup:
             backups[f"backup_{key}"] = backup
-    write_csv(result.pairs, paths["matches"])
     summary_sheet = pd.DataFrame(summary_rows(result.summary), columns=["item", "value"])
+    # each file is recorded as mentorctl's own as soon as it is written, so a failure half-way never makes
+    # the next run mistake a file it wrote for one the coordinator edited
     write_xlsx({"Matches": result.pairs, "Unmatched": result.unmatched, "Summary": summary_sheet}, paths["xlsx"])
+    record_output(paths["xlsx"])
+    write_csv(result.pairs, paths["matches"])
+    record_output(paths["matches"])
     write_csv(result.unmatched, paths["unmatched"])
+    record_output(paths["unmatched"])
     atomic_write_text(paths["summary"], json.dumps(result.summary, indent=2, default=str) + "\n")
-    for path in paths.values():
-        record_output(path)
+    record_output(paths["summary"])
     return {**paths, **backups}
