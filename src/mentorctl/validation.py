@@ -81,8 +81,11 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
     participants, roster_findings = check_participants(programme, require_email=require_email)
     findings += roster_findings
     if participants is not None:
-        findings += check_rules(programme, participants)
-        findings += check_referenced_files(programme)
+        rule_findings = check_rules(programme, participants)
+        file_findings = check_referenced_files(programme)
+        findings += rule_findings + file_findings
+        if not any(f.level == "error" for f in rule_findings + file_findings):
+            findings += check_matching_inputs(programme, participants)
     return ValidationReport(str(programme.path), programme, participants, findings)
 
 
@@ -104,12 +107,34 @@ def check_rules(programme: Programme, participants: Participants) -> list[Findin
                           separator_for=programme.rosters.separator_for,
                           mentor_source=participants.mentors.source, mentee_source=participants.mentees.source)
     findings = []
+    rosters = {"mentor": participants.mentors, "mentee": participants.mentees}
     for text, origin in sources:
         try:
-            context.check(parse_rule(text, origin))
+            rule = parse_rule(text, origin)
+            context.check(rule)
         except RuleError as error:
             findings.append(Finding("error", str(error), Location(programme.path.name)))
+            continue
+        for side, name in sorted(rule.fields):
+            roster = rosters[side]
+            if name in roster.frame.columns and roster.frame[name].isna().all():
+                findings.append(Finding(
+                    "warning", f"{origin}: field {side}.{name} is empty for every {side}, so "
+                    f'"{text}" treats it as missing for everyone (see the README on missing values)',
+                    Location(roster.source, None, name)))
     return findings
+
+
+def check_matching_inputs(programme: Programme, participants: Participants) -> list[Finding]:
+    """What `match` checks before solving: conditions, capacities, pinned/forbidden/history files, pins."""
+    from mentorctl.errors import MentorctlError
+    from mentorctl.matching import check_inputs
+
+    try:
+        check_inputs(programme, participants)
+    except MentorctlError as error:
+        return [Finding("error", error.render(), None)]
+    return []
 
 
 def check_referenced_files(programme: Programme) -> list[Finding]:

@@ -240,3 +240,26 @@ def test_every_problem_is_reported_at_once(tmp_path, run_cli):
     data = json.loads(run_cli("validate", folder, "--json").stdout)
     messages = " | ".join(e["message"] for e in data["errors"])
     assert "empty id" in messages and "duplicate id" in messages
+
+
+def test_validate_checks_what_match_checks(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"matching": {"eligibility": ["mentor.grade > mentee.grade"],
+                                                                 "pinned": "pins.csv"}})
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM9,E1\n")
+    assert_clean_failure(run_cli("validate", folder), "pins.csv, row 2, column mentor_id", "'M9' is not on the mentor roster")
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM2,E2\n")  # grade 4 vs 1: fine
+    assert run_cli("validate", folder).exit_code == 0
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM2,E1\nM2,E2\nM2,E1\n")
+    data = yaml.safe_load((folder / "programme.yaml").read_text())
+    data["matching"]["eligibility"] = ["mentor.grade"]
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    assert_clean_failure(run_cli("validate", folder), "is a number, not a condition")
+
+
+def test_rule_field_empty_for_everyone_is_a_warning(tmp_path, run_cli):
+    mentees = "id,name,email,department,grade,languages\nE1,Cat,cat@example.org,Ops,2,\nE2,Dan,dan@example.org,Eng,1,\n"
+    folder = write_programme(tmp_path / "p", mentees=mentees, extra={"matching": {"eligibility": [
+        "overlap(mentor.department, mentee.languages) >= 1"]}})
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0
+    assert "field mentee.languages is empty for every mentee" in result.stderr

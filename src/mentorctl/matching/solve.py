@@ -97,6 +97,18 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
 
 # --------------------------------------------------------------------------------------------- pair files
 
+def check_inputs(programme: Programme, participants: Participants) -> None:
+    """Everything `solve` checks before it builds candidates — rules (fields, types, conditions), capacities,
+    design.eligibility, pinned / forbidden / history files and pins against rules, capacity and side
+    constraints — without solving. Raises the same errors `solve` would (exit 2, or 3 for pins that cannot
+    all hold). `mentorctl validate` calls it."""
+    prep = prepare(programme, participants)
+    fixed, _ = _pair_files(programme, prep, None)
+    _residual_capacities(prep, fixed)
+    codes = _group_codes(prep) if programme.matching.constraints.max_per_mentor else None
+    _check_groups(prep, fixed, codes)
+
+
 def _pair_files(programme: Programme, prep: Prepared, keep: str | Path | None) -> tuple[_Fixed, np.ndarray]:
     m = programme.matching
     n_m = len(prep.mentors)
