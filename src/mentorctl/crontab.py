@@ -53,6 +53,13 @@ def crontab_line(programme_dir: Path, *, when: str = DEFAULT_WHEN, send: bool = 
     """The crontab line running `remind` for the programme, logging to `PROGRAMME/logs/remind.log`.
 
     Paths are absolute and shell-quoted; `%` (special in crontab) is escaped."""
+    from croniter import croniter
+
+    if len(when.split()) != 5 or not croniter.is_valid(when):
+        from mentorctl.errors import MentorctlError
+
+        raise MentorctlError(f"--when '{when}' is not a cron schedule of five fields, e.g. '*/15 * * * *' "
+                             "(every 15 minutes) or '0 8 * * *' (08:00 daily)")
     folder = Path(programme_dir).resolve()
     args = [*mentorctl_command(), "remind", str(folder)]
     if send:

@@ -389,3 +389,12 @@ def test_many_messages_are_summarised_unless_details(example_programme, run_cli)
     assert count and int(count.group(1)) > 25
     details = run_cli("remind", example_programme, "--now", "2027-01-25T10:00", "--dry-run", "--details")
     assert details.stdout.count("@example") >= 25
+
+
+def test_schedule_rejects_a_bad_cron_schedule(tmp_path, run_cli, monkeypatch):
+    monkeypatch.setenv("MENTORCTL_CRONTAB_FILE", str(tmp_path / "crontab"))
+    assert run_cli("init", "p", "--dir", tmp_path).exit_code == 0
+    for command in ("--print", "--install"):
+        result = run_cli("schedule", tmp_path / "p", command, "--when", "bogus")
+        assert result.exit_code == 2 and "is not a cron schedule" in result.stderr
+    assert not (tmp_path / "crontab").exists() or "bogus" not in (tmp_path / "crontab").read_text()
