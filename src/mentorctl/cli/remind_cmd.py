@@ -223,8 +223,9 @@ def register(app: typer.Typer) -> None:
         activity = load_activity_for(prog) if needs_activity else None
         table = Table(title=f"Reminders from {_when(start)} to {_when(end)} ({prog.programme.timezone})",
                       title_justify="left")
-        for column in ("When", "Reminder", "To", "Template", "Recipients"):
-            table.add_column(column, overflow="fold", no_wrap=column in ("When", "Reminder"))
+        widths = {"When": 21, "Reminder": 14, "To": 8, "Template": 8, "Recipients": 8}  # fits 80 columns
+        for column, width in widths.items():
+            table.add_column(column, overflow="fold", no_wrap=column == "When", min_width=width)
         for moment, item in found:
             if item.to is Audience.PAIRS and directory.matches is None:
                 count = "no matches yet"
@@ -234,6 +235,6 @@ def register(app: typer.Typer) -> None:
                     inactive = inactive_pairs(prog, directory.matches, activity, start, item.inactive_for)
                 count = str(len(directory.audience(item.to, inactive)))
                 if inactive is not None:
-                    count += f" (people in pairs inactive {item.inactive_for.days}+ days now)"
+                    count += f" (inactive {item.inactive_for.days}+ days)"
             table.add_row(_when(moment), item.id, item.to.value, item.template, count)
         console.print(table)
