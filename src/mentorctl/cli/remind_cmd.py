@@ -223,9 +223,11 @@ def register(app: typer.Typer) -> None:
         activity = load_activity_for(prog) if needs_activity else None
         table = Table(title=f"Reminders from {_when(start)} to {_when(end)} ({prog.programme.timezone})",
                       title_justify="left")
-        widths = {"When": 21, "Reminder": 14, "To": 8, "Template": 8, "Recipients": 8}  # fits 80 columns
-        for column, width in widths.items():
-            table.add_column(column, overflow="fold", no_wrap=column == "When", min_width=width)
+        narrow = console.width < 100  # an 80-column terminal or cron log: leave the template out
+        columns = ["When", "Reminder", "To", "Recipients"] if narrow else ["When", "Reminder", "To", "Template",
+                                                                            "Recipients"]
+        for column in columns:
+            table.add_column(column, overflow="fold", no_wrap=column == "When")
         for moment, item in found:
             if item.to is Audience.PAIRS and directory.matches is None:
                 count = "no matches yet"
@@ -236,5 +238,6 @@ def register(app: typer.Typer) -> None:
                 count = str(len(directory.audience(item.to, inactive)))
                 if inactive is not None:
                     count += f" (inactive {item.inactive_for.days}+ days)"
-            table.add_row(_when(moment), item.id, item.to.value, item.template, count)
+            cells = [_when(moment), item.id, item.to.value, item.template, count]
+            table.add_row(*(cells[:3] + cells[4:] if narrow else cells))
         console.print(table)
