@@ -169,7 +169,7 @@ class Rosters(StrictModel):
         description="field: heading in your file (a list of headings is joined with spaces, e.g. first+last name)")
     types: dict[str, FieldType] = Field(default_factory=dict,
                                         description="declared field types: text, number, integer, list, date, email, bool")
-    ranks: dict[str, list[str]] = Field(
+    ranks: dict[str, list[str | int | float]] = Field(
         default_factory=dict,
         description="ordered values of a text field (e.g. grade: [AA, AO, EO]); adds <field>_rank, 1 = first")
     list_separator: str = Field(";", description="separator of list fields (languages, skills…)")
@@ -551,6 +551,10 @@ def _friendly_errors(error: ValidationError, lines: dict[tuple, int]) -> list[st
                 text += f"; expected one of: {', '.join(sorted(names))}"
         elif kind == "missing":
             text = f"{where}{dotted}: required but missing"
+        elif kind == "string_type" and isinstance(item.get("input"), dict) and any(
+                str(p) in ("eligibility", "expr", "mentors", "mentees") for p in loc):
+            text = (f"{where}{dotted}: YAML read this rule as a mapping because it contains ': '; "
+                    "put the whole rule in quotes")
         else:
             msg = item["msg"].removeprefix("Value error, ")
             got = item.get("input")

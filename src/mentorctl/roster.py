@@ -543,15 +543,21 @@ def _add_ranks(programme: Programme, frame: pd.DataFrame, heading_of: dict[str, 
         name = snake_case(field_name)
         if name not in frame.columns:
             continue
-        position = {str(v).strip().lower(): i for i, v in enumerate(order, start=1)}
+        position = {_rank_key(v): i for i, v in enumerate(order, start=1)}
         values = frame[name]
-        ranks = values.map(lambda v, lookup=position: lookup.get(str(v).strip().lower()) if isinstance(v, str) else None)
+        ranks = values.map(lambda v, lookup=position: None if v is None or v != v else lookup.get(_rank_key(v)))
         unknown = values.notna() & ranks.isna()
         for index in list(frame.index[unknown])[:_MAX_CELL_MESSAGES]:
             out.error(f"'{values[index]}' is not one of the values listed under `rosters.ranks.{field_name}` "
-                      f"({', '.join(order)})", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
+                      f"({', '.join(map(str, order))})", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
         frame[f"{name}_rank"] = ranks.astype(np.float64)
         types[f"{name}_rank"] = FieldType.NUMBER
+
+
+def _rank_key(value: Any) -> str:
+    """How rank values are compared: case-insensitive text, and 3 == 3.0 == "3"."""
+    number = _numeric(value)
+    return f"{number:g}" if number is not None else str(value).strip().lower()
 
 
 def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: _Collector) -> None:

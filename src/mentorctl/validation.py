@@ -74,8 +74,8 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
     try:
         programme = load_programme(path)
     except ProgrammeError as error:
-        findings = [Finding("error", error.plain_message, error.location)]
-        findings += [Finding("error", d, error.location) for d in error.details]
+        findings = [Finding("error", d, error.location) for d in error.details] or [
+            Finding("error", error.plain_message, error.location)]
         return ValidationReport(str(path), None, None, findings)
     findings = [Finding("warning", w, Location(programme.path.name)) for w in programme_warnings(programme)]
     participants, roster_findings = check_participants(programme, require_email=require_email)

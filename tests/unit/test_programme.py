@@ -106,3 +106,11 @@ def test_inactivity_reminder_needs_an_activity_log(tmp_path):
         load_programme(write(tmp_path, data))
     data["reporting"] = {"activity": ["activity.csv"]}
     assert load_programme(write(tmp_path, data)).reminders[0].id == "nudge"
+
+
+def test_rule_with_colon_space_gets_a_quoting_hint(tmp_path):
+    (tmp_path / "programme.yaml").write_text(
+        "programme: {name: T}\ndesign: {start_date: 2027-01-04}\nrosters: {mentors: m.csv, mentees: e.csv}\n"
+        "matching:\n  eligibility:\n    - mentor.site == 'HQ: London'\n    - mentor.note: x\n")
+    with pytest.raises(ProgrammeError, match="put the whole rule in quotes"):
+        load_programme(tmp_path)

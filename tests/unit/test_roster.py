@@ -128,3 +128,11 @@ def test_first_visible_excel_sheet_is_read(tmp_path):
     (tmp_path / "m.csv").write_text("id,name\nM1,Ann\n")
     _programme(tmp_path, {"mentors": "m.csv", "mentees": "e.xlsx"})
     assert load_participants(load_programme(tmp_path)).mentees.frame["id"].tolist() == ["E1"]
+
+
+def test_numeric_ranks(tmp_path):
+    (tmp_path / "m.csv").write_text("id,name,band\n1,A,3\n2,B,1\n")
+    (tmp_path / "e.csv").write_text("id,name,band\n3,C,2\n")
+    _programme(tmp_path, {"mentors": "m.csv", "mentees": "e.csv", "ranks": {"band": [1, 2, 3]}})
+    people = load_participants(load_programme(tmp_path))
+    assert people.mentors.frame["band_rank"].tolist() == [3.0, 1.0]
