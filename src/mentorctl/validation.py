@@ -86,6 +86,7 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
         findings += rule_findings + file_findings
         if not any(f.level == "error" for f in rule_findings + file_findings):
             findings += check_matching_inputs(programme, participants)
+        findings += check_group_sizes(programme, participants)
     return ValidationReport(str(programme.path), programme, participants, findings)
 
 
@@ -135,6 +136,27 @@ def check_matching_inputs(programme: Programme, participants: Participants) -> l
     except MentorctlError as error:
         return [Finding("error", error.render(), None)]
     return []
+
+
+def check_group_sizes(programme: Programme, participants: Participants) -> list[Finding]:
+    """A minimum group size no mentor (or not enough mentees) can reach leaves everyone unmatched."""
+    from mentorctl.roster import snake_case
+
+    size = programme.matching.min_group_size
+    if not size or participants.mentors is None or participants.mentees is None:
+        return []
+    frame = participants.mentors.frame
+    column = snake_case(programme.matching.capacity_column)
+    capacity = frame[column].fillna(programme.matching.mentor_capacity) if column in frame.columns else None
+    largest = int(capacity.max()) if capacity is not None and len(capacity) else programme.matching.mentor_capacity
+    problems = []
+    if largest < size:
+        problems.append(f"matching.min_group_size is {size} but no mentor has that much capacity (largest "
+                        f"{largest}), so nobody can be matched; lower it or raise capacities")
+    if len(participants.mentees) < size:
+        problems.append(f"matching.min_group_size is {size} but there are only {len(participants.mentees)} "
+                        "mentees, so no group can form")
+    return [Finding("warning", p, Location(programme.path.name)) for p in problems]
 
 
 def check_referenced_files(programme: Programme) -> list[Finding]:

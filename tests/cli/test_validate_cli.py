@@ -263,3 +263,12 @@ def test_rule_field_empty_for_everyone_is_a_warning(tmp_path, run_cli):
     result = run_cli("validate", folder)
     assert result.exit_code == 0
     assert "field mentee.languages is empty for every mentee" in result.stderr
+
+
+def test_unreachable_group_size_is_a_warning(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"matching": {"eligibility": [], "min_group_size": 40,
+                                                                 "mentor_capacity": 6}})
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0
+    assert "min_group_size is 40 but no mentor has that much capacity (largest 6)" in result.stderr
+    assert "only 2 mentees" in result.stderr
