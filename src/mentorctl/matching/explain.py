@@ -47,6 +47,9 @@ def explain(programme: Programme, participants: Participants, person_id: str,
 
     prep = prepare(programme, participants)
     person_id = str(person_id).strip()
+    if person_id not in prep.mentee_index and person_id not in prep.mentor_index:  # e0012 for E0012
+        same = {i for i in [*prep.mentee_index, *prep.mentor_index] if i.lower() == person_id.lower()}
+        person_id = same.pop() if len(same) == 1 else person_id
     matches = matches if matches is not None else _empty_matches()
     _, excluded = _pair_files(programme, prep, None)
     if person_id in prep.mentee_index:
