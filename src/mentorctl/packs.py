@@ -10,7 +10,8 @@ whole group; peer — both people of every pair.
 
 Ledger key: `pack:welcome:<role>:<id>:<content-hash>`, the hash over (id, sorted counterpart ids, group ids,
 kind), so an edited matches.csv sends a new pack to exactly the people whose match changed.
-Private fields (programme.yaml `private:`) never enter a template context.
+Private fields (programme.yaml `private:`) never enter a template context, and neither do internal ones
+(ids, preferences, capacity, ranks, utc_offset) unless `onboarding.profile_fields` lists them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
     from mentorctl.templating import RenderedMessage
 
 PACK_KIND = "pack:welcome"
-HIDDEN_FIELDS = ("id", "name", "email")
+HIDDEN_FIELDS = ("id", "name", "email")      # in every profile, but shown apart from the field list
+INTERNAL_FIELDS = ("capacity", "utc_offset")  # never on a card unless onboarding.profile_fields lists them
 
 
 @dataclass(frozen=True)
@@ -100,28 +102,56 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def is_internal_field(name: str, programme: Programme) -> bool:
+    """Fields kept off counterpart cards by default: ids (`*_id`, e.g. manager_id), preferences
+    (`preferred_*`), the capacity column, ranks (`*_rank`) and `utc_offset`."""
+    lowered = re.sub(r"[\s-]+", "_", str(name).strip().lower())
+    if lowered.endswith("_id") or lowered.startswith("preferred_") or lowered.endswith("_rank"):
+        return True
+    return _norm(name) in {_norm(f) for f in (*INTERNAL_FIELDS, programme.matching.capacity_column)}
+
+
+def profile_field_allowed(name: str, programme: Programme) -> bool:
+    """Whether a (non-`_`) field may appear in a participant-facing profile: never a private one; id, name
+    and email always; the rest per `onboarding.profile_fields`, or by default every non-internal field."""
+    norm = _norm(name)
+    if norm in private_fields(programme):
+        return False
+    if norm in {_norm(f) for f in HIDDEN_FIELDS}:
+        return True
+    listed = programme.onboarding.profile_fields
+    if listed is not None:
+        return norm in {_norm(f) for f in listed}
+    return not is_internal_field(name, programme)
+
+
 def public_profile(person: Mapping[str, Any], programme: Programme) -> dict[str, Any]:
-    """A person's fields fit for participants to see: no `_` columns, no `private:` fields, empty cells as
-    None, whole floats as ints, list fields (per `rosters.types`) split into lists."""
+    """A person's fields fit for participants to see: no `_` columns, no `private:` fields, no internal
+    fields (see `profile_field_allowed`; `onboarding.profile_fields` chooses them instead), empty cells as
+    None, whole floats as ints, list fields (per `rosters.types`) split into lists. Ordered as the
+    `profile_fields` list when it is given, else as the roster."""
     from mentorctl.programme import FieldType
 
-    private = private_fields(programme)
     profile: dict[str, Any] = {}
     for key, value in person.items():
         name = str(key)
-        if name.startswith("_") or _norm(name) in private:
+        if name.startswith("_") or not profile_field_allowed(name, programme):
             continue
         value = _clean(value)
         if programme.rosters.types.get(name) is FieldType.LIST and isinstance(value, str):
             separator = programme.rosters.separator_for(name)
             value = [item.strip() for item in value.split(separator) if item.strip()]
         profile[name] = value
+    listed = programme.onboarding.profile_fields
+    if listed is not None:
+        order = {_norm(f): i for i, f in enumerate(listed)}
+        profile = dict(sorted(profile.items(), key=lambda kv: order.get(_norm(kv[0]), -1)))
     return profile
 
 
 def _shown_fields(profile: Mapping[str, Any], programme: Programme) -> list[dict[str, Any]]:
-    """[{label, value}] for a pack: public fields other than id/name/email/capacity, non-empty."""
-    hidden = {_norm(f) for f in (*HIDDEN_FIELDS, programme.matching.capacity_column)}
+    """[{label, name, value}] for a pack: the profile's fields other than id/name/email, non-empty."""
+    hidden = {_norm(f) for f in HIDDEN_FIELDS}
     shown = []
     for key, value in profile.items():
         if _norm(key) in hidden or value is None or value == "" or value == []:
@@ -173,7 +203,76 @@ def _session(session: Any, tz: Any) -> dict[str, Any]:
     start = start.astimezone(UTC).astimezone(tz)
     return {"title": session.title, "start": start, "end": start + timedelta(minutes=session.duration_minutes),
             "duration_minutes": session.duration_minutes, "location": session.location, "url": session.url,
-            "audience": session.audience.value}
+            "audience": session.audience.value, "local": None}
+
+
+def participant_zone(person: Mapping[str, Any], programme: Programme) -> tzinfo | None:
+    """The person's own time zone from a `timezone` field (IANA name, e.g. Asia/Singapore) or a `utc_offset`
+    field (hours, e.g. 5.5); None when they have neither, the value is unusable, or the field is private."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    fields = {_norm(k): k for k in person if not str(k).startswith("_")}
+    private = private_fields(programme)
+    for norm in ("timezone", "utcoffset"):
+        if norm not in fields or norm in private:
+            continue
+        value = _clean(person[fields[norm]])
+        if value is None or value == "":
+            continue
+        if norm == "timezone":
+            try:
+                return ZoneInfo(str(value).strip())
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+        try:
+            hours = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(hours) and -14 <= hours <= 14:
+            from datetime import timezone
+
+            return timezone(timedelta(hours=hours))
+    return None
+
+
+def _local_time(start: datetime, zone: tzinfo | None) -> str | None:
+    """`00:30 on Tuesday 12 January` (the date only when it differs) in the person's zone, or None when that
+    is the same clock time as in the programme's zone."""
+    if zone is None:
+        return None
+    local = start.astimezone(zone)
+    if local.utcoffset() == start.utcoffset():
+        return None
+    if local.date() == start.date():
+        return f"{local:%H:%M}"
+    return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+
+
+def _localised(session: dict[str, Any] | None, zone: tzinfo | None) -> dict[str, Any] | None:
+    if session is None:
+        return None
+    return {**session, "local": _local_time(session["start"], zone)}
+
+
+def last_day(programme: Programme) -> date:
+    """The programme's last day: `design.end_date` is exclusive (start + length_weeks)."""
+    return programme.design.end_date - timedelta(days=1)
+
+
+def _check_profile_fields(programme: Programme, participants: Participants) -> None:
+    """Every `onboarding.profile_fields` entry must be a field of some roster (a typo would silently hide it)."""
+    listed = programme.onboarding.profile_fields
+    if not listed:
+        return
+    known: set[str] = {_norm(f) for f in HIDDEN_FIELDS}
+    for roster in (participants.mentors, participants.mentees, participants.participants):
+        if roster is not None:
+            known |= {_norm(c) for c in roster.frame.columns if not str(c).startswith("_")}
+    unknown = [f for f in listed if _norm(f) not in known]
+    if unknown:
+        raise ProgrammeError(f"onboarding.profile_fields names {', '.join(unknown)}, which no roster has; "
+                             "check the spelling against the roster's columns",
+                             location=Location(str(programme.path)))
 
 
 def _slug(text: str) -> str:
@@ -198,12 +297,15 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
     for row in matches.to_dict("records"):
         mentor_id, mentee_id = str(row["mentor_id"]), str(row["mentee_id"])
         reasons, score = _reasons(programme, row), _clean(row.get("score"))
+        # No score (no column, or an empty cell): a pair the coordinator typed in. A score but no reasons:
+        # the matcher paired them on the eligibility rules alone, which is not "by hand".
+        link = {"reasons": reasons, "score": score, "by_hand": score is None}
         if peer:
-            links.setdefault(("peer", mentor_id), {})[mentee_id] = {"reasons": reasons, "score": score}
-            links.setdefault(("peer", mentee_id), {})[mentor_id] = {"reasons": reasons, "score": score}
+            links.setdefault(("peer", mentor_id), {})[mentee_id] = link
+            links.setdefault(("peer", mentee_id), {})[mentor_id] = link
         else:
-            links.setdefault(("mentor", mentor_id), {})[mentee_id] = {"reasons": reasons, "score": score}
-            links.setdefault(("mentee", mentee_id), {})[mentor_id] = {"reasons": reasons, "score": score}
+            links.setdefault(("mentor", mentor_id), {})[mentee_id] = link
+            links.setdefault(("mentee", mentee_id), {})[mentor_id] = link
 
     selected = list(links)
     if only:
@@ -215,6 +317,7 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
                               "check the id or run `mentorctl match` again")
     ids_in_both = {k[1] for k in links if k[0] == "mentor"} & {k[1] for k in links if k[0] == "mentee"}
 
+    _check_profile_fields(programme, participants)
     env = make_environment(programme)
     tz = programme.tz
     type_name = kind.value
@@ -229,10 +332,11 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         "kickoff": kickoff,
         "coordinator": {"name": coordinator.name, "email": coordinator.email} if coordinator else None,
         "resources": [r.model_dump() for r in programme.onboarding.resources],
-        "goals": [g.model_dump() for g in programme.goals],
+        # Goals are KPI targets for the coordinator; participants see them only when asked for.
+        "goals": [g.model_dump() for g in programme.goals] if programme.onboarding.show_goals else [],
         "purpose": programme.purpose.strip(),
         "start_date": programme.design.start_date,
-        "end_date": programme.design.end_date,
+        "end_date": last_day(programme),
         "checkin_every": programme.design.checkin_every,
     }
     sessions = [_session(s, tz) for s in programme.schedule.training]
@@ -274,10 +378,12 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         mine = (expectations.mentors if role == "mentor" else expectations.mentees if role == "mentee"
                 else list(dict.fromkeys([*expectations.mentees, *expectations.mentors])))
         audience = {"mentor": {"mentors", "everyone", "pairs"}, "mentee": {"mentees", "everyone", "pairs"}}
-        training = [s for s in sessions if peer or s["audience"] in audience[role]]
+        zone = participant_zone(me_row, programme)
+        training = [_localised(s, zone) for s in sessions if peer or s["audience"] in audience[role]]
         stem = f"{role}-{person_id}" if person_id in ids_in_both else _safe_stem(person_id)
         context = {
             **shared,
+            "kickoff": _localised(kickoff, zone),
             "role": role,
             "recipient": {"id": person_id, "name": me.get("name") or person_id, "email": me.get("email"),
                           "role": role, "profile": me, "fields": _shown_fields(me, programme)},

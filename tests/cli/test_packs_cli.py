@@ -178,3 +178,23 @@ def test_missing_credentials_variable_is_named(programme, run_cli, smtp_server, 
 def test_unknown_only_id_is_bad_input(programme, run_cli):
     result = run_cli("packs", programme, "--only", "NOPE")
     assert result.exit_code == 2 and "NOPE" in result.stderr
+
+
+def test_example_packs_hide_internal_fields_and_goals_and_show_the_last_day(example_programme, run_cli):
+    """On the real example: the matcher's own matches file, cards without internal fields, no KPI goals."""
+    assert run_cli("match", example_programme).exit_code == 0
+    result = run_cli("packs", example_programme)
+    assert result.exit_code == 0, result.output
+    packs = example_programme / "out" / "packs"
+    texts = {p.name: p.read_text(encoding="utf-8") for p in packs.iterdir()}
+    assert len(texts) > 300
+    for hidden in ("Preferred mentors", "Manager id", "Utc offset", "Capacity", "Our goals", "Every mentee is matched",
+                   "Monday 12 July 2027", "matched you by hand"):
+        assert not any(hidden in text for text in texts.values()), hidden
+    assert all("to Sunday 11 July 2027" in text for text in texts.values())
+    assert all("Help early-career colleagues" in text for text in texts.values())
+    # pairs the matcher made with no scoring term in common get the rules wording
+    with open(example_programme / "out" / "matches.csv", encoding="utf-8") as f:
+        zero = [row for row in csv.DictReader(f) if float(row["score"]) == 0]
+    assert zero
+    assert "matching rules" in texts[f"{zero[0]['mentee_id']}.md"]

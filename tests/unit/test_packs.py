@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from mentorctl.errors import RosterError, TemplateError
+from mentorctl.errors import ProgrammeError, RosterError, TemplateError
 from mentorctl.matches import read_matches
-from mentorctl.packs import build_packs, content_hash, outgoing_messages, public_profile, write_packs
+from mentorctl.packs import (
+    build_packs,
+    content_hash,
+    outgoing_messages,
+    participant_zone,
+    public_profile,
+    write_packs,
+)
 from mentorctl.programme import load_programme
 from mentorctl.roster import load_participants
 from mentorctl.templating import builtin_templates_dir, make_environment, render_message, render_template
@@ -96,7 +103,11 @@ def test_one_to_one_mentor_lists_all_mentees_and_mentee_gets_their_mentor(tmp_pa
     assert "Mentor M1" in e1.markdown and "Mentor M2" not in e1.markdown
     # why matched: terms with a positive contribution, largest first
     assert e1.markdown.index("Your skills and goals overlap") < e1.markdown.index("You work at the same site")
-    assert "Your coordinator matched you by hand" in by_id(packs, "mentee", "E3").markdown
+    # score 0 from the matcher (no scoring term in common) is not a hand-made pair
+    e3 = by_id(packs, "mentee", "E3")
+    assert "by hand" not in e3.markdown + e3.html
+    assert "you meet all of the programme's matching rules" in e3.markdown
+    assert "meet all of the programme" in e3.html and "matching rules" in e3.html
     # role-specific training only
     assert "Mentor training" in m1.markdown and "Mentee training" not in m1.markdown
     assert "Mentee training" in e1.markdown and "Mentor training" not in e1.markdown
@@ -148,7 +159,7 @@ def test_every_builtin_template_hides_private_fields(tmp_path):
     folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
     programme = load_programme(folder)
     row = {"id": "E1", "name": "Ana", "email": "ana@example.org", "gender": MARKER, "Date of Birth": MARKER,
-           "_row": 2, "location": "Leeds"}
+           "_row": 2, "location": "Leeds", "manager_id": MARKER, "preferred_mentors": MARKER, "utc_offset": 8}
     profile = public_profile(row, programme)
     assert profile == {"id": "E1", "name": "Ana", "email": "ana@example.org", "location": "Leeds"}
     person = {**profile, "role": "mentee", "profile": profile, "fields": [], "reasons": [], "score": 1}
@@ -229,3 +240,134 @@ def test_welcome_email_has_pack_and_invitation(tmp_path):
     assert "DTSTART:20270111T160000Z" in ics and "SUMMARY:Kick-off" in ics and "LOCATION:Atrium" in ics
     assert "mailto:m1@example.org" in ics
     assert parsed["Reply-To"] is None or "@" in parsed["Reply-To"]
+
+
+def test_only_pairs_without_a_score_are_matched_by_hand(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 0, 0), ("M2", "E2", 0, 0)])
+    matches = folder / "out" / "matches.csv"
+    # E2's pair typed in by the coordinator: empty score and term cells
+    matches.write_text(matches.read_text().replace("E2,M2,0,0,0", "E2,M2,,,"))
+    _, packs = render(folder)
+    assert "Your coordinator matched you by hand" in by_id(packs, "mentee", "E2").markdown
+    assert "Your coordinator matched you by hand" in by_id(packs, "mentor", "M2").html
+    assert "by hand" not in by_id(packs, "mentee", "E1").markdown
+    # a matches file without a score column at all: every pair was typed in
+    matches.write_text("mentee_id,mentor_id\nE1,M1\nE2,M2\n")
+    _, packs = render(folder)
+    assert all("Your coordinator matched you by hand" in p.markdown for p in packs.packs)
+    assert not any("matching rules" in p.markdown for p in packs.packs)
+
+
+INTERNAL_HEADER = "id,name,email,location,skills,goals,gender,date_of_birth,utc_offset,manager_id,preferred_mentors,capacity,mentor_rank,grade\n"
+
+
+def internal_person(pid: str, name: str) -> str:
+    return f"{pid},{name},{pid.lower()}@example.org,Leeds,python,python,{MARKER},{MARKER},8,M77,M11;M12,3,2,G5\n"
+
+
+def internal_programme(folder: Path, onboarding_extra: str = "") -> Path:
+    make_programme(folder, "one-to-one", [("M1", "E1", 1, 1)])
+    (folder / "mentors.csv").write_text(INTERNAL_HEADER + internal_person("M1", "Mentor M1"))
+    (folder / "mentees.csv").write_text(INTERNAL_HEADER + internal_person("E1", "Mentee E1"))
+    if onboarding_extra:
+        yaml_path = folder / "programme.yaml"
+        text = yaml_path.read_text()
+        yaml_path.write_text(text.replace("onboarding:\n", "onboarding:\n" + onboarding_extra))
+    return folder
+
+
+def card(markdown: str, name: str) -> str:
+    """The Markdown lines of one counterpart card."""
+    start = markdown.index(f"### {name}")
+    return markdown[start:markdown.index("\n## ", start)]
+
+
+def test_default_cards_hide_ids_preferences_capacity_ranks_and_utc_offset(tmp_path):
+    folder = internal_programme(tmp_path / "p")
+    programme, packs = render(folder)
+    for pack, other in ((by_id(packs, "mentor", "M1"), "Mentee E1"), (by_id(packs, "mentee", "E1"), "Mentor M1")):
+        text = card(pack.markdown, other)
+        assert "- Location: Leeds" in text and "- Grade: G5" in text
+        for hidden in ("Preferred mentors", "M11", "Manager id", "M77", "Capacity", "Utc offset", "rank"):
+            assert hidden not in text and hidden not in pack.html, hidden
+    profile = public_profile({"id": "E1", "name": "A", "manager_id": "M77", "preferred_mentors": "M11",
+                              "capacity": 3, "utc_offset": 8.0, "team_rank": 1, "grade": 4}, programme)
+    assert profile == {"id": "E1", "name": "A", "grade": 4}
+
+
+def test_explicit_profile_fields_show_exactly_those_in_that_order(tmp_path):
+    folder = internal_programme(tmp_path / "p", "  profile_fields: [grade, capacity, location]\n")
+    programme, packs = render(folder)
+    text = card(by_id(packs, "mentee", "E1").markdown, "Mentor M1")
+    items = [line for line in text.split("Why you were matched")[0].splitlines() if line.startswith("- ")]
+    assert items == ["- Email: m1@example.org", "- Grade: G5", "- Capacity: 3", "- Location: Leeds"]
+
+
+def test_private_fields_never_shown_even_when_listed(tmp_path):
+    folder = internal_programme(tmp_path / "p", "  profile_fields: [location, gender, Date of Birth]\n")
+    programme, packs = render(folder)
+    write_packs(programme, packs.packs)
+    outputs = [p.html + p.markdown + p.message.text + p.message.html for p in packs.packs]
+    assert all(MARKER not in text and "- Location: Leeds" in text for text in outputs)
+    assert all(MARKER not in f.read_text() for f in (folder / "out" / "packs").iterdir())
+    assert public_profile({"id": "E1", "gender": MARKER, "location": "Leeds"}, programme) == {
+        "id": "E1", "location": "Leeds"}
+
+
+def test_profile_fields_naming_no_roster_field_is_a_programme_error(tmp_path):
+    folder = internal_programme(tmp_path / "p", "  profile_fields: [location, favourite_colour]\n")
+    with pytest.raises(ProgrammeError, match="favourite_colour"):
+        render(folder)
+
+
+def test_pack_shows_the_last_day_not_the_exclusive_end_date(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    programme, packs = render(folder)
+    assert str(programme.design.end_date) == "2027-04-05"  # start + 12 weeks, exclusive
+    pack = by_id(packs, "mentee", "E1")
+    assert "to Sunday 4 April 2027" in pack.markdown and "to Sunday 4 April 2027" in pack.html
+    assert "5 April" not in pack.markdown + pack.html
+
+
+def test_goals_only_when_show_goals(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    _, packs = render(folder)
+    pack = by_id(packs, "mentee", "E1")
+    assert "Grow people." in pack.markdown and "Grow people." in pack.html
+    assert "Everyone matched" not in pack.markdown + pack.html + pack.message.text
+    yaml_path = folder / "programme.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("onboarding:\n", "onboarding:\n  show_goals: true\n"))
+    _, packs = render(folder)
+    pack = by_id(packs, "mentee", "E1")
+    assert "Everyone matched" in pack.markdown and "Everyone matched" in pack.html
+
+
+def test_session_times_also_in_the_recipients_own_time_zone(tmp_path):
+    folder = internal_programme(tmp_path / "p")  # both have utc_offset 8
+    mentors = folder / "mentors.csv"
+    mentors.write_text(mentors.read_text().replace(",8,M77", ",0,M77"))
+    _, packs = render(folder)
+    mentee = by_id(packs, "mentee", "E1")
+    # kick-off 16:00 London (UTC in January) is midnight in UTC+8, the next day
+    assert "16:00 (Europe/London) (your time: 00:00 on Tuesday 12 January)" in mentee.markdown
+    assert "(your time: 00:00 on Tuesday 12 January)" in mentee.html
+    assert "(your time: 00:00 on Tuesday 12 January)" in mentee.message.text
+    assert "Mentee training**, Thursday 14 January 2027, 10:00 (Europe/London) (your time: 18:00)" in mentee.markdown
+    mentor = by_id(packs, "mentor", "M1")  # utc_offset 0 = London's clock in January: nothing added
+    assert "your time" not in mentor.markdown + mentor.html + mentor.message.text
+
+
+def test_participant_zone_reads_timezone_or_utc_offset_and_ignores_private_or_bad_values(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    programme = load_programme(folder)
+    from datetime import datetime, timedelta
+
+    moment = datetime(2027, 7, 1, 12, tzinfo=programme.tz)
+    assert participant_zone({"timezone": "Asia/Kolkata"}, programme).utcoffset(moment) == timedelta(hours=5.5)
+    assert participant_zone({"utc_offset": 5.5}, programme).utcoffset(moment) == timedelta(hours=5.5)
+    assert participant_zone({"timezone": "Mars/Olympus", "utc_offset": float("nan")}, programme) is None
+    assert participant_zone({"name": "A"}, programme) is None
+    yaml_path = folder / "programme.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("private: [gender, date_of_birth]",
+                                                       "private: [gender, date_of_birth, utc_offset]"))
+    assert participant_zone({"utc_offset": 5.5}, load_programme(folder)) is None
