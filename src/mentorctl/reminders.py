@@ -187,9 +187,13 @@ def _clean(value: Any) -> Any:
 
 
 def public_fields(row: Mapping[str, Any], programme: Programme) -> dict[str, Any]:
-    """A person's fields fit for a participant-facing message: no `_` columns, no `private:` fields."""
-    private = set(programme.private)
-    return {k: _clean(v) for k, v in row.items() if not str(k).startswith("_") and k not in private}
+    """A person's fields fit for a participant-facing message: the same choice as the packs' profiles (no `_`
+    columns, no `private:` fields, no internal ones such as manager_id or preferred_mentors, or exactly
+    `onboarding.profile_fields`)."""
+    from mentorctl.packs import profile_field_allowed
+
+    return {k: _clean(v) for k, v in row.items()
+            if not str(k).startswith("_") and profile_field_allowed(str(k), programme)}
 
 
 class Directory:

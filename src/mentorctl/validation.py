@@ -87,6 +87,7 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
         if not any(f.level == "error" for f in rule_findings + file_findings):
             findings += check_matching_inputs(programme, participants)
         findings += check_group_sizes(programme, participants)
+        findings += check_profile_fields(programme, participants)
     return ValidationReport(str(programme.path), programme, participants, findings)
 
 
@@ -157,6 +158,17 @@ def check_group_sizes(programme: Programme, participants: Participants) -> list[
         problems.append(f"matching.min_group_size is {size} but there are only {len(participants.mentees)} "
                         "mentees, so no group can form")
     return [Finding("warning", p, Location(programme.path.name)) for p in problems]
+
+
+def check_profile_fields(programme: Programme, participants: Participants) -> list[Finding]:
+    """Every field named in onboarding.profile_fields must exist on some roster (else it would quietly vanish)."""
+    listed = programme.onboarding.profile_fields or []
+    known = {f for roster in participants.rosters() for f in roster.fields}
+    missing = [f for f in listed if f not in known]
+    if not missing:
+        return []
+    return [Finding("error", f"onboarding.profile_fields names {', '.join(repr(m) for m in missing)}, which no "
+                    f"roster has; fields: {', '.join(sorted(known))}", Location(programme.path.name))]
 
 
 def check_referenced_files(programme: Programme) -> list[Finding]:

@@ -272,3 +272,8 @@ def test_unreachable_group_size_is_a_warning(tmp_path, run_cli):
     assert result.exit_code == 0
     assert "min_group_size is 40 but no mentor has that much capacity (largest 6)" in result.stderr
     assert "only 2 mentees" in result.stderr
+
+
+def test_unknown_profile_field_is_an_error(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"onboarding": {"profile_fields": ["department", "hobby"]}})
+    assert_clean_failure(run_cli("validate", folder), "onboarding.profile_fields names 'hobby'")
