@@ -387,3 +387,12 @@ def test_percent_in_path_is_escaped(tmp_path, crontab_file):
     assert "100\\%" in line and "100%" not in line.replace("100\\%", "")
     crontab.install(folder)
     assert crontab_file.read_text().count("# mentorctl:") == 1
+
+
+def test_reminder_profiles_hide_private_and_internal_fields(tmp_path):
+    from mentorctl.reminders import public_fields
+
+    programme = make_programme(tmp_path, [])
+    row = {"id": "E1", "name": "Cat", "salary": 50_000, "manager_id": "M9", "preferred_mentors": "M1;M2",
+           "department": "Ops", "_row": 2}
+    assert public_fields(row, programme) == {"id": "E1", "name": "Cat", "department": "Ops"}
