@@ -30,15 +30,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render onboarding packs and welcome emails for every matched participant; optionally send them.
 
-        Writes out/packs/<id>.html (print-friendly) and .md, and each welcome email (pack attached, kick-off
-        invitation as .ics) as out/outbox/<id>-welcome.eml. With --send the emails go through the SMTP
+        Writes out/packs/ID.html (print-friendly) and ID.md, and each welcome email (pack attached, kick-off
+        invitation as .ics) as out/outbox/ID-welcome.eml. With --send the emails go through the SMTP
         server in programme.yaml, user name and password from the environment variables it names. Every
         send is recorded: a re-run sends only what is missing, and an edited matches.csv sends a new pack
         only to the people whose match changed. Everything is rendered before anything is sent.
 
         Exits 0 when done, 1 when some sends failed (listed), 2 for bad input or a template error.
 
-        Example: mentorctl packs programmes/example            (then check out/outbox/)
+        Example: mentorctl packs programmes/example (then check out/outbox/)
+
         Example: mentorctl packs programmes/example --send
         """
         from mentorctl.errors import ProgrammeError
