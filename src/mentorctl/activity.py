@@ -40,6 +40,9 @@ HR_FIELDS: tuple[str, ...] = ("employee_id", "left_on", "promoted_on")
 SURVEY_FIELDS: tuple[str, ...] = ("participant_id", "satisfaction", "recommend")
 
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+MAX_SESSION_MINUTES = 1440
+"""A session longer than a day is taken to be a typing or export error (e.g. seconds in a minutes column)."""
+RATING_SCALE = (1, 5)
 _AWARE = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
 
 
@@ -100,7 +103,8 @@ def load_activity(programme: Programme, paths: Sequence[str | Path] | None = Non
     sources = activity_sources(programme, paths)
     frames, problems, names, rows_read = [], [], [], 0
     for index, source in enumerate(sources):
-        frame, found, name, count = _read_activity_source(programme, source, index)
+        label = _yaml_label(programme, source, index if not paths else None)
+        frame, found, name, count = _read_activity_source(programme, source, label)
         frames.append(frame)
         problems.append(found)
         names.append(name)
@@ -140,6 +144,16 @@ def activity_sources(programme: Programme, paths: Sequence[str | Path] | None = 
     return chosen
 
 
+def _yaml_label(programme: Programme, source: ActivitySource, index: int | None) -> str:
+    """Where this source's settings live in programme.yaml, for messages: `reporting.activity[N]`."""
+    configured = list(programme.reporting.activity)
+    if index is None:
+        name = Path(source.path.split("#")[0]).name
+        matches = [i for i, s in enumerate(configured) if Path(s.path.split("#")[0]).name == name]
+        index = matches[0] if matches else (0 if len(configured) == 1 else None)
+    return f"reporting.activity[{index}]" if index is not None else "reporting.activity (an entry for this file)"
+
+
 def read_hr_extract(programme: Programme, path: str | Path | None = None) -> Table | None:
     """The HR extract (employee_id, left_on, promoted_on, other fields), or None when there is none."""
     config = programme.reporting.hr_extract
@@ -156,12 +170,14 @@ def read_hr_extract(programme: Programme, path: str | Path | None = None) -> Tab
     out = pd.DataFrame({"employee_id": _clean_id(mapped["employee_id"])})
     problems.append(_problems(name, rows, "employee_id", mapped["employee_id"], out["employee_id"].isna(),
                               "no employee_id"))
+    date_problem = ("not a day-first date such as 31/01/2026 (`dayfirst: true` is set)" if dayfirst else
+                    "not a date such as 2026-01-31: write YYYY-MM-DD, or set "
+                    "`reporting.hr_extract.dayfirst: true` in programme.yaml")
     for column in ("left_on", "promoted_on"):
         text = mapped[column]
         given = _text(text) != ""
         parsed = parse_timestamps(text, programme.tz, dayfirst=dayfirst)
-        problems.append(_problems(name, rows, column, text, given & parsed.isna(),
-                                  "not a date (write YYYY-MM-DD, or set dayfirst: true)"))
+        problems.append(_problems(name, rows, column, text, given & parsed.isna(), date_problem))
         out[column] = parsed.dt.normalize()
     for column in extra:
         out[column] = mapped[column]
@@ -235,13 +251,21 @@ def parse_timestamps(values: pd.Series, tz: tzinfo, *, dayfirst: bool = False,
     if not given.any():
         return result
     todo = text[given]
+    if dayfirst and not date_format:
+        # ISO dates (2026-02-03) stay year-month-day in a day-first file: never read as 2 March
+        iso = todo.str.match(r"\s*\d{4}-\d{1,2}-\d{1,2}(?:[T ]|$)")
+        if iso.any():
+            result[todo.index[iso]] = parse_timestamps(todo[iso], tz)
+            todo = todo[~iso]
+            if todo.empty:
+                return result
     parsed = _parse_text(todo, tz, dayfirst=dayfirst, date_format=date_format)
     missing = parsed.isna()
     if missing.any():
         again = todo[missing].str.strip()
         retry = "mixed" if dayfirst and not date_format else date_format
         parsed[missing] = _parse_text(again, tz, dayfirst=dayfirst, date_format=retry)
-    result[given] = parsed
+    result.loc[parsed.index] = parsed
     return result
 
 
@@ -263,12 +287,12 @@ def _empty_activity() -> pd.DataFrame:
     })
 
 
-def _event_lookup(events: Mapping[str, str | list[str]], source: str, index: int) -> dict[str, str]:
+def _event_lookup(events: Mapping[str, str | list[str]], source: str, label: str) -> dict[str, str]:
     lookup = {name.casefold(): name for name in EVENTS}
     for canonical, theirs in events.items():
         if canonical not in EVENTS:
             raise ActivityError(
-                f"reporting.activity[{index}].events: '{canonical}' is not a mentorctl event; "
+                f"{label}.events: '{canonical}' is not a mentorctl event; "
                 f"the keys are mentorctl's names ({', '.join(EVENTS)}) and the values your export's",
                 location=Location(source))
         for name in [theirs] if isinstance(theirs, str) else list(theirs):
@@ -277,17 +301,17 @@ def _event_lookup(events: Mapping[str, str | list[str]], source: str, index: int
 
 
 def _read_activity_source(programme: Programme, source: ActivitySource,
-                          index: int) -> tuple[pd.DataFrame, pd.DataFrame, str, int]:
+                          label: str) -> tuple[pd.DataFrame, pd.DataFrame, str, int]:
     raw, name, rows = _read_table(programme.resolve(source.path))
     for key in source.columns:
         if key not in ACTIVITY_COLUMNS:
             raise ActivityError(
-                f"reporting.activity[{index}].columns: '{key}' is not a mentorctl field; the keys are "
+                f"{label}.columns: '{key}' is not a mentorctl field; the keys are "
                 f"{', '.join(ACTIVITY_COLUMNS)} and the values the headings in your export",
                 location=Location(name))
     mapped, _ = _map_columns(raw, source.columns, ACTIVITY_COLUMNS, required=("timestamp", "event"),
-                             source=name, hint=f"reporting.activity[{index}].columns")
-    lookup = _event_lookup(source.events, name, index)
+                             source=name, hint=f"{label}.columns")
+    lookup = _event_lookup(source.events, name, label)
     text = {f: _text(mapped[f]) for f in ACTIVITY_COLUMNS if f != "timestamp"}
     problems: list[pd.DataFrame] = []
     n = len(raw)
@@ -295,9 +319,13 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
     stamp_raw = mapped["timestamp"]
     timestamp = parse_timestamps(stamp_raw, programme.tz, dayfirst=source.dayfirst,
                                  date_format=source.date_format)
-    hint = ("not a date/time in the format " + source.date_format if source.date_format else
-            "not a day-first date/time (31/01/2026 09:30)" if source.dayfirst else
-            "not an ISO date/time (2026-01-31 09:30); set dayfirst or date_format for other formats")
+    # the problem text is the same for every row (rows are grouped by it); the bad value is in `value`
+    hint = (f"does not match `{label}.date_format: \"{source.date_format}\"` in programme.yaml"
+            if source.date_format else
+            "not a day-first date-time such as 31/01/2026 09:30 (`dayfirst: true` is set for this file)"
+            if source.dayfirst else
+            "not an ISO date-time such as 2026-01-31 09:30: set "
+            f"`{label}.dayfirst: true` or `date_format` in programme.yaml")
     if timestamp.isna().any():
         stamp_text = _text(stamp_raw)
         given = stamp_text != ""
@@ -319,13 +347,18 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
                               "neither mentor_id nor mentee_id is given"))
 
     duration = _minutes(text["duration_minutes"])
+    given = text["duration_minutes"] != ""
     problems.append(_problems(name, rows, "duration_minutes", text["duration_minutes"],
-                              (text["duration_minutes"] != "") & (duration.isna() | (duration < 0)),
-                              "not a duration in minutes (a number >= 0, or H:MM)"))
+                              given & duration.isna(), "not a duration in minutes (a number >= 0, or H:MM)"))
+    problems.append(_problems(
+        name, rows, "duration_minutes", text["duration_minutes"],
+        given & ((duration < 0) | (duration > MAX_SESSION_MINUTES)),
+        f"implausible duration: minutes must be from 0 to {MAX_SESSION_MINUTES} (one day)"))
     rating = _numbers(text["rating"])
+    low, high = RATING_SCALE
     problems.append(_problems(name, rows, "rating", text["rating"],
-                              (text["rating"] != "") & (rating.isna() | (rating < 1) | (rating > 5)),
-                              "rating must be a number from 1 to 5"))
+                              (text["rating"] != "") & (rating.isna() | (rating < low) | (rating > high)),
+                              f"rating must be a number from {low} to {high}"))
     found = _concat_problems(problems)
 
     frame = pd.DataFrame({
@@ -367,6 +400,9 @@ def _minutes(text: pd.Series) -> pd.Series:
 # tables
 
 
+_EMPTY_FILE = "is empty (no header row, no data): export it again with its header row"
+
+
 def _read_table(path: Path) -> tuple[pd.DataFrame, str, pd.Series]:
     """Read a CSV or Excel sheet (`file.xlsx#Sheet`) as text; return it, a display name and row numbers."""
     text = str(path)
@@ -378,12 +414,16 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str, pd.Series]:
     if not file.exists():
         raise ActivityError("file not found; check the path in programme.yaml or on the command line",
                             location=Location(str(file)))
+    if file.is_file() and file.stat().st_size == 0:
+        raise ActivityError(_EMPTY_FILE, location=Location(name))
     try:
         if file.suffix.lower() in _EXCEL_SUFFIXES:
             frame = pd.read_excel(file, sheet_name=sheet if sheet else 0, dtype=object, engine="calamine")
         else:
             frame = pd.read_csv(file, dtype=object, keep_default_na=False, encoding="utf-8-sig",
                                 sep=_sniff_separator(file), skip_blank_lines=True)
+    except pd.errors.EmptyDataError as e:
+        raise ActivityError(_EMPTY_FILE, location=Location(name)) from e
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ActivityError(f"cannot read it ({first}); save it as UTF-8 CSV or .xlsx",

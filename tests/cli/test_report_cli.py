@@ -103,3 +103,47 @@ def test_example_programme_with_a_generated_log(example_programme, run_cli):
     data = json.loads((example_programme / "out" / "report.json").read_text(encoding="utf-8"))
     assert data["kpis"]["sessions_held"] > 0 and data["data_quality"]["bad_rows"] == 0
     assert data["kpis"]["retention_rate"]["participants"] is not None
+
+
+def test_out_pointing_at_a_file_is_one_clear_error(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p")
+    target = tmp_path / "report.html"
+    target.write_text("not a folder", encoding="utf-8")
+    result = run_cli("report", folder, "--out", target)
+    assert result.exit_code == 2
+    assert f"cannot write the report into {target}: it is a file, not a folder" in " ".join(result.stderr.split())
+    assert "Traceback" not in _output(result)
+    assert target.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_empty_activity_file_is_one_clear_error(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p")
+    (folder / "activity.csv").write_bytes(b"")
+    result = run_cli("report", folder)
+    assert result.exit_code == 2
+    assert "activity.csv: is empty" in result.stderr and "export it again with its header row" in result.stderr
+    assert "No columns to parse" not in _output(result)
+
+
+def test_control_characters_and_a_wrong_date_format_are_reported_rows(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p", events=[*EVENTS[:3], ("31/01/2026 9:30", "session", "m1", "e1",
+                                                                  "60", "", "")])
+    with (folder / "activity.csv").open("ab") as handle:
+        handle.write(b"garbage\x00\x01\n2026-02-05 10:00,session,m1,e1,30,,x\x0by\n")
+    result = run_cli("report", folder, "--period", "2026-02-02..2026-03-01")
+    assert result.exit_code == 0, _output(result)
+    err = " ".join(result.stderr.split())
+    assert "2 row(s) could not be used" in err
+    assert ("activity.csv, rows 5, 6, column timestamp ('31/01/2026 9:30'): not an ISO date-time such as "
+            "2026-01-31 09:30: set `reporting.activity[0].dayfirst: true` or `date_format` in programme.yaml") in err
+    for name in ("report.html", "report.xlsx", "report.md", "report.json"):
+        assert (folder / "out" / name).exists()
+
+
+def test_a_period_outside_the_programme_is_a_warning(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p")
+    result = run_cli("report", folder, "--period", "2020-01-01..2020-02-01")
+    assert result.exit_code == 0, _output(result)
+    assert "0 took part" in " ".join(result.stdout.split())
+    assert "Warning: The period 2020-01-01..2020-02-01 lies entirely outside the programme's dates" in \
+        " ".join(result.stderr.split())

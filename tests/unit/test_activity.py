@@ -96,7 +96,7 @@ def test_bad_rows_are_reported_with_file_row_column_and_reason(tmp_path):
         ("activity.csv", 3, "timestamp", "no timestamp"),
         ("activity.csv", 4, "event", "no event"),
         ("activity.csv", 5, "mentor_id", "neither mentor_id nor mentee_id is given"),
-        ("activity.csv", 6, "duration_minutes", "not a duration in minutes (a number >= 0, or H:MM)"),
+        ("activity.csv", 6, "duration_minutes", "implausible duration: minutes must be from 0 to 1440 (one day)"),
         ("activity.csv", 7, "rating", "rating must be a number from 1 to 5"),
     ]
     assert log.bad_rows == 5 and log.rows_read == 6 and len(log.frame) == 1
@@ -178,3 +178,53 @@ def test_generator_output_is_clean_and_reproducible(tmp_path):
     log = load_activity(programme)
     assert log.bad_rows == 0 and len(log.frame) == len(activity)
     assert read_hr_extract(programme).bad_rows == 0 and read_survey(programme).bad_rows == 0
+
+
+def test_implausible_durations_and_ratings_are_rejected_rows(tmp_path):
+    events = [EVENTS[0], ("2026-02-03 11:00", "session", "m1", "e1", "1e9", "", ""),
+              ("2026-02-03 12:00", "session", "m1", "e1", "1440", "", ""),
+              ("2026-02-03 13:00", "session", "m1", "e1", "25:00", "", ""),
+              ("2026-02-03 14:00", "survey_response", "", "e1", "", "0", "")]
+    log = load_activity(load_programme(make_programme(tmp_path / "p", events=events)))
+    got = [(r.row, r.column, r.value) for r in log.problems.itertuples()]
+    assert got == [(3, "duration_minutes", "1e9"), (5, "duration_minutes", "25:00"), (6, "rating", "0")]
+    assert "from 0 to 1440" in log.problems["problem"].iloc[0]
+    assert sorted(log.frame["duration_minutes"].tolist()) == [60.0, 1440.0]     # one day is still plausible
+
+
+def test_control_characters_make_a_rejected_row_not_a_crash(tmp_path):
+    folder = make_programme(tmp_path / "p", events=[EVENTS[0]])
+    with (folder / "activity.csv").open("ab") as handle:
+        handle.write(b"garbage\x00\x01\n")
+    log = load_activity(load_programme(folder))
+    assert log.bad_rows == 1 and len(log.frame) == 1
+    assert set(log.problems["row"]) == {3} and set(log.problems["file"]) == {"activity.csv"}
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n"])
+def test_an_empty_file_is_one_clear_error(tmp_path, content):
+    folder = make_programme(tmp_path / "p")
+    (folder / "activity.csv").write_bytes(content)
+    with pytest.raises(ActivityError) as caught:
+        read_activity(load_programme(folder))
+    message = str(caught.value)
+    assert "activity.csv" in message and "is empty" in message and "export it again with its header row" in message
+    assert "No columns to parse" not in message
+
+
+def test_a_header_only_file_is_an_empty_log(tmp_path):
+    log = load_activity(load_programme(make_programme(tmp_path / "p", events=[])))
+    assert log.rows_read == 0 and log.frame.empty and log.problems.empty
+
+
+def test_a_wrong_date_format_names_the_setting_and_keeps_the_value_apart(tmp_path):
+    events = [EVENTS[0], ("31/01/2026 9:30", "session", "m1", "e1", "60", "", "")]
+    log = load_activity(load_programme(make_programme(tmp_path / "p", events=events)))
+    problem = log.problems.iloc[0]
+    assert (problem["row"], problem["column"], problem["value"]) == (3, "timestamp", "31/01/2026 9:30")
+    assert problem["problem"].startswith("not an ISO date-time such as 2026-01-31 09:30")
+    assert "`reporting.activity[0].dayfirst: true` or `date_format` in programme.yaml" in problem["problem"]
+    yaml = "  activity:\n    - {path: activity.csv, dayfirst: true}\n"
+    fixed = load_activity(load_programme(make_programme(tmp_path / "q", events=events, activity_yaml=yaml)))
+    days = sorted(fixed.frame["timestamp"].dt.strftime("%Y-%m-%d %H:%M"))
+    assert fixed.bad_rows == 0 and days == ["2026-01-31 09:30", "2026-02-03 10:00"]   # ISO stays ISO

@@ -121,7 +121,7 @@ def test_bad_rows_are_counted_with_file_and_row(tmp_path):
     assert report.kpis["sessions_held"] == 1        # the good 02-03 session; every bad one was left out
     assert report.kpis["goals_set"] == 1
     markdown = render_markdown(report)
-    assert "activity.csv, column timestamp: 1 row(s)" in markdown and "(rows 5)" in markdown
+    assert "activity.csv, column timestamp: 1 row(s)" in markdown and "(rows 5; e.g. '31/02/2026')" in markdown
 
 
 def test_an_empty_log_gives_a_report_that_says_so(tmp_path):
@@ -226,3 +226,121 @@ def test_header_of_the_fixture_is_the_documented_schema():
     from mentorctl.activity import ACTIVITY_COLUMNS
 
     assert tuple(HEADER) == ACTIVITY_COLUMNS
+
+
+def test_control_characters_never_reach_xlsx_html_or_markdown(tmp_path):
+    from openpyxl import load_workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    events = [("2026-02-03 10:00", "session", "m1", "e1", "60", "", "g\x0b1\x1f"),
+              ("2026-02-03 11:00", "session", "m1", "e1", "60", "", "plain")]
+    folder = make_programme(tmp_path / "p", events=events)
+    with (folder / "activity.csv").open("ab") as handle:
+        handle.write(b"garbage\x00\x01\n2026-02-04 10:00,co\x0bffee,m1,e1,,,\n")
+    report = _report(folder)
+    assert report.data_quality.bad_rows == 2
+    assert {r for r in report.data_quality.problems["row"]} == {4, 5}
+    written = write_report(report, tmp_path / "out", programme=load_programme(folder))
+    book = load_workbook(written["xlsx"])                     # would not load with an illegal character
+    items = [row[6] for row in book["Data"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(items) == ["g1", "plain"]
+    rejected = [row[3] for row in book["Rejected rows"].iter_rows(min_row=2, values_only=True)]
+    assert "garbage" in rejected and "coffee" in rejected
+    for name in ("html", "md"):
+        assert not ILLEGAL_CHARACTERS_RE.search(written[name].read_text(encoding="utf-8")), name
+
+
+def test_implausible_duration_is_rejected_not_counted(tmp_path):
+    events = [*EVENTS, ("2026-02-06 10:00", "session", "m1", "e1", "1000000000", "", "")]
+    report = _report(make_programme(tmp_path / "p", events=events))
+    assert report.kpis["mentoring_hours"] == 3.8 and report.kpis["sessions_held"] == 4
+    problem = report.data_quality.summary()[0]
+    assert (problem["column"], problem["rows"], problem["example"]) == ("duration_minutes", [16], "1000000000")
+
+
+def test_a_period_before_the_programme_counts_nothing_and_says_so(tmp_path):
+    folder = make_programme(tmp_path / "p", hr=True)
+    report = _report(folder, period=Period(date(2020, 1, 1), date(2020, 2, 1)))
+    assert report.kpis["relationships_formed"] == 0
+    assert report.kpis["participation_rate"] == 0.0 and report.participants == 0
+    assert report.kpis["retention_rate"]["participants"] is None     # nobody took part
+    goals = {g.name: g for g in report.goals}
+    assert goals["People stay"].met is None and goals["Hours delivered"].met is False
+    assert report.warnings and "lies entirely outside the programme's dates (2026-02-02..2026-03-01)" in \
+        report.warnings[0]
+    assert report.warnings[0] in report.data_quality.notes
+    html, markdown = render_html(report, load_programme(folder)), render_markdown(report)
+    assert '<p class="notice"><strong>Warning:</strong> The period 2020-01-01..2020-02-01 lies' in html
+    assert "> **Warning:** The period 2020-01-01..2020-02-01 lies" in markdown
+    assert report.as_dict()["warnings"] == report.warnings
+    assert _report(folder).warnings == []
+
+
+def test_relationships_are_formed_on_their_first_event_or_the_start_date(tmp_path):
+    folder = make_programme(tmp_path / "p")
+    with (folder / "out" / "matches.csv").open("a", encoding="utf-8") as handle:
+        handle.write("e5,m5,1\n")                              # never logged anything: formed on 2026-02-02
+    assert _report(folder).kpis["relationships_formed"] == 4
+    # from 02-10: m1-e1 (first event 02-03), m2-e2 (02-05) and m5-e5 (start) were formed before; m3-e3 on 02-25
+    later = _report(folder, period=Period(date(2026, 2, 10), date(2026, 3, 1)))
+    assert later.kpis["relationships_formed"] == 1
+    # but everyone matched by the end of the period took part: 8 matched + m4 (training)
+    assert later.kpis["participation_rate"] == round(9 / 12, 3)
+    early = _report(folder, period=Period(date(2026, 2, 2), date(2026, 2, 8)))
+    assert early.kpis["relationships_formed"] == 3                   # m3-e3 only meets on 02-25
+    assert early.kpis["participation_rate"] == round(6 / 12, 3)
+
+
+@pytest.mark.parametrize(("values", "direction", "expected"), [
+    ([0.0, 0.1, 0.3, 0.455, 0.609, 0.612, 0.612], "at_least", "improving"),    # flat at the very end
+    ([1.0, 0.989, 0.985, 0.978, 0.97, 0.963, 0.963], "at_least", "worsening"),
+    ([1.0, 0.989, 0.985, 0.978, 0.97, 0.963, 0.963], "at_most", "improving"),
+    ([0.954] * 7, "at_least", "steady"),
+    ([0.95, 0.951, 0.949, 0.952, 0.95, 0.951, 0.953], "at_least", "steady"),    # within half a point
+    ([None, None, None, None, None, None, 0.5], "at_least", None),
+])
+def test_trend_compares_with_a_quarter_of_the_period_earlier(values, direction, expected):
+    from mentorctl.report.kpis import checkpoints, trend_change
+
+    period = Period(date(2027, 1, 11), date(2027, 7, 11))
+    days = checkpoints(period)
+    assert len(days) == len(values)
+    assert trend_change(list(zip(days, values, strict=True)), direction, period, "goal_completion_rate") == expected
+
+
+def test_trend_of_a_count_uses_a_relative_tolerance():
+    from mentorctl.report.kpis import trend_change
+
+    period = Period(date(2026, 2, 2), date(2026, 3, 1))
+    points = [(date(2026, 2, 8), 1000.0), (date(2026, 2, 15), 1004.0), (date(2026, 2, 22), 1005.0),
+              (date(2026, 3, 1), 1009.0)]
+    assert trend_change(points, "at_least", period, "sessions_held") == "steady"      # +0.5% since 02-22
+    points[-1] = (date(2026, 3, 1), 1100.0)
+    assert trend_change(points, "at_least", period, "sessions_held") == "improving"
+
+
+def test_retention_cards_show_the_others_as_a_sub_line_and_charts_are_legible(tmp_path):
+    from mentorctl.report import charts
+
+    folder = make_programme(tmp_path / "p", hr=True)
+    html = render_html(_report(folder), load_programme(folder))
+    assert re.search(r'<div class="value">85\.7%</div>\s*<div class="sub">others 75\.0%</div>', html)
+    assert "85.7% (others" not in html
+    ticks = re.findall(r'<text[^>]*class="(?:tick|legend)"[^>]*>', html)
+    assert ticks and all(f'font-size="{charts.FONT_SIZE}"' in t for t in ticks)
+    assert not re.search(r"svg \.tick[^}]*font-size", html)          # no CSS shrinking them again
+    assert f"minmax({charts.MIN_DISPLAY_WIDTH}px" in html
+    # the smallest a chart is shown; text then renders at FONT_SIZE * that / WIDTH CSS pixels
+    assert charts.FONT_SIZE * charts.MIN_DISPLAY_WIDTH / charts.WIDTH >= 11
+
+
+def test_out_must_be_a_folder(tmp_path):
+    from mentorctl.errors import OutputError
+
+    folder = make_programme(tmp_path / "p")
+    target = tmp_path / "a-file"
+    target.write_text("keep me", encoding="utf-8")
+    for out in (target, target / "sub"):
+        with pytest.raises(OutputError, match="not a folder"):
+            write_report(_report(folder), out)
+    assert target.read_text(encoding="utf-8") == "keep me"

@@ -39,16 +39,16 @@ def register(app: typer.Typer) -> None:
         from mentorctl.errors import MentorctlError
         from mentorctl.programme import load_programme
         from mentorctl.report import build_report, default_period, parse_period
-        from mentorctl.report.writers import write_report
+        from mentorctl.report.writers import check_out_dir, write_report
 
         loaded = load_programme(programme)
         try:
             chosen = parse_period(period, default_period(loaded))
         except ValueError as e:
             raise MentorctlError(f"{e}") from e
+        folder = check_out_dir(out or loaded.out_dir)      # before the work: --out may name a file
         paths = [_from_cwd(a) for a in activity] if activity else None
         result = build_report(loaded, period=chosen, activity_paths=paths, compare=compare)
-        folder = out or loaded.out_dir
         written = write_report(result, folder, programme=loaded)
         _print_summary(result)
         _print_problems(result)
@@ -64,6 +64,7 @@ def _from_cwd(spec: str) -> str:
 
 
 def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, imported lazily
+    from rich.markup import escape
     from rich.table import Table
 
     from mentorctl.report.writers import change_symbol, format_value, kpi_rows, target_text
@@ -72,6 +73,8 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
     console.print(f"[bold]{result.programme}[/bold] · {result.period.start:%d %b %Y} to "
                   f"{result.period.end:%d %b %Y} · {result.population:,} eligible, "
                   f"{result.participants:,} took part")
+    for warning in result.warnings:
+        err_console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", soft_wrap=True)
     if result.is_empty:
         err_console.print("[yellow]Warning:[/yellow] no activity was recorded in this period.")
     if result.goals:
@@ -102,6 +105,8 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
 
 
 def _print_problems(result, shown: int = 5) -> None:  # noqa: ANN001
+    from mentorctl.report.writers import clean_text
+
     quality = result.data_quality
     if quality.bad_rows:
         err_console.print(f"[yellow]Warning:[/yellow] {quality.bad_rows:,} row(s) could not be used; they are "
@@ -110,7 +115,9 @@ def _print_problems(result, shown: int = 5) -> None:  # noqa: ANN001
             rows = ", ".join(str(r) for r in problem["rows"])
             more = " …" if problem["count"] > len(problem["rows"]) else ""
             label = "row" if problem["count"] == 1 else "rows"
-            err_console.print(f"  {problem['file']}, {label} {rows}{more}, column {problem['column']}: "
+            example = clean_text(problem["example"])
+            example = f" ('{example[:40]}{'…' if len(example) > 40 else ''}')" if example else ""
+            err_console.print(f"  {problem['file']}, {label} {rows}{more}, column {problem['column']}{example}: "
                               f"{problem['problem']} ({problem['count']:,} row(s))", markup=False, soft_wrap=True)
     for note in quality.notes:
         if note.startswith(("No activity log", "No out/matches", "Goal '", "report_by")):

@@ -1,5 +1,22 @@
 """Success reports: KPIs from activity logs, matches, rosters, HR extract and survey; html/xlsx/md/json.
 
+Definitions the numbers depend on:
+
+- Relationships and the period. out/matches.csv carries no dates, so a match is dated by the pair's first
+  logged event (any event naming both people, at any time), or by the programme's start date when the pair
+  has logged nothing. `relationships_formed` counts the matches so dated inside the period; the two people of
+  a match dated on or before the period's last day count as taking part (`participation_rate`, retention and
+  promotion of participants, breakdowns), as does anyone with activity in the period. A period entirely
+  outside the programme's dates therefore forms no relationship, and the report says so first
+  (`Report.warnings`, the page header and the data-quality notes).
+- Goal trend. Each goal's KPI is measured from the period start to each checkpoint (month ends, or week ends
+  for periods of 13 weeks or less, and the period's last day). `change` compares the latest value with the
+  value a quarter of the period earlier (the last checkpoint on or before that day, else the first one):
+  'steady' within half a percentage point for rates and within 1% for other KPIs, otherwise 'improving' or
+  'worsening' according to the goal's direction (`kpis.trend_change`).
+- Implausible input. Sessions must last 0 to 1440 minutes and ratings be 1-5; other rows are rejected with
+  file, row and column like any unreadable row (`activity.py`).
+
 Imports pandas at import time: import it from inside functions or CLI command bodies only.
 """
 

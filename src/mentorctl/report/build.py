@@ -18,11 +18,13 @@ from mentorctl.report.kpis import (
     Period,
     breakdown,
     compute_kpis,
+    date_pairs,
     kpi_value,
     person_metrics,
     prepare_events,
     satisfaction_counts,
     trend,
+    trend_change,
     weekly_series,
 )
 
@@ -41,7 +43,8 @@ class GoalResult:
     met: bool | None
     trend: list[tuple[date, float | None]] = field(default_factory=list)
     change: str | None = None
-    """'improving', 'worsening' or 'steady' since the previous checkpoint (None without one)."""
+    """'improving', 'worsening' or 'steady': the latest value against the value a quarter of the period
+    earlier (see `kpis.trend_change`); None without two known values."""
     description: str | None = None
 
 
@@ -59,14 +62,18 @@ class DataQuality:
     notes: list[str]
 
     def summary(self, first: int = 5) -> list[dict[str, Any]]:
-        """Problems grouped by file, column and problem: how many rows, and the first row numbers."""
+        """Problems grouped by file, column and problem: how many rows, the first row numbers and the first
+        offending value (`example`, '' when the cell was empty)."""
         if self.problems.empty:
             return []
-        groups = self.problems.groupby(["file", "column", "problem"], sort=False)["row"]
+        groups = self.problems.groupby(["file", "column", "problem"], sort=False)
+        examples = groups["value"].first()
         out = []
-        for (file, column, problem), rows in groups:
+        for (file, column, problem), rows in groups["row"]:
+            example = examples[(file, column, problem)]
             out.append({"file": file, "column": column, "problem": problem, "count": int(rows.size),
-                        "rows": [int(r) for r in rows.head(first)]})
+                        "rows": [int(r) for r in rows.head(first)],
+                        "example": "" if example is None or example != example else str(example)})
         return sorted(out, key=lambda item: (-item["count"], item["file"]))
 
 
@@ -90,6 +97,8 @@ class Report:
     participants: int
     active_window_days: int
     compare: Report | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What makes the whole report misleading (e.g. a period outside the programme's dates): shown first."""
 
     @property
     def goals_met(self) -> tuple[int, int]:
@@ -107,6 +116,7 @@ class Report:
             "programme": self.programme,
             "period": {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()},
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "warnings": self.warnings,
             "population": self.population,
             "participants": self.participants,
             "kpis": {name: self.kpis.get(name) for name in KPI_NAMES},
@@ -219,6 +229,10 @@ def build_report(programme: Programme, *, period: Period | None = None,
                 "problem": "not on the rosters; fix the id or add the person to a roster"}))
         unknown |= missing
     events = events[~unknown]
+    if pairs is not None:
+        start_day = (programme.design.start_date - period.start).days
+        pairs = date_pairs(pairs, events, people, start_day)
+    warnings = _period_warnings(programme, period, notes)
     day = events["_day"].to_numpy()
     inside = (day >= 0) & (day < period.days)
     outside = int((~inside).sum())
@@ -305,7 +319,23 @@ def build_report(programme: Programme, *, period: Period | None = None,
         weekly=weekly, satisfaction=distribution,
         data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
         population=len(people), participants=int(metrics["participant"].sum()),
-        active_window_days=settings.active_window_days, compare=other)
+        active_window_days=settings.active_window_days, compare=other, warnings=warnings)
+
+
+def _period_warnings(programme: Programme, period: Period, notes: list[str]) -> list[str]:
+    """A warning when the period misses the programme's dates entirely; a note when it overlaps them."""
+    first = programme.design.start_date
+    last = programme.design.end_date - timedelta(days=1)
+    dates = f"{first.isoformat()}..{last.isoformat()}"
+    if period.end < first or period.start > last:
+        text = (f"The period {period} lies entirely outside the programme's dates ({dates}): no match counts "
+                "as formed in it and only activity logged in it is counted (a survey export, which has no "
+                "dates, is still shown). Check --period.")
+        notes.append(text)
+        return [text]
+    if period.start < first or period.end > last:
+        notes.append(f"The period {period} reaches beyond the programme's dates ({dates}).")
+    return []
 
 
 def _field_values(name: str, people_frame: pd.DataFrame, hr: pd.DataFrame | None) -> pd.Series | None:
@@ -334,19 +364,8 @@ def _goals(programme: Programme, kpis: dict[str, Any], events: pd.DataFrame, per
             points = series.get(goal.kpi, [])
             if value is not None and goal.target is not None:
                 met = value >= goal.target if goal.direction == "at_least" else value <= goal.target
-            change = _change([v for _, v in points], goal.direction)
+            change = trend_change(points, goal.direction, period, goal.kpi)
         results.append(GoalResult(name=goal.name, kpi=goal.kpi, target=goal.target, direction=goal.direction,
                                   value=value, met=met, trend=points, change=change,
                                   description=goal.description))
     return results
-
-
-def _change(values: list[float | None], direction: str) -> str | None:
-    known = [v for v in values if v is not None]
-    if len(known) < 2:
-        return None
-    delta = known[-1] - known[-2]
-    if abs(delta) < 1e-9:
-        return "steady"
-    better = delta > 0 if direction == "at_least" else delta < 0
-    return "improving" if better else "worsening"

@@ -10,8 +10,13 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 PALETTE = ("#2f6f9f", "#e08a2c", "#4c9a5b", "#b5475b", "#7a5fa6", "#8a8a8a")
-WIDTH, HEIGHT = 640, 230
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 16, 46
+WIDTH, HEIGHT = 640, 250
+LEFT, RIGHT, TOP, BOTTOM = 58, 12, 18, 56
+FONT_SIZE = 16
+"""Axis and legend text, in the chart's own units (the viewBox is WIDTH wide)."""
+MIN_DISPLAY_WIDTH = 460
+"""The narrowest the page shows a chart (CSS px): text is then FONT_SIZE * 460 / 640 = 11.5 px on screen."""
+MAX_X_LABELS = 8
 
 
 def _nice_max(value: float) -> float:
@@ -44,22 +49,24 @@ def _frame(title: str, labels: Sequence[str], top: float, series_names: Sequence
         y = TOP + plot_h - plot_h * i / 4
         text = f"{value * 100:.0f}%" if percent else _number(value)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" class="grid"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(text)}</text>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 5:.1f}" text-anchor="end" class="tick" '
+                     f'font-size="{FONT_SIZE}">{escape(text)}</text>')
     n = max(len(labels), 1)
-    every = max(1, math.ceil(n / 12))
+    every = max(1, math.ceil(n / MAX_X_LABELS))
     for i, label in enumerate(labels):
         if i % every:
             continue
         x = LEFT + plot_w * (i + 0.5) / n
-        parts.append(f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle" class="tick">'
-                     f"{escape(str(label))}</text>")
+        parts.append(f'<text x="{x:.1f}" y="{TOP + plot_h + FONT_SIZE + 4}" text-anchor="middle" class="tick" '
+                     f'font-size="{FONT_SIZE}">{escape(str(label))}</text>')
     if len(series_names) > 1:
         x = LEFT
         for i, name in enumerate(series_names):
             colour = PALETTE[i % len(PALETTE)]
-            parts.append(f'<rect x="{x}" y="{HEIGHT - 14}" width="10" height="10" fill="{colour}"/>')
-            parts.append(f'<text x="{x + 14}" y="{HEIGHT - 5}" class="legend">{escape(name)}</text>')
-            x += 24 + 7 * len(name)
+            parts.append(f'<rect x="{x}" y="{HEIGHT - 17}" width="12" height="12" fill="{colour}"/>')
+            parts.append(f'<text x="{x + 17}" y="{HEIGHT - 5}" class="legend" font-size="{FONT_SIZE}">'
+                         f"{escape(name)}</text>")
+            x += 30 + int(FONT_SIZE * 0.6 * len(name))
     return parts
 
 

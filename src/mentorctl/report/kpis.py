@@ -128,9 +128,43 @@ def _zone_of(events: pd.DataFrame) -> tzinfo:
     return tz or UTC
 
 
-def participant_codes(events: pd.DataFrame, people: pd.Index, pairs: pd.DataFrame | None) -> np.ndarray:
-    """Positions in `people` of everyone who took part: in a formed relationship or with any activity."""
+def date_pairs(pairs: pd.DataFrame, events: pd.DataFrame, people: pd.Index, start_day: int) -> pd.DataFrame:
+    """`pairs` (mentor_id, mentee_id) with `_day`: the day each relationship was formed, counted like the
+    events' `_day` (days since the period start). A pair is formed on its first logged event (any event
+    naming both people, either way round, at any time, also outside the period), else on the programme's
+    start date (`start_day`, in the same units) when it has logged nothing.
+
+    With `_day` present the KPIs count a match as formed in a period when that day falls in the period,
+    and its two people as taking part when it was formed by the end of the period."""
+    out = pairs.copy()
+    size = len(people) + 1
+    a, b = people.get_indexer(out["mentor_id"]), people.get_indexer(out["mentee_id"])
+    mentor, mentee = events["_mentor"].to_numpy(), events["_mentee"].to_numpy()
+    both = (mentor >= 0) & (mentee >= 0)
+    event_key = np.minimum(mentor[both], mentee[both]).astype(np.int64) * size + np.maximum(mentor[both],
+                                                                                            mentee[both])
+    first = pd.Series(events["_day"].to_numpy()[both]).groupby(event_key).min()
+    pair_key = np.minimum(a, b).astype(np.int64) * size + np.maximum(a, b)
+    found = first.reindex(pair_key).to_numpy()
+    known = (a >= 0) & (b >= 0) & ~np.isnan(found)
+    out["_day"] = np.where(known, np.nan_to_num(found), start_day).astype(np.int64)
+    return out
+
+
+def _pairs_in_place(pairs: pd.DataFrame | None, period: Period) -> pd.DataFrame | None:
+    """The relationships formed by the end of `period` (all of them when they carry no `_day`)."""
+    if pairs is None or "_day" not in pairs.columns:
+        return pairs
+    return pairs[pairs["_day"].to_numpy() < period.days]
+
+
+def participant_codes(events: pd.DataFrame, people: pd.Index, pairs: pd.DataFrame | None,
+                      period: Period | None = None) -> np.ndarray:
+    """Positions in `people` of everyone who took part: in a relationship formed by the end of `period`, or
+    with any activity."""
     parts = [events["_mentor"].to_numpy(), events["_mentee"].to_numpy()]
+    if period is not None:
+        pairs = _pairs_in_place(pairs, period)
     if pairs is not None and len(pairs):
         parts += [people.get_indexer(pairs["mentor_id"]), people.get_indexer(pairs["mentee_id"])]
     codes = np.concatenate(parts) if parts else np.array([], dtype=np.int64)
@@ -149,7 +183,10 @@ def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.Data
     mentor, mentee = events["_mentor"].to_numpy(), events["_mentee"].to_numpy()
     kpis: dict[str, Any] = {}
     if "relationships_formed" in need:
-        if pairs is not None:
+        if pairs is not None and "_day" in pairs.columns:
+            formed = pairs["_day"].to_numpy()
+            kpis["relationships_formed"] = int(((formed >= 0) & (formed < period.days)).sum())
+        elif pairs is not None:
             kpis["relationships_formed"] = int(len(pairs))
         else:
             sessions = (code == _EVENT_INDEX["session"]) & (mentor >= 0) & (mentee >= 0)
@@ -159,7 +196,7 @@ def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.Data
         recent = events["_day"].to_numpy() >= period.days - window
         kpis["active_participants"] = _distinct(len(people), mentor[recent], mentee[recent])
     if "participation_rate" in need:
-        kpis["participation_rate"] = _ratio(len(participant_codes(events, people, pairs)), len(people))
+        kpis["participation_rate"] = _ratio(len(participant_codes(events, people, pairs, period)), len(people))
     if "mentoring_hours" in need:
         minutes = events["duration_minutes"].to_numpy()[code == _EVENT_INDEX["session"]]
         kpis["mentoring_hours"] = round(float(np.nansum(minutes)) / 60, 1)
@@ -171,7 +208,7 @@ def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.Data
     if need & {"satisfaction_mean", "nps"}:
         kpis["satisfaction_mean"], kpis["nps"] = _satisfaction(events, code, survey)
     if need & {"retention_rate", "promotion_rate"}:
-        took_part = people[participant_codes(events, people, pairs)]
+        took_part = people[participant_codes(events, people, pairs, period)]
         kpis["retention_rate"], kpis["promotion_rate"] = _organisation(hr, period, took_part)
     return {name: kpis[name] for name in KPI_NAMES if name in kpis}
 
@@ -304,6 +341,34 @@ def trend(events: pd.DataFrame, period: Period, names: Sequence[str], *, people:
     return series
 
 
+RATE_TOLERANCE = 0.005
+"""Rates (0-1) that moved by half a percentage point or less are steady."""
+RELATIVE_TOLERANCE = 0.01
+"""Other KPIs that moved by 1% of their size or less are steady."""
+
+
+def trend_change(points: Sequence[tuple[date, float | None]], direction: str, period: Period,
+                 kpi: str | None = None) -> str | None:
+    """'improving', 'worsening' or 'steady': the latest value against the value a quarter of the period
+    earlier (the last checkpoint on or before that day, else the first checkpoint), so that a series that
+    rises slowly but steadily is not called steady. Within RATE_TOLERANCE (rates) or RELATIVE_TOLERANCE
+    (other KPIs) it is steady. None with fewer than two known values."""
+    known = [(day, float(value)) for day, value in points if value is not None]
+    if len(known) < 2:
+        return None
+    last_day, latest = known[-1]
+    back = last_day - timedelta(days=max(1, period.days // 4))
+    earlier = [value for day, value in known[:-1] if day <= back]
+    base = earlier[-1] if earlier else known[0][1]
+    delta = latest - base
+    name = (kpi or "").partition(".")[0]
+    tolerance = RATE_TOLERANCE if name in RATE_KPIS else RELATIVE_TOLERANCE * max(abs(latest), abs(base))
+    if abs(delta) <= max(tolerance, 1e-9):
+        return "steady"
+    better = delta > 0 if direction == "at_least" else delta < 0
+    return "improving" if better else "worsening"
+
+
 def _sorted(values: np.ndarray) -> bool:
     return values.size < 2 or bool(np.all(values[1:] >= values[:-1]))
 
@@ -380,7 +445,7 @@ def person_metrics(events: pd.DataFrame, period: Period, people: pd.Index, pairs
         return total
 
     took_part = np.zeros(n, dtype=bool)
-    took_part[participant_codes(events, people, pairs)] = True
+    took_part[participant_codes(events, people, pairs, period)] = True
     recent = events["_day"].to_numpy() >= period.days - window
     is_session = code == _EVENT_INDEX["session"]
     minutes = np.nan_to_num(events["duration_minutes"].to_numpy())

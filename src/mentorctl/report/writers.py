@@ -1,6 +1,9 @@
 """Report writers: report.json, report.md, report.html (self-contained, inline SVG) and report.xlsx.
 
-Every file is written atomically (temporary file, then rename) with `files.atomic_write_*`.
+Every file is written atomically (temporary file, then rename) with `files.atomic_write_*`. Characters that
+XML forbids (control characters other than tab, newline and carriage return; U+FFFE, U+FFFF; lone surrogates)
+are removed from all text written to report.xlsx, report.html and report.md, so a stray byte in an export
+can never stop the report.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mentorctl.errors import OutputError
 from mentorctl.files import atomic_write_bytes, atomic_write_text, neutralise_formula
 from mentorctl.report.build import EXCEL_ROWS, Report
 from mentorctl.report.kpis import KPI_GROUPS, KPI_LABELS, KPI_NAMES, RATE_KPIS
@@ -29,6 +33,15 @@ BREAKDOWN_LABELS = {
     "hours_per_participant": "Hours / participant", "goals_set": "Goals set", "goals_achieved": "Goals achieved",
     "goal_completion_rate": "Goal completion", "satisfaction_mean": "Satisfaction", "respondents": "Respondents",
 }
+
+
+ILLEGAL_XML_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+"""What XML 1.0 cannot hold (a superset of openpyxl's ILLEGAL_CHARACTERS_RE)."""
+
+
+def clean_text(value: str) -> str:
+    """`value` without the characters XML (and so xlsx and html) cannot hold."""
+    return ILLEGAL_XML_CHARACTERS.sub("", value)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -105,11 +118,27 @@ def kpi_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
+def check_out_dir(out_dir: str | Path) -> Path:
+    """`out_dir` as a folder the report can go into (created when missing); OutputError when it is a file
+    or cannot be created."""
+    out = Path(out_dir)
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "is a file" if existing == out else f"is inside {existing}, which is a file"
+        raise OutputError(f"cannot write the report into {out}: it {where}, not a folder; give --out a folder "
+                          "(it is created when missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the folder {out}: {e.strerror or e}; choose a folder you can write "
+                          "to (e.g. --out DIR)") from e
+    return out
+
+
 def write_report(report: Report, out_dir: str | Path, formats: Iterable[str] = ("html", "xlsx", "md", "json"),
                  programme: Any = None) -> dict[str, Path]:
-    """Write the chosen formats into `out_dir`; return {format: path}."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the chosen formats into `out_dir` (OutputError when that is a file); return {format: path}."""
+    out = check_out_dir(out_dir)
     written: dict[str, Path] = {}
     for fmt in formats:
         path = out / f"report.{fmt}"
@@ -155,6 +184,8 @@ def render_markdown(report: Report) -> str:
     if report.goals:
         lines += [f"**{met} of {len(report.goals)} goals met**" + (
             f" ({len(report.goals) - judged} cannot be judged yet)" if judged < len(report.goals) else ""), ""]
+    for warning in report.warnings:
+        lines += [f"> **Warning:** {warning}", ""]
     if report.is_empty:
         lines += ["> No activity was recorded in this period: activity KPIs are zero or unknown.", ""]
     if report.goals:
@@ -179,9 +210,10 @@ def render_markdown(report: Report) -> str:
     lines += ["## Data quality", ""] + [f"- {item}" for item in _quality_lines(report)]
     for problem in report.data_quality.summary():
         rows = ", ".join(str(r) for r in problem["rows"]) + (" …" if problem["count"] > len(problem["rows"]) else "")
+        example = f"; e.g. '{problem['example']}'" if problem["example"] else ""
         lines.append(f"- {problem['file']}, column {problem['column']}: {problem['count']} row(s) "
-                     f"{problem['problem']} (rows {rows})")
-    return "\n".join(lines) + "\n"
+                     f"{problem['problem']} (rows {rows}{example})")
+    return clean_text("\n".join(lines) + "\n")
 
 
 def _quality_lines(report: Report) -> list[str]:
@@ -238,6 +270,11 @@ def html_context(report: Report) -> dict[str, Any]:
     } for g in report.goals]
     groups = {}
     for row in kpi_rows(report):
+        value = row["value"]
+        row = {**row, "sub": None}
+        if isinstance(value, dict):   # retention, promotion: participants big, everyone else small below
+            row = {**row, "text": format_value(row["name"], value.get("participants")),
+                   "sub": f"others {format_value(row['name'], value.get('non_participants'))}"}
         groups.setdefault(row["group"], []).append(row)
     breakdowns = [{
         "field": name,
@@ -257,6 +294,8 @@ def html_context(report: Report) -> dict[str, Any]:
         "kpi_groups": groups,
         "compare_name": report.compare.programme if report.compare else None,
         "charts": [{"title": t, "svg": Markup(svg)} for t, svg in chart_list],
+        "chart_min_width": charts.MIN_DISPLAY_WIDTH,
+        "warnings": list(report.warnings),
         "breakdowns": breakdowns,
         "min_group_size": report.min_group_size,
         "empty": report.is_empty,
@@ -270,7 +309,7 @@ def render_html(report: Report, programme: Any = None) -> str:
     from mentorctl.templating import make_environment, render_template
 
     env = make_environment(programme)
-    return render_template(env, "report.html.j2", html_context(report))
+    return clean_text(render_template(env, "report.html.j2", html_context(report)))
 
 
 def write_html(report: Report, path: str | Path, programme: Any = None) -> Path:
@@ -282,15 +321,24 @@ def write_html(report: Report, path: str | Path, programme: Any = None) -> Path:
 
 
 def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells without XML-illegal characters and neutralised against formulas (per distinct value)."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or isinstance(out[column].dtype, pd.StringDtype):
-            out[column] = out[column].astype(object).map(neutralise_formula)
+            values = out[column].astype(object)
+            try:
+                codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            except TypeError:  # unhashable cells (lists): clean them one by one
+                out[column] = values.map(lambda v: neutralise_formula(clean_text(v)) if isinstance(v, str) else v)
+                continue
+            cleaned = np.array([neutralise_formula(clean_text(u)) if isinstance(u, str) else u for u in uniques]
+                               + [None], dtype=object)
+            out[column] = cleaned[codes]
     return out
 
 
 def _append_frame(sheet: Any, frame: pd.DataFrame, bold: Any) -> None:
-    sheet.append([str(c) for c in frame.columns])
+    sheet.append([clean_text(str(c)) for c in frame.columns])
     for cell in sheet[1]:
         cell.font = bold
     for row in _safe_frame(frame).itertuples(index=False, name=None):
@@ -312,6 +360,8 @@ def _xl(value: Any) -> Any:
         return value.tz_localize(None).to_pydatetime() if value.tzinfo else value.to_pydatetime()
     if isinstance(value, dict | list):
         return json.dumps(value)
+    if isinstance(value, str):
+        return clean_text(value)
     return value
 
 
@@ -418,7 +468,7 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
 
 
 def _sheet_name(name: str, book: Any) -> str:
-    cleaned = re.sub(r"[\[\]\*\?/\\:]", "_", name)[:31]
+    cleaned = re.sub(r"[\[\]\*\?/\\:]", "_", clean_text(name))[:31]
     base, i = cleaned, 2
     while cleaned in book.sheetnames:
         cleaned = f"{base[:28]}~{i}"
@@ -427,20 +477,19 @@ def _sheet_name(name: str, book: Any) -> str:
 
 
 _XML_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SPECIAL = re.compile(r"[&<>\"\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SPECIAL = re.compile(r"[&<>\"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _FORMULA_FIRST = frozenset("=+-@\t\r|%")
 
 
 def _xml_text(value: str) -> str:
-    return _CONTROL.sub("", str(value)).translate(_XML_ESCAPE)
+    return clean_text(str(value)).translate(_XML_ESCAPE)
 
 
 def _safe_strings(uniques: list[str]) -> list[str]:
     """XML-escaped, formula-neutralised text; checks the whole batch at C speed before touching items."""
     if any(u[:1] in _FORMULA_FIRST for u in uniques):
         uniques = [neutralise_formula(u) for u in uniques]
-    if _SPECIAL.search("\x1f".join(uniques).replace("\x1f", "")) is None:
+    if _SPECIAL.search("".join(uniques)) is None:
         return uniques
     return [_xml_text(u) for u in uniques]
 
@@ -547,5 +596,5 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str:
     return path.lstrip("/") if path.startswith("/") else f"xl/{path}"
 
 
-__all__ = ["REPORT_FILES", "format_value", "kpi_rows", "render_html", "render_markdown", "write_report",
-           "KPI_NAMES"]
+__all__ = ["REPORT_FILES", "check_out_dir", "clean_text", "format_value", "kpi_rows", "render_html",
+           "render_markdown", "write_report", "KPI_NAMES"]
