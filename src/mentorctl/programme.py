@@ -445,7 +445,7 @@ def load_programme(path: str | Path = ".") -> Programme:
     except (OSError, UnicodeDecodeError) as e:
         raise ProgrammeError(f"cannot read it: {e}", location=Location(str(file))) from e
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         lines = _key_lines(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -463,6 +463,21 @@ def load_programme(path: str | Path = ".") -> Programme:
                              location=Location(str(file)), details=_friendly_errors(e, lines)) from e
     programme._path = file.resolve()
     return programme
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (the second would silently win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{key}' is given twice (first on line {seen[key]}); the second would silently "
+                    "replace the first: merge them", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def programme_warnings(programme: Programme) -> list[str]:

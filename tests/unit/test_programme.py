@@ -114,3 +114,13 @@ def test_rule_with_colon_space_gets_a_quoting_hint(tmp_path):
         "matching:\n  eligibility:\n    - mentor.site == 'HQ: London'\n    - mentor.note: x\n")
     with pytest.raises(ProgrammeError, match="put the whole rule in quotes"):
         load_programme(tmp_path)
+
+
+def test_a_key_given_twice_is_an_error(tmp_path):
+    (tmp_path / "programme.yaml").write_text(
+        "programme: {name: T}\ndesign: {start_date: 2027-01-04}\nrosters: {mentors: m.csv, mentees: e.csv}\n"
+        "reminders:\n  - {id: a, every: 1w, to: pairs, template: x.md.j2}\n"
+        "reminders:\n  - {id: b, every: 1w, to: pairs, template: x.md.j2}\n")
+    with pytest.raises(ProgrammeError) as error:
+        load_programme(tmp_path)
+    assert "line 6" in str(error.value) and "'reminders' is given twice (first on line 4)" in str(error.value)
