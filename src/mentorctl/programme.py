@@ -483,6 +483,20 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def programme_warnings(programme: Programme) -> list[str]:
     """Things that are allowed but probably a mistake."""
     warnings = []
+    last_day = programme.design.end_date - timedelta(days=1)
+    for session in programme.schedule.training:
+        if session.start.date() > last_day:
+            warnings.append(f"training '{session.title}' on {session.start.date()} is after the programme's last day "
+                            f"({last_day}); its reminder will not be sent")
+    for reminder in programme.reminders:
+        week = re.fullmatch(r"(?i)week\s+(\d+)", (reminder.at or "").strip())
+        on_date = re.fullmatch(r"\d{4}-\d{2}-\d{2}", (reminder.at or "").strip())
+        if on_date and not programme.design.start_date <= date.fromisoformat(on_date.group(0)) <= last_day:
+            warnings.append(f"reminder '{reminder.id}' is on {on_date.group(0)}, outside the programme "
+                            f"({programme.design.start_date} to {last_day}); it will never be sent")
+        if week and int(week.group(1)) > programme.design.length_weeks:
+            warnings.append(f"reminder '{reminder.id}' is at week {week.group(1)} but the programme lasts "
+                            f"{programme.design.length_weeks} weeks; it will never be sent")
     for goal in programme.goals:
         if goal.target is None:
             warnings.append(f"goal '{goal.name}' has no numeric target, so the report cannot say whether it is met")

@@ -135,12 +135,14 @@ def training_schedule(programme: Programme) -> list[ScheduledReminder]:
     if not settings.enabled:
         return []
     items = []
+    end = _end(programme)
     for session in programme.schedule.training:
         start = localize(session.start, programme.tz)
         wall = start.replace(tzinfo=None) - timedelta(days=settings.days_before)
-        items.append(ScheduledReminder(
+        when = localize(wall, programme.tz)
+        items.append(ScheduledReminder(  # nothing is sent after the programme's last day
             id=f"training-{_slug(session.title)}", to=session.audience, template=settings.template,
-            times=(localize(wall, programme.tz),), expires=start, session=session, session_start=start))
+            times=(when,) if when < end else (), expires=min(start, end), session=session, session_start=start))
     return items
 
 

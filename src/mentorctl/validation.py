@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ class ValidationReport:
         p = self.programme
         info: dict[str, Any] = {
             "name": p.programme.name, "type": p.design.type.value, "start_date": p.design.start_date.isoformat(),
-            "end_date": p.design.end_date.isoformat(), "length_weeks": p.design.length_weeks,
+            "last_day": (p.design.end_date - timedelta(days=1)).isoformat(), "length_weeks": p.design.length_weeks,
             "goals": len(p.goals), "eligibility_rules": len(p.matching.eligibility),
             "scoring_terms": len(p.matching.scoring), "reminders": len(p.reminders),
         }

@@ -124,3 +124,14 @@ def test_a_key_given_twice_is_an_error(tmp_path):
     with pytest.raises(ProgrammeError) as error:
         load_programme(tmp_path)
     assert "line 6" in str(error.value) and "'reminders' is given twice (first on line 4)" in str(error.value)
+
+
+def test_schedule_outside_the_programme_is_a_warning(tmp_path):
+    data = {**MINIMAL, "design": {"start_date": "2027-01-04", "length_weeks": 6},
+            "schedule": {"training": [{"title": "Late", "start": "2027-02-20 10:00"}]},
+            "reminders": [{"id": "wk8", "at": "week 8", "to": "pairs", "template": "x.md.j2"},
+                          {"id": "d", "at": "2027-03-01", "to": "pairs", "template": "x.md.j2"}]}
+    warnings = " | ".join(programme_warnings(load_programme(write(tmp_path, data))))
+    assert "training 'Late' on 2027-02-20 is after the programme's last day (2027-02-14)" in warnings
+    assert "'wk8' is at week 8 but the programme lasts 6 weeks" in warnings
+    assert "'d' is on 2027-03-01, outside the programme" in warnings

@@ -396,3 +396,14 @@ def test_reminder_profiles_hide_private_and_internal_fields(tmp_path):
     row = {"id": "E1", "name": "Cat", "salary": 50_000, "manager_id": "M9", "preferred_mentors": "M1;M2",
            "department": "Ops", "_row": 2}
     assert public_fields(row, programme) == {"id": "E1", "name": "Cat", "department": "Ops"}
+
+
+def test_no_training_reminder_after_the_programme_ends(tmp_path):
+    training = [{"title": "Late training", "start": "2026-07-10 10:00", "audience": "mentees"},
+                {"title": "Early training", "start": "2026-01-20 10:00", "audience": "mentees"}]
+    programme = make_programme(tmp_path, [], weeks=26, training=training)  # ends 2026-07-06
+    from mentorctl.reminders import training_schedule
+
+    by_title = {item.session.title: item for item in training_schedule(programme)}
+    assert by_title["Late training"].times == ()
+    assert len(by_title["Early training"].times) == 1
