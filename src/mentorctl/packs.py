@@ -182,7 +182,11 @@ def _reasons(programme: Programme, match_row: Mapping[str, Any]) -> list[dict[st
     """The scoring terms that contributed to this pair, largest first: {name, explain, points}."""
     columns = {_norm(c): c for c in match_row}
     reasons = []
+    from mentorctl.rules import uses_private_field
+
     for term in programme.matching.scoring:
+        if uses_private_field(term.expr, programme):  # e.g. same_gender: never told to participants
+            continue
         column = columns.get(_norm(term.name))
         if column is None:
             continue

@@ -1120,3 +1120,14 @@ def _literal_value(node: ast.AST) -> int | float | str:
         value = _literal_value(node.operand)
         return -value if isinstance(node.op, ast.USub) else value  # type: ignore[operator]
     return node.value  # type: ignore[attr-defined]
+
+
+def uses_private_field(text: str, programme: Programme) -> bool:
+    """Whether a rule expression reads a field listed under `private:` (its values must then not be shown to
+    participants: such scoring terms are left out of packs and explanations)."""
+    private = {str(p).strip().lower() for p in programme.private}
+    try:
+        fields = parse_rule(text, "private check").fields
+    except RuleError:
+        return False
+    return any(name.lower() in private for _, name in fields)

@@ -95,7 +95,7 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
 def check_rules(programme: Programme, participants: Participants) -> list[Finding]:
     """Parse every rule and check the fields and types it uses; one finding per bad rule."""
     from mentorctl.errors import RuleError
-    from mentorctl.rules import RuleContext, parse_rule
+    from mentorctl.rules import RuleContext, parse_rule, uses_private_field
 
     matching, design = programme.matching, programme.design.eligibility
     sources = [(t, f"matching.eligibility[{i}]") for i, t in enumerate(matching.eligibility)]
@@ -118,6 +118,9 @@ def check_rules(programme: Programme, participants: Participants) -> list[Findin
         except RuleError as error:
             findings.append(Finding("error", str(error), Location(programme.path.name)))
             continue
+        if origin.startswith("matching.scoring") and uses_private_field(text, programme):
+            findings.append(Finding("warning", f"{origin} reads a private field: it counts in the score but is "
+                                    "left out of packs, emails and explain", Location(programme.path.name)))
         for side, name in sorted(rule.fields):
             roster = rosters[side]
             if name in roster.frame.columns and roster.frame[name].isna().all():

@@ -163,9 +163,17 @@ def _holds(prep: Prepared, rule: Any, rows: np.ndarray) -> np.ndarray:
 
 
 def _entry(prep: Prepared, i: int, j: int) -> dict[str, Any]:
+    """A candidate's score and its terms; terms reading private fields are summed into one "private" entry,
+    so their values (an age gap, say) are never shown on their own."""
+    from mentorctl.rules import uses_private_field
+
     terms = {k: float(v[0]) for k, v in prep.source.terms_for_pairs(np.array([i]), np.array([j])).items()}
+    hidden = {t.name for t in prep.programme.matching.scoring if uses_private_field(t.expr, prep.programme)}
+    shown = {k: round(v, 4) for k, v in terms.items() if k not in hidden}
+    if hidden & set(terms):
+        shown["private terms"] = round(sum(v for k, v in terms.items() if k in hidden), 4)
     return {"id": prep.mentors["id"].iloc[j], "name": _name(prep.mentors, j),
-            "score": round(sum(terms.values()), 4), "terms": {k: round(v, 4) for k, v in terms.items()}}
+            "score": round(sum(terms.values()), 4), "terms": shown}
 
 
 def _loads(prep: Prepared, matches: pd.DataFrame) -> np.ndarray:
@@ -193,7 +201,9 @@ def _relaxations(prep: Prepared, i: int, holds: list[np.ndarray], excluded: np.n
         blocked = others & ~holds[r]
         if not blocked.any():
             continue
-        text = _threshold_text(prep, rule, i, blocked)
+        from mentorctl.rules import uses_private_field
+
+        text = None if uses_private_field(rule.text, prep.programme) else _threshold_text(prep, rule, i, blocked)
         out.append(text or f"{int(blocked.sum())} more would be eligible without the rule `{rule.text}`")
     return out
 
@@ -222,7 +232,7 @@ def _threshold_text(prep: Prepared, rule: Any, i: int, blocked: np.ndarray) -> s
         return None
     step = float(np.min(need))
     count = int((need <= step + 1e-9).sum())
-    who = "peers" if prep.peer else "mentors"
+    who = ("peer" if prep.peer else "mentor") + ("" if count == 1 else "s")
     constant = node.comparators[0]
     if isinstance(constant, ast.Constant) and isinstance(constant.value, int | float):
         limit = constant.value + step if op in ("<", "<=") else constant.value - step

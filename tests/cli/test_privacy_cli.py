@@ -1,0 +1,40 @@
+"""Private fields may steer matching but never reach participants: packs, emails, explain."""
+
+from __future__ import annotations
+
+import yaml
+
+
+def test_private_scoring_terms_and_rules_are_not_revealed(tmp_path, run_cli):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "mentors.csv").write_text("id,name,email,gender,age,skills\nA,Ann,ann@example.org,f,61,x;y\n"
+                                        "B,Bob,bob@example.org,m,30,x\n")
+    (folder / "mentees.csv").write_text("id,name,email,gender,age,goals\nU,Uma,uma@example.org,f,25,x\n"
+                                        "V,Vic,vic@example.org,m,29,y\nW,Wes,wes@example.org,m,70,x\n")
+    (folder / "programme.yaml").write_text(yaml.safe_dump({
+        "programme": {"name": "Private test"}, "design": {"start_date": "2027-03-01"},
+        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
+        "private": ["gender", "age"],
+        "matching": {"mentor_capacity": 1,
+                     "eligibility": ["abs(mentor.age - mentee.age) <= 36"],
+                     "scoring": [{"name": "same_gender", "expr": "mentor.gender == mentee.gender", "weight": 2},
+                                 {"name": "age_gap", "expr": "mentor.age - mentee.age", "weight": 0.01},
+                                 {"name": "skills", "expr": "overlap(mentor.skills, mentee.goals)", "weight": 1,
+                                  "explain": "shared skills"}]}}))
+    validated = run_cli("validate", folder)
+    assert "matching.scoring[0] (same_gender) reads a private field" in validated.stderr
+    assert run_cli("match", folder).exit_code == 0
+    assert run_cli("packs", folder).exit_code == 0
+    texts = [p.read_text() for p in (folder / "out" / "packs").iterdir()]
+    texts += [p.read_text(errors="replace") for p in (folder / "out" / "outbox").iterdir()]
+    assert texts and any("shared skills" in t.lower() for t in texts)
+    for text in texts:
+        for leak in ("same gender", "same_gender", "age gap", "age_gap"):
+            assert leak not in text.lower()
+    explained = run_cli("explain", folder, "U")
+    assert explained.exit_code == 0
+    assert "age_gap" not in explained.stdout and "same_gender" not in explained.stdout
+    assert "private terms" in explained.stdout
+    unmatched = run_cli("explain", folder, "W")  # 70 vs 30/61: only the age rule decides, privately
+    assert "allowed" not in unmatched.stdout and "abs(mentor.age" in unmatched.stdout
