@@ -264,3 +264,24 @@ def test_explain_matched_and_unmatched(example_programme: Path, run_cli) -> None
         assert "Not matched" in text and "would be eligible" in text
     missing = run_cli("explain", example_programme, "NOBODY")
     assert missing.exit_code == 2 and "NOBODY" in missing.stderr
+
+
+def test_group_size_is_named_when_it_leaves_someone_out(tmp_path, run_cli):
+    import pandas as pd
+    import yaml
+
+    folder = tmp_path / "grp"
+    folder.mkdir()
+    (folder / "mentors.csv").write_text("id,name,skills,capacity\nG1,Gia,a;b,4\nG2,Gus,a,4\n")
+    (folder / "mentees.csv").write_text("id,name,goals\nE1,E1,a;b\nE2,E2,a;b\nE3,E3,a;b\nE4,E4,a;b\nE5,E5,a\n")
+    (folder / "programme.yaml").write_text(yaml.safe_dump({
+        "programme": {"name": "G"}, "design": {"start_date": "2027-03-01", "type": "group"},
+        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
+        "matching": {"min_group_size": 3, "scoring": [{"name": "fit", "expr": "overlap(mentor.skills, mentee.goals)"}]}}))
+    assert run_cli("match", folder).exit_code == 0
+    pairs = pd.read_csv(folder / "out" / "matches.csv")
+    assert len(pairs) == 4 and pairs["mentor_id"].nunique() == 1  # 5 cannot split into two groups of >= 3
+    unmatched = pd.read_csv(folder / "out" / "unmatched.csv").set_index("participant_id")
+    left_out = [m for m in ("E1", "E2", "E3", "E4", "E5") if m not in set(pairs["mentee_id"])]
+    assert len(left_out) == 1
+    assert "min_group_size" in unmatched.loc[left_out[0], "reason"]

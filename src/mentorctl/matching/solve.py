@@ -320,6 +320,25 @@ def _pairs_frame(prep: Prepared, mentee: np.ndarray, mentor: np.ndarray) -> pd.D
     return frame.sort_values(["mentee_id", "mentor_id"], kind="stable").reset_index(drop=True)
 
 
+def _why_left_out(prep: Prepared, cands: Candidates, i: int, mentor_left: np.ndarray) -> str:
+    """Why a mentee with allowed candidates stayed unmatched: capacity, or what else (group size, side
+    constraints, the objective) when some candidate still had room."""
+    who = "peers" if prep.peer else "mentors"
+    count = int(cands.rule_eligible[i])
+    options = cands.mentor[cands.mentee == i]
+    if not (mentor_left[options] > 0).any():
+        return f"eligible {who} all at capacity ({count} eligible)"
+    m = prep.programme.matching
+    if m.min_group_size:
+        return (f"eligible {who} with room could not form a group of at least {m.min_group_size} "
+                f"(matching.min_group_size; {count} eligible)")
+    if m.constraints.max_per_mentor or m.constraints.min_share:
+        return f"a side constraint (matching.constraints) kept them from the eligible {who} with room ({count} eligible)"
+    if m.objective.value == "score":
+        return f"no pair raised the total score (objective: score; {count} eligible)"
+    return f"left out by the optimum: a pair with room would lower the total score ({count} eligible)"
+
+
 def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, mentor: np.ndarray) -> pd.DataFrame:
     import pandas as pd
 
@@ -334,6 +353,8 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
         wanted = prep.mentee_cap
         role = "mentee"
     names = prep.rules.eligibility
+    used = np.bincount(np.concatenate([mentee, mentor]) if prep.peer else mentor, minlength=n_m)
+    mentor_left = np.where(prep.mentor_ok, prep.mentor_cap - used, 0) if not prep.peer else 1 - used
     for i in np.flatnonzero(load < wanted):
         if not prep.mentee_ok[i]:
             reason = prep.mentee_reason[i]
@@ -348,8 +369,7 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
                       "are all at capacity with pinned/kept pairs, forbidden, matched in an earlier cohort, or "
                       "score below min_score")
         else:
-            reason = (f"eligible {'peers are' if prep.peer else 'mentors'} all at capacity "
-                      f"({int(cands.eligible[i])} eligible)")
+            reason = _why_left_out(prep, cands, i, mentor_left)
             if load[i]:
                 reason = f"only {int(load[i])} of {int(wanted[i])} mentors: " + reason
         rows.append((prep.mentees["id"].iloc[i], role, reason))
