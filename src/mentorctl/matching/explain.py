@@ -113,6 +113,9 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
             entry["why"] = f"lower score ({entry['score']:g} < {chosen_score:g})"
         elif chosen_score is not None and abs(entry["score"] - chosen_score) <= 1e-9:
             entry["why"] = "same score; the matching as a whole did not need the change"
+        elif chosen_score is None and prep.programme.matching.min_group_size:
+            entry["why"] = (f"has room, but no group of at least {prep.programme.matching.min_group_size} "
+                            "(matching.min_group_size) could form with them")
         elif chosen_score is None:
             entry["why"] = "has spare capacity, but a side constraint or an edit of matches.csv prevented it"
         else:
@@ -131,7 +134,8 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
                 suggestions.append(f"raising the capacity of {prep.mentors['id'].iloc[best]} "
                                    f"(score {score[best]:g}) by one would give this person a mentor")
         suggestions += _relaxations(prep, i, holds, excluded)
-    return Explanation(pid, role, _name(prep.mentees, i), matched, alternatives, removals, int(prep.mentor_ok.sum()),
+    candidates = int(prep.mentor_ok.sum()) - (1 if prep.peer and prep.mentor_ok[i] else 0)  # not oneself
+    return Explanation(pid, role, _name(prep.mentees, i), matched, alternatives, removals, candidates,
                        int(allowed.sum()), None, suggestions, notes)
 
 

@@ -363,7 +363,7 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
             if len(names):
                 worst = int(cands.failures[i].argmax())
                 reason += (f" (the rule that removed the most: {names[worst].text}, "
-                           f"{int(cands.failures[i, worst])} of {n_m})")
+                           f"{min(int(cands.failures[i, worst]), n_m - int(prep.peer))} of {n_m - int(prep.peer)})")
         elif cands.eligible[i] == 0:
             reason = (f"no allowed {'peer' if prep.peer else 'mentor'}: the {int(cands.rule_eligible[i])} eligible "
                       "are all at capacity with pinned/kept pairs, forbidden, matched in an earlier cohort, or "
