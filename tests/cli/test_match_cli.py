@@ -285,3 +285,21 @@ def test_group_size_is_named_when_it_leaves_someone_out(tmp_path, run_cli):
     left_out = [m for m in ("E1", "E2", "E3", "E4", "E5") if m not in set(pairs["mentee_id"])]
     assert len(left_out) == 1
     assert "min_group_size" in unmatched.loc[left_out[0], "reason"]
+
+
+def test_explain_counts_forbidden_pairs(tmp_path, run_cli):
+    import yaml
+
+    folder = tmp_path / "fb"
+    folder.mkdir()
+    (folder / "mentors.csv").write_text("id,name\nA,Ann\nB,Bob\n")
+    (folder / "mentees.csv").write_text("id,name\nX,Xi\n")
+    (folder / "forbidden.csv").write_text("mentor_id,mentee_id\nA,X\n")
+    (folder / "programme.yaml").write_text(yaml.safe_dump({
+        "programme": {"name": "F"}, "design": {"start_date": "2027-03-01"},
+        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
+        "matching": {"forbidden": "forbidden.csv"}}))
+    assert run_cli("match", folder).exit_code == 0
+    explained = run_cli("explain", folder, "X")
+    assert "Matched with B" in explained.stdout
+    assert "matching.forbidden" in explained.stdout

@@ -89,6 +89,9 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
         allowed &= score >= min_score - 1e-9
     removals = [(rule.text, int((prep.mentor_ok & ~h).sum())) for rule, h in zip(prep.rules.eligibility, holds,
                                                                                      strict=True)]
+    banned = int((prep.mentor_ok & np.isin(keys, excluded)).sum())
+    if banned:
+        removals.append(("matching.forbidden / matching.history (pairs not allowed or made before)", banned))
     partner_col, own_col = "mentor_id", "mentee_id"
     mine = matches[matches[own_col] == pid][partner_col].tolist()
     if prep.peer:
