@@ -49,3 +49,24 @@ def external() -> Path:
     if not EXTERNAL.exists():
         pytest.fail(f"{EXTERNAL} is missing: the external rosters must sit beside the checkout")
     return EXTERNAL
+
+
+@pytest.fixture
+def small_programme(tmp_path: Path):
+    """Write a small one-to-one programme: `small_programme(name, mentors_csv, mentees_csv, **sections)`, where
+    sections are programme.yaml sections merged over a minimal definition; returns the folder."""
+    import yaml
+
+    def write(name: str, mentors: str, mentees: str, **sections) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "mentors.csv").write_text(mentors)
+        (folder / "mentees.csv").write_text(mentees)
+        data = {"programme": {"name": name}, "design": {"start_date": "2027-03-01"},
+                "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"}}
+        for key, value in sections.items():
+            data[key] = {**data[key], **value} if isinstance(data.get(key), dict) else value
+        (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+        return folder
+
+    return write

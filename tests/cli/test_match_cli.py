@@ -266,18 +266,14 @@ def test_explain_matched_and_unmatched(example_programme: Path, run_cli) -> None
     assert missing.exit_code == 2 and "NOBODY" in missing.stderr
 
 
-def test_group_size_is_named_when_it_leaves_someone_out(tmp_path, run_cli):
+def test_group_size_is_named_when_it_leaves_someone_out(small_programme, run_cli):
     import pandas as pd
-    import yaml
 
-    folder = tmp_path / "grp"
-    folder.mkdir()
-    (folder / "mentors.csv").write_text("id,name,skills,capacity\nG1,Gia,a;b,4\nG2,Gus,a,4\n")
-    (folder / "mentees.csv").write_text("id,name,goals\nE1,E1,a;b\nE2,E2,a;b\nE3,E3,a;b\nE4,E4,a;b\nE5,E5,a\n")
-    (folder / "programme.yaml").write_text(yaml.safe_dump({
-        "programme": {"name": "G"}, "design": {"start_date": "2027-03-01", "type": "group"},
-        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
-        "matching": {"min_group_size": 3, "scoring": [{"name": "fit", "expr": "overlap(mentor.skills, mentee.goals)"}]}}))
+    folder = small_programme("grp", "id,name,skills,capacity\nG1,Gia,a;b,4\nG2,Gus,a,4\n",
+                             "id,name,goals\nE1,E1,a;b\nE2,E2,a;b\nE3,E3,a;b\nE4,E4,a;b\nE5,E5,a\n",
+                             design={"type": "group"},
+                             matching={"min_group_size": 3,
+                                       "scoring": [{"name": "fit", "expr": "overlap(mentor.skills, mentee.goals)"}]})
     assert run_cli("match", folder).exit_code == 0
     pairs = pd.read_csv(folder / "out" / "matches.csv")
     assert len(pairs) == 4 and pairs["mentor_id"].nunique() == 1  # 5 cannot split into two groups of >= 3
@@ -287,18 +283,10 @@ def test_group_size_is_named_when_it_leaves_someone_out(tmp_path, run_cli):
     assert "min_group_size" in unmatched.loc[left_out[0], "reason"]
 
 
-def test_explain_counts_forbidden_pairs(tmp_path, run_cli):
-    import yaml
-
-    folder = tmp_path / "fb"
-    folder.mkdir()
-    (folder / "mentors.csv").write_text("id,name\nA,Ann\nB,Bob\n")
-    (folder / "mentees.csv").write_text("id,name\nX,Xi\n")
+def test_explain_counts_forbidden_pairs(small_programme, run_cli):
+    folder = small_programme("fb", "id,name\nA,Ann\nB,Bob\n", "id,name\nX,Xi\n",
+                             matching={"forbidden": "forbidden.csv"})
     (folder / "forbidden.csv").write_text("mentor_id,mentee_id\nA,X\n")
-    (folder / "programme.yaml").write_text(yaml.safe_dump({
-        "programme": {"name": "F"}, "design": {"start_date": "2027-03-01"},
-        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
-        "matching": {"forbidden": "forbidden.csv"}}))
     assert run_cli("match", folder).exit_code == 0
     explained = run_cli("explain", folder, "X")
     assert "Matched with B" in explained.stdout

@@ -200,20 +200,12 @@ def test_example_packs_hide_internal_fields_and_goals_and_show_the_last_day(exam
     assert "matching rules" in texts[f"{zero[0]['mentee_id']}.md"]
 
 
-def test_two_mentors_are_named_in_the_plural(tmp_path, run_cli):
+def test_two_mentors_are_named_in_the_plural(small_programme, run_cli):
     import email
     import email.policy
 
-    import yaml
-
-    folder = tmp_path / "two"
-    folder.mkdir()
-    (folder / "mentors.csv").write_text("id,name,email\nA,Ann,ann@example.org\nB,Bob,bob@example.org\n")
-    (folder / "mentees.csv").write_text("id,name,email\nX,Xi,xi@example.org\n")
-    (folder / "programme.yaml").write_text(yaml.safe_dump({
-        "programme": {"name": "Two"}, "design": {"start_date": "2027-03-01"},
-        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
-        "matching": {"mentors_per_mentee": 2}}))
+    folder = small_programme("two", "id,name,email\nA,Ann,ann@example.org\nB,Bob,bob@example.org\n",
+                             "id,name,email\nX,Xi,xi@example.org\n", matching={"mentors_per_mentee": 2})
     assert run_cli("match", folder).exit_code == 0
     assert run_cli("packs", folder).exit_code == 0
     message = email.message_from_bytes((folder / "out" / "outbox" / "X-welcome.eml").read_bytes(),

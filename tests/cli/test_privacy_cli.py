@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import yaml
 
-
-def test_private_scoring_terms_and_rules_are_not_revealed(tmp_path, run_cli):
-    folder = tmp_path / "p"
-    folder.mkdir()
-    (folder / "mentors.csv").write_text("id,name,email,gender,age,skills\nA,Ann,ann@example.org,f,61,x;y\n"
-                                        "B,Bob,bob@example.org,m,30,x\n")
-    (folder / "mentees.csv").write_text("id,name,email,gender,age,goals\nU,Uma,uma@example.org,f,25,x\n"
-                                        "V,Vic,vic@example.org,m,29,y\nW,Wes,wes@example.org,m,70,x\n")
-    (folder / "programme.yaml").write_text(yaml.safe_dump({
-        "programme": {"name": "Private test"}, "design": {"start_date": "2027-03-01"},
-        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
-        "private": ["gender", "age"],
-        "matching": {"mentor_capacity": 1,
-                     "eligibility": ["abs(mentor.age - mentee.age) <= 36"],
-                     "scoring": [{"name": "same_gender", "expr": "mentor.gender == mentee.gender", "weight": 2},
-                                 {"name": "age_gap", "expr": "mentor.age - mentee.age", "weight": 0.01},
-                                 {"name": "skills", "expr": "overlap(mentor.skills, mentee.goals)", "weight": 1,
-                                  "explain": "shared skills"}]}}))
+def test_private_scoring_terms_and_rules_are_not_revealed(small_programme, run_cli):
+    folder = small_programme(
+        "p", "id,name,email,gender,age,skills\nA,Ann,ann@example.org,f,61,x;y\nB,Bob,bob@example.org,m,30,x\n",
+        "id,name,email,gender,age,goals\nU,Uma,uma@example.org,f,25,x\nV,Vic,vic@example.org,m,29,y\n"
+        "W,Wes,wes@example.org,m,70,x\n",
+        private=["gender", "age"],
+        matching={"mentor_capacity": 1,
+                  "eligibility": ["abs(mentor.age - mentee.age) <= 36"],
+                  "scoring": [{"name": "same_gender", "expr": "mentor.gender == mentee.gender", "weight": 2},
+                              {"name": "age_gap", "expr": "mentor.age - mentee.age", "weight": 0.01},
+                              {"name": "skills", "expr": "overlap(mentor.skills, mentee.goals)", "weight": 1,
+                               "explain": "shared skills"}]})
     validated = run_cli("validate", folder)
     assert "matching.scoring[0] (same_gender) reads a private field" in validated.stderr
     assert run_cli("match", folder).exit_code == 0
