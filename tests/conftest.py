@@ -70,3 +70,23 @@ def small_programme(tmp_path: Path):
         return folder
 
     return write
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the current output")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):
+    """`golden(name, text)`: compare text with tests/golden/NAME (or rewrite it with --update-golden)."""
+    folder = Path(__file__).parent / "golden"
+
+    def check(name: str, text: str) -> None:
+        path = folder / name
+        if request.config.getoption("--update-golden"):
+            folder.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert path.exists(), f"no golden file {path}; run pytest --update-golden once"
+        assert text == path.read_text(encoding="utf-8"), f"{name} differs from tests/golden (intended? --update-golden)"
+
+    return check
