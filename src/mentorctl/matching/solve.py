@@ -320,12 +320,15 @@ def _pairs_frame(prep: Prepared, mentee: np.ndarray, mentor: np.ndarray) -> pd.D
     return frame.sort_values(["mentee_id", "mentor_id"], kind="stable").reset_index(drop=True)
 
 
-def _why_left_out(prep: Prepared, cands: Candidates, i: int, mentor_left: np.ndarray) -> str:
+def _why_left_out(prep: Prepared, cands: Candidates, i: int, mentor_left: np.ndarray,
+                  by_mentee: tuple[np.ndarray, np.ndarray]) -> str:
     """Why a mentee with allowed candidates stayed unmatched: capacity, or what else (group size, side
     constraints, the objective) when some candidate still had room."""
     who = "peers" if prep.peer else "mentors"
     count = int(cands.rule_eligible[i])
-    options = cands.mentor[cands.mentee == i]
+    mentees, mentors = by_mentee
+    lo, hi = np.searchsorted(mentees, [i, i + 1])
+    options = mentors[lo:hi]
     if not (mentor_left[options] > 0).any():
         return f"eligible {who} all at capacity ({count} eligible)"
     m = prep.programme.matching
@@ -355,6 +358,8 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
     names = prep.rules.eligibility
     used = np.bincount(np.concatenate([mentee, mentor]) if prep.peer else mentor, minlength=n_m)
     mentor_left = np.where(prep.mentor_ok, prep.mentor_cap - used, 0) if not prep.peer else 1 - used
+    order = np.argsort(cands.mentee, kind="stable")
+    by_mentee = (cands.mentee[order], cands.mentor[order])
     for i in np.flatnonzero(load < wanted):
         if not prep.mentee_ok[i]:
             reason = prep.mentee_reason[i]
@@ -369,7 +374,7 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
                       "are all at capacity with pinned/kept pairs, forbidden, matched in an earlier cohort, or "
                       "score below min_score")
         else:
-            reason = _why_left_out(prep, cands, i, mentor_left)
+            reason = _why_left_out(prep, cands, i, mentor_left, by_mentee)
             if load[i]:
                 reason = f"only {int(load[i])} of {int(wanted[i])} mentors: " + reason
         rows.append((prep.mentees["id"].iloc[i], role, reason))
