@@ -345,8 +345,10 @@ def _as_text(value: Any) -> str | None:
     newlines in CSV) folded to one space, surrounding spaces trimmed; None when empty."""
     if value is None:
         return None
-    text = _LINE_BREAKS.sub(" ", _CONTROL.sub("", str(value))).strip()
-    return text or None
+    text = str(value)
+    if not text.isprintable():  # rare: only then pay for the regular expressions
+        text = _LINE_BREAKS.sub(" ", _CONTROL.sub("", text))
+    return text.strip() or None
 
 
 def _excel_cell(value: Any) -> Any:
