@@ -78,3 +78,25 @@ def test_control_characters_never_break_a_workbook(tmp_path):
     write_xlsx({"Data": frame}, tmp_path / "x.xlsx")
     sheet = load_workbook(tmp_path / "x.xlsx")["Data"]
     assert [sheet["A1"].value, sheet["A2"].value, sheet["A3"].value] == ["name", "AnnLee", "Bo"]
+
+
+def test_workbook_layout_and_types(tmp_path):
+    frame = pd.DataFrame({"id": ["E1", None], "score": [1.5, float("nan")], "ok": [True, False], "n": [3, 4],
+                          "tags": [["a", "b"], []]})
+    write_xlsx({"Matches": frame, "Summary": pd.DataFrame({"item": ["status"], "value": ["OPTIMAL"]})},
+               tmp_path / "x.xlsx")
+    book = load_workbook(tmp_path / "x.xlsx")
+    assert book.sheetnames == ["Matches", "Summary"]
+    sheet = book["Matches"]
+    assert [c.value for c in sheet[1]] == ["id", "score", "ok", "n", "tags"] and sheet["A1"].font.b
+    assert sheet.freeze_panes == "A2"
+    assert [c.value for c in sheet[2]] == ["E1", 1.5, True, 3, "a; b"]
+    assert [c.value for c in sheet[3]][:4] == [None, None, False, 4]
+    assert book["Summary"]["B2"].value == "OPTIMAL"
+
+
+def test_workbook_reads_back_with_an_independent_reader(tmp_path):
+    frame = pd.DataFrame({"name": ["x<y&z", "=2+2"], "score": [1.0, 2.5]})
+    write_xlsx({"M": frame}, tmp_path / "x.xlsx")
+    back = pd.read_excel(tmp_path / "x.xlsx", engine="calamine")
+    assert back["name"].tolist() == ["x<y&z", "'=2+2"] and back["score"].tolist() == [1.0, 2.5]
