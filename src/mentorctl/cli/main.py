@@ -45,13 +45,7 @@ def main(
 
 
 for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"mentorctl.cli.{_name}")
-    except ModuleNotFoundError as _missing:  # TODO(lead): remove once every command module has landed
-        if _missing.name != f"mentorctl.cli.{_name}":
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(f"mentorctl.cli.{_name}").register(app)
 
 
 def run() -> None:
