@@ -136,9 +136,12 @@ def parse_rule(text: str, origin: str) -> Rule:
             raise RuleError(f"{origin}: the field name '{reserved.group(2)}' is a reserved word in rules; give the "
                             f"column another name under rosters.columns (e.g. {reserved.group(2)}_name: "
                             f"<heading>) and use {reserved.group(1)}.{reserved.group(2)}_name") from None
-        column = max(1, min(e.offset or 1, len(flat) + 1))
+        if not e.offset:  # the parser ran out of input: something is missing at the end
+            column, hint = len(flat) + 1, "the rule ends too early (an operator without its right-hand side?)"
+        else:
+            column, hint = max(1, min(e.offset, len(flat) + 1)), f"Python says: {e.msg}"
         raise RuleError(f'{origin}: syntax error at column {column}: "{flat}"',
-                        details=[flat, " " * (column - 1) + "^", f"Python says: {e.msg}"]) from None
+                        details=[flat, " " * (column - 1) + "^", hint]) from None
     except (RecursionError, MemoryError, ValueError) as e:
         raise RuleError(f'{origin}: the rule is too deeply nested or malformed: "{flat}"') from e
     fields: set[tuple[str, str]] = set()

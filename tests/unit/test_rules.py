@@ -540,3 +540,11 @@ def test_reserved_word_field_and_deep_nesting() -> None:
         parse_rule("mentor.class == mentee.class", "x")
     with pytest.raises(RuleError, match="too deeply nested"):
         parse_rule("-" * 1500 + "1", "x")
+
+
+def test_syntax_error_at_the_end_points_after_the_rule():
+    with pytest.raises(RuleError) as error:
+        parse_rule("mentor.grade >= mentee.grade +", "matching.eligibility[1]")
+    message = str(error.value)
+    assert "syntax error at column 31" in message and "ends too early" in message
+    assert "  " + " " * 30 + "^" in message
