@@ -547,4 +547,4 @@ def test_syntax_error_at_the_end_points_after_the_rule():
         parse_rule("mentor.grade >= mentee.grade +", "matching.eligibility[1]")
     message = str(error.value)
     assert "syntax error at column 31" in message and "ends too early" in message
-    assert "  " + " " * 30 + "^" in message
+    assert "  - " + " " * 30 + "^" in message
