@@ -53,3 +53,12 @@ def test_graduate_numeric_emails_block_sending_only(external, run_cli, tmp_path)
     output = result.stdout + result.stderr
     assert result.exit_code == 2, output
     assert "is not an email address" in output and "Traceback" not in output
+
+
+def test_people_the_programme_excludes_are_not_counted_as_unmatched(external, run_cli, tmp_path):
+    folder = REPO / "programmes" / "ibm-hr"  # design.eligibility admits junior staff as mentees only
+    assert run_cli("match", folder, "--out", tmp_path).exit_code == 0
+    summary = json.loads((tmp_path / "match-summary.json").read_text())
+    assert summary["people"] + summary["excluded"] == 1470 and summary["excluded"] > 0
+    assert summary["match_rate"] == summary["matched"] / summary["people"]
+    assert set(summary["report_by"]["job_level"]) <= {"1", "2"}  # only the admitted levels, shown as integers

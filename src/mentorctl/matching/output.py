@@ -24,9 +24,13 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
             ("total score", f"{summary['objective_value']:g}"), ("optimality", summary["optimality"]),
             ("model", summary["model"]), ("pairs", str(summary["pairs"])),
             ("matched", f"{summary['matched']} of {summary['people']} ({summary['match_rate']:.1%})"),
-            ("unmatched", str(summary["unmatched"])),
-            ("eligible pairs", f"{summary['candidates']['eligible_pairs']:,}"),
-            ("solve seconds", f"{summary['solve_seconds']:g}")]
+            ("unmatched", str(summary["unmatched"]))]
+    if summary.get("excluded"):
+        rows.append(("not eligible for the programme", f"{summary['excluded']} (design.eligibility; see unmatched.csv)"))
+    if summary.get("fixed_pairs"):
+        rows.append(("pinned or kept pairs", str(summary["fixed_pairs"])))
+    rows += [("eligible pairs", f"{summary['candidates']['eligible_pairs']:,}"),
+             ("solve seconds", f"{summary['solve_seconds']:g}")]
     if summary.get("bound") is not None:
         rows.insert(3, ("bound", f"{summary['bound']:g} (gap {summary['gap']:.2%})"))
     if summary.get("fair_level") is not None:
@@ -34,7 +38,8 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
     if summary.get("min_pair_score") is not None:
         rows.append(("lowest / mean pair score", f"{summary['min_pair_score']:g} / {summary['mean_pair_score']:g}"))
     for field, values in summary.get("report_by", {}).items():
-        shown = ", ".join(f"{k} {v['rate']:.0%}" for k, v in values.items())
+        shown = ", ".join(f"{k} {v['rate']:.0%}" if v["rate"] is not None else f"{k} ({v['people']})"
+                          for k, v in values.items())
         rows.append((f"match rate by {field}", shown))
     return rows
 

@@ -392,17 +392,23 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
     import pandas as pd
 
     m = prep.programme.matching
-    people = prep.mentees
+    # rates are over the people the programme admits (design.eligibility); the others are counted apart
+    people = prep.mentees[prep.mentee_ok].reset_index(drop=True)
+    excluded = int((~prep.mentee_ok).sum())
     matched_ids = set(pairs["mentee_id"]) | (set(pairs["mentor_id"]) if prep.peer else set())
     matched = people["id"].isin(matched_ids)
+    smallest = prep.programme.reporting.min_group_size
     report_by: dict[str, Any] = {}
     for field in prep.programme.reporting.report_by:
         if field not in people.columns:
             continue
-        values = people[field].map(lambda v: "(missing)" if pd.isna(v) else str(v))
+        values = people[field].map(lambda v: "(missing)" if pd.isna(v) else
+                                   f"{v:g}" if isinstance(v, float) else str(v))
         table = pd.DataFrame({"value": values, "matched": matched}).groupby("value", sort=True)["matched"]
-        report_by[field] = {str(k): {"people": int(c), "matched": int(s), "rate": round(float(s) / c, 4)}
-                            for k, c, s in zip(table.count().index, table.count(), table.sum(), strict=True)}
+        report_by[field] = {  # groups smaller than reporting.min_group_size are not shown (as in reports)
+            str(k): ({"people": int(c), "matched": int(s), "rate": round(float(s) / c, 4)} if c >= smallest
+                     else {"people": f"<{smallest}", "matched": None, "rate": None})
+            for k, c, s in zip(table.count().index, table.count(), table.sum(), strict=True)}
     objective_value = float(pairs["score"].sum()) if len(pairs) else 0.0
     summary = {
         "status": info["status"],
@@ -417,6 +423,7 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
         "matched": int(matched.sum()),
         "unmatched": int((~matched).sum()),
         "people": int(len(people)),
+        "excluded": excluded,
         "match_rate": round(float(matched.mean()) if len(people) else 0.0, 4),
         "min_pair_score": None if not len(pairs) else round(float(pairs["score"].min()), 4),
         "mean_pair_score": None if not len(pairs) else round(float(pairs["score"].mean()), 4),
