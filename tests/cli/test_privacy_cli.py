@@ -31,3 +31,15 @@ def test_private_scoring_terms_and_rules_are_not_revealed(small_programme, run_c
     assert "private terms" in explained.stdout
     unmatched = run_cli("explain", folder, "W")  # 70 vs 30/61: only the age rule decides, privately
     assert "allowed" not in unmatched.stdout and "abs(mentor.age" in unmatched.stdout
+
+
+def test_match_summary_hides_small_groups(example_programme, run_cli):
+    import json
+
+    yaml_file = example_programme / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("  report_by: [department, location, gender]",
+                                                       "  report_by: [department, location, gender]\n  min_group_size: 30"))
+    assert run_cli("match", example_programme).exit_code == 0
+    gender = json.loads((example_programme / "out" / "match-summary.json").read_text())["report_by"]["gender"]
+    assert gender["non-binary"] == {"people": "<30", "matched": None, "rate": None}
+    assert gender["female"]["people"] >= 30 and gender["female"]["rate"] is not None
