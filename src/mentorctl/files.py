@@ -33,6 +33,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         raise OutputError(f"cannot write {target}: {e.strerror or e}; choose a folder you can write to "
                           "(e.g. --out DIR)") from e
     try:
+        os.fchmod(fd, _mode_for(target))  # mkstemp makes 0600; outputs should be as readable as any file
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -42,6 +43,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _mode_for(target: Path) -> int:
+    """The permissions an output gets: those of the file it replaces, else 0666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:

@@ -100,3 +100,18 @@ def test_workbook_reads_back_with_an_independent_reader(tmp_path):
     write_xlsx({"M": frame}, tmp_path / "x.xlsx")
     back = pd.read_excel(tmp_path / "x.xlsx", engine="calamine")
     assert back["name"].tolist() == ["x<y&z", "'=2+2"] and back["score"].tolist() == [1.0, 2.5]
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        target = atomic_write_text(tmp_path / "report.html", "x")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        target.chmod(0o600)  # a coordinator's own choice is kept on rewrite
+        atomic_write_text(target, "y")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
