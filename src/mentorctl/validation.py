@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -81,6 +82,8 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
     findings = [Finding("warning", w, Location(programme.path.name)) for w in programme_warnings(programme)]
     participants, roster_findings = check_participants(programme, require_email=require_email)
     findings += roster_findings
+    if require_email:
+        findings += check_sending(programme)
     if participants is not None:
         rule_findings = check_rules(programme, participants)
         file_findings = check_referenced_files(programme)
@@ -141,6 +144,23 @@ def check_matching_inputs(programme: Programme, participants: Participants) -> l
     except MentorctlError as error:
         return [Finding("error", error.render(), None)]
     return []
+
+
+def check_sending(programme: Programme, environ: Mapping[str, str] | None = None) -> list[Finding]:
+    """What sending mail needs besides addresses: an email section, an SMTP server, and the environment
+    variables it names set (checked in this shell; cron needs them too, see `mentorctl schedule`)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    where = Location(programme.path.name)
+    if programme.email is None or programme.email.smtp is None:
+        return [Finding("error", "sending needs an `email:` section with `from:` and `smtp:` (host, port, security)",
+                        where)]
+    smtp = programme.email.smtp
+    return [Finding("error", f"email.smtp.{key} names the environment variable {name}, which is not set here; "
+                    f"set it (export {name}=…) before sending", where)
+            for key, name in (("username_env", smtp.username_env), ("password_env", smtp.password_env))
+            if name and not env.get(name)]
 
 
 def check_group_sizes(programme: Programme, participants: Participants) -> list[Finding]:

@@ -277,3 +277,15 @@ def test_unreachable_group_size_is_a_warning(tmp_path, run_cli):
 def test_unknown_profile_field_is_an_error(tmp_path, run_cli):
     folder = write_programme(tmp_path / "p", extra={"onboarding": {"profile_fields": ["department", "hobby"]}})
     assert_clean_failure(run_cli("validate", folder), "onboarding.profile_fields names 'hobby'")
+
+
+def test_for_sending_checks_smtp_credentials_are_set(tmp_path, run_cli, monkeypatch):
+    smtp = {"host": "smtp.example.org", "username_env": "QA_SMTP_USER", "password_env": "QA_SMTP_PASS"}
+    folder = write_programme(tmp_path / "p", extra={"email": {"from": "team@example.org", "smtp": smtp}})
+    monkeypatch.delenv("QA_SMTP_USER", raising=False)
+    monkeypatch.delenv("QA_SMTP_PASS", raising=False)
+    assert run_cli("validate", folder).exit_code == 0  # not sending: credentials are not needed
+    assert_clean_failure(run_cli("validate", folder, "--for-sending"), "QA_SMTP_USER, which is not set")
+    monkeypatch.setenv("QA_SMTP_USER", "bot")
+    monkeypatch.setenv("QA_SMTP_PASS", "secret")
+    assert run_cli("validate", folder, "--for-sending").exit_code == 0

@@ -185,6 +185,13 @@ def register(app: typer.Typer) -> None:
         if not send:
             err_console.print("Note: without email.smtp in programme.yaml (or with --outbox) cron writes reminders "
                               "to out/outbox/ instead of sending them.", markup=False)
+        else:
+            names = [n for n in (prog.email.smtp.username_env, prog.email.smtp.password_env) if n]
+            if names:
+                err_console.print(
+                    f"Note: cron does not see your shell's variables. Give it {' and '.join(names)}: add "
+                    f"{' and '.join(f'{n}=…' for n in names)} lines above this one (crontab -e), readable only "
+                    "by you; see the README, 'Running reminders from cron'.", markup=False, soft_wrap=True)
 
     @app.command()
     @handle_errors
