@@ -255,6 +255,13 @@ class Schedule(StrictModel):
     training_reminders: TrainingReminders = Field(default_factory=TrainingReminders,
                                                   description="automatic reminders before training sessions")
 
+    @model_validator(mode="after")
+    def _kickoff_for_everyone(self) -> Schedule:
+        if self.kickoff is not None and self.kickoff.audience is not Audience.EVERYONE:
+            raise ValueError("the kick-off is for everyone (its invitation goes with every welcome pack); "
+                             "`audience` applies to training sessions: remove it from schedule.kickoff")
+        return self
+
 
 class Resource(StrictModel):
     title: str
@@ -580,6 +587,13 @@ def _friendly_errors(error: ValidationError, lines: dict[tuple, int]) -> list[st
                 text += f"; expected one of: {', '.join(sorted(names))}"
         elif kind == "missing":
             text = f"{where}{dotted}: required but missing"
+        elif kind in ("float_parsing", "int_parsing", "float_type", "int_type"):
+            got = item.get("input")
+            percent = " (a rate is written 0-1: 60% is 0.6)" if isinstance(got, str) and got.strip().endswith("%") else ""
+            text = f"{where}{dotted}: {got!r} is not a number{percent}"
+        elif kind.startswith(("date_", "datetime_")):
+            text = (f"{where}{dotted}: {item.get('input')!r} is not a date; write YYYY-MM-DD"
+                    f"{' HH:MM' if kind.startswith('datetime') else ''}")
         elif kind == "string_type" and isinstance(item.get("input"), dict) and any(
                 str(p) in ("eligibility", "expr", "mentors", "mentees") for p in loc):
             text = (f"{where}{dotted}: YAML read this rule as a mapping because it contains ': '; "

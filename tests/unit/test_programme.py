@@ -135,3 +135,19 @@ def test_schedule_outside_the_programme_is_a_warning(tmp_path):
     assert "training 'Late' on 2027-02-20 is after the programme's last day (2027-02-14)" in warnings
     assert "'wk8' is at week 8 but the programme lasts 6 weeks" in warnings
     assert "'d' is on 2027-03-01, outside the programme" in warnings
+
+
+def test_number_and_date_mistakes_read_plainly(tmp_path):
+    data = {**MINIMAL, "goals": [{"name": "G", "kpi": "nps", "target": "60%"}],
+            "design": {"start_date": "21/12/2026"}}
+    with pytest.raises(ProgrammeError) as error:
+        load_programme(write(tmp_path, data))
+    text = str(error.value)
+    assert "goals.0.target: '60%' is not a number (a rate is written 0-1: 60% is 0.6)" in text
+    assert "design.start_date: '21/12/2026' is not a date; write YYYY-MM-DD" in text
+
+
+def test_kickoff_is_for_everyone(tmp_path):
+    data = {**MINIMAL, "schedule": {"kickoff": {"title": "K", "start": "2027-01-04 10:00", "audience": "mentors"}}}
+    with pytest.raises(ProgrammeError, match="the kick-off is for everyone"):
+        load_programme(write(tmp_path, data))

@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
             rendered = build_packs(prog, participants, pairs, only=only)
         written = write_packs(prog, rendered.packs)
         outgoing = outgoing_messages(prog, rendered.packs, sending=send)
-        console.print(f"Rendered {len(rendered.packs)} packs into {_shown(prog.out_dir / 'packs')} "
+        console.print(f"Rendered {len(rendered.packs)} pack{_s(rendered.packs)} into {_shown(prog.out_dir / 'packs')} "
                       f"({len(written)} files).")
         for person in rendered.without_email:
             err_console.print(f"Warning: {person} has no email address; pack written, no email.", markup=False)
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 if ledger is not None:
                     ledger.close()
-            console.print(f"Wrote {len(report.sent)} welcome emails into {_shown(prog.out_dir / 'outbox')}.")
+            console.print(f"Wrote {len(report.sent)} welcome email{_s(report.sent)} into {_shown(prog.out_dir / 'outbox')}.")
             if report.already_sent_in_preview:
                 console.print(f"{report.already_sent_in_preview} of them were already sent; --send would skip "
                               "them.")
@@ -142,3 +142,8 @@ def _shown(path) -> str:  # noqa: ANN001
         return str(Path(path).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def _s(items: object) -> str:
+    """Plural ending for a count of `items`."""
+    return "" if len(items) == 1 else "s"  # type: ignore[arg-type]
