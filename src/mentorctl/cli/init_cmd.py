@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Annotated
 
 import typer
@@ -29,4 +30,4 @@ def register(app: typer.Typer) -> None:
         folder = create_programme(name, type, directory, force=force)
         console.print(f"Created [bold]{folder}[/bold] ({type.value} programme).")
         console.print("Next: edit programme.yaml and the rosters, then run "
-                      f"[bold]mentorctl validate {folder}[/bold].")
+                      f"[bold]mentorctl validate {shlex.quote(str(folder))}[/bold].")
