@@ -27,7 +27,7 @@ def read_matches(programme: Programme, path: str | Path | None = None,
     """Read and check a matches file; ids are text; with `participants`, every id must be on a roster."""
     import pandas as pd
 
-    from mentorctl.roster import _Collector, normalise_heading, read_table, split_sheet
+    from mentorctl.roster import FindingCollector, normalise_heading, read_table, split_sheet
 
     spec = str(path) if path else str(default_matches_path(programme))
     relative, sheet = split_sheet(spec)
@@ -37,7 +37,7 @@ def read_matches(programme: Programme, path: str | Path | None = None,
         raise RosterError("no matches file; run `mentorctl match` first (or pass --matches FILE)",
                           location=Location(shown))
     # read like a roster: CSV in any common encoding and delimiter (as Excel saves it), or .xlsx
-    found = _Collector()
+    found = FindingCollector()
     table = read_table(file, sheet, shown, found)
     errors = [f for f in found.findings if f.level == "error"]
     if table is None or errors:

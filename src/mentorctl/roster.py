@@ -88,7 +88,7 @@ class Participants:
         return out
 
 
-class _Collector:
+class FindingCollector:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
 
@@ -116,7 +116,7 @@ def load_participants(programme: Programme, *, require_email: bool = False) -> P
 def check_participants(programme: Programme, *, require_email: bool = False
                        ) -> tuple[Participants | None, list[Finding]]:
     """Read and check every roster; return the participants (None when unusable) and all findings."""
-    out = _Collector()
+    out = FindingCollector()
     spec = programme.rosters
     mentors = mentees = everyone = None
     if spec.participants:
@@ -157,7 +157,7 @@ def check_participants(programme: Programme, *, require_email: bool = False
     return result, out.findings
 
 
-def _split_roles(programme: Programme, everyone: Roster, out: _Collector) -> tuple[Roster | None, Roster | None]:
+def _split_roles(programme: Programme, everyone: Roster, out: FindingCollector) -> tuple[Roster | None, Roster | None]:
     import pandas as pd
 
     column = snake_case(_mapped_field_for(programme, programme.rosters.role_column))
@@ -203,7 +203,7 @@ def split_sheet(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-def read_table(path: Path, sheet: str | None, source: str, out: _Collector) -> tuple[list[str], list[list[Any]],
+def read_table(path: Path, sheet: str | None, source: str, out: FindingCollector) -> tuple[list[str], list[list[Any]],
                                                                                     list[int]] | None:
     """Read a CSV or Excel sheet as (headings, rows of cells, spreadsheet row numbers); None on error."""
     if not path.exists():
@@ -225,7 +225,7 @@ def read_table(path: Path, sheet: str | None, source: str, out: _Collector) -> t
     return _read_csv(path, source, out)
 
 
-def _read_excel(path: Path, sheet: str | None, source: str, out: _Collector):
+def _read_excel(path: Path, sheet: str | None, source: str, out: FindingCollector):
     import zipfile
 
     from openpyxl import load_workbook
@@ -259,7 +259,7 @@ def _read_excel(path: Path, sheet: str | None, source: str, out: _Collector):
     return headings, rows, list(range(start + 2, start + 2 + len(rows)))
 
 
-def _header_row(raw: list[list[Any]], source: str, out: _Collector) -> int | None:
+def _header_row(raw: list[list[Any]], source: str, out: FindingCollector) -> int | None:
     """The heading row: the first row about as wide as the table (a title or note above it is skipped)."""
     widths = [sum(1 for c in r if _present(c)) for r in raw[:30]]
     if not any(widths):
@@ -273,7 +273,7 @@ def _header_row(raw: list[list[Any]], source: str, out: _Collector) -> int | Non
     return start
 
 
-def _read_csv(path: Path, source: str, out: _Collector):
+def _read_csv(path: Path, source: str, out: FindingCollector):
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -370,7 +370,7 @@ def _excel_cell(value: Any) -> Any:
     return str(value)
 
 
-def _resolve_columns(programme: Programme, headings: list[str], source: str, out: _Collector
+def _resolve_columns(programme: Programme, headings: list[str], source: str, out: FindingCollector
                      ) -> dict[str, list[int]] | None:
     """Map each field name to the heading positions it is built from."""
     by_norm: dict[str, int] = {}
@@ -429,7 +429,7 @@ def _unique(name: str, taken: dict) -> str:
     return f"{name}_{number}"
 
 
-def _read_roster(programme: Programme, spec: str, role: str, out: _Collector, require_email: bool
+def _read_roster(programme: Programme, spec: str, role: str, out: FindingCollector, require_email: bool
                  ) -> Roster | None:
     import numpy as np
     import pandas as pd
@@ -473,7 +473,7 @@ def _numeric(value: Any) -> float | None:
 
 
 def _convert_types(programme: Programme, frame: pd.DataFrame, heading_of: dict[str, str], source: str,
-                   out: _Collector, role: str) -> dict[str, FieldType]:
+                   out: FindingCollector, role: str) -> dict[str, FieldType]:
     import numpy as np
     import pandas as pd
 
@@ -537,7 +537,7 @@ def _convert_types(programme: Programme, frame: pd.DataFrame, heading_of: dict[s
 
 
 def _add_ranks(programme: Programme, frame: pd.DataFrame, heading_of: dict[str, str], source: str,
-               out: _Collector, types: dict[str, FieldType]) -> None:
+               out: FindingCollector, types: dict[str, FieldType]) -> None:
     """For each `rosters.ranks` field, add `<field>_rank`: the value's 1-based position in the given order."""
     import numpy as np
 
@@ -562,7 +562,7 @@ def _rank_key(value: Any) -> str:
     return f"{number:g}" if number is not None else str(value).strip().lower()
 
 
-def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: _Collector) -> None:
+def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: FindingCollector) -> None:
     import pandas as pd
 
     ids = frame["id"]
@@ -580,7 +580,7 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
         out.warning("empty name", source, int(frame.at[index, ROW_COLUMN]), heading_of["name"])
 
 
-def _check_emails(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: _Collector,
+def _check_emails(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: FindingCollector,
                   require_email: bool) -> None:
     report = out.error if require_email else out.warning
     if "email" not in frame.columns:

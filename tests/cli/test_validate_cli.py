@@ -289,3 +289,16 @@ def test_for_sending_checks_smtp_credentials_are_set(tmp_path, run_cli, monkeypa
     monkeypatch.setenv("QA_SMTP_USER", "bot")
     monkeypatch.setenv("QA_SMTP_PASS", "secret")
     assert run_cli("validate", folder, "--for-sending").exit_code == 0
+
+
+def test_every_bad_pin_is_listed_at_once(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", extra={"matching": {"eligibility": ["mentor.grade > mentee.grade"],
+                                                                 "pinned": "pins.csv"}})
+    (folder / "pins.csv").write_text("mentor_id;mentee_id\nM9;E1\nM1;E7\n")  # semicolons, as Excel saves them
+    output = assert_clean_failure(run_cli("validate", folder), "'M9' is not on the mentor roster", "(2 problems in all)")
+    assert "row 3, column mentee_id: 'E7' is not on the mentee roster" in output
+    mentees = MENTEES.replace("Ops,2", "Ops,9").replace("Eng,1", "Eng,9")  # nobody junior enough any more
+    (folder / "mentees.csv").write_text(mentees)
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM1,E1\nM2,E2\n")
+    output = assert_clean_failure(run_cli("validate", folder), "(2 broken pins in all)")
+    assert "row 3: pin M2 – E2 breaks" in output

@@ -131,20 +131,24 @@ def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Pre
     row, unless `ignore_unknown` (history: earlier cohorts' people)."""
     import pandas as pd
 
-    from mentorctl.roster import normalise_heading
+    from mentorctl.roster import FindingCollector, normalise_heading, read_table
 
     path = programme.resolve(spec) if not isinstance(spec, Path) else spec
     shown = str(spec)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError as e:
+    if not path.exists():
         base = "the current folder" if isinstance(spec, Path) else "the programme folder"
         raise MentorctlError(f"{label}: file not found; check the path (relative to {base})",
-                             location=Location(shown)) from e
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise MentorctlError(f"{label}: cannot read it as a UTF-8 CSV ({e})", location=Location(shown)) from e
-    except pd.errors.EmptyDataError:
+                             location=Location(shown))
+    found = FindingCollector()  # read like a roster: any common CSV flavour, or .xlsx
+    table = read_table(path, None, shown, found)
+    errors = [f for f in found.findings if f.level == "error"]
+    if table is None or errors:
+        raise MentorctlError(f"{label}: {errors[0].message if errors else 'cannot read it'}", location=Location(shown))
+    names, cells, numbers = table
+    if not names:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    frame = pd.DataFrame([[("" if c is None else str(c)) for c in r] for r in cells],
+                         columns=[h or f"column_{i + 1}" for i, h in enumerate(names)], dtype=object)
     headings = {normalise_heading(c): c for c in frame.columns}
     mentor_col = next((headings[h] for h in _MENTOR_HEADINGS if h in headings), None)
     mentee_col = next((headings[h] for h in _MENTEE_HEADINGS if h in headings), None)
@@ -152,19 +156,25 @@ def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Pre
         raise MentorctlError(f"{label}: needs columns mentor_id and mentee_id (found: {', '.join(frame.columns)})",
                              location=Location(shown))
     mentor_of, mentee_of = prep.mentor_index, prep.mentee_index
-    out_e, out_m, rows = [], [], []
-    for n, (m, e) in enumerate(zip(frame[mentor_col].str.strip(), frame[mentee_col].str.strip(), strict=True)):
-        row = n + 2
+    out_e, out_m, rows, problems = [], [], [], []
+    for row, m, e in zip(numbers, frame[mentor_col].str.strip(), frame[mentee_col].str.strip(), strict=True):
         if not m and not e:
             continue
         if m not in mentor_of or e not in mentee_of:
             if ignore_unknown:
                 continue
-            who, column = (m, mentor_col) if m not in mentor_of else (e, mentee_col)
-            role = "participant" if prep.peer else ("mentor" if column == mentor_col else "mentee")
-            raise MentorctlError(f"{label}: '{who}' is not on the {role} roster; fix the id or delete the row",
-                                 location=Location(shown, row, column))
+            for who, column, known in ((m, mentor_col, mentor_of), (e, mentee_col, mentee_of)):
+                if who not in known:
+                    role = "participant" if prep.peer else ("mentor" if column == mentor_col else "mentee")
+                    problems.append((row, column, f"'{who}' is not on the {role} roster"))
+            continue
         out_e.append(mentee_of[e])
         out_m.append(mentor_of[m])
         rows.append(row)
+    if problems:
+        row, column, first = problems[0]
+        raise MentorctlError(f"{label}: {first}; fix the id or delete the row"
+                             + (f" ({len(problems)} problems in all)" if len(problems) > 1 else ""),
+                             location=Location(shown, row, column),
+                             details=[f"row {r}, column {c}: {what}" for r, c, what in problems[1:20]])
     return np.array(out_e, np.int64), np.array(out_m, np.int64), np.array(rows, np.int64)

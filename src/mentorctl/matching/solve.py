@@ -151,10 +151,19 @@ def _check_pins(programme: Programme, prep: Prepared, pins: tuple, excluded: np.
             raise fail(k, f"involves someone {reason}")
         if prep.mentors["id"].iloc[j[k]] == prep.mentees["id"].iloc[e[k]]:
             raise fail(k, "pairs a person with themself")
+    broken = []  # every pin that breaks a rule, so the coordinator fixes them all in one go
     for rule in prep.rules.eligibility:
         holds = prep.source.rule_holds_for_pairs(rule, e, j)
-        if not holds.all():
-            raise fail(int(np.flatnonzero(~holds)[0]), f'breaks the rule {rule.origin}: "{rule.text}"')
+        broken += [(int(k), rule) for k in np.flatnonzero(~holds)]
+    if broken:
+        broken.sort(key=lambda item: rows[item[0]])
+        k, rule = broken[0]
+        error = fail(k, f'breaks the rule {rule.origin}: "{rule.text}"'
+                        + (f" ({len(broken)} broken pins in all)" if len(broken) > 1 else ""))
+        error.details.extend(
+            f"row {int(rows[b])}: pin {prep.mentors['id'].iloc[j[b]]} – {prep.mentees['id'].iloc[e[b]]} breaks "
+            f'"{r.text}"' for b, r in broken[1:20])
+        raise MentorctlError(error.plain_message, location=error.location, details=error.details)
     n_m = len(prep.mentors)
     keys = e * n_m + j
     banned = np.isin(keys, excluded)
