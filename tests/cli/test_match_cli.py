@@ -207,6 +207,9 @@ def test_min_share_uses_cpsat_and_holds(tmp_path: Path, run_cli) -> None:
     summary = json.loads((folder / "out/match-summary.json").read_text())
     assert summary["model"].startswith("CP-SAT") and summary["status"] == "OPTIMAL"
     assert (pairs["same_site"] == 0).mean() >= 0.5
+    share = summary["min_share"]["cross_site"]
+    assert share["required"] == 0.5 and share["achieved"] == round((pairs["same_site"] == 0).mean(), 4)
+    assert "share cross_site" in result.stdout
 
 
 PEOPLE = """id,name,email,team,tz

@@ -37,6 +37,8 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
         rows.insert(3, ("lowest pair score", f"{summary['fair_level']:g}"))
     if summary.get("min_pair_score") is not None:
         rows.append(("lowest / mean pair score", f"{summary['min_pair_score']:g} / {summary['mean_pair_score']:g}"))
+    for name, share in summary.get("min_share", {}).items():
+        rows.append((f"share {name}", f"{share['achieved']:.1%} (required {share['required']:.0%})"))
     for field, values in summary.get("report_by", {}).items():
         shown = ", ".join(f"{k} {v['rate']:.0%}" if v["rate"] is not None else f"{k} ({v['people']})"
                           for k, v in values.items())

@@ -447,6 +447,13 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
         "solve_seconds": round(seconds["solve"], 3),
         "report_by": report_by,
     }
+    constraints = prep.programme.matching.constraints
+    if constraints.min_share and len(pairs):
+        e = np.array([prep.mentee_index[x] for x in pairs["mentee_id"]], np.int64)
+        j = np.array([prep.mentor_index[x] for x in pairs["mentor_id"]], np.int64)
+        summary["min_share"] = {
+            c.name: {"required": c.share, "achieved": round(float(prep.source.rule_holds_for_pairs(rule, e, j).mean()), 4)}
+            for rule, c in zip(prep.rules.min_share, constraints.min_share, strict=True)}
     if "fair_level" in info:
         summary["fair_level"] = info["fair_level"]
     if "stages" in info:
