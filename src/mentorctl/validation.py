@@ -120,6 +120,7 @@ def check_rules(programme: Programme, participants: Participants) -> list[Findin
             context.check(rule)
         except RuleError as error:
             findings.append(Finding("error", str(error), Location(programme.path.name)))
+            findings += _text_in_number_columns(text, origin, rosters)
             continue
         if origin.startswith("matching.scoring") and uses_private_field(text, programme):
             findings.append(Finding("warning", f"{origin} reads a private field: it counts in the score but is "
@@ -132,6 +133,40 @@ def check_rules(programme: Programme, participants: Participants) -> list[Findin
                     f'"{text}" treats it as missing for everyone (see the README on missing values)',
                     Location(roster.source, None, name)))
     return findings
+
+
+def _text_in_number_columns(text: str, origin: str, rosters: dict) -> list[Finding]:
+    """When a rule fails because a field is text, point at the cells that keep a mostly numeric column text."""
+    from mentorctl.errors import RuleError
+    from mentorctl.roster import ROW_COLUMN
+    from mentorctl.rules import parse_rule
+
+    try:
+        fields = parse_rule(text, origin).fields
+    except RuleError:
+        return []
+    found = []
+    for side, name in sorted(fields):
+        roster = rosters[side]
+        if name not in roster.frame.columns or roster.frame[name].dtype != object:
+            continue
+        values = roster.frame[name]
+        present = values.notna()
+        numeric = values[present].map(lambda v: _is_number(v))
+        if numeric.any() and not numeric.all():
+            index = numeric.index[~numeric][0]
+            found.append(Finding("error", f"'{values[index]}' is not a number, so the column is read as text and "
+                                 f"{origin} cannot use it as a number ({int((~numeric).sum())} such cell(s)); fix "
+                                 "the cell", Location(roster.source, int(roster.frame.at[index, ROW_COLUMN]), name)))
+    return found
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(str(value))
+        return True
+    except ValueError:
+        return False
 
 
 def check_matching_inputs(programme: Programme, participants: Participants) -> list[Finding]:

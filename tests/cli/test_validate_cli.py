@@ -302,3 +302,9 @@ def test_every_bad_pin_is_listed_at_once(tmp_path, run_cli):
     (folder / "pins.csv").write_text("mentor_id,mentee_id\nM1,E1\nM2,E2\n")
     output = assert_clean_failure(run_cli("validate", folder), "(2 broken pins in all)")
     assert "row 3: pin M2 – E2 breaks" in output
+
+
+def test_text_in_a_number_column_points_at_the_cell(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees=MENTEES.replace("Ops,2", "Ops,two"))
+    assert_clean_failure(run_cli("validate", folder), "matching.eligibility[0]",
+                         "mentees.csv, row 2, column grade: 'two' is not a number")
