@@ -103,7 +103,7 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
     chosen_score = min((m["score"] for m in matched), default=None)
     order = np.lexsort((np.arange(n_m), -score))
     alternatives = []
-    for j in order:
+    for j in order if prep.mentee_ok[i] else []:  # someone the programme excludes has no alternatives
         if len(alternatives) >= ALTERNATIVES:
             break
         if not allowed[j] or j in matched_idx:
