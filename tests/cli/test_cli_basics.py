@@ -47,3 +47,12 @@ def test_a_path_that_is_a_file_is_a_clear_error(tmp_path, run_cli):
     result = run_cli("init", "p", "--dir", blocker)
     assert result.exit_code == 2
     assert "Error:" in result.stderr and "check the path" in result.stderr and "Traceback" not in result.output
+
+
+def test_readme_shows_the_two_commands_and_every_command():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    for name in typer.main.get_command(app).commands:
+        assert f"mentorctl {name}" in readme, f"README does not show `mentorctl {name}`"
