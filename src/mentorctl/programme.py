@@ -367,6 +367,83 @@ class Reporting(StrictModel):
         return [{"path": v} if isinstance(v, str) else v for v in value]
 
 
+class SelfMatchingMode(StrEnum):
+    MENTEE_PREFERS = "mentee-prefers"
+    REQUEST = "request"
+
+
+class SendOrder(StrEnum):
+    ALL = "all"
+    IN_ORDER = "in_order"
+
+
+class ChoiceExport(StrictModel):
+    path: str = Field(description="CSV or Excel (`file.xlsx#Sheet`) export of the mentees' choice form")
+    mentee: str = Field("mentee", description="heading of the column with the mentee's id or email")
+    picks: list[str] | str = Field(
+        default_factory=lambda: ["choice 1", "choice 2", "choice 3"],
+        description="headings of the ranked picks (first choice first), or one heading whose cells list the "
+                    "picks separated by `;`; a pick is a mentor's id, email or name")
+    submitted: str | None = Field(None, description="heading of the timestamp column: when a mentee answered "
+                                                    "twice, the later row counts")
+
+
+class AnswerExport(StrictModel):
+    path: str = Field(description="CSV or Excel export of the mentors' answer form")
+    mentor: str = Field("mentor", description="heading of the column with the mentor's id or email")
+    mentee: str = Field("mentee", description="heading of the column with the mentee's id, email or name")
+    answer: str = Field("answer", description="heading of the accept / decline column (yes/no, accept/decline)")
+    submitted: str | None = Field(None, description="heading of the timestamp column (answers count in that "
+                                                    "order, and an answer after expiry is refused)")
+
+
+class MentorRankings(StrictModel):
+    path: str = Field(description="CSV or Excel: each mentor's ranking of mentees (two-sided preferences)")
+    mentor: str = Field("mentor", description="heading of the column with the mentor's id or email")
+    picks: list[str] | str = Field(
+        default_factory=lambda: ["choice 1", "choice 2", "choice 3"],
+        description="headings of the ranked mentees, or one heading listing them separated by `;`")
+
+
+class RequestSettings(StrictModel):
+    send: SendOrder = Field(SendOrder.ALL, description="all: every pick is requested at once; in_order: one at "
+                                                       "a time, the next pick when the previous one declines "
+                                                       "or expires")
+    max_pending_per_mentor: int = Field(5, ge=1, description="requests a mentor has open at once; more wait")
+    max_pending_per_mentee: int = Field(3, ge=1, description="requests a mentee has open at once")
+    remind_after_days: int = Field(7, ge=1, description="remind a mentor of an unanswered request after this")
+    expire_after_days: int = Field(14, ge=1, description="an unanswered request expires after this")
+
+    @model_validator(mode="after")
+    def _order(self) -> RequestSettings:
+        if self.remind_after_days >= self.expire_after_days:
+            raise ValueError(f"remind_after_days ({self.remind_after_days}) must be less than expire_after_days "
+                             f"({self.expire_after_days})")
+        return self
+
+
+class SelfMatching(StrictModel):
+    mode: SelfMatchingMode = Field(SelfMatchingMode.MENTEE_PREFERS,
+                                   description="mentee-prefers: `match` honours ranked picks; request: mentees "
+                                               "request mentors, who accept or decline (`mentorctl requests`)")
+    size: int = Field(5, ge=1, le=50, description="mentors on each mentee's shortlist")
+    exposure: float = Field(2.0, ge=1, le=100, description="a mentor appears on at most exposure × remaining "
+                                                            "capacity shortlists (no flooding)")
+    max_picks: int = Field(3, ge=1, le=20, description="ranked picks a mentee may make from the shortlist")
+    form_url: str | None = Field(None, description="link to the choice form, shown in the shortlist email")
+    reply_to: str | None = Field(None, description="address mentees reply to with their picks (when no form)")
+    deadline_days: int | None = Field(None, ge=1, description="days mentees have to choose (shown in the email)")
+    unknown_pick: Literal["warning", "error"] = Field(
+        "warning", description="a pick not on the mentee's shortlist or of an ineligible mentor: warning "
+                               "(ignored) or error (exit 2)")
+    choices: ChoiceExport | None = Field(None, description="the mentees' choice form export")
+    answers: AnswerExport | None = Field(None, description="request mode: the mentors' answer form export")
+    mentor_rankings: MentorRankings | None = Field(None, description="mentors' rankings of mentees (two-sided)")
+    stable: bool = Field(False, description="with mentor_rankings: find a stable matching (deferred "
+                                            "acceptance) instead of the rank-maximal one")
+    requests: RequestSettings = Field(default_factory=RequestSettings, description="request mode settings")
+
+
 class Programme(StrictModel):
     """A whole mentoring programme, as written in programme.yaml."""
 
@@ -381,6 +458,8 @@ class Programme(StrictModel):
     reminders: list[Reminder] = Field(default_factory=list, description="reminders sent by `mentorctl remind`")
     email: Email | None = Field(None, description="sender and SMTP server (secrets via environment variables)")
     reporting: Reporting = Field(default_factory=Reporting, description="activity logs and breakdowns for reports")
+    self_matching: SelfMatching | None = Field(None, description="shortlists, mentees' choices and requests "
+                                                                 "(`mentorctl shortlist`, `requests`)")
     private: list[str] = Field(default_factory=list,
                                description="fields usable by rules and reports, never shown in packs or emails")
 

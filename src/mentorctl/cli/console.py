@@ -71,3 +71,17 @@ def print_findings(findings: Iterable[Finding], stream: Console | None = None) -
 
 def is_interactive() -> bool:
     return sys.stderr.isatty()
+
+
+def mailer_for(programme, *, send: bool):  # noqa: ANN001, ANN201 - Programme -> Mailer
+    """The SMTP mailer of programme.yaml (checking its credential variables first) with `send`, else the
+    outbox (out/outbox/, a preview that never touches the ledger)."""
+    from mentorctl.errors import ProgrammeError
+    from mentorctl.mail import OutboxMailer, SmtpMailer
+
+    if not send:
+        return OutboxMailer(programme.out_dir / "outbox")
+    if programme.email is None or programme.email.smtp is None:
+        raise ProgrammeError("--send needs email: from and email: smtp (host, port, security) in programme.yaml; "
+                             "without --send the emails are written to out/outbox/")
+    return SmtpMailer(programme.email.smtp)

@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option("--workers", min=1, help="CP-SAT worker threads (side constraints "
                                              "and peer programmes); 1 is reproducible.")] = 1,
         seed: Annotated[int | None, typer.Option("--seed", help="Solver seed (default matching.seed).")] = None,
+        stable: Annotated[bool, typer.Option("--stable", help="Self-matching with mentors' rankings: a stable "
+                                             "matching (deferred acceptance) instead of the rank-maximal one.")
+                          ] = False,
     ) -> None:
         """Match mentees with mentors as programme.yaml asks; write out/matches.csv, matches.xlsx,
         unmatched.csv and match-summary.json.
@@ -43,10 +46,21 @@ def register(app: typer.Typer) -> None:
             step("reading rosters", None, None)
             participants = load_participants(prog)
             print_findings(participants.warnings)
-            result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step)
+            from mentorctl.selfmatch.choose import match_on_picks, uses_picks
+
+            if uses_picks(prog):  # self_matching.mode: mentee-prefers (see cli/selfmatch_cmd.py)
+                outcome = match_on_picks(prog, participants, stable=True if stable else None)
+                print_findings(outcome.findings)
+                result = outcome.result
+            else:
+                result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step)
             step("writing files", None, None)
             paths = write_match_outputs(result, out or prog.out_dir, force)
         _print_summary(result.summary)
+        if "choices" in result.summary:
+            from mentorctl.cli.selfmatch_cmd import print_choice_summary
+
+            print_choice_summary(result.summary)
         for key in ("backup_matches", "backup_xlsx"):
             if key in paths:
                 err_console.print(f"Kept your edited file as {paths[key]}", markup=False)

@@ -1,0 +1,285 @@
+"""Matching on ranked picks (`self_matching.mode: mentee-prefers`): the rank-maximal matching, blocking pairs
+when mentors rank mentees too, and a stable matching with capacities (deferred acceptance).
+
+Only picks of eligible pairs count: a pick of a mentor the rules or the programme exclude, or one that is
+not on the mentee's shortlist (when out/shortlists.csv exists), is reported by row (`self_matching.unknown_pick`:
+warning and ignored, or error). Mentees are matched only with mentors they picked; who got none of their picks
+is listed in unmatched.csv with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mentorctl.errors import Finding, Location, MentorctlError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mentorctl.matching.solve import MatchResult
+    from mentorctl.programme import Programme
+    from mentorctl.roster import Participants
+    from mentorctl.selfmatch.exports import ExportRead
+
+
+@dataclass(frozen=True)
+class PicksOutcome:
+    """The matching and the problems found in the picks (warnings; errors are raised)."""
+
+    result: MatchResult
+    findings: tuple[Finding, ...]
+
+
+def deferred_acceptance(proposer_prefs: Mapping[int, Sequence[int]], receiver_rank: Mapping[int, Mapping[int, int]],
+                        receiver_cap: Mapping[int, int], proposer_cap: int = 1) -> list[tuple[int, int]]:
+    """Proposer-optimal stable matching with receiver capacities (Gale–Shapley, hospital–resident form).
+
+    Proposers propose in their order; a receiver holds its best `cap` proposals by its ranking (a proposer it
+    did not rank is never accepted) and rejects the rest. Deterministic: proposers in ascending order."""
+    next_choice = {p: 0 for p in proposer_prefs}
+    held: dict[int, list[int]] = {r: [] for r in receiver_cap}
+    holding: dict[int, int] = {p: 0 for p in proposer_prefs}
+    free = sorted(p for p in proposer_prefs if proposer_prefs[p])
+    while free:
+        p = free.pop(0)
+        prefs = proposer_prefs[p]
+        while holding[p] < proposer_cap and next_choice[p] < len(prefs):
+            r = prefs[next_choice[p]]
+            next_choice[p] += 1
+            ranking = receiver_rank.get(r, {})
+            if p not in ranking or receiver_cap.get(r, 0) <= 0:
+                continue
+            group = held.setdefault(r, [])
+            group.append(p)
+            holding[p] += 1
+            group.sort(key=lambda q: ranking[q])
+            if len(group) > receiver_cap[r]:
+                rejected = group.pop()
+                holding[rejected] -= 1
+                if rejected != p and rejected not in free:
+                    free.append(rejected)
+                    free.sort()
+    return sorted((p, r) for r, group in held.items() for p in group)
+
+
+def blocking_pairs(pairs: Sequence[tuple[int, int]], proposer_prefs: Mapping[int, Sequence[int]],
+                   receiver_rank: Mapping[int, Mapping[int, int]], receiver_cap: Mapping[int, int],
+                   proposer_cap: int = 1) -> list[tuple[int, int]]:
+    """(proposer, receiver) pairs, not matched together, who both rank each other and each prefer the other
+    to one of their partners (or have room)."""
+    partners_p: dict[int, set[int]] = {}
+    partners_r: dict[int, set[int]] = {}
+    for p, r in pairs:
+        partners_p.setdefault(p, set()).add(r)
+        partners_r.setdefault(r, set()).add(p)
+    out = []
+    for p, prefs in proposer_prefs.items():
+        mine = partners_p.get(p, set())
+        position = {r: k for k, r in enumerate(prefs)}
+        worst_p = max((position.get(r, len(prefs)) for r in mine), default=len(prefs))
+        for r in prefs:
+            if r in mine:
+                continue
+            p_wants = len(mine) < proposer_cap or position[r] < worst_p
+            ranking = receiver_rank.get(r, {})
+            if not p_wants or p not in ranking:
+                continue
+            theirs = partners_r.get(r, set())
+            worst_r = max((ranking.get(q, 10**9) for q in theirs), default=10**9)
+            if len(theirs) < receiver_cap.get(r, 0) or (theirs and ranking[p] < worst_r):
+                out.append((p, r))
+    return sorted(out)
+
+
+def solve_with_picks(programme: Programme, participants: Participants, choices: ExportRead,
+                     shortlists: pd.DataFrame | None = None, rankings: ExportRead | None = None,
+                     stable: bool = False) -> PicksOutcome:
+    """Match mentees with mentors they picked: rank-maximal (most first choices, then second, …, then the
+    total score), or with `stable` and mentors' rankings, the mentee-optimal stable matching."""
+    from mentorctl.matching.prepare import prepare
+    from mentorctl.matching.shortlist import rank_maximal
+    from mentorctl.matching.solve import MatchResult
+
+    started = time.perf_counter()
+    prep = prepare(programme, participants)
+    settings = programme.self_matching
+    strict = settings is not None and settings.unknown_pick == "error"
+    mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
+    on_list: set[tuple[str, str]] | None = None
+    if shortlists is not None:
+        on_list = {(str(a), str(b)) for a, b in zip(shortlists["mentee_id"], shortlists["mentor_id"], strict=True)}
+    findings: list[Finding] = list(choices.findings)  # then the picks' own problems, in row order
+    errors: list[Finding] = []
+    e_list, j_list, r_list = [], [], []
+    picks_by_mentee: dict[str, list[tuple[str, int]]] = {}
+    for pick in choices.picks:
+        i, j = mentee_of.get(pick.chooser_id), mentor_of.get(pick.chosen_id)
+        if i is None or j is None:
+            continue
+        problem = None
+        if not prep.mentee_ok[i]:
+            problem = f"{pick.chooser_id} is {prep.mentee_reason[i]}; pick ignored"
+        elif not prep.mentor_ok[j]:
+            problem = f"{pick.chosen_id} is {prep.mentor_reason[j]}; pick ignored"
+        elif not _eligible(prep, i, j):
+            problem = f"{pick.chosen_id} is not an eligible mentor for {pick.chooser_id} (matching rules); pick ignored"
+        elif on_list is not None and (pick.chooser_id, pick.chosen_id) not in on_list:
+            problem = f"{pick.chosen_id} is not on {pick.chooser_id}'s shortlist; pick ignored"
+        if problem:
+            if strict:
+                from mentorctl.selfmatch.exports import strict_message
+
+                problem = strict_message(problem)
+            finding = Finding("error" if strict else "warning", problem,
+                              Location(choices.source, pick.row, pick.column))
+            (errors if strict else findings).append(finding)
+            continue
+        e_list.append(i)
+        j_list.append(j)
+        picks_by_mentee.setdefault(pick.chooser_id, []).append((pick.chosen_id, pick.rank))
+        r_list.append(pick.rank)
+    if errors:
+        raise MentorctlError(errors[0].message
+                             + (f" ({len(errors)} problems in all)" if len(errors) > 1 else ""),
+                             location=errors[0].location, details=[str(f) for f in errors[1:20]])
+    e = np.array(e_list, np.int64)
+    j = np.array(j_list, np.int64)
+    rank = np.array(r_list, np.int64)
+    score = prep.source.score_pairs(e, j) if len(e) else np.zeros(0)
+    mentor_cap = np.where(prep.mentor_ok, prep.mentor_cap, 0).astype(np.int64)
+    mentee_cap = np.where(prep.mentee_ok, prep.mentee_cap, 0).astype(np.int64)
+    blocking: list[tuple[str, str]] | None = None
+    model = "rank-maximal min-cost flows (OR-Tools), one stage per choice rank, then score"
+    if rankings is not None:
+        prefs = {int(i): [int(x) for x in j[e == i][np.argsort(rank[e == i], kind="stable")]] for i in np.unique(e)}
+        mentor_rank: dict[int, dict[int, int]] = {}
+        for pick in rankings.picks:
+            a, b = mentor_of.get(pick.chooser_id), mentee_of.get(pick.chosen_id)
+            if a is not None and b is not None:
+                mentor_rank.setdefault(a, {})[b] = pick.rank
+        caps = {int(x): int(mentor_cap[x]) for x in range(len(mentor_cap))}
+        if stable:
+            chosen = deferred_acceptance(prefs, mentor_rank, caps, int(programme.matching.mentors_per_mentee))
+            model = "deferred acceptance (mentee-proposing, stable with capacities)"
+            key = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(e, j, strict=True))}
+            used = np.array(sorted(key[p] for p in chosen), np.int64)
+        else:
+            out = rank_maximal(mentee_cap, mentor_cap, e, j, rank, score)
+            key = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(e, j, strict=True))}
+            used = np.array(sorted(key[(int(a), int(b))] for a, b in zip(out.mentee, out.mentor, strict=True)),
+                            np.int64)
+        pairs_idx = [(int(e[k]), int(j[k])) for k in used]
+        found = blocking_pairs(pairs_idx, prefs, mentor_rank, caps, int(programme.matching.mentors_per_mentee))
+        blocking = [(str(prep.mentees["id"].iloc[a]), str(prep.mentors["id"].iloc[b])) for a, b in found]
+    else:
+        out = rank_maximal(mentee_cap, mentor_cap, e, j, rank, score)
+        key = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(e, j, strict=True))}
+        used = np.array(sorted(key[(int(a), int(b))] for a, b in zip(out.mentee, out.mentor, strict=True)),
+                        np.int64)
+    used = used.astype(np.int64)
+    pairs = _pairs_frame(prep, e[used], j[used], rank[used])
+    unmatched = _unmatched(prep, e, j, used, mentee_cap, mentor_cap, picks_by_mentee)
+    summary = _summary(prep, pairs, unmatched, rank, e, used, model, blocking, time.perf_counter() - started,
+                       programme.self_matching.max_picks if programme.self_matching else 3)
+    return PicksOutcome(MatchResult(pairs, unmatched, summary), tuple(findings))
+
+
+def _eligible(prep: Any, i: int, j: int) -> bool:
+    ok, _, _ = prep.source.evaluate(np.array([i]), np.array([j]))
+    return bool(ok[0, 0])
+
+
+def _pairs_frame(prep: Any, e: np.ndarray, j: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
+    terms = prep.source.terms_for_pairs(e, j) if len(e) else {t.name: np.zeros(0) for t in prep.rules.scoring}
+    score = np.sum(list(terms.values()), axis=0) if terms else np.zeros(len(e))
+
+    def col(frame: pd.DataFrame, name: str, idx: np.ndarray) -> list:
+        if name not in frame.columns:
+            return [None] * len(idx)
+        return [None if pd.isna(v) else v for v in frame[name].to_numpy()[idx]]
+
+    data = {"mentee_id": col(prep.mentees, "id", e), "mentee_name": col(prep.mentees, "name", e),
+            "mentee_email": col(prep.mentees, "email", e), "mentor_id": col(prep.mentors, "id", j),
+            "mentor_name": col(prep.mentors, "name", j), "mentor_email": col(prep.mentors, "email", j),
+            "score": np.round(score, 4)}
+    for name, values in terms.items():
+        data[name] = np.round(values, 4)
+    data["choice_rank"] = rank
+    frame = pd.DataFrame(data)
+    return frame.sort_values(["mentee_id", "mentor_id"], kind="stable").reset_index(drop=True)
+
+
+def _unmatched(prep: Any, e: np.ndarray, j: np.ndarray, used: np.ndarray, mentee_cap: np.ndarray,
+               mentor_cap: np.ndarray, picks_by_mentee: dict[str, list[tuple[str, int]]]) -> pd.DataFrame:
+    import pandas as pd
+
+    load = np.bincount(e[used], minlength=len(prep.mentees))
+    mentor_load = np.bincount(j[used], minlength=len(prep.mentors))
+    rows = []
+    for i in range(len(prep.mentees)):
+        if load[i] >= max(1, mentee_cap[i]) and prep.mentee_ok[i]:
+            continue
+        person = str(prep.mentees["id"].iloc[i])
+        if not prep.mentee_ok[i]:
+            reason = prep.mentee_reason[i] or "not eligible for the programme"
+        elif person not in picks_by_mentee:
+            reason = "made no valid pick (no choices submitted, or every pick was ignored: see the warnings)"
+        else:
+            picked = [m for m, _ in picks_by_mentee[person]]
+            full = [m for m in picked if mentor_load[prep.mentor_index[m]] >= mentor_cap[prep.mentor_index[m]]]
+            reason = (f"none of their picks: {', '.join(picked)} "
+                      + ("all filled by mentees who ranked them higher or scored higher" if len(full) == len(picked)
+                         else "not chosen by the optimum"))
+            if load[i]:
+                reason = f"only {int(load[i])} of {int(mentee_cap[i])} mentors: " + reason
+        rows.append((person, "mentee", reason))
+    for x in np.flatnonzero(mentor_load == 0):
+        reason = prep.mentor_reason[x] or f"no mentee assigned (capacity {int(prep.mentor_cap[x])})"
+        rows.append((str(prep.mentors["id"].iloc[x]), "mentor", reason))
+    frame = pd.DataFrame(rows, columns=["participant_id", "role", "reason"])
+    return frame.sort_values(["role", "participant_id"], kind="stable").reset_index(drop=True)
+
+
+def _summary(prep: Any, pairs: pd.DataFrame, unmatched: pd.DataFrame, rank: np.ndarray, e: np.ndarray,
+             used: np.ndarray, model: str, blocking: list[tuple[str, str]] | None, seconds: float,
+             max_picks: int) -> dict[str, Any]:
+    people = int(prep.mentee_ok.sum())
+    matched = int(pairs["mentee_id"].nunique()) if len(pairs) else 0
+    got = rank[used]
+    by_rank = {str(r): int((got == r).sum()) for r in range(1, max(max_picks, int(got.max(initial=0))) + 1)}
+    chose = int(len(np.unique(e))) if len(e) else 0
+    summary: dict[str, Any] = {
+        "status": "OPTIMAL",
+        "objective": "rank_maximal" if "rank-maximal" in model else "stable",
+        "objective_value": round(float(pairs["score"].sum()) if len(pairs) else 0.0, 4),
+        "bound": None, "gap": 0.0,
+        "optimality": ("optimal: most first choices, then second, …, then total score (exact min-cost flows)"
+                       if "rank-maximal" in model else "stable: no mentee and mentor both prefer each other"),
+        "model": model,
+        "type": prep.programme.design.type.value,
+        "pairs": int(len(pairs)), "matched": matched, "unmatched": people - matched, "people": people,
+        "excluded": int((~prep.mentee_ok).sum()),
+        "match_rate": round(matched / people, 4) if people else 0.0,
+        "min_pair_score": None if not len(pairs) else round(float(pairs["score"].min()), 4),
+        "mean_pair_score": None if not len(pairs) else round(float(pairs["score"].mean()), 4),
+        "mentors_with_mentees": int(pairs["mentor_id"].nunique()) if len(pairs) else 0,
+        "fixed_pairs": 0,
+        "candidates": {"eligible_pairs": int(len(e)), "kept_per_mentee": max_picks, "model_pairs": int(len(e)),
+                       "pruned": False},
+        "proof": {"proven": True},
+        "seconds": {"total": round(seconds, 3)}, "solve_seconds": round(seconds, 3),
+        "report_by": {},
+        "choices": {"mentees_with_picks": chose, "by_rank": by_rank,
+                    "first_choice_share": round(by_rank.get("1", 0) / matched, 4) if matched else None,
+                    "none_of_their_picks": int(chose - len(np.unique(e[used]))) if len(e) else 0},
+    }
+    if blocking is not None:
+        summary["blocking_pairs"] = [{"mentee_id": a, "mentor_id": b} for a, b in blocking]
+    return summary

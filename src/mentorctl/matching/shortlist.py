@@ -1,0 +1,315 @@
+"""Self-matching models: balanced shortlists (a b-matching) and the rank-maximal matching of ranked picks.
+
+**Shortlists.** Every mentee gets up to K mentors, chosen together: each shortlist entry is an arc of a flow
+network source → mentee (capacity K) → mentor (capacity ⌊exposure × remaining capacity⌋) → sink, so no mentor
+is shown to more mentees than they could plausibly take (popular mentors are not flooded). The objective is the
+programme's (`matching.objective`: most entries then the best total score, the best total score, or fair), and
+the candidate builder, the min-cost flow and the optimality proof over every eligible pair are the matcher's
+own (`candidates.build_candidates`, `exact.solve_exact`).
+
+**Rank-maximal matching.** Given ranked picks, the matching maximises the number of first choices, then of
+second choices, …, then the total score: a lexicographic objective solved exactly as a sequence of min-cost
+flows (`lexicographic_flow`). After each stage the optimal node potentials (Bellman-Ford on the residual
+graph) fix every arc whose reduced cost is not zero — an arc with positive reduced cost carries its lower bound
+in every optimal flow, one with negative reduced cost its upper bound (complementary slackness) — so the next
+stage optimises over exactly the optimal flows of the previous ones. Every stage's costs are small integers,
+so no big tier weights can overflow, whatever the size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mentorctl.errors import MentorctlError
+from mentorctl.matching.flow import shortest_distances, to_cost
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mentorctl.matching.prepare import Prepared
+    from mentorctl.programme import Programme
+    from mentorctl.roster import Participants
+
+SHORTLIST_CANDIDATES_PER_SLOT = 4   # candidates kept per shortlist place (at most matching.candidates_per_mentee)
+SHORTLIST_COLUMNS = ["mentee_id", "mentee_name", "rank", "mentor_id", "mentor_name", "score", "why"]
+
+
+# --------------------------------------------------------------------------------------- lexicographic flow
+
+def lexicographic_flow(n_nodes: int, tails: np.ndarray, heads: np.ndarray, caps: np.ndarray,
+                       supply: np.ndarray, stage_costs: list[np.ndarray]) -> np.ndarray:
+    """Flows (one per arc) meeting `supply` (per node, summing to 0) within `caps`, minimising the first cost
+    vector, then the second among those optimal for the first, and so on (exact; see the module docs).
+    Raises ValueError when no flow meets the supplies (a caller's bug: include a bypass arc)."""
+    from ortools.graph.python import min_cost_flow
+
+    tails, heads = np.asarray(tails, np.int64), np.asarray(heads, np.int64)
+    lo = np.zeros(len(tails), np.int64)
+    hi = np.asarray(caps, np.int64).copy()
+    flows = lo
+    for stage, costs in enumerate(stage_costs):
+        costs = np.asarray(costs, np.int64)
+        unit = int(np.gcd.reduce(np.abs(costs))) if len(costs) and costs.any() else 1
+        scaled = costs // unit
+        balance = np.asarray(supply, np.int64).copy()
+        np.subtract.at(balance, tails, lo)
+        np.add.at(balance, heads, lo)
+        free = np.flatnonzero(hi > lo)  # arcs fixed by earlier stages only shift the supplies
+        solver = min_cost_flow.SimpleMinCostFlow()
+        solver.add_arcs_with_capacity_and_unit_cost(tails[free].astype(np.int32), heads[free].astype(np.int32),
+                                                    (hi - lo)[free], scaled[free])
+        solver.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), balance)
+        status = solver.solve()
+        if status != solver.OPTIMAL:
+            raise ValueError(f"min-cost flow stage {stage + 1} failed with status {status}")
+        flows = lo.copy()
+        flows[free] += solver.flows(np.arange(len(free), dtype=np.int32)).astype(np.int64)
+        if stage == len(stage_costs) - 1:
+            break
+        fwd, back = flows < hi, flows > lo
+        r_tails = np.concatenate([tails[fwd], heads[back]])
+        r_heads = np.concatenate([heads[fwd], tails[back]])
+        r_costs = np.concatenate([scaled[fwd], -scaled[back]])
+        potential = shortest_distances(n_nodes, r_tails, r_heads, r_costs)
+        reduced = scaled + potential[tails] - potential[heads]
+        hi = np.where(reduced > 0, lo, hi)
+        lo = np.where(reduced < 0, hi, lo)
+        hi = np.maximum(hi, lo)
+    return flows
+
+
+# --------------------------------------------------------------------------------------------- shortlists
+
+@dataclass(frozen=True)
+class ShortlistSummary:
+    """What `shortlist` did, for the terminal and shortlist-summary.json."""
+
+    mentees: int
+    shortlisted: int
+    entries: int
+    size: int
+    exposure: float
+    total_score: float
+    mentors_shown: int
+    max_per_mentor: int
+    optimality: str
+    objective: str
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ShortlistResult:
+    """`entries`: one row per (mentee, rank) with SHORTLIST_COLUMNS (sorted by mentee, rank); `missing`:
+    mentees without a shortlist (participant_id, role, reason); `exposure`: per mentor (mentor_id, remaining,
+    cap, shortlists)."""
+
+    entries: pd.DataFrame
+    missing: pd.DataFrame
+    exposure: pd.DataFrame
+    summary: ShortlistSummary
+    terms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)   # "mentee\x1fmentor" -> reasons
+
+
+def exposure_caps(remaining: np.ndarray, exposure: float) -> np.ndarray:
+    """⌊exposure × remaining capacity⌋ per mentor (never below the remaining capacity itself)."""
+    return np.maximum(np.floor(exposure * remaining + 1e-9).astype(np.int64), remaining)
+
+
+def build_shortlists(programme: Programme, participants: Participants, *, size: int, exposure: float,
+                     taken: dict[str, int] | None = None, exclude: set[tuple[str, str]] | None = None,
+                     only: set[str] | None = None, already_shown: dict[str, int] | None = None) -> ShortlistResult:
+    """Shortlists of up to `size` mentors per mentee (see the module docs).
+
+    `taken`: places already filled per mentor id (accepted requests); `exclude`: (mentee id, mentor id) pairs
+    never to show (declined or expired requests); `only`: build shortlists for these mentee ids alone (a
+    fresh shortlist after declines); `already_shown`: shortlists per mentor id still open elsewhere, counted
+    against the exposure cap."""
+    import pandas as pd
+
+    from mentorctl.matching.candidates import Filters, build_candidates
+    from mentorctl.matching.prepare import prepare, read_pair_file
+
+    if programme.is_peer:
+        raise MentorctlError("self-matching needs mentors and mentees; a peer programme has one roster")
+    prep = prepare(programme, participants)
+    n_m = len(prep.mentors)
+    mentor_index, mentee_index = prep.mentor_index, prep.mentee_index
+    used = np.zeros(n_m, np.int64)
+    for mentor_id, count in (taken or {}).items():
+        if mentor_id in mentor_index:
+            used[mentor_index[mentor_id]] += int(count)
+    remaining = np.where(prep.mentor_ok, prep.mentor_cap - used, 0).clip(0)
+    cap = exposure_caps(remaining, exposure)
+    for mentor_id, count in (already_shown or {}).items():
+        if mentor_id in mentor_index:
+            cap[mentor_index[mentor_id]] = max(0, cap[mentor_index[mentor_id]] - int(count))
+    keys = []
+    m = programme.matching
+    for spec, label in [(m.forbidden, "matching.forbidden")] + [(h, "matching.history") for h in m.history]:
+        if spec:
+            e, j, _ = read_pair_file(programme, spec, label, prep, ignore_unknown=label == "matching.history")
+            keys.append(e * n_m + j)
+    for mentee_id, mentor_id in exclude or ():
+        if mentee_id in mentee_index and mentor_id in mentor_index:
+            keys.append(np.array([mentee_index[mentee_id] * n_m + mentor_index[mentor_id]], np.int64))
+    excluded = np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
+    filters = Filters(prep.mentor_ok & (cap > 0), excluded, m.min_score)
+    wanted = prep.mentee_ok.copy()
+    if only is not None:
+        wanted &= prep.mentees["id"].isin(only).to_numpy()
+    rows = np.flatnonzero(wanted)
+    keep = max(size, min(m.candidates_per_mentee, SHORTLIST_CANDIDATES_PER_SLOT * size))
+    cands = build_candidates(prep.source, rows, filters, keep, prep.mentor_ok, per_mentor=m.candidates_per_mentor)
+    e, j, s = balanced_b_matching(np.where(wanted, size, 0), cap, cands.mentee, cands.mentor, cands.score)
+    order = np.lexsort((prep.mentors["id"].to_numpy()[j], -np.round(s, 9), e))
+    e, j, s = e[order], j[order], s[order]
+    first = np.r_[0, np.flatnonzero(np.diff(e)) + 1] if len(e) else np.zeros(0, np.int64)
+    rank = np.arange(len(e)) - np.repeat(first, np.diff(np.r_[first, len(e)])) + 1
+    reasons = _reasons(programme, prep, e, j)
+    entries = pd.DataFrame({
+        "mentee_id": prep.mentees["id"].to_numpy()[e], "mentee_name": _column(prep.mentees, "name", e),
+        "rank": rank.astype(np.int64), "mentor_id": prep.mentors["id"].to_numpy()[j],
+        "mentor_name": _column(prep.mentors, "name", j), "score": np.round(s, 4),
+        "why": ["; ".join(r["explain"] for r in rs) for rs in reasons]}, columns=SHORTLIST_COLUMNS)
+    terms = {f"{a}\x1f{b}": rs for a, b, rs in zip(entries["mentee_id"], entries["mentor_id"], reasons, strict=True)}
+    shown = np.bincount(j, minlength=n_m)
+    report = wanted | (~prep.mentee_ok if only is None else ~prep.mentee_ok & prep.mentees["id"].isin(only).to_numpy())
+    missing = _missing(prep, cands, report, e)
+    exposure_frame = pd.DataFrame({"mentor_id": prep.mentors["id"], "remaining": remaining, "cap": cap,
+                                   "shortlists": shown})
+    optimality = ("optimal over every eligible pair" if not cands.pruned else
+                  f"optimal over the {len(cands.mentee):,} candidate pairs kept (the best "
+                  f"{keep} per mentee)")
+    summary = ShortlistSummary(
+        mentees=int(wanted.sum()), shortlisted=int(len(np.unique(e))), entries=int(len(e)), size=size,
+        exposure=float(exposure), total_score=round(float(s.sum()), 4), mentors_shown=int((shown > 0).sum()),
+        max_per_mentor=int(shown.max(initial=0)), optimality=optimality,
+        objective="most mentees with a shortlist, then most entries, then total score")
+    return ShortlistResult(entries.reset_index(drop=True), missing, exposure_frame, summary, terms)
+
+
+def balanced_b_matching(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pair_mentee: np.ndarray,
+                        pair_mentor: np.ndarray, pair_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (each at most once) with every mentee i in at most mentee_cap[i] and every mentor j in at most
+    mentor_cap[j] pairs, maximising lexicographically: the number of mentees with at least one pair, then
+    the number of pairs, then the total score (exact: `lexicographic_flow`, three stages). Returns the
+    chosen pairs' (mentee, mentor, score)."""
+    mentee_cap = np.asarray(mentee_cap, np.int64)
+    mentor_cap = np.asarray(mentor_cap, np.int64)
+    n_e, n_m, n_p = len(mentee_cap), len(mentor_cap), len(pair_mentee)
+    slot_mentee = np.repeat(np.arange(n_e), mentee_cap)
+    slot_rank = np.arange(len(slot_mentee)) - np.repeat(np.cumsum(mentee_cap) - mentee_cap, mentee_cap) + 1
+    n_s = len(slot_mentee)
+    source, sink = 0, 1
+    tails = np.concatenate([np.full(n_s, source), 2 + np.asarray(pair_mentee), 2 + n_e + np.arange(n_m), [source]])
+    heads = np.concatenate([2 + slot_mentee, 2 + n_e + np.asarray(pair_mentor), np.full(n_m, sink), [sink]])
+    caps = np.concatenate([np.ones(n_s + n_p, np.int64), mentor_cap, [n_s]]).astype(np.int64)
+    supply = np.zeros(2 + n_e + n_m, np.int64)
+    supply[source], supply[sink] = n_s, -n_s
+    first, entries = np.zeros(len(tails), np.int64), np.zeros(len(tails), np.int64)
+    first[:n_s] = -(slot_rank == 1).astype(np.int64)
+    entries[:n_s] = -1
+    stages = [first, entries] if int(mentee_cap.max(initial=0)) > 1 else [first]
+    score_costs = np.zeros(len(tails), np.int64)
+    score_costs[n_s:n_s + n_p] = to_cost(pair_score)
+    stages.append(score_costs)
+    flows = lexicographic_flow(2 + n_e + n_m, tails, heads, caps, supply, stages)
+    used = flows[n_s:n_s + n_p] > 0
+    return (np.asarray(pair_mentee)[used].astype(np.int64), np.asarray(pair_mentor)[used].astype(np.int64),
+            np.asarray(pair_score, np.float64)[used])
+
+
+def _column(frame: pd.DataFrame, name: str, index: np.ndarray) -> list[Any]:
+    import pandas as pd
+
+    if name not in frame.columns:
+        return [None] * len(index)
+    return [None if pd.isna(v) else v for v in frame[name].to_numpy()[index]]
+
+
+def _reasons(programme: Programme, prep: Prepared, e: np.ndarray, j: np.ndarray) -> list[list[dict[str, Any]]]:
+    """Per pair, the scoring terms that raised its score (largest first), without terms over private fields."""
+    from mentorctl.rules import uses_private_field
+
+    if not len(e):
+        return []
+    terms = prep.source.terms_for_pairs(e, j)
+    public = [t for t in programme.matching.scoring if not uses_private_field(t.expr, programme)]
+    out: list[list[dict[str, Any]]] = [[] for _ in range(len(e))]
+    for term in public:
+        values = terms.get(term.name)
+        if values is None:
+            continue
+        for k in np.flatnonzero(np.nan_to_num(values) > 0):
+            out[k].append({"name": term.name, "explain": term.explain or term.name.replace("_", " "),
+                           "points": round(float(values[k]), 2)})
+    for reasons in out:
+        reasons.sort(key=lambda r: -r["points"])
+    return out
+
+
+def _missing(prep: Prepared, cands: Any, report: np.ndarray, e: np.ndarray) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    got = np.bincount(e, minlength=len(prep.mentees))
+    for i in np.flatnonzero(report):
+        if got[i]:
+            continue
+        if not prep.mentee_ok[i]:
+            reason = prep.mentee_reason[i] or "not eligible for the programme"
+        elif cands.rule_eligible[i] == 0:
+            reason = "no eligible mentor"
+        elif cands.eligible[i] == 0:
+            reason = (f"no eligible mentor has room: the {int(cands.rule_eligible[i])} eligible are full, "
+                      "forbidden, already declined or expired, or score below min_score")
+        else:
+            reason = (f"the eligible mentors with room are on as many shortlists as their exposure allows "
+                      f"({int(cands.eligible[i])} eligible); raise self_matching.exposure or add mentors")
+        rows.append((prep.mentees["id"].iloc[i], "mentee", reason))
+    return pd.DataFrame(rows, columns=["participant_id", "role", "reason"])
+
+
+# ------------------------------------------------------------------------------------- rank-maximal matching
+
+@dataclass(frozen=True)
+class RankedMatching:
+    """Chosen pairs (indices into the prepared mentees/mentors, and the pick rank 1..N of each)."""
+
+    mentee: np.ndarray
+    mentor: np.ndarray
+    rank: np.ndarray
+
+
+def rank_maximal(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pick_mentee: np.ndarray,
+                 pick_mentor: np.ndarray, pick_rank: np.ndarray, pick_score: np.ndarray) -> RankedMatching:
+    """The matching over the picks with the most first choices, then second choices, …, then the highest
+    total score (exact: `lexicographic_flow`). Picks are (mentee, mentor, rank ≥ 1, score) arrays."""
+    n_e, n_m = len(mentee_cap), len(mentor_cap)
+    n_p = len(pick_mentee)
+    source, sink = 0, 1
+    tails = np.concatenate([np.full(n_e, source), 2 + pick_mentee, 2 + n_e + np.arange(n_m), [source]])
+    heads = np.concatenate([2 + np.arange(n_e), 2 + n_e + pick_mentor, np.full(n_m, sink), [sink]])
+    total = int(np.asarray(mentee_cap).sum())
+    caps = np.concatenate([mentee_cap, np.ones(n_p, np.int64), mentor_cap, [total]]).astype(np.int64)
+    supply = np.zeros(2 + n_e + n_m, np.int64)
+    supply[source], supply[sink] = total, -total
+    stages = []
+    ranks = np.asarray(pick_rank, np.int64)
+    for r in range(1, int(ranks.max(initial=0)) + 1):
+        costs = np.zeros(len(tails), np.int64)
+        costs[n_e:n_e + n_p] = -(ranks == r).astype(np.int64)
+        stages.append(costs)
+    score_costs = np.zeros(len(tails), np.int64)
+    score_costs[n_e:n_e + n_p] = to_cost(pick_score)
+    stages.append(score_costs)
+    flows = lexicographic_flow(2 + n_e + n_m, tails, heads, caps, supply, stages)
+    used = flows[n_e:n_e + n_p] > 0
+    return RankedMatching(np.asarray(pick_mentee)[used], np.asarray(pick_mentor)[used], ranks[used])

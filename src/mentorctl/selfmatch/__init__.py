@@ -1,0 +1,1 @@
+"""Self-matching: shortlists and their emails, the form exports (choices, answers, rankings), requests."""

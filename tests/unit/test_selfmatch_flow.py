@@ -1,0 +1,165 @@
+"""Self-matching models against independent oracles (brute force over every subset of pairs, on small
+instances): balanced shortlists, the rank-maximal matching, deferred acceptance."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mentorctl.matching.preferences import blocking_pairs, deferred_acceptance
+from mentorctl.matching.shortlist import balanced_b_matching, exposure_caps, lexicographic_flow, rank_maximal
+
+
+@st.composite
+def instances(draw, max_pairs: int = 10):
+    n_e = draw(st.integers(1, 4))
+    n_m = draw(st.integers(1, 4))
+    cells = [(i, j) for i in range(n_e) for j in range(n_m)]
+    chosen = draw(st.lists(st.sampled_from(cells), unique=True, max_size=max_pairs)) if cells else []
+    scores = [draw(st.integers(-4, 8)) / 2 for _ in chosen]
+    mentee_cap = [draw(st.integers(0, 3)) for _ in range(n_e)]
+    mentor_cap = [draw(st.integers(0, 3)) for _ in range(n_m)]
+    return (np.array(mentee_cap, np.int64), np.array(mentor_cap, np.int64),
+            np.array([c[0] for c in chosen], np.int64), np.array([c[1] for c in chosen], np.int64),
+            np.array(scores, np.float64))
+
+
+def _subsets(n: int):
+    for size in range(n + 1):
+        yield from itertools.combinations(range(n), size)
+
+
+def _feasible(subset, e, j, mentee_cap, mentor_cap) -> bool:
+    load_e = np.bincount(e[list(subset)], minlength=len(mentee_cap)) if subset else np.zeros(len(mentee_cap))
+    load_m = np.bincount(j[list(subset)], minlength=len(mentor_cap)) if subset else np.zeros(len(mentor_cap))
+    return bool((load_e <= mentee_cap).all() and (load_m <= mentor_cap).all())
+
+
+def _slot_key(subset, e, s, mentee_cap):
+    load = np.bincount(e[list(subset)], minlength=len(mentee_cap)) if subset else np.zeros(len(mentee_cap))
+    tiers = (int((load >= 1).sum()), int(load.sum()))
+    return tiers, round(float(s[list(subset)].sum()), 6) if subset else 0.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_balanced_shortlists_match_brute_force(inst):
+    mentee_cap, mentor_cap, e, j, s = inst
+    ce, cj, cs = balanced_b_matching(mentee_cap, mentor_cap, e, j, s)
+    # every cap holds, each pair at most once
+    assert (np.bincount(ce, minlength=len(mentee_cap)) <= mentee_cap).all()
+    assert (np.bincount(cj, minlength=len(mentor_cap)) <= mentor_cap).all()
+    assert len(set(zip(ce.tolist(), cj.tolist(), strict=True))) == len(ce)
+    chosen = tuple(k for k in range(len(e)) if (e[k], j[k]) in set(zip(ce.tolist(), cj.tolist(), strict=True)))
+    best = max((_slot_key(sub, e, s, mentee_cap) for sub in _subsets(len(e))
+                if _feasible(sub, e, j, mentee_cap, mentor_cap)), default=((), 0.0))
+    got = _slot_key(chosen, e, s, mentee_cap)
+    assert got[0] == best[0]                       # most mentees with an entry, then most entries
+    assert abs(got[1] - best[1]) < 1e-6           # then the best total score
+
+
+@st.composite
+def pick_instances(draw):
+    mentee_cap, mentor_cap, e, j, s = draw(instances())
+    ranks = np.zeros(len(e), np.int64)
+    for i in np.unique(e):
+        where = np.flatnonzero(e == i)
+        ranks[where] = draw(st.permutations(list(range(1, len(where) + 1))))
+    return np.minimum(mentee_cap, 1), mentor_cap, e, j, ranks, s
+
+
+@settings(max_examples=150, deadline=None)
+@given(pick_instances())
+def test_rank_maximal_matches_brute_force(inst):
+    mentee_cap, mentor_cap, e, j, rank, s = inst
+    out = rank_maximal(mentee_cap, mentor_cap, e, j, rank, s)
+    assert (np.bincount(out.mentee, minlength=len(mentee_cap)) <= mentee_cap).all()
+    assert (np.bincount(out.mentor, minlength=len(mentor_cap)) <= mentor_cap).all()
+    n_ranks = int(rank.max(initial=0))
+
+    def key(subset):
+        got = rank[list(subset)] if subset else np.zeros(0, np.int64)
+        score = round(float(s[list(subset)].sum()), 6) if subset else 0.0
+        return tuple(int((got == r).sum()) for r in range(1, n_ranks + 1)), score
+
+    best = max(key(sub) for sub in _subsets(len(e)) if _feasible(sub, e, j, mentee_cap, mentor_cap))
+    pairs = set(zip(out.mentee.tolist(), out.mentor.tolist(), strict=True))
+    chosen = tuple(k for k in range(len(e)) if (e[k], j[k]) in pairs)
+    got = key(chosen)
+    assert got[0] == best[0]                      # most first choices, then second, …
+    assert abs(got[1] - best[1]) < 1e-6          # then the best total score
+    assert sorted(out.rank.tolist()) == sorted(rank[list(chosen)].tolist())
+
+
+def test_rank_maximal_prefers_two_first_choices_over_score():
+    # A's first choice is X, B's first choice is Y, but A–Y and B–X score far higher
+    out = rank_maximal(np.array([1, 1]), np.array([1, 1]), np.array([0, 0, 1, 1]), np.array([0, 1, 1, 0]),
+                       np.array([1, 2, 1, 2]), np.array([0.0, 100.0, 0.0, 100.0]))
+    assert sorted(zip(out.mentee.tolist(), out.mentor.tolist(), strict=True)) == [(0, 0), (1, 1)]
+
+
+def test_lexicographic_flow_orders_stages():
+    # two parallel arcs source → sink; stage 1 prefers arc 0, stage 2 prefers arc 1 (ignored: stage 1 decides)
+    flows = lexicographic_flow(2, np.array([0, 0]), np.array([1, 1]), np.array([1, 1]), np.array([1, -1]),
+                               [np.array([-1, 0]), np.array([0, -5])])
+    assert flows.tolist() == [1, 0]
+
+
+def test_exposure_caps():
+    assert exposure_caps(np.array([0, 1, 2, 3]), 1.5).tolist() == [0, 1, 3, 4]
+    assert exposure_caps(np.array([2]), 1.0).tolist() == [2]
+
+
+@st.composite
+def two_sided(draw):
+    n_p, n_r = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    prefs = {p: draw(st.permutations(list(range(n_r))))[:draw(st.integers(0, n_r))] for p in range(n_p)}
+    rank = {r: {p: k for k, p in enumerate(draw(st.permutations(list(range(n_p)))))} for r in range(n_r)}
+    caps = {r: draw(st.integers(0, 2)) for r in range(n_r)}
+    return prefs, rank, caps
+
+
+def _stable(pairs, prefs, rank, caps) -> bool:
+    """Independent check: no proposer and receiver both prefer each other to what they have."""
+    mine = {p: r for p, r in pairs}
+    held = {r: [p for p, q in pairs if q == r] for r in caps}
+    for p, order in prefs.items():
+        for r in order:
+            if mine.get(p) == r:
+                break  # p prefers its partner to every later receiver
+            if p not in rank[r]:
+                continue
+            if len(held[r]) < caps[r] or any(rank[r][p] < rank[r][q] for q in held[r]):
+                return False
+    return True
+
+
+@settings(max_examples=200, deadline=None)
+@given(two_sided())
+def test_deferred_acceptance_is_stable_and_within_capacity(inst):
+    prefs, rank, caps = inst
+    pairs = deferred_acceptance(prefs, rank, caps)
+    assert all(sum(1 for _, r in pairs if r == x) <= caps[x] for x in caps)
+    assert len({p for p, _ in pairs}) == len(pairs)                    # one mentor per mentee
+    assert all(r in prefs[p] for p, r in pairs)                        # only picked mentors
+    assert _stable(pairs, prefs, rank, caps)
+    assert blocking_pairs(pairs, prefs, rank, caps) == []
+    # every stable matching (brute force) gives each proposer a partner no better than this one
+    options = [[None, *prefs[p]] for p in sorted(prefs)]
+    for combo in itertools.product(*options):
+        other = [(p, r) for p, r in zip(sorted(prefs), combo, strict=True) if r is not None]
+        if all(sum(1 for _, r in other if r == x) <= caps[x] for x in caps) and _stable(other, prefs, rank, caps):
+            got = dict(pairs)
+            for p, r in other:
+                assert p in got and prefs[p].index(got[p]) <= prefs[p].index(r)
+
+
+def test_blocking_pairs_found():
+    prefs = {0: [0, 1], 1: [0]}
+    rank = {0: {1: 0, 0: 1}, 1: {0: 0}}
+    caps = {0: 1, 1: 1}
+    # 0 with 0 and 1 unmatched: mentor 0 prefers 1, who wants 0 → blocking (1, 0)
+    assert blocking_pairs([(0, 0)], prefs, rank, caps) == [(1, 0)]
