@@ -36,8 +36,14 @@ class Location:
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column is not None:
-            parts.append(f"column {self.column}")
+            parts.append(f"column {shorten(self.column)}")
         return ", ".join(parts)
+
+
+def shorten(text: str, width: int = 48) -> str:
+    """A long question heading cut to fit one terminal line (JSON output keeps the full text)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 class MentorctlError(Exception):
@@ -108,6 +114,7 @@ class Finding:
     level: str  # "error" | "warning"
     message: str
     location: Location | None = None
+    full: str | None = None  # the message with long headings in full (validate --json), when it shortens them
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location and str(self.location) else ""
@@ -115,7 +122,7 @@ class Finding:
 
     def as_dict(self) -> dict:
         loc = self.location or Location()
-        return {"level": self.level, "message": self.message, "file": loc.file, "row": loc.row,
+        return {"level": self.level, "message": self.full or self.message, "file": loc.file, "row": loc.row,
                 "column": loc.column, "line": loc.line}
 
 

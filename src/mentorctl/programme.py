@@ -156,24 +156,83 @@ class Design(StrictModel):
         return self.start_date + timedelta(weeks=self.length_weeks)
 
 
-class Rosters(StrictModel):
-    mentors: str | None = Field(None, description="mentor roster: CSV, or Excel as `file.xlsx#Sheet`")
-    mentees: str | None = Field(None, description="mentee roster")
-    participants: str | None = Field(None, description="one roster for everyone (peer programmes, or with role_column)")
-    role_column: str | None = Field(None, description="heading telling mentors from mentees in `participants`")
-    roles: dict[Literal["mentor", "mentee"], list[str]] = Field(
-        default_factory=lambda: {"mentor": ["mentor"], "mentee": ["mentee"]},
-        description="values of role_column meaning mentor / mentee (case-insensitive)")
-    columns: dict[str, str | list[str]] = Field(
+class ColumnSource(StrictModel):
+    """A field read from several columns: joined, the first one filled in, or ticked columns as one list."""
+
+    join: list[str] | None = Field(None, description="headings whose cells are joined into one text "
+                                   "(with `separator`), e.g. [First name, Last name]")
+    first_non_empty: list[str] | None = Field(
+        None, description="headings tried in order; the field is the first cell filled in (a question a form "
+        "repeats in each section: [Goals, Goals_2, Goals_3])")
+    list_: str | list[str] | None = Field(
+        None, alias="list", description="columns read as one list field, one item per ticked column (an "
+        "availability grid): a heading pattern where * is the item (\"Availability [*]\") or a list of headings")
+    separator: str = Field(" ", description="what `join` puts between the parts")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ColumnSource:
+        given = [k for k, v in (("join", self.join), ("first_non_empty", self.first_non_empty),
+                                ("list", self.list_)) if v]
+        if len(given) != 1:
+            raise ValueError("give exactly one of join, first_non_empty, list (with the headings to read)"
+                             + (f"; got {', '.join(given)}" if given else ""))
+        return self
+
+    @property
+    def how(self) -> Literal["join", "first_non_empty", "list"]:
+        return "join" if self.join else "first_non_empty" if self.first_non_empty else "list"
+
+    @property
+    def headings(self) -> list[str]:
+        value = self.join or self.first_non_empty or self.list_ or []
+        return [value] if isinstance(value, str) else list(value)
+
+
+ColumnSpec = str | list[str] | ColumnSource
+ValueMap = dict[str, str | list[str]]
+
+
+class RosterSettings(StrictModel):
+    """How the columns of a roster map to fields (for every roster, or one role's roster)."""
+
+    columns: dict[str, ColumnSpec] = Field(
         default_factory=dict,
-        description="field: heading in your file (a list of headings is joined with spaces, e.g. first+last name)")
+        description="field: heading in your file; a list of headings is joined with spaces (first + last "
+        "name); or {join: [...]}, {first_non_empty: [...]}, {list: \"Pattern [*]\"}. A heading that repeats is "
+        "reached as 'Heading_2', 'Heading_3'")
     types: dict[str, FieldType] = Field(default_factory=dict,
                                         description="declared field types: text, number, integer, list, date, email, bool")
     ranks: dict[str, list[str | int | float]] = Field(
         default_factory=dict,
         description="ordered values of a text field (e.g. grade: [AA, AO, EO]); adds <field>_rank, 1 = first")
-    list_separator: str = Field(";", description="separator of list fields (languages, skills…)")
+    values: dict[str, ValueMap] = Field(
+        default_factory=dict,
+        description="free-text answers mapped to values before ranks apply: field: {value: [answer, ...]}; "
+        "'*' as an answer takes every other one; an answer no mapping covers is an error")
     list_separators: dict[str, str] = Field(default_factory=dict, description="per-field separator overrides")
+
+
+class RosterFile(RosterSettings):
+    """A roster file with mappings of its own (they add to, and override, those for every roster)."""
+
+    path: str = Field(description="CSV, or Excel as `file.xlsx#Sheet`")
+
+
+ROLE_KEYS: dict[str, str] = {"mentor": "mentors", "mentee": "mentees", "participant": "participants"}
+
+
+class Rosters(RosterSettings):
+    mentors: str | RosterFile | None = Field(
+        None, description="mentor roster: CSV, or Excel as `file.xlsx#Sheet`; or {path: ..., columns: ..., "
+        "types: ..., ranks: ..., values: ..., list_separators: ...} with mappings for this roster only")
+    mentees: str | RosterFile | None = Field(None, description="mentee roster (a path, or a path with mappings)")
+    participants: str | RosterFile | None = Field(
+        None, description="one roster for everyone (peer programmes, or with role_column)")
+    role_column: str | None = Field(None, description="heading telling mentors from mentees in `participants`")
+    roles: dict[Literal["mentor", "mentee"], list[str]] = Field(
+        default_factory=lambda: {"mentor": ["mentor"], "mentee": ["mentee"]},
+        description="values of role_column meaning mentor / mentee (case-insensitive)")
+    list_separator: str = Field(";", description="separator of list fields (languages, skills…)")
 
     @model_validator(mode="after")
     def _some_roster(self) -> Rosters:
@@ -185,6 +244,26 @@ class Rosters(StrictModel):
 
     def separator_for(self, field: str) -> str:
         return self.list_separators.get(field, self.list_separator)
+
+    def file_of(self, role: str) -> str | None:
+        """The file (`path#Sheet`) of a role's roster: mentor, mentee or participant."""
+        value = getattr(self, ROLE_KEYS[role])
+        return value.path if isinstance(value, RosterFile) else value
+
+    def settings_for(self, role: str) -> RosterSettings:
+        """The mappings that apply to a role's roster: those for every roster, then the role's own on top."""
+        own = getattr(self, ROLE_KEYS[role])
+        if not isinstance(own, RosterFile):
+            return RosterSettings(columns=self.columns, types=self.types, ranks=self.ranks, values=self.values,
+                                  list_separators=self.list_separators)
+        return RosterSettings(columns={**self.columns, **own.columns}, types={**self.types, **own.types},
+                              ranks={**self.ranks, **own.ranks}, values={**self.values, **own.values},
+                              list_separators={**self.list_separators, **own.list_separators})
+
+    def own_columns(self, role: str) -> set[str]:
+        """Fields mapped under this role's own `columns:` (they must be found in its file)."""
+        own = getattr(self, ROLE_KEYS[role])
+        return set(own.columns) if isinstance(own, RosterFile) else set()
 
 
 class ScoringTerm(StrictModel):
@@ -213,7 +292,10 @@ class Constraints(StrictModel):
 class Matching(StrictModel):
     mentor_capacity: int = Field(2, ge=1, description="mentees per mentor; a roster column `capacity` overrides it")
     capacity_column: str = Field("capacity", description="roster field holding each mentor's own capacity")
-    mentors_per_mentee: int = Field(1, ge=1, description="how many mentors each mentee gets")
+    mentors_per_mentee: int = Field(1, ge=1, description="how many mentors each mentee gets; a mentee roster "
+                                    "column `mentors_wanted` overrides it per mentee")
+    mentors_wanted_column: str = Field("mentors_wanted", description="mentee field holding how many mentors each "
+                                       "mentee wants (empty: mentors_per_mentee)")
     min_group_size: int | None = Field(None, ge=1, description="group programmes: a mentor leads no group or at least this many")
     eligibility: list[str] = Field(default_factory=list, description="rules every pair must satisfy")
     scoring: list[ScoringTerm] = Field(default_factory=list, description="weighted terms summed into a pair's score")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mentorctl.errors import Finding, Location, RosterError
+from mentorctl.errors import Finding, Location, RosterError, shorten
 from mentorctl.programme import FieldType, Programme
 
 if TYPE_CHECKING:
@@ -91,22 +91,28 @@ class Participants:
 class FindingCollector:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
+        self.missing: dict[Path, str] = {}  # roster files not found: path → how programme.yaml names it
+        self.closest: dict[tuple[str, str], list[str]] = {}  # (role, field) → headings a missing mapping may mean
 
-    def error(self, message: str, file: str | None = None, row: int | None = None, column: str | None = None):
-        self.findings.append(Finding("error", message, Location(file, row, column)))
+    def error(self, message: str, file: str | None = None, row: int | None = None, column: str | None = None,
+              *, full: str | None = None):
+        self.findings.append(Finding("error", message, Location(file, row, column), full=full))
 
-    def warning(self, message: str, file: str | None = None, row: int | None = None, column: str | None = None):
-        self.findings.append(Finding("warning", message, Location(file, row, column)))
+    def warning(self, message: str, file: str | None = None, row: int | None = None, column: str | None = None,
+                *, full: str | None = None):
+        self.findings.append(Finding("warning", message, Location(file, row, column), full=full))
 
     @property
     def has_errors(self) -> bool:
-        return any(f.level == "error" for f in self.findings)
+        return bool(self.missing) or any(f.level == "error" for f in self.findings)
 
 
 def load_participants(programme: Programme, *, require_email: bool = False) -> Participants:
     """Read every roster of the programme; raise RosterError listing every error, keep warnings."""
     participants, findings = check_participants(programme, require_email=require_email)
     errors = [f for f in findings if f.level == "error"]
+    if len(errors) == 1:  # one problem: one line
+        raise RosterError(errors[0].message, location=errors[0].location)
     if errors or participants is None:
         raise RosterError(f"{len(errors)} problem(s) in the rosters; fix them and run again",
                           details=[str(f) for f in errors])
@@ -119,19 +125,27 @@ def check_participants(programme: Programme, *, require_email: bool = False
     out = FindingCollector()
     spec = programme.rosters
     mentors = mentees = everyone = None
+    unfound: dict[str, dict[str, list[str]]] = {}  # role → mappings for every roster this file lacks
     if spec.participants:
-        everyone = _read_roster(programme, spec.participants, "participant", out, require_email)
+        source = spec.file_of("participant")
+        everyone = _read_roster(programme, source, "participant", out, require_email,
+                                unfound.setdefault("participant", {}))
         if everyone is not None and spec.role_column:
             mentors, mentees = _split_roles(programme, everyone, out)
         elif everyone is not None and programme.is_peer:
             mentors = mentees = everyone
         elif everyone is not None:
             out.error("a `participants` roster in a non-peer programme needs `rosters.role_column` naming the "
-                      "column that tells mentors from mentees", spec.participants)
+                      "column that tells mentors from mentees", source)
     if spec.mentors:
-        mentors = _read_roster(programme, spec.mentors, "mentor", out, require_email)
+        mentors = _read_roster(programme, spec.file_of("mentor"), "mentor", out, require_email,
+                               unfound.setdefault("mentor", {}))
     if spec.mentees:
-        mentees = _read_roster(programme, spec.mentees, "mentee", out, require_email)
+        mentees = _read_roster(programme, spec.file_of("mentee"), "mentee", out, require_email,
+                               unfound.setdefault("mentee", {}))
+    read = [r for r in (everyone, mentors, mentees) if r is not None]
+    if read and len(read) == len([s for s in (spec.participants, spec.mentors, spec.mentees) if s]):
+        _report_unfound(programme, unfound, out)
     if programme.is_peer and everyone is None:
         everyone = mentors or mentees
         mentors = mentees = everyone
@@ -150,6 +164,10 @@ def check_participants(programme: Programme, *, require_email: bool = False
                 shown = ", ".join(both[:10]) + (" …" if len(both) > 10 else "")
                 out.warning(f"{len(both)} person(s) are on both the mentor and the mentee roster: {shown}; "
                             "they may be matched as both (never with themselves)", mentees.source)
+    if out.missing:  # one line for every missing roster file
+        out.findings.insert(0, Finding("error", missing_file_message(programme, list(out.missing)),
+                                       Location(next(iter(out.missing.values())) if len(out.missing) == 1 else None)))
+    out.findings = list(dict.fromkeys(out.findings))  # one extract read as both rosters: say each problem once
     if out.has_errors:
         return None, out.findings
     result = Participants(programme, mentors, mentees, everyone,
@@ -188,11 +206,57 @@ def _split_roles(programme: Programme, everyone: Roster, out: FindingCollector) 
 
 def _mapped_field_for(programme: Programme, heading: str) -> str:
     """The field a heading ends up as (respecting the columns: mapping)."""
-    for name, source in programme.rosters.columns.items():
-        sources = [source] if isinstance(source, str) else source
-        if any(normalise_heading(s) == normalise_heading(heading) for s in sources):
+    for name, source in programme.rosters.settings_for("participant").columns.items():
+        how, sources, _ = _spec_of(source)
+        if how == "one" and normalise_heading(sources[0]) == normalise_heading(heading):
             return name
     return heading
+
+
+def _report_unfound(programme: Programme, unfound: dict[str, dict[str, list[str]]], out: FindingCollector) -> None:
+    """A mapping for every roster that no roster has is an error (it would silently vanish); one that only some
+    rosters have is fine (a mentor-only question)."""
+    from mentorctl.programme import ROLE_KEYS
+
+    roles = list(unfound)
+    names = {n for role in roles for n in unfound[role]}
+    for name in sorted(names):
+        if not all(name in unfound[role] for role in roles):
+            continue
+        sources = unfound[roles[0]][name]
+        files = [programme.rosters.file_of(role) for role in roles]
+        hints = []
+        for role in roles:
+            table_hint = out.closest.get((role, name))
+            if table_hint:
+                hints.append(f"did you mean {' or '.join(repr(c) for c in table_hint)} "
+                             f"({ROLE_KEYS[role]})?")
+        shown = " + ".join(repr(shorten(s)) for s in sources)
+        out.error(f"rosters.columns.{name}: no heading {shown} in {' or '.join(dict.fromkeys(files))}; "
+                  + (" ".join(hints) + " " if hints else "")
+                  + "fix the heading, or map it under the roster that has it "
+                  f"(rosters.mentors: {{path: ..., columns: {{{name}: ...}}}})", programme.path.name,
+                  full=f"rosters.columns.{name}: no heading {' + '.join(map(repr, sources))} in "
+                  f"{' or '.join(dict.fromkeys(files))}" + ("; " + " ".join(hints) if hints else ""))
+
+
+def missing_file_message(programme: Programme, paths: list[Path]) -> str:
+    """Roster file(s) not found, and what to do: the programme folder's README.md when it has one (it says where
+    data kept outside the repository comes from), else check the path."""
+    import os
+
+    shown = [os.path.normpath(p) for p in paths]
+    what = (f"file not found (looked at {shown[0]})" if len(shown) == 1 else
+            f"{len(shown)} roster files not found (looked at {', '.join(shown)})")
+    readme = programme.base_dir / "README.md"
+    if readme.is_file():
+        try:
+            where = readme.relative_to(Path.cwd())
+        except ValueError:
+            where = readme
+        return (f"{what}; {where} says where this data comes from and how to get it "
+                "(or fix the path under `rosters:` in programme.yaml)")
+    return f"{what}; check the path under `rosters:` in programme.yaml (paths are relative to the programme folder)"
 
 
 def split_sheet(spec: str) -> tuple[str, str | None]:
@@ -370,54 +434,180 @@ def _excel_cell(value: Any) -> Any:
     return str(value)
 
 
-def _resolve_columns(programme: Programme, headings: list[str], source: str, out: FindingCollector
-                     ) -> dict[str, list[int]] | None:
-    """Map each field name to the heading positions it is built from."""
-    by_norm: dict[str, int] = {}
-    for index, heading in enumerate(headings):
-        by_norm.setdefault(normalise_heading(heading), index)
-    found = ", ".join(repr(h) for h in headings if h) or "(none)"
-    fields: dict[str, list[int]] = {}
-    used: set[int] = set()
-    ok = True
-    for name, wanted in programme.rosters.columns.items():
-        sources = [wanted] if isinstance(wanted, str) else list(wanted)
-        positions = [by_norm.get(normalise_heading(s)) for s in sources]
-        missing = [s for s, p in zip(sources, positions, strict=True) if p is None]
-        if missing:
-            # A mapping may name a column that only some rosters have; it matters only for required fields.
-            if name in REQUIRED_FIELDS or name == "email":
+_TICKED = {"1", "yes", "y", "true", "x", "✓", "✔", "☑", "ticked", "checked", "available", "on"}
+_UNTICKED = {"0", "no", "n", "false", "-", "–", "none", "off", "unavailable", "not available", "unticked"}
+@dataclass(frozen=True)
+class _Column:
+    """How one field is read from the table."""
+
+    how: str                       # one | join | first_non_empty | list
+    positions: tuple[int, ...]
+    labels: tuple[str, ...] = ()   # list: the item each column stands for
+    separator: str = " "
+
+
+class _Headings:
+    """A table's headings, found by name (case-, space-, underscore-insensitive). A heading that repeats (forms
+    repeat a question in each section) is reached as written for its first copy and as `Heading_2`, `Heading_3`
+    for the others."""
+
+    def __init__(self, headings: list[str]) -> None:
+        self.headings = headings
+        self.lookup: dict[str, int] = {}
+        self.display: list[str] = list(headings)
+        counts: dict[str, int] = {}
+        copies = []
+        for index, heading in enumerate(headings):
+            if not heading:
                 continue
+            norm = normalise_heading(heading)
+            counts[norm] = counts.get(norm, 0) + 1
+            if counts[norm] == 1:
+                self.lookup.setdefault(norm, index)
+            else:
+                copies.append((f"{norm}{counts[norm]}", index))
+                self.display[index] = f"{heading}_{counts[norm]}"
+        for key, index in copies:  # a real heading wins over a copy's name
+            self.lookup.setdefault(key, index)
+        self.repeated = {norm for norm, count in counts.items() if count > 1}
+
+    def find(self, wanted: str) -> int | None:
+        return self.lookup.get(normalise_heading(wanted))
+
+    def closest(self, wanted: str) -> list[str]:
+        """Headings a mistyped or shortened name probably means: similar spelling, or containing it."""
+        import difflib
+
+        names = [d for d in self.display if d]
+        lowered = {n.lower(): n for n in names}
+        key = " ".join(str(wanted).lower().split())
+        close = difflib.get_close_matches(key, list(lowered), n=3, cutoff=0.6)
+        contained = [n for n in lowered if key and (key in n or n in key) and n not in close][:3 - len(close)]
+        return [lowered[c] for c in close + contained]
+
+    def match(self, pattern: str) -> list[tuple[int, str]]:
+        """Columns whose heading fits a pattern where `*` stands for any text (the item's label)."""
+        parts = [r"\s+".join(re.escape(w) for w in piece.split()) for piece in pattern.split("*")]
+        regex = re.compile(r"\s*" + r"\s*(.*?)\s*".join(parts) + r"\s*", re.IGNORECASE)
+        found = []
+        for index, heading in enumerate(self.headings):
+            hit = regex.fullmatch(" ".join(str(heading).split())) if heading else None
+            if hit:
+                label = " ".join(g.strip() for g in hit.groups() if g and g.strip()) or heading
+                found.append((index, label))
+        return found
+
+    def listing(self) -> str:
+        return ", ".join(repr(shorten(h, 40)) for h in self.display if h) or "(none)"
+
+
+def _spec_of(value: Any) -> tuple[str, list[str], str]:
+    """A `columns:` entry as (how, headings, separator)."""
+    from mentorctl.programme import ColumnSource
+
+    if isinstance(value, ColumnSource):
+        return value.how, value.headings, value.separator
+    if isinstance(value, str):
+        return "one", [value], " "
+    return "join", list(value), " "
+
+
+def _resolve_columns(programme: Programme, role: str, headings: list[str], source: str, out: FindingCollector,
+                     unfound: dict[str, list[str]]) -> dict[str, _Column] | None:
+    """Map each field name to the columns it is read from. Mappings for every roster that this file does not
+    have are put in `unfound` (an error when no roster has them); a role's own mapping must be found."""
+    from mentorctl.programme import ROLE_KEYS
+
+    settings = programme.rosters.settings_for(role)
+    own = programme.rosters.own_columns(role)
+    index = _Headings(headings)
+    fields: dict[str, _Column] = {}
+    consumed: set[int] = set()
+    ok = True
+    for name, wanted in settings.columns.items():
+        how, sources, separator = _spec_of(wanted)
+        key = f"rosters.{ROLE_KEYS[role]}.columns.{name}" if name in own else f"rosters.columns.{name}"
+        positions: list[int] = []
+        labels: list[str] = []
+        missing: list[str] = []
+        for heading in sources:
+            if how == "list" and "*" in heading:
+                hits = index.match(heading)
+                positions += [i for i, _ in hits]
+                labels += [label for _, label in hits]
+                missing += [] if hits else [heading]
+                continue
+            position = index.find(heading)
+            if position is None:
+                missing.append(heading)
+            else:
+                positions.append(position)
+                labels.append(headings[position])
+        if missing and (positions or name in own or programme.rosters.participants):
+            for heading in missing:
+                close = index.closest(heading.replace("*", ""))
+                hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+                what = "no heading fits the pattern" if "*" in heading else "no heading"
+                full = (f"{key}: {what} {heading!r} in this file; {hint}headings: "
+                        f"{', '.join(repr(h) for h in index.display if h)}")
+                out.error(f"{key}: {what} '{shorten(heading)}' in this file; {hint}"
+                          f"headings: {index.listing()}", source, full=full)
+            ok = False
             continue
-        fields[snake_case(name)] = [p for p in positions if p is not None]
-        if len(sources) == 1:  # a heading joined into a combined field (e.g. a name) stays a field too
-            used.update(fields[snake_case(name)])
-    for index, heading in enumerate(headings):
-        if index in used or not heading:
+        if missing:
+            unfound.setdefault(name, sources)
+            close = [c for s in missing for c in index.closest(s.replace("*", ""))][:3]
+            if close:
+                out.closest[(role, name)] = close
             continue
-        name = snake_case(heading)
-        for canonical, aliases in _ALIASES.items():
-            if canonical not in fields and normalise_heading(heading) in aliases:
-                name = canonical
-                break
+        fields[snake_case(name)] = _Column(how, tuple(positions), tuple(labels), separator)
+        if how != "join":  # a heading joined into a combined field (e.g. a name) stays a field too
+            consumed.update(positions)
+    for position, heading in enumerate(headings):
+        if not heading:
+            continue
+        canonical = next((c for c, aliases in _ALIASES.items()
+                          if c not in fields and normalise_heading(heading) in aliases), None)
+        if position in consumed:  # mapped to a field already; may still give id, name or email (`id: Name`)
+            if canonical:
+                fields[canonical] = _Column("one", (position,))
+            continue
+        name = canonical or snake_case(heading)
         if name in fields:
-            taken = name
             name = _unique(name, fields)
-            out.warning(f"two columns give the field '{taken}'; column '{heading}' is read as '{name}' "
-                        "(rename one, or map them under `rosters.columns`)", source)
-        fields[name] = [index]
+        fields[name] = _Column("one", (position,))
+    mapped_positions = {p for c in fields.values() if c.how != "one" for p in c.positions} | consumed
+    for norm in sorted(index.repeated):
+        copies = [i for i, h in enumerate(headings) if h and normalise_heading(h) == norm]
+        if any(i in mapped_positions for i in copies):
+            continue  # the coordinator mapped them
+        names = [index.display[i] for i in copies]
+        field_names = [n for n, c in fields.items() if c.how == "one" and c.positions[0] in copies]
+        out.warning(f"heading '{shorten(headings[copies[0]])}' appears {len(copies)} times (a form section each?): "
+                    f"read as fields {', '.join(field_names)}; to read one field from whichever copy is filled "
+                    f"in, map it as {{first_non_empty: [{', '.join(repr(shorten(n, 30)) for n in names)}]}}",
+                    source, full=f"heading {headings[copies[0]]!r} appears {len(copies)} times: read as fields "
+                    f"{', '.join(field_names)}; map it as {{first_non_empty: [{', '.join(map(repr, names))}]}}")
     if "name" not in fields:
-        first = next((by_norm[k] for k in ("firstname", "givenname", "forename") if k in by_norm), None)
-        last = next((by_norm[k] for k in ("lastname", "surname", "familyname") if k in by_norm), None)
+        first = next((index.find(k) for k in ("firstname", "givenname", "forename") if index.find(k) is not None),
+                     None)
+        last = next((index.find(k) for k in ("lastname", "surname", "familyname") if index.find(k) is not None),
+                    None)
         if first is not None:
-            fields["name"] = [first] + ([last] if last is not None else [])
+            fields["name"] = _Column("join", (first,) + ((last,) if last is not None else ()))
     for required in REQUIRED_FIELDS:
-        if required not in fields:
-            mapped = programme.rosters.columns.get(required)
-            hint = (f"`rosters.columns` maps {required} to {mapped!r}, which is not a heading here"
-                    if mapped else f"add a column '{required}', or map one under `rosters.columns:` "
+        if required not in fields and required not in unfound:
+            hint = (f"add a column '{required}', or map one under `rosters.columns:` "
                     f"(e.g. {required}: \"Your Heading\")")
-            out.error(f"missing required column '{required}': {hint}. Columns found: {found}", source)
+            out.error(f"missing required column '{required}': {hint}. Columns found: {index.listing()}", source)
+            ok = False
+        elif required not in fields:
+            sources = unfound.pop(required)
+            close = [c for s in sources for c in index.closest(s)][:3]
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            out.error(f"missing required column '{required}': `rosters.columns` maps {required} to "
+                      f"{' + '.join(repr(shorten(s)) for s in sources)}, which is not a heading here{hint} "
+                      f"Columns found: {index.listing()}", source)
             ok = False
     return fields if ok else None
 
@@ -429,13 +619,48 @@ def _unique(name: str, taken: dict) -> str:
     return f"{name}_{number}"
 
 
-def _read_roster(programme: Programme, spec: str, role: str, out: FindingCollector, require_email: bool
-                 ) -> Roster | None:
+def _ticked(value: str | None, label: str) -> list[str]:
+    """The items one grid cell gives: its column's label when ticked (1, yes, x, ✓, the label itself), none when
+    empty or unticked (0, no), and `label option` for each option of a checkbox-grid cell ("Morning, Evening")."""
+    if value is None:
+        return []
+    text = value.strip().lower()
+    if text in _UNTICKED:
+        return []
+    if text in _TICKED or text == label.strip().lower():
+        return [label]
+    number = _numeric(text)
+    if number is not None:
+        return [label] if number else []
+    separator = ";" if ";" in value else ","
+    return [f"{label} {part.strip()}" for part in value.split(separator) if part.strip()]
+
+
+def _cells(column: _Column, row: list[Any], list_separator: str) -> str | None:
+    if column.how == "one":
+        return _as_text(row[column.positions[0]])
+    parts = [_as_text(row[p]) for p in column.positions]
+    if column.how == "first_non_empty":
+        return next((p for p in parts if p), None)
+    if column.how == "list":
+        items = [item.replace(list_separator, " ") for part, label in zip(parts, column.labels, strict=True)
+                 for item in _ticked(part, label)]
+        return list_separator.join(dict.fromkeys(items)) or None
+    joined = [p for p in parts if p]
+    return column.separator.join(joined) if joined else None
+
+
+def _read_roster(programme: Programme, spec: str, role: str, out: FindingCollector, require_email: bool,
+                 unfound: dict[str, list[str]] | None = None) -> Roster | None:
     import numpy as np
     import pandas as pd
 
     relative, sheet = split_sheet(spec)
-    table = read_table(programme.resolve(relative), sheet, spec, out)
+    path = programme.resolve(relative)
+    if not path.exists():
+        out.missing.setdefault(path, spec)  # reported together, once per file (see check_participants)
+        return None
+    table = read_table(path, sheet, spec, out)
     if table is None:
         return None
     headings, rows, numbers = table
@@ -443,26 +668,110 @@ def _read_roster(programme: Programme, spec: str, role: str, out: FindingCollect
     if not headings or not keep:
         out.error("has no people in it (no data rows under the header); add at least one row", spec)
         return None
-    fields = _resolve_columns(programme, headings, spec, out)
+    fields = _resolve_columns(programme, role, headings, spec, out, {} if unfound is None else unfound)
     if fields is None:
         return None
-    data: dict[str, list[Any]] = {}
-    for name, positions in fields.items():
-        column = []
-        for i in keep:
-            parts = [_as_text(rows[i][p]) for p in positions]
-            parts = [p for p in parts if p]
-            column.append(" ".join(parts) if parts else None)
-        data[name] = column
-    frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
-    frame[ROW_COLUMN] = np.asarray([numbers[i] for i in keep], dtype=np.int64)
-    heading_of = {name: " + ".join(headings[p] for p in pos) for name, pos in fields.items()}
-
-    types = _convert_types(programme, frame, heading_of, spec, out, role)
-    _add_ranks(programme, frame, heading_of, spec, out, types)
+    separator_for = programme.rosters.separator_for
+    data = {name: pd.Series([_cells(column, rows[i], separator_for(name)) for i in keep], dtype=object)
+            for name, column in fields.items()}
+    data[ROW_COLUMN] = pd.Series(np.asarray([numbers[i] for i in keep], dtype=np.int64))
+    frame = pd.DataFrame(data)  # built at once: a 168-column grid never makes pandas warn
+    heading_of = {name: " + ".join(headings[p] for p in column.positions[:3])
+                  + (f" + {len(column.positions) - 3} more" if len(column.positions) > 3 else "")
+                  for name, column in fields.items()}
+    settings = programme.rosters.settings_for(role)
+    listed = {name for name, column in fields.items() if column.how == "list"}
+    _normalise_lists(programme, settings, frame, listed)
+    reported = _map_values(settings, frame, heading_of, spec, out, listed)
+    types = _convert_types(programme, settings, frame, heading_of, spec, out, role, listed)
+    _add_ranks(settings, frame, heading_of, spec, out, types, reported)
     _check_ids(frame, spec, heading_of, out)
     _check_emails(frame, spec, heading_of, out, require_email)
     return Roster(role, spec, frame, types)
+
+
+def _is_list(settings: Any, name: str, listed: set[str]) -> bool:
+    return name in listed or name in settings.list_separators or settings.types.get(name) is FieldType.LIST
+
+
+def _normalise_lists(programme: Programme, settings: Any, frame: pd.DataFrame, listed: set[str]) -> None:
+    """A roster's own list separator (`rosters.mentors.list_separators`) becomes the programme's for the field,
+    so rules and packs split every roster's lists the same way."""
+    for field_name, separator in settings.list_separators.items():
+        name = snake_case(field_name)
+        target = programme.rosters.separator_for(name)
+        if name in frame.columns and name not in listed and separator != target:
+            frame[name] = frame[name].map(lambda v, s=separator, t=target: v if v is None else t.join(
+                item.strip() for item in str(v).split(s) if item.strip()) or None)
+
+
+def _rows_text(rows: list[int], shown: int = 8) -> str:
+    """` (rows 3, 7 and 2 more)` for a value on several rows; empty for one (the location names its row)."""
+    if len(rows) < 2:
+        return ""
+    text = ", ".join(str(r) for r in rows[:shown])
+    return f" (rows {text}" + (f" and {len(rows) - shown} more)" if len(rows) > shown else ")")
+
+
+def _map_values(settings: Any, frame: pd.DataFrame, heading_of: dict[str, str], source: str,
+                out: FindingCollector, listed: set[str]) -> dict[str, set[str]]:
+    """`rosters.values`: each answer becomes its value (case- and space-insensitive; items of list fields one by
+    one). An answer no entry covers is an error, once per distinct answer with its rows; returns them per
+    field (so ranks does not report them again)."""
+    reported: dict[str, set[str]] = {}
+    for field_name, mapping in settings.values.items():
+        name = snake_case(field_name)
+        if name not in frame.columns:
+            continue
+        lookup: dict[str, str] = {}
+        other: str | None = None
+        for value, answers in mapping.items():
+            lookup[_answer_key(value)] = str(value)
+            for answer in [answers] if isinstance(answers, str) else answers:
+                if str(answer).strip() == "*":
+                    other = str(value)
+                else:
+                    lookup[_answer_key(answer)] = str(value)
+        separator = settings.list_separators.get(name) if name in settings.list_separators else None
+        is_list = _is_list(settings, name, listed)
+        unmapped: dict[str, list[int]] = {}
+
+        def convert(cell: Any, row: int, lookup=lookup, other=other, unmapped=unmapped) -> Any:
+            if cell is None:
+                return None
+            key = _answer_key(cell)
+            if key in lookup:
+                return lookup[key]
+            if other is not None:
+                return other
+            unmapped.setdefault(str(cell), []).append(row)
+            return cell
+
+        rows = frame[ROW_COLUMN].tolist()
+        if is_list:
+            sep = separator or ";"
+            frame[name] = [None if cell is None else sep.join(dict.fromkeys(
+                convert(item.strip(), row) for item in str(cell).split(sep) if item.strip())) or None
+                for cell, row in zip(frame[name].tolist(), rows, strict=True)]
+        else:
+            frame[name] = [convert(cell, row) for cell, row in zip(frame[name].tolist(), rows, strict=True)]
+        reported[name] = set(unmapped)
+        values = ", ".join(repr(str(v)) for v in mapping)
+        for number, (answer, where) in enumerate(sorted(unmapped.items(), key=lambda a: a[1][0])):
+            if number == 10:
+                out.error(f"… and {len(unmapped) - 10} more answers rosters.values.{field_name} does not cover",
+                          source, None, heading_of[name])
+                break
+            out.error(f"'{shorten(answer)}'{_rows_text(where)} is an answer rosters.values.{field_name} does not "
+                      f"cover; list it under one of {values} (or '*' for every other answer)", source, where[0],
+                      heading_of[name], full=f"{answer!r}{_rows_text(where, 1000)} is an answer "
+                      f"rosters.values.{field_name} does not cover; list it under one of {values}")
+    return reported
+
+
+def _answer_key(value: Any) -> str:
+    number = _numeric(value)
+    return f"{number:g}" if number is not None else " ".join(str(value).split()).casefold()
 
 
 def _numeric(value: Any) -> float | None:
@@ -472,15 +781,24 @@ def _numeric(value: Any) -> float | None:
     return float(text) if _NUMBER.match(text) else None
 
 
-def _convert_types(programme: Programme, frame: pd.DataFrame, heading_of: dict[str, str], source: str,
-                   out: FindingCollector, role: str) -> dict[str, FieldType]:
+def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, heading_of: dict[str, str],
+                   source: str, out: FindingCollector, role: str, listed: set[str]) -> dict[str, FieldType]:
     import numpy as np
     import pandas as pd
 
-    declared = {snake_case(k): v for k, v in programme.rosters.types.items()}
+    declared = {snake_case(k): v for k, v in settings.types.items()}
     capacity = snake_case(programme.matching.capacity_column)
     if role in ("mentor", "participant") and capacity in frame.columns:
         declared.setdefault(capacity, FieldType.INTEGER)
+    wanted = snake_case(programme.matching.mentors_wanted_column)
+    if role in ("mentee", "participant") and wanted in frame.columns and not programme.is_peer:
+        declared.setdefault(wanted, FieldType.INTEGER)
+    for name in listed:
+        declared.setdefault(name, FieldType.LIST)
+    # answers mapped to values, and ranked values, are labels: text on every roster, even where they look
+    # like numbers on one of them (the rank is the number)
+    for name in [snake_case(k) for k in (*settings.values, *settings.ranks)]:
+        declared.setdefault(name, FieldType.TEXT)
     types: dict[str, FieldType] = {}
     for name in [c for c in frame.columns if not c.startswith("_")]:
         values = frame[name]
@@ -488,6 +806,9 @@ def _convert_types(programme: Programme, frame: pd.DataFrame, heading_of: dict[s
         kind = declared.get(name)
         if name in ("id", "name", "email") and kind is None:
             types[name] = FieldType.EMAIL if name == "email" else FieldType.TEXT
+            continue
+        if kind in (FieldType.TEXT, FieldType.LIST, FieldType.EMAIL):
+            types[name] = kind
             continue
         parsed = values.map(_numeric)
         bad = present & parsed.isna()
@@ -508,6 +829,11 @@ def _convert_types(programme: Programme, frame: pd.DataFrame, heading_of: dict[s
                 for index in frame.index[negative]:
                     out.error(f"capacity {values[index]} is negative", source, int(frame.at[index, ROW_COLUMN]),
                               heading_of[name])
+            if name == wanted and role != "mentor":
+                for index in frame.index[parsed.notna() & (parsed < 1)]:
+                    out.error(f"{values[index]} mentors wanted: write at least 1 (or leave it empty for "
+                              f"matching.mentors_per_mentee, {programme.matching.mentors_per_mentee})", source,
+                              int(frame.at[index, ROW_COLUMN]), heading_of[name])
             frame[name] = parsed.astype(np.float64)
             types[name] = kind
         elif kind is None and present.any() and not bad.any():
@@ -536,12 +862,13 @@ def _convert_types(programme: Programme, frame: pd.DataFrame, heading_of: dict[s
     return types
 
 
-def _add_ranks(programme: Programme, frame: pd.DataFrame, heading_of: dict[str, str], source: str,
-               out: FindingCollector, types: dict[str, FieldType]) -> None:
-    """For each `rosters.ranks` field, add `<field>_rank`: the value's 1-based position in the given order."""
+def _add_ranks(settings: Any, frame: pd.DataFrame, heading_of: dict[str, str], source: str,
+               out: FindingCollector, types: dict[str, FieldType], reported: dict[str, set[str]]) -> None:
+    """For each `rosters.ranks` field, add `<field>_rank`: the value's 1-based position in the given order.
+    A value not in the order is an error, once per distinct value with its rows."""
     import numpy as np
 
-    for field_name, order in programme.rosters.ranks.items():
+    for field_name, order in settings.ranks.items():
         name = snake_case(field_name)
         if name not in frame.columns:
             continue
@@ -549,9 +876,21 @@ def _add_ranks(programme: Programme, frame: pd.DataFrame, heading_of: dict[str, 
         values = frame[name]
         ranks = values.map(lambda v, lookup=position: None if v is None or v != v else lookup.get(_rank_key(v)))
         unknown = values.notna() & ranks.isna()
-        for index in list(frame.index[unknown])[:_MAX_CELL_MESSAGES]:
-            out.error(f"'{values[index]}' is not one of the values listed under `rosters.ranks.{field_name}` "
-                      f"({', '.join(map(str, order))})", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
+        rows: dict[str, list[int]] = {}
+        for index in frame.index[unknown]:
+            if str(values[index]) not in reported.get(name, ()):
+                rows.setdefault(str(values[index]), []).append(int(frame.at[index, ROW_COLUMN]))
+        shown = ", ".join(map(str, order))
+        for number, (value, where) in enumerate(rows.items()):
+            if number == 10:
+                out.error(f"… and {len(rows) - 10} more values not listed under `rosters.ranks.{field_name}`",
+                          source, None, heading_of[name])
+                break
+            out.error(f"'{shorten(value)}'{_rows_text(where)} is not one of the values listed under "
+                      f"`rosters.ranks.{field_name}` ({shorten(shown, 120)}); add it there, or map the answer to "
+                      f"one of them under `rosters.values.{field_name}`", source, where[0], heading_of[name],
+                      full=f"{value!r}{_rows_text(where, 1000)} is not one of the values listed under "
+                      f"`rosters.ranks.{field_name}` ({shown})")
         frame[f"{name}_rank"] = ranks.astype(np.float64)
         types[f"{name}_rank"] = FieldType.NUMBER
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,8 +13,8 @@ PROGRAMMES = ["graduate-peer-2022", "ibm-hr", "civil-service"]
 
 
 @pytest.mark.parametrize("name", PROGRAMMES)
-def test_external_programme_validates_and_matches_optimally(name, external, run_cli, tmp_path):
-    folder = REPO / "programmes" / name
+def test_external_programme_validates_and_matches_optimally(name, external_programme, run_cli, tmp_path):
+    folder = external_programme(name)
     validated = run_cli("validate", folder, "--json")
     assert validated.exit_code == 0, validated.stdout
     result = run_cli("match", folder, "--out", tmp_path)
@@ -30,8 +29,8 @@ def test_external_programme_validates_and_matches_optimally(name, external, run_
     assert explained.exit_code == 0 and pairs["mentor_id"].iloc[0] in explained.stdout
 
 
-def test_graduate_form_capacities_and_lists_are_respected(external, run_cli, tmp_path):
-    folder = REPO / "programmes" / "graduate-peer-2022"
+def test_graduate_form_capacities_and_lists_are_respected(external_programme, run_cli, tmp_path):
+    folder = external_programme("graduate-peer-2022")
     assert run_cli("match", folder, "--out", tmp_path).exit_code == 0
     pairs = pd.read_csv(tmp_path / "matches.csv", dtype=str)
     load = pairs["mentor_id"].value_counts()
@@ -43,11 +42,10 @@ def test_graduate_form_capacities_and_lists_are_respected(external, run_cli, tmp
     assert pairs["shared_fields"].astype(float).sum() > 0  # comma-separated sub-disciplines overlap
 
 
-def test_graduate_numeric_emails_block_sending_only(external, run_cli, tmp_path):
-    folder = tmp_path / "graduate"
-    shutil.copytree(REPO / "programmes" / "graduate-peer-2022", folder)
-    (folder / "programme.yaml").write_text((folder / "programme.yaml").read_text().replace(
-        "../../../shared/external", str(external)) + "\nemail:\n  from: a@example.org\n  smtp: {host: 127.0.0.1}\n")
+def test_graduate_numeric_emails_block_sending_only(external_programme, run_cli):
+    folder = external_programme("graduate-peer-2022")
+    (folder / "programme.yaml").write_text((folder / "programme.yaml").read_text()
+                                           + "\nemail:\n  from: a@example.org\n  smtp: {host: 127.0.0.1}\n")
     assert run_cli("match", folder).exit_code == 0
     result = run_cli("packs", folder, "--send")
     output = result.stdout + result.stderr
@@ -55,8 +53,8 @@ def test_graduate_numeric_emails_block_sending_only(external, run_cli, tmp_path)
     assert "is not an email address" in output and "Traceback" not in output
 
 
-def test_people_the_programme_excludes_are_not_counted_as_unmatched(external, run_cli, tmp_path):
-    folder = REPO / "programmes" / "ibm-hr"  # design.eligibility admits junior staff as mentees only
+def test_people_the_programme_excludes_are_not_counted_as_unmatched(external_programme, run_cli, tmp_path):
+    folder = external_programme("ibm-hr")  # design.eligibility admits junior staff as mentees only
     assert run_cli("match", folder, "--out", tmp_path).exit_code == 0
     summary = json.loads((tmp_path / "match-summary.json").read_text())
     assert summary["people"] + summary["excluded"] == 1470 and summary["excluded"] > 0

@@ -77,8 +77,7 @@ def prepare(programme: Programme, participants: Participants) -> Prepared:
     mentor_ok, mentor_reason = _side_eligibility(ctx, rules.mentor_eligibility, "mentor")
     mentee_ok, mentee_reason = _side_eligibility(ctx, rules.mentee_eligibility, "mentee")
     mentor_cap = _capacities(programme, mentors, mentor_roster.source)
-    k = programme.matching.mentors_per_mentee
-    mentee_cap = np.full(len(mentees), 1 if peer else k, np.int64)
+    mentee_cap = np.ones(len(mentees), np.int64) if peer else mentor_demands(programme, mentees)
     if peer:
         mentor_cap = np.ones(len(mentors), np.int64)
         source: RuleSource = PeerSource(ctx, rules.eligibility, rules.scoring)
@@ -122,6 +121,21 @@ def _capacities(programme: Programme, mentors: pd.DataFrame, source: str) -> np.
                           "mentor can take (or leave it empty for the default "
                           f"{default})", location=Location(source, row, column))
     return values.fillna(default).to_numpy().astype(np.int64)
+
+
+def mentor_demands(programme: Programme, mentees: pd.DataFrame) -> np.ndarray:
+    """Per mentee: how many mentors they want — the `mentors_wanted` column (matching.mentors_wanted_column)
+    when present and filled, else `matching.mentors_per_mentee`. The solver reads it as the mentee's demand."""
+    from mentorctl.roster import snake_case
+
+    default = programme.matching.mentors_per_mentee
+    column = snake_case(programme.matching.mentors_wanted_column)
+    if column not in mentees.columns:
+        return np.full(len(mentees), default, np.int64)
+    import pandas as pd
+
+    values = pd.to_numeric(mentees[column], errors="coerce")
+    return values.fillna(default).clip(lower=1).round().to_numpy().astype(np.int64)
 
 
 def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Prepared, *,

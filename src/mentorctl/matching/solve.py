@@ -351,6 +351,19 @@ def _why_left_out(prep: Prepared, cands: Candidates, i: int, mentor_left: np.nda
     return f"left out by the optimum: a pair with room would lower the total score ({count} eligible)"
 
 
+def _contact(frame: pd.DataFrame, index: int) -> tuple[str, str | None, str | None]:
+    """Id, name and email of the person at a row (None for a missing name or email)."""
+    import pandas as pd
+
+    def cell(name: str) -> str | None:
+        if name not in frame.columns:
+            return None
+        value = frame[name].iloc[index]
+        return None if pd.isna(value) else str(value)
+
+    return str(frame["id"].iloc[index]), cell("name"), cell("email")
+
+
 def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, mentor: np.ndarray) -> pd.DataFrame:
     import pandas as pd
 
@@ -386,13 +399,14 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
             reason = _why_left_out(prep, cands, i, mentor_left, by_mentee)
             if load[i]:
                 reason = f"only {int(load[i])} of {int(wanted[i])} mentors: " + reason
-        rows.append((prep.mentees["id"].iloc[i], role, reason))
+        rows.append((*_contact(prep.mentees, i), role, reason))
     if not prep.peer:
         mentor_load = np.bincount(mentor, minlength=n_m)
         for j in np.flatnonzero(mentor_load == 0):
             reason = prep.mentor_reason[j] or f"no mentee assigned (capacity {int(prep.mentor_cap[j])})"
-            rows.append((prep.mentors["id"].iloc[j], "mentor", reason))
-    frame = pd.DataFrame(rows, columns=["participant_id", "role", "reason"])
+            rows.append((*_contact(prep.mentors, j), "mentor", reason))
+    # name and email beside the id, so the coordinator can contact the people left out
+    frame = pd.DataFrame(rows, columns=["participant_id", "name", "email", "role", "reason"])
     return frame.sort_values(["role", "participant_id"], kind="stable").reset_index(drop=True)
 
 
