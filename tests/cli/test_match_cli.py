@@ -86,7 +86,7 @@ def test_match_example_programme_writes_every_file(example_programme: Path, run_
     assert "proof" in summary["optimality"] and summary["proof"]["proven"]
     assert "department" in summary["report_by"]
     unmatched = pd.read_csv(out / "unmatched.csv")
-    assert list(unmatched.columns) == ["participant_id", "role", "reason"]
+    assert list(unmatched.columns) == ["participant_id", "name", "email", "role", "reason"]
     assert (out / "matches.xlsx").exists()
     assert "OPTIMAL" in result.stdout
 
