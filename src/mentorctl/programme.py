@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from mentorctl.choices import MentoringType
 from mentorctl.errors import Location, ProgrammeError
 
 PROGRAMME_FILE = "programme.yaml"
@@ -43,13 +44,6 @@ class StrictModel(BaseModel):
     """Base for every section: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
-
-
-class MentoringType(StrEnum):
-    ONE_TO_ONE = "one-to-one"
-    GROUP = "group"
-    PEER = "peer"
-    REVERSE = "reverse"
 
 
 class Enrolment(StrEnum):

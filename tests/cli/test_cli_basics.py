@@ -9,7 +9,7 @@ import typer.main
 
 from mentorctl.cli.main import app
 
-HEAVY = ("pandas", "numpy", "ortools", "jinja2", "openpyxl", "scipy")
+HEAVY = ("pandas", "numpy", "ortools", "jinja2", "openpyxl", "scipy", "pydantic", "yaml")
 
 
 def test_every_command_has_help_with_an_example(run_cli):

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from mentorctl.choices import MentoringType
 from mentorctl.cli.console import console, handle_errors
-from mentorctl.programme import MentoringType
 
 
 def register(app: typer.Typer) -> None:
