@@ -295,6 +295,9 @@ class Matching(StrictModel):
     scoring: list[ScoringTerm] = Field(default_factory=list, description="weighted terms summed into a pair's score")
     objective: Objective = Field(Objective.COVERAGE_THEN_SCORE, description="coverage_then_score | score | fair")
     min_score: float | None = Field(None, description="pairs scoring below this are not allowed")
+    balance: float = Field(0, ge=0, description="spread mentees across mentors: a mentor's 2nd, 3rd … mentee "
+                           "costs 1, 2 … × balance score points, so a mentee goes to a less-loaded mentor unless "
+                           "the busier one scores more than that much better (0 = off; coverage comes first)")
     pinned: str | None = Field(None, description="CSV of pairs that must be matched (mentor_id, mentee_id)")
     forbidden: str | None = Field(None, description="CSV of pairs that must never be matched")
     history: list[str] = Field(default_factory=list, description="CSVs of earlier cohorts' pairs not to repeat")

@@ -294,3 +294,41 @@ def test_explain_counts_forbidden_pairs(small_programme, run_cli):
     explained = run_cli("explain", folder, "X")
     assert "Matched with B" in explained.stdout
     assert "matching.forbidden" in explained.stdout
+
+
+TEAMS_MENTORS = "id,name,capacity\n" + "".join(f"M{k},Mentor {k},1\n" for k in range(1, 5))
+TEAMS = "id,name,rank\n" + "".join(f"T{k},Team {k},{9 if k < 3 else 1}\n" for k in range(1, 5))
+
+
+def test_two_mentors_per_team_cover_every_team_first(tmp_path: Path, run_cli) -> None:
+    # 4 teams want 2 mentors, 4 mentors of capacity 1: two teams score far higher, yet every team gets one
+    folder = write_programme(tmp_path / "teams", """  mentors_per_mentee: 2
+  scoring: [{name: rank, expr: "mentee.rank", weight: 1}]
+""", mentors=TEAMS_MENTORS, mentees=TEAMS)
+    result = run_cli("match", folder)
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(folder / "out/matches.csv")
+    assert pairs["mentee_id"].value_counts().to_dict() == {"T1": 1, "T2": 1, "T3": 1, "T4": 1}
+    summary = json.loads((folder / "out/match-summary.json").read_text())
+    assert summary["coverage"]["by_mentors"] == {"0": 0, "1": 4, "2": 0}
+    assert summary["coverage"]["wanted_more"] == 4
+    assert "mentees by mentors" in result.output and "4 with 1" in result.output
+    explained = run_cli("explain", folder, "T1")
+    assert "1 of 2 mentors wanted" in explained.output
+    assert "0 with 2, 4 with 1, 0 with 0" in explained.output
+
+
+def test_balance_spreads_mentees_and_the_summary_shows_the_load(tmp_path: Path, run_cli) -> None:
+    mentors = "id,name,capacity,star\n" + "".join(f"M{k},Mentor {k},4,{int(k == 1)}\n" for k in range(1, 5))
+    mentees = "id,name\n" + "".join(f"E{k},Mentee {k}\n" for k in range(1, 5))
+    matching = '  scoring: [{name: star, expr: "mentor.star", weight: 1}]\n'
+    crowded = write_programme(tmp_path / "crowded", matching, mentors=mentors, mentees=mentees)
+    assert run_cli("match", crowded).exit_code == 0
+    load = json.loads((crowded / "out/match-summary.json").read_text())["mentor_load"]
+    assert (load["used"], load["max"]) == (1, 4)
+    spread = write_programme(tmp_path / "spread", matching + "  balance: 2\n", mentors=mentors, mentees=mentees)
+    result = run_cli("match", spread)
+    assert result.exit_code == 0, result.output
+    load = json.loads((spread / "out/match-summary.json").read_text())["mentor_load"]
+    assert (load["used"], load["max"], load["mean"]) == (4, 1, 1.0)
+    assert "mentors used" in result.output and "4 of 4" in result.output

@@ -135,6 +135,11 @@ def _print_explanation(result, no_matches: bool) -> None:
         console.print("No matches file yet: run `mentorctl match` first; showing eligibility only.")
     for note in result.notes:
         console.print(f"  {escape(note)}")
+    if result.coverage and not no_matches:
+        who = "people" if result.role == "participant" else "mentees"
+        shown = ", ".join(f"{v} with {k}" for k, v in sorted(result.coverage.items(), key=lambda kv: -int(kv[0])))
+        console.print(f"  Programme coverage ({who} by {'partners' if who == 'people' else 'mentors'}): {shown}",
+                      markup=False)
     if result.role == "mentor":
         table = Table("mentee", "name", "score", title="Mentees", title_justify="left")
         for m in result.matched:

@@ -30,6 +30,7 @@ class SatProblem:
     shares: list[tuple[np.ndarray, float]] = field(default_factory=list)  # (bool per pair, min share)
     min_group_size: int | None = None
     hint: np.ndarray | None = None
+    balance: float = 0.0                   # a mentor's k-th mentee costs (k − 1) × balance (bipartite only)
 
 
 @dataclass
@@ -87,12 +88,20 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
     score_int = np.rint(p.score * SCALE).astype(np.int64)
     count = sum(x)
     total = sum(int(score_int[a]) * x[a] for a in range(n))
+    if p.balance > 0 and not p.peer:
+        total -= _balance_penalty(model, p, x)
     if p.hint is not None:
         for a in range(n):
             model.add_hint(x[a], bool(p.hint[a]))
 
     stages = ["coverage", "score"] if p.objective == "coverage_then_score" else \
         ["score"] if p.objective == "score" else ["coverage", "level", "score"]
+    targets = {"coverage": count, "score": total}
+    if "coverage" in stages and not p.peer:  # lexicographic: most mentees with ≥ 1 mentor, then ≥ 2, …
+        lex = _coverage_levels(model, p, x)
+        at = stages.index("coverage")
+        stages[at:at] = [f"coverage ≥ {u}" for u in range(1, len(lex) + 1)]
+        targets.update({f"coverage ≥ {u}": t for u, t in enumerate(lex, start=1)})
     level = None
     if "level" in stages:
         level = model.new_int_var(int(score_int.min(initial=0)), int(score_int.max(initial=0)), "level")
@@ -104,7 +113,7 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
     solver.parameters.random_seed = seed
     all_optimal, seconds, status_code = True, 0.0, None
     for index, stage in enumerate(stages):
-        target = {"coverage": count, "level": level, "score": total}[stage]
+        target = {**targets, "level": level}[stage]
         model.maximize(target)
         solver.parameters.max_time_in_seconds = max(0.5, (time_limit - seconds) / (len(stages) - index))
         status_code = solver.solve(model)
@@ -130,3 +139,47 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
     gap = abs(bound - value) / max(1.0, abs(bound))
     return SatOutcome(chosen, "OPTIMAL" if all_optimal else "FEASIBLE", value / scale, bound / scale, gap,
                       seconds, stages)
+
+
+def _by(side: np.ndarray) -> list[np.ndarray]:
+    order = np.argsort(side, kind="stable")
+    return [arcs for arcs in np.split(order, np.flatnonzero(np.diff(side[order])) + 1) if len(arcs)]
+
+
+def _coverage_levels(model, p: SatProblem, x: list) -> list:
+    """For u = 1 … (largest demand − 1): Σ_mentee min(load, u) — maximised in turn, they give the most mentees
+    with ≥ 1 mentor, then with ≥ 2, … (the total count is the last level)."""
+    top = int(p.left_cap.max(initial=0))
+    if top <= 1:
+        return []
+    groups = [arcs for arcs in _by(p.left) if int(p.left_cap[p.left[arcs[0]]]) > 1]
+    out = []
+    for u in range(1, top):
+        parts = []
+        for arcs in groups:
+            load = sum(x[a] for a in arcs)
+            if len(arcs) <= u:
+                parts.append(load)
+                continue
+            capped = model.new_int_var(0, u, "")
+            model.add(capped <= load)
+            parts.append(capped)
+        single = [a for arcs in _by(p.left) if int(p.left_cap[p.left[arcs[0]]]) <= 1 for a in arcs]
+        out.append(sum(parts) + sum(x[a] for a in single))
+    return out
+
+
+def _balance_penalty(model, p: SatProblem, x: list):
+    """Σ_mentor Σ_k (k − 1) × balance × [load ≥ k], with ordered unit Booleans per mentor (convex, exact)."""
+    step = int(round(p.balance * SCALE))
+    penalty = 0
+    for arcs in _by(p.right):
+        cap = min(len(arcs), int(p.right_cap[p.right[arcs[0]]]))
+        if cap <= 1:
+            continue
+        units = [model.new_bool_var("") for _ in range(cap)]
+        for a, b in zip(units, units[1:], strict=False):
+            model.add(a >= b)
+        model.add(sum(units) == sum(x[a] for a in arcs))
+        penalty += sum(k * step * units[k] for k in range(1, cap))
+    return penalty

@@ -29,6 +29,18 @@ class FlowProblem:
     mentee_code: np.ndarray | None = None           # per mentee: value code of the max_per_mentor field
     group_limit: int = 0
     group_used: dict[tuple[int, int], int] = field(default_factory=dict)  # (mentor, code): fixed pairs
+    mentee_base: np.ndarray | None = None           # per mentee: mentors already given (pinned / kept pairs)
+    mentor_base: np.ndarray | None = None           # per mentor: mentees already given
+    balance: float = 0.0                            # matching.balance: score cost of a mentor's k-th mentee, × (k−1)
+
+    @property
+    def levels(self) -> bool:
+        """Lexicographic coverage: every mentee a first mentor before any gets a second (coverage objectives)."""
+        return self.objective in ("coverage_then_score", "fair")
+
+    @property
+    def balance_cost(self) -> int:
+        return int(-to_cost(np.array([self.balance]))[0]) if self.balance > 0 else 0
 
 
 @dataclass
@@ -61,8 +73,11 @@ class _Model:
         i, j = self.i[sel], self.j[sel]
         cost = np.zeros(len(i), np.int64) if zero_cost else to_cost(self.s[sel])
         bypass = p.objective == "score" and not zero_cost
+        shape = {"bypass": bypass, "levels": p.levels, "mentee_base": p.mentee_base,
+                 "balance_cost": 0 if zero_cost else p.balance_cost, "mentor_base": p.mentor_base,
+                 "cost_bound": 0 if zero_cost else self.score_bound}
         if p.mentee_code is None:
-            return build_network(p.mentee_cap, p.mentor_cap, i, j, cost, bypass=bypass), sel
+            return build_network(p.mentee_cap, p.mentor_cap, i, j, cost, **shape), sel
         gkey, ginv = np.unique(self._gk(i, j), return_inverse=True)
         gm = gkey // self.n_codes
         gcap = np.full(len(gkey), p.group_limit, np.int64)
@@ -71,7 +86,7 @@ class _Model:
             if hit < len(gkey) and gkey[hit] == m * self.n_codes + c:
                 gcap[hit] = max(0, p.group_limit - used)
         net = build_network(p.mentee_cap, p.mentor_cap, i, j, cost, arc_group=ginv, group_mentor=gm,
-                            group_cap=gcap, bypass=bypass)
+                            group_cap=gcap, **shape)
         self.gkey = gkey
         return net, sel
 

@@ -38,6 +38,8 @@ class Explanation:
     capacity: int | None = None                  # mentors: capacity
     suggestions: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    wanted: int | None = None                    # mentees: mentors wanted (their demand)
+    coverage: dict[str, int] = field(default_factory=dict)  # the programme: mentees with 0, 1, 2 … mentors
 
 
 def explain(programme: Programme, participants: Participants, person_id: str,
@@ -137,9 +139,21 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
                 suggestions.append(f"raising the capacity of {prep.mentors['id'].iloc[best]} "
                                    f"(score {score[best]:g}) by one would give this person a mentor")
         suggestions += _relaxations(prep, i, holds, excluded)
+    if wanted > 1 and prep.mentee_ok[i]:
+        notes.insert(0, f"{len(matched_idx)} of {wanted} mentors wanted")
     candidates = int(prep.mentor_ok.sum()) - (1 if prep.peer and prep.mentor_ok[i] else 0)  # not oneself
     return Explanation(pid, role, _name(prep.mentees, i), matched, alternatives, removals, candidates,
-                       int(allowed.sum()), None, suggestions, notes)
+                       int(allowed.sum()), None, suggestions, notes, wanted, _coverage(prep, matches))
+
+
+def _coverage(prep: Prepared, matches: pd.DataFrame) -> dict[str, int]:
+    """Mentees the programme admits, by how many mentors the matches file gives them ("0", "1", "2" …)."""
+    index = prep.mentee_index
+    ids = matches["mentee_id"].tolist() + (matches["mentor_id"].tolist() if prep.peer else [])
+    got = np.bincount(np.array([index[x] for x in ids if x in index], np.int64), minlength=len(prep.mentees))
+    top = 1 if prep.peer else int(prep.mentee_cap.max(initial=1))
+    counts = np.bincount(got[prep.mentee_ok], minlength=top + 1)
+    return {str(k): int(c) for k, c in enumerate(counts)}
 
 
 def _explain_mentor(prep: Prepared, j: int, matches: pd.DataFrame) -> Explanation:
@@ -157,7 +171,7 @@ def _explain_mentor(prep: Prepared, j: int, matches: pd.DataFrame) -> Explanatio
     if not prep.mentor_ok[j]:
         notes.insert(0, prep.mentor_reason[j] or "not eligible for the programme")
     return Explanation(pid, "mentor", _name(prep.mentors, j), entries, capacity=cap, notes=notes,
-                       candidates=len(prep.mentees))
+                       candidates=len(prep.mentees), coverage=_coverage(prep, matches))
 
 
 def _holds(prep: Prepared, rule: Any, rows: np.ndarray) -> np.ndarray:

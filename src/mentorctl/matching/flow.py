@@ -6,6 +6,15 @@ The network: source → mentee (capacity = mentors wanted) → [ (mentor, value)
 `coverage_then_score` is OR-Tools' `solve_max_flow_with_min_cost` (most people matched, then the best total
 score); `score` adds a zero-cost bypass arc source → sink so a pair is used only when it raises the total.
 
+Lexicographic coverage (`levels`): a mentee wanting d mentors gets d parallel source arcs of capacity 1 whose
+costs rise by a step B per unit (0, B, 2B, …), B larger than the cost of any simple path. A residual cycle
+that gives one mentee a k-th mentor by taking an l-th mentor (l < k) from another then costs at least B minus
+a path cost, so it is never negative: the optimum has the most mentees with ≥ 1 mentor, then with ≥ 2, …,
+then the best score (every lexicographic optimum is a maximum flow: augmenting paths never lower a load).
+
+Load balance (`balance_cost`): a mentor of capacity c gets c parallel sink arcs of capacity 1 costing 0, b,
+2b, …: the k-th mentee of a mentor costs (k − 1) × b more (convex, so the arcs fill in order; exact).
+
 The certificate: node potentials π (shortest distances in the residual graph, computed with Bellman-Ford from
 a virtual root, so every residual arc has reduced cost c + π_tail − π_head ≥ 0). A pair left out of the model
 could improve the solution only if its reduced cost is negative (see `certify`).
@@ -42,6 +51,7 @@ class Network:
     costs: np.ndarray
     n_pair_arcs: int           # the first n_pair_arcs arcs are the candidate pairs, in candidate order
     bypass: bool = False
+    supply: int = 0            # units the source offers (Σ mentee demand)
 
     SOURCE = 0
     SINK = 1
@@ -60,34 +70,98 @@ class Network:
         return 2 + self.n_mentees + self.n_mentors + np.asarray(g)
 
 
+def check_cost_range(max_abs_cost: int, n_nodes: int) -> None:
+    """The one overflow check of the integer costs: every path cost (≤ nodes × the largest |cost|) must fit
+    in int64 with room for the solver's own scaling."""
+    from mentorctl.errors import MentorctlError
+
+    if int(max_abs_cost) * (int(n_nodes) + 1) >= 2**62:
+        raise MentorctlError("scores too large for the exact min-cost flow (integer costs would overflow); "
+                             "scale matching.scoring weights down (or lower matching.balance / "
+                             "mentors_per_mentee)")
+
+
+def unit_arcs(owner: np.ndarray, count: np.ndarray, base: np.ndarray | None, step: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`count[k]` parallel arcs of capacity 1 for each owner k, the u-th (u = 0, 1, …, after `base[k]`
+    already used) costing (base + u) × step. Returns (owner per arc, capacity, cost)."""
+    count = np.asarray(count, np.int64).clip(0)
+    arcs_owner = np.repeat(np.asarray(owner, np.int64), count)
+    first = np.cumsum(count) - count
+    rank = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(first, count)
+    if base is not None:
+        rank = rank + np.repeat(np.asarray(base, np.int64), count)
+    return arcs_owner, np.ones(len(arcs_owner), np.int64), rank * int(step)
+
+
+def level_step(n_nodes: int, pair_cost_bound: int, balance_cost: int, max_mentor_cap: int, unit: int) -> int:
+    """B for lexicographic coverage: a multiple of `unit` above the cost of any simple path (≤ n_nodes arcs,
+    each pair arc ≤ pair_cost_bound, each sink arc ≤ the largest balance cost)."""
+    per_arc = int(pair_cost_bound) + int(balance_cost) * max(0, int(max_mentor_cap) - 1) + 1
+    unit = max(1, int(unit))
+    return unit * ((int(n_nodes) + 1) * per_arc // unit + 1)
+
+
 def build_network(mentee_cap: np.ndarray, mentor_cap: np.ndarray, arc_mentee: np.ndarray,
                   arc_mentor: np.ndarray, arc_cost: np.ndarray, *, arc_group: np.ndarray | None = None,
                   group_mentor: np.ndarray | None = None, group_cap: np.ndarray | None = None,
-                  bypass: bool = False) -> Network:
+                  bypass: bool = False, levels: bool = False, mentee_base: np.ndarray | None = None,
+                  balance_cost: int = 0, mentor_base: np.ndarray | None = None,
+                  cost_bound: int = 0) -> Network:
     """The flow network; with `arc_group`, each pair arc goes through the group node of (its mentor, the
-    mentee's value of a field), whose capacity limits how many of one mentor's mentees share that value."""
+    mentee's value of a field), whose capacity limits how many of one mentor's mentees share that value.
+
+    `levels`: lexicographic coverage (one source arc per unit of demand, the u-th costing more; `mentee_base`
+    counts units already given by pinned pairs). `balance_cost` > 0: one sink arc per unit of mentor capacity,
+    the k-th costing (k − 1) × balance_cost (`mentor_base`: mentees already pinned). `cost_bound`: the largest
+    |cost| of any pair that may ever be in the network (the level step must exceed every path's cost)."""
     n_e, n_m = len(mentee_cap), len(mentor_cap)
     n_g = 0 if arc_group is None else len(group_cap)
     probe = Network(n_e, n_m, n_g, *(np.empty(0),) * 4, 0)
     pair_tails = probe.mentee_node(arc_mentee)
     pair_heads = probe.mentor_node(arc_mentor) if arc_group is None else probe.group_node(arc_group)
-    tails = [pair_tails, np.zeros(n_e, np.int64), probe.mentor_node(np.arange(n_m))]
-    heads = [pair_heads, probe.mentee_node(np.arange(n_e)), np.ones(n_m, np.int64)]
-    caps = [np.ones(len(arc_mentee), np.int64), mentee_cap, mentor_cap]
-    costs = [arc_cost, np.zeros(n_e, np.int64), np.zeros(n_m, np.int64)]
+    mentee_cap = np.asarray(mentee_cap, np.int64)
+    mentor_cap = np.asarray(mentor_cap, np.int64)
+    tails, heads, caps, costs = [pair_tails], [pair_heads], [np.ones(len(arc_mentee), np.int64)], [arc_cost]
+    if balance_cost > 0:
+        owner, cap, cost = unit_arcs(np.arange(n_m), mentor_cap, mentor_base, balance_cost)
+        tails.append(probe.mentor_node(owner))
+        heads.append(np.ones(len(owner), np.int64))
+    else:
+        tails.append(probe.mentor_node(np.arange(n_m)))
+        heads.append(np.ones(n_m, np.int64))
+        cap, cost = mentor_cap, np.zeros(n_m, np.int64)
+    caps.append(cap)
+    costs.append(cost)
+    if levels and (mentee_cap + (0 if mentee_base is None else mentee_base)).max(initial=0) > 1:
+        unit = int(np.gcd.reduce(np.abs(np.concatenate([np.asarray(arc_cost, np.int64), cost]))))
+        step = level_step(2 + n_e + n_m + n_g, max(int(cost_bound), int(np.abs(arc_cost).max(initial=0))),
+                          balance_cost, int(mentor_cap.max(initial=0)) + (
+                              0 if mentor_base is None else int(np.max(mentor_base, initial=0))), unit)
+        owner, cap, cost = unit_arcs(np.arange(n_e), mentee_cap, mentee_base, step)
+        tails.append(np.zeros(len(owner), np.int64))
+        heads.append(probe.mentee_node(owner))
+        caps.append(cap)
+        costs.append(cost)
+    else:
+        tails.append(np.zeros(n_e, np.int64))
+        heads.append(probe.mentee_node(np.arange(n_e)))
+        caps.append(mentee_cap)
+        costs.append(np.zeros(n_e, np.int64))
     if arc_group is not None:
         tails.append(probe.group_node(np.arange(n_g)))
         heads.append(probe.mentor_node(group_mentor))
         caps.append(group_cap)
         costs.append(np.zeros(n_g, np.int64))
+    supply = int(np.sum(mentee_cap))
     if bypass:
         tails.append(np.array([0]))
         heads.append(np.array([1]))
-        caps.append(np.array([int(np.sum(mentee_cap))]))  # source → sink: the bypass
+        caps.append(np.array([supply]))  # source → sink: the bypass
         costs.append(np.array([0]))
     return Network(n_e, n_m, n_g, np.concatenate(tails).astype(np.int32), np.concatenate(heads).astype(np.int32),
                    np.concatenate(caps).astype(np.int64), np.concatenate(costs).astype(np.int64),
-                   len(arc_mentee), bypass)
+                   len(arc_mentee), bypass, supply)
 
 
 def solve_network(net: Network) -> np.ndarray:
@@ -97,12 +171,10 @@ def solve_network(net: Network) -> np.ndarray:
     solver = min_cost_flow.SimpleMinCostFlow()
     unit = int(np.gcd.reduce(np.abs(net.costs))) if len(net.costs) else 1
     costs = net.costs // max(unit, 1)
-    if np.abs(costs).max(initial=0) * (net.n_nodes + 1) >= 2**62:  # pragma: no cover - scores near 1e9
-        raise RuntimeError("scores too large for the integer min-cost flow; scale the weights down")
+    check_cost_range(int(np.abs(costs).max(initial=0)), net.n_nodes)
     solver.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, costs)
-    total = int(net.caps[net.n_pair_arcs:net.n_pair_arcs + net.n_mentees].sum())
-    solver.set_node_supply(Network.SOURCE, total)
-    solver.set_node_supply(Network.SINK, -total)
+    solver.set_node_supply(Network.SOURCE, net.supply)
+    solver.set_node_supply(Network.SINK, -net.supply)
     status = solver.solve() if net.bypass else solver.solve_max_flow_with_min_cost()
     if status != solver.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")  # a bug, not a user error
@@ -156,7 +228,7 @@ def certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0) -> Certi
     if not net.bypass:
         max_cost = int(max(np.abs(net.costs).max(initial=0), extra_cost_bound))
         big = (n + 1) * (max_cost + 1)
-        total = int(flows[net.n_pair_arcs:net.n_pair_arcs + net.n_mentees].sum())
+        total = int(flows[:net.n_pair_arcs].sum())
         tails = np.concatenate([tails, [Network.SINK] + ([Network.SOURCE] if total else [])])
         heads = np.concatenate([heads, [Network.SOURCE] + ([Network.SINK] if total else [])])
         costs = np.concatenate([costs, [-big] + ([big] if total else [])])

@@ -29,6 +29,19 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
         rows.append(("not eligible for the programme", f"{summary['excluded']} (design.eligibility; see unmatched.csv)"))
     if summary.get("fixed_pairs"):
         rows.append(("pinned or kept pairs", str(summary["fixed_pairs"])))
+    coverage = summary.get("coverage")
+    if coverage:
+        counts = sorted(coverage["by_mentors"].items(), key=lambda kv: -int(kv[0]))
+        noun = "partner" if summary.get("type") == "peer" else "mentor"
+        rows.append((f"{'people' if noun == 'partner' else 'mentees'} by {noun}s",
+                     ", ".join(f"{v} with {k}" for k, v in counts)))
+        if coverage.get("max_wanted", 1) > 1:
+            rows.append(("fully covered", f"{coverage['fully_covered']} ({coverage['wanted_more']} wanted more)"))
+    load = summary.get("mentor_load")
+    if load:
+        rows.append(("mentors used", f"{load['used']} of {load['mentors']} (load max {load['max']}, mean "
+                                     f"{load['mean']:g} per mentor used)"
+                     + (f"; balance {load['balance']:g}" if load.get("balance") else "")))
     rows += [("eligible pairs", f"{summary['candidates']['eligible_pairs']:,}"),
              ("solve seconds", f"{summary['solve_seconds']:g}")]
     if summary.get("bound") is not None:

@@ -250,7 +250,11 @@ def _solve_flow(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filte
     from mentorctl.matching.exact import FlowProblem, solve_exact
 
     objective = prep.programme.matching.objective.value
-    problem = FlowProblem(mentee_res, mentor_res, objective)
+    n_e, n_m = len(prep.mentees), len(prep.mentors)
+    problem = FlowProblem(mentee_res, mentor_res, objective,
+                          mentee_base=np.bincount(fixed.mentee, minlength=n_e).astype(np.int64),
+                          mentor_base=np.bincount(fixed.mentor, minlength=n_m).astype(np.int64),
+                          balance=float(prep.programme.matching.balance))
     if codes:
         limit = prep.programme.matching.constraints.max_per_mentor[0].max
         problem.mentee_code, problem.group_limit = codes[0], limit
@@ -289,7 +293,7 @@ def _solve_sat(prep: Prepared, fixed: _Fixed, cands: Candidates, codes: list | N
     shares = [(prep.source.rule_holds_for_pairs(rule, e, j), s.share)
               for rule, s in zip(prep.rules.min_share, m.constraints.min_share, strict=True)]
     problem = SatProblem(e, j, score, is_fixed, prep.mentee_cap, prep.mentor_cap * prep.mentor_ok, prep.peer,
-                         m.objective.value, groups, shares, m.min_group_size)
+                         m.objective.value, groups, shares, m.min_group_size, balance=float(m.balance))
     out = solve_sat(problem, time_limit=m.time_limit_seconds, workers=workers,
                     seed=m.seed if seed is None else seed)
     if out is None or out.status == "UNKNOWN":
@@ -461,6 +465,9 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
         "solve_seconds": round(seconds["solve"], 3),
         "report_by": report_by,
     }
+    summary["coverage"] = _coverage(prep, pairs)
+    if not prep.peer:
+        summary["mentor_load"] = _mentor_load(prep, pairs, m.balance)
     constraints = prep.programme.matching.constraints
     if constraints.min_share and len(pairs):
         e = np.array([prep.mentee_index[x] for x in pairs["mentee_id"]], np.int64)
@@ -473,3 +480,29 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
     if "stages" in info:
         summary["stages"] = info["stages"]
     return summary
+
+
+def _coverage(prep: Prepared, pairs: pd.DataFrame) -> dict[str, Any]:
+    """Mentees (people the programme admits) by how many mentors they got, and by how many they wanted."""
+    n = len(prep.mentees)
+    index = prep.mentee_index
+    ids = pairs["mentee_id"].tolist() + (pairs["mentor_id"].tolist() if prep.peer else [])
+    got = np.bincount(np.array([index[x] for x in ids], np.int64), minlength=n)[prep.mentee_ok]
+    wanted = (np.ones(n, np.int64) if prep.peer else prep.mentee_cap)[prep.mentee_ok]
+    counts = np.bincount(got, minlength=int(wanted.max(initial=1)) + 1)
+    return {"by_mentors": {str(k): int(c) for k, c in enumerate(counts)},
+            "fully_covered": int((got >= wanted).sum()), "wanted_more": int((got < wanted).sum()),
+            "max_wanted": int(wanted.max(initial=0))}
+
+
+def _mentor_load(prep: Prepared, pairs: pd.DataFrame, balance: float) -> dict[str, Any]:
+    """How the mentees spread over the mentors the programme admits (those with capacity)."""
+    index = prep.mentor_index
+    load = np.bincount(np.array([index[x] for x in pairs["mentor_id"]], np.int64), minlength=len(prep.mentors))
+    open_ = prep.mentor_ok & (prep.mentor_cap > 0)
+    used = load[open_] > 0
+    return {"mentors": int(open_.sum()), "used": int(used.sum()), "max": int(load.max(initial=0)),
+            "mean": round(float(load[open_][used].mean()) if used.any() else 0.0, 3),
+            "mean_all": round(float(load[open_].mean()) if open_.any() else 0.0, 3),
+            "by_mentees": {str(k): int(c) for k, c in enumerate(np.bincount(load[open_]))},
+            "balance": float(balance)}
