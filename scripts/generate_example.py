@@ -2,6 +2,7 @@
 
     python scripts/generate_example.py --out programmes/example            # the bundled example (200 mentees)
     python scripts/generate_example.py --out /tmp/big --mentees 50000      # benchmark rosters
+    python scripts/generate_example.py --out /tmp/t50k --mentees 50000 --programme tight --seed 11
 
 Mentors are one per 2.5 mentees by default, capacity 1-4, with departments, grades, sites with UTC offsets,
 languages, skills, development goals, managers and ranked preferences for some mentees. Vectorised with
@@ -98,13 +99,57 @@ def generate_rosters(n_mentees: int = 200, n_mentors: int | None = None, seed: i
     return mentors, mentees
 
 
+TIGHT_MATCHING = """matching:
+  mentor_capacity: 2
+  mentors_per_mentee: 1
+  objective: coverage_then_score
+  eligibility:
+    - mentor.department != mentee.department
+    - mentor.grade >= mentee.grade + 1
+    - abs(mentor.utc_offset - mentee.utc_offset) <= 3
+    - overlap(mentor.languages, mentee.languages) >= 1
+  scoring:
+    - {name: skills, expr: "overlap(mentor.skills, mentee.goals)", weight: 3}
+    - {name: same_site, expr: "mentor.location == mentee.location", weight: 1}
+"""
+
+
+def write_programme(folder: Path, n_mentees: int, kind: str = "loose", seed: int = 11) -> Path:
+    """A benchmark programme in `folder`: rosters with one mentor per three mentees (capacity 1-4, so mentor
+    places run out: about 80 % of mentees can be matched).
+
+    `loose`: the bundled example's programme.yaml (five eligibility rules, three scoring terms, one of them
+    ranked preferences, so few ties). `tight`: four rules (different department, grade at least one higher, at
+    most 3 hours apart, a shared language) and two coarse scoring terms (skills overlap × 3, same site): many
+    equal scores, places run out, and the optimality proof has the most to do."""
+    folder.mkdir(parents=True, exist_ok=True)
+    example = (Path(__file__).resolve().parents[1] / "programmes/example/programme.yaml").read_text()
+    if kind == "tight":
+        start = example.index("\nmatching:\n") + 1
+        end = example.index("\nschedule:", start) + 1
+        example = example[:start] + TIGHT_MATCHING + "\n" + example[end:]
+    elif kind != "loose":
+        raise ValueError(f"kind is loose or tight, not {kind!r}")
+    (folder / "programme.yaml").write_text(example)
+    mentors, mentees = generate_rosters(n_mentees, max(1, n_mentees // 3), seed=seed)
+    mentors.to_csv(folder / "mentors.csv", index=False)
+    mentees.to_csv(folder / "mentees.csv", index=False)
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder to write mentors.csv and mentees.csv to")
     parser.add_argument("--mentees", type=int, default=200)
     parser.add_argument("--mentors", type=int, default=None, help="default: mentees / 2.5")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--programme", choices=["loose", "tight"], default=None,
+                        help="also write a benchmark programme.yaml (mentors = mentees / 3; see write_programme)")
     args = parser.parse_args(argv)
+    if args.programme:
+        write_programme(args.out, args.mentees, args.programme, args.seed)
+        print(f"wrote a {args.programme} programme with {args.mentees} mentees to {args.out}")
+        return 0
     mentors, mentees = generate_rosters(args.mentees, args.mentors, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     mentors.to_csv(args.out / "mentors.csv", index=False)
