@@ -129,33 +129,42 @@ class _Block:
     mentor_best: np.ndarray  # [≤ per_mentor, n_mentors] keys cost × n_mentees + mentee of each mentor's best
 
 
-def _mentor_keys(mask: np.ndarray, score: np.ndarray, block: np.ndarray, n_mentees: int, per_mentor: int
-                 ) -> np.ndarray:
-    """Each mentor's `per_mentor` best mentees of a block, as unique sortable keys (big = none)."""
+def _mentor_keys(mask: np.ndarray, score: np.ndarray, block: np.ndarray, n_mentees: int, per_mentor: int,
+                 cols: np.ndarray, n_mentors: int) -> np.ndarray:
+    """Each mentor's `per_mentor` best mentees of a block, as unique sortable keys (big = none), a row per
+    rank and a column per mentor (mentors outside `cols` get none)."""
     big = np.iinfo(np.int64).max
     key = to_cost(score)
     key *= n_mentees
-    key += (block[:, None] + np.arange(mask.shape[1])[None, :] * SPREAD) % n_mentees
+    key += (block[:, None] + cols[None, :] * SPREAD) % n_mentees
     key[~mask] = big
     if len(block) > per_mentor:
         key = np.partition(key, per_mentor - 1, axis=0)[:per_mentor]
-    return key
+    full = np.full((len(key), n_mentors), big)
+    full[:, cols] = key
+    return full
 
 
 def _evaluate_block(source: PairSource, block: np.ndarray, filters: Filters, keep: int,
                     in_programme: np.ndarray, order_key: np.ndarray, per_mentor: int) -> _Block:
     n_m = source.n_mentors
-    ok, score, fails = source.evaluate(block)
-    rule_eligible = (ok & in_programme[None, :]).sum(axis=1)
-    mask = filters.apply(block, ok, score, n_m)
+    blocking = getattr(source, "blocking", None)
+    cols = blocking.columns(block) if blocking is not None else None
+    if cols is not None and len(cols) == n_m:
+        cols = None
+    ok, score, fails = source.evaluate(block, cols)
+    where = np.arange(n_m) if cols is None else cols
+    rule_eligible = (ok & in_programme[None, where]).sum(axis=1)
+    mask = filters.apply(block, ok, score, n_m, cols)
     counts = mask.sum(axis=1)
     low, high = np.inf, -np.inf
     if counts.any():
         low = float(np.where(mask, score, np.inf).min())
         high = float(np.where(mask, score, -np.inf).max())
-    mentor_best = _mentor_keys(mask, score, block, source.n_mentees, per_mentor) if per_mentor else None
-    i, j, s, disc = top_k(mask, score, keep, (order_key[None, :] + block[:, None] * SPREAD) % n_m)
-    return _Block(block, block[i], j, s, disc, rule_eligible, counts, fails, low, high, mentor_best)
+    mentor_best = (_mentor_keys(mask, score, block, source.n_mentees, per_mentor, where, n_m) if per_mentor
+                   else None)
+    i, j, s, disc = top_k(mask, score, keep, (order_key[None, where] + block[:, None] * SPREAD) % n_m, n_m)
+    return _Block(block, block[i], where[j], s, disc, rule_eligible, counts, fails, low, high, mentor_best)
 
 
 def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, keep: int,
@@ -179,7 +188,11 @@ def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, kee
     step = block_rows(n_m)
     in_programme = np.ones(n_m, bool) if programme_mentor is None else programme_mentor
     order_key = np.arange(n_m, dtype=np.int64)
-    blocks = [rows[start:start + step] for start in range(0, len(rows), step)]
+    blocking = getattr(source, "blocking", None)
+    if blocking is not None:
+        blocks = blocking.chunks(rows, BLOCK_CELLS)
+    else:
+        blocks = [rows[start:start + step] for start in range(0, len(rows), step)]
     threads = max(1, min(workers or os.cpu_count() or 1, len(blocks)))
     done = 0
     big = np.iinfo(np.int64).max
@@ -208,6 +221,13 @@ def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, kee
             if progress:
                 progress(done, len(rows))
     mentee, mentor, score = _cat(parts_i, np.int64), _cat(parts_j, np.int64), _cat(parts_s, np.float64)
+    if blocking is not None:
+        order = np.argsort(mentee, kind="stable")  # blocks came in group order: back to mentee order
+        mentee, mentor, score = mentee[order], mentor[order], score[order]
+        nobody = rows[rule_eligible[rows] == 0]
+        for start in range(0, len(nobody), step):  # exact failure counts of every rule for their messages
+            part = nobody[start:start + step]
+            failures[part] = source.evaluate(part, blocked=False)[2]
     if per_mentor:
         mentor_best = _merge_best(mentor_best, pending, per_mentor)
         mentee, mentor, score = _add_mentor_best(source, mentor_best, mentee, mentor, score)
@@ -239,16 +259,17 @@ def _add_mentor_best(source: PairSource, best: np.ndarray, mentee: np.ndarray, m
     return mentee[order], mentor[order], score[order]
 
 
-def top_k(mask: np.ndarray, score: np.ndarray, keep: int, order_key: np.ndarray
+def top_k(mask: np.ndarray, score: np.ndarray, keep: int, order_key: np.ndarray, ties: int | None = None
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per row, the `keep` best masked cells by (score desc, then `order_key`: a per-column or per-cell tie
     rank, unique within a row); also the best score left out.
 
     Each cell gets a unique key (cost × n + tie rank), so the `keep`-th smallest key of a row (np.partition on
     values) is an exact threshold; only rows with more than `keep` candidates are partitioned."""
-    b, n = mask.shape
+    b, width = mask.shape
+    n = max(width, ties or 0)  # tie ranks are below n
     disc = np.full(b, -np.inf)
-    if n == 0 or b == 0:
+    if width == 0 or b == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), disc
     big = np.iinfo(np.int64).max
     key = to_cost(score)

@@ -206,14 +206,18 @@ def _rescan(model: _Model, source: PairSource, filters: Filters, rows: np.ndarra
     have = np.sort(model.keys())
     out_i, out_j, out_s, out_r = [], [], [], []
     step = block_rows(len(cols))
+    blocking = getattr(source, "blocking", None)
     for start in range(0, len(rows), step):
         block = rows[start:start + step]
-        ok, score, _ = source.evaluate(block, cols)
-        mask = filters.apply(block, ok, score, source.n_mentors, cols)
+        block_cols = cols if blocking is None else blocking.columns(block, cols)
+        if len(block_cols) == 0:
+            continue
+        ok, score, _ = source.evaluate(block, block_cols)
+        mask = filters.apply(block, ok, score, source.n_mentors, block_cols)
         if min_cost_exclusive is not None:
             mask &= to_cost(score) < min_cost_exclusive
         r, c = np.nonzero(mask)
-        j = cols[c]
+        j = block_cols[c]
         i = block[r]
         s = score[r, c]
         cost = np.zeros(len(i), np.int64) if zero_cost else to_cost(s)

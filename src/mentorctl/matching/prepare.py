@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mentorctl.errors import Location, MentorctlError, RosterError, RuleError
+from mentorctl.matching.blocking import build_blocking
 from mentorctl.matching.sources import RuleSource
 from mentorctl.rules import ProgrammeRules, RuleContext, programme_rules
 
@@ -86,6 +87,7 @@ def prepare(programme: Programme, participants: Participants) -> Prepared:
         self_mentor = np.array([position.get(v, -1) for v in mentees["id"]], np.int64)
         source = RuleSource(ctx, rules.eligibility, rules.scoring,
                             self_mentor if (self_mentor >= 0).any() else None)
+        source.blocking = build_blocking(ctx, rules.eligibility)
     return Prepared(programme, peer, mentors, mentees, mentor_roster.source, mentee_roster.source, rules, ctx,
                     source, mentor_cap, mentee_cap, mentor_ok, mentee_ok, mentor_reason, mentee_reason)
 

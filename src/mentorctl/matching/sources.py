@@ -30,16 +30,28 @@ class RuleSource(PairSource):
         self.n_mentees, self.n_mentors = ctx.n("mentee"), ctx.n("mentor")
         self.rule_names = [r.text for r in eligibility]
         self.self_mentor = self_mentor   # per mentee: index of the mentor with the same id, or -1
+        self.blocking = None             # a matching.blocking.Blocking: rules decided per group of people
 
     def _one(self, rule: Rule, rows: np.ndarray, mentors: np.ndarray | None) -> np.ndarray:
         return self.ctx.evaluate_block(rule, rows, mentors)
 
-    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
+    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None, *, blocked: bool = True
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """With blocking (and `blocked`), the rules it decides come from its group table: their failure
+        counts are over every mentor, the other rules' over `cols`."""
         width = self.n_mentors if cols is None else len(cols)
-        ok = np.ones((len(rows), width), bool)
         fails = np.zeros((len(rows), len(self.eligibility)), np.int64)
+        block = self.blocking if blocked else None
+        skip: set[int] = set()
+        if block is not None:
+            ok = block.mask(rows, np.arange(self.n_mentors) if cols is None else cols)
+            fails[:, block.rules] = block.failing[block.mentee_group[rows]]
+            skip = set(block.rules)
+        else:
+            ok = np.ones((len(rows), width), bool)
         for r, rule in enumerate(self.eligibility):
+            if r in skip:
+                continue
             holds = _as_bool(self._one(rule, rows, cols))
             fails[:, r] = width - holds.sum(axis=1)
             ok &= holds
