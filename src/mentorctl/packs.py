@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 PACK_KIND = "pack:welcome"
 HIDDEN_FIELDS = ("id", "name", "email")      # in every profile, but shown apart from the field list
+FIRST_NAME_FIELDS = ("first_name", "given_name", "preferred_name", "known_as")
+"""Roster columns that hold the name to greet someone by (the first one present and filled wins)."""
 INTERNAL_FIELDS = ("capacity", "utc_offset")  # never on a card unless onboarding.profile_fields lists them
 
 
@@ -149,9 +151,36 @@ def public_profile(person: Mapping[str, Any], programme: Programme) -> dict[str,
     return profile
 
 
+def first_name(person: Mapping[str, Any]) -> str | None:
+    """The name to greet a person by: their `first_name` (or `given_name`, `preferred_name`, `known_as`)
+    field when the roster has one and it is filled in; None otherwise (greet them by their name)."""
+    fields = {_norm(k): k for k in person if not str(k).startswith("_")}
+    for candidate in FIRST_NAME_FIELDS:
+        key = fields.get(_norm(candidate))
+        if key is not None:
+            value = _clean(person[key])
+            if value is not None and str(value).strip():
+                return str(value).strip()
+    return None
+
+
+def greeting_name(person: Mapping[str, Any]) -> str:
+    """First name when the roster has one, else the full name, else the id."""
+    return first_name(person) or str(_clean(person.get("name")) or "").strip() or str(person.get("id", ""))
+
+
+def pack_file_stem(person_id: str, role: str, *, prefixed: bool = False) -> str:
+    """The one name of a person's pack files: out/packs/<stem>.html and .md, the attachment
+    `welcome-pack-<stem>.html` and out/outbox/<stem>-welcome.eml. The id (prefixed with the role when the
+    same id is both a mentor and a mentee), with anything but letters, digits, `.`, `_` and `-` made `_`:
+    never a space or a path separator."""
+    return _safe_stem(f"{role}-{person_id}" if prefixed else person_id)
+
+
 def _shown_fields(profile: Mapping[str, Any], programme: Programme) -> list[dict[str, Any]]:
-    """[{label, name, value}] for a pack: the profile's fields other than id/name/email, non-empty."""
-    hidden = {_norm(f) for f in HIDDEN_FIELDS}
+    """[{label, name, value}] for a pack: the profile's fields other than id/name/email (and the first-name
+    column, used for the greeting), non-empty."""
+    hidden = {_norm(f) for f in (*HIDDEN_FIELDS, *FIRST_NAME_FIELDS)}
     shown = []
     for key, value in profile.items():
         if _norm(key) in hidden or value is None or value == "" or value == []:
@@ -384,13 +413,13 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         audience = {"mentor": {"mentors", "everyone", "pairs"}, "mentee": {"mentees", "everyone", "pairs"}}
         zone = participant_zone(me_row, programme)
         training = [_localised(s, zone) for s in sessions if peer or s["audience"] in audience[role]]
-        stem = f"{role}-{person_id}" if person_id in ids_in_both else _safe_stem(person_id)
+        stem = pack_file_stem(person_id, role, prefixed=person_id in ids_in_both)
         context = {
             **shared,
             "kickoff": _localised(kickoff, zone),
             "role": role,
             "recipient": {"id": person_id, "name": me.get("name") or person_id, "email": me.get("email"),
-                          "role": role, "profile": me, "fields": _shown_fields(me, programme)},
+                          "first_name": greeting_name(me), "role": role, "profile": me, "fields": _shown_fields(me, programme)},
             "counterparts": counterparts,
             "group": group,
             "expectations": {"mentors": list(expectations.mentors), "mentees": list(expectations.mentees),
@@ -409,8 +438,8 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
             assert kickoff is not None
             ics = build_ics(uid=f"kickoff-{_slug(programme.programme.name)}@{_domain(sender)}",
                             start=kickoff["start"], end=kickoff["end"], summary=kickoff["title"],
-                            location=kickoff["location"] or kickoff["url"], url=kickoff["url"],
-                            description=f"{programme.programme.name}: {kickoff['title']}",
+                            location=_ics_location(kickoff), url=kickoff["url"],
+                            description=_ics_description(programme, kickoff),
                             organizer=sender, attendees=[_address(context["recipient"]["name"], email)],
                             stamp=stamp)
         if not email:
@@ -432,6 +461,22 @@ def choose_template(programme: Programme, env: Any, *names: str) -> str:
         if (own / name).is_file():
             return name
     return next((n for n in names if template_exists(env, n)), names[-1])
+
+
+def _ics_location(session: Mapping[str, Any]) -> str | None:
+    """The invitation's LOCATION: the place and the join link (calendars show it in the event's header)."""
+    parts = [p for p in (session.get("location"), session.get("url")) if p]
+    return ", ".join(parts) or None
+
+
+def _ics_description(programme: Programme, session: Mapping[str, Any]) -> str:
+    """The invitation's DESCRIPTION: what it is, where, and the join link on its own line."""
+    lines = [f"{programme.programme.name}: {session['title']}"]
+    if session.get("location"):
+        lines.append(f"Where: {session['location']}")
+    if session.get("url"):
+        lines.append(f"Join online: {session['url']}")
+    return "\n".join(lines)
 
 
 def _safe_stem(person_id: str) -> str:
@@ -492,7 +537,7 @@ def outgoing_messages(programme: Programme, packs: Iterable[Pack], *, sending: b
     for pack in packs:
         if not pack.email:
             continue
-        attachments = [Attachment("welcome-pack.html", pack.html.encode("utf-8"), "text/html",
+        attachments = [Attachment(f"welcome-pack-{pack.file_stem}.html", pack.html.encode("utf-8"), "text/html",
                                   {"charset": "utf-8"})]
         if pack.ics is not None:
             attachments.append(ics_attachment(pack.ics, "kickoff.ics"))

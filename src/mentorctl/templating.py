@@ -39,7 +39,8 @@ def builtin_templates_dir() -> Path:
 
 @dataclass(frozen=True)
 class RenderedMessage:
-    """A rendered message template: its subject, the plain-text (Markdown) body and an HTML alternative."""
+    """A rendered message template: its subject, the plain-text body (the Markdown without its syntax) and an
+    HTML alternative."""
 
     subject: str
     text: str
@@ -133,7 +134,7 @@ def render_message(env: jinja2.Environment, name: str, context: dict[str, Any]) 
     html_body = markdown_to_html(body)
     layout_context = {**context, "subject": subject, "body_html": Markup(html_body)}
     page = render_template(env, EMAIL_LAYOUT, layout_context)
-    return RenderedMessage(subject=subject, text=body, html=page)
+    return RenderedMessage(subject=subject, text=markdown_to_text(body), html=page)
 
 
 # -- Markdown (the small subset message templates use) ------------------------------------------------------
@@ -142,11 +143,30 @@ _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+|mailto:[^)\s]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
 _BARE_URL = re.compile(r"(?<![\"'=>])\b(https?://[^\s<]+[^\s<.,;:!?)])")
+_EMAIL = re.compile(r"(?<![\w.@/:=\"'>-])([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?![\w@])")
+
+
+def markdown_to_text(text: str) -> str:
+    """The plain-text part of a message: the Markdown body without its syntax. `**bold**` and `*italic*`
+    lose their stars, `[title](url)` becomes `title (url)`, `## Heading` becomes the heading text underlined;
+    bullets (`- `), numbered items and line breaks stay as they are."""
+    lines = []
+    for raw in text.splitlines():
+        line = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", raw)
+        line = _BOLD.sub(r"\1", line)
+        line = _ITALIC.sub(r"\1", line)
+        heading = re.match(r"^(#{1,4})\s+(.*)$", line)
+        if heading:
+            title = heading.group(2).strip()
+            lines += [title, ("=" if len(heading.group(1)) == 1 else "-") * len(title)]
+            continue
+        lines.append(line)
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 
 def markdown_to_html(text: str) -> str:
     """Convert a small Markdown subset (headings, paragraphs, bullet and numbered lists, bold, italic,
-    links) to HTML. Everything is escaped first, so text from rosters can never become markup."""
+    links; bare web and email addresses become links too) to HTML. Everything is escaped first, so text from rosters can never become markup."""
     blocks: list[str] = []
     paragraph: list[str] = []
     items: list[str] = []
@@ -199,6 +219,7 @@ def _inline(text: str) -> str:
 
     escaped = _LINK.sub(keep, escaped)
     escaped = _BARE_URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped)
+    escaped = _EMAIL.sub(lambda m: f'<a href="mailto:{m.group(1)}">{m.group(1)}</a>', escaped)
     escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
     escaped = _ITALIC.sub(r"<em>\1</em>", escaped)
     return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], escaped)

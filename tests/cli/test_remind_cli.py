@@ -355,7 +355,7 @@ def test_example_programme_with_built_in_templates(example_programme, run_cli):
     bodies = [m.get_body(("plain",)).get_content() for m in messages]
     assert not any("female" in body.lower() for body in bodies)           # `gender` is private
     digest = next(b for m, b in zip(messages, bodies, strict=True) if m["X-Mentorctl-Reminder"] == "monday-digest")
-    assert f"## Pairs that have not met yet ({len(inactive)})" in digest
+    assert f"\nPairs that have not met yet ({len(inactive)})\n---" in digest and "##" not in digest
 
 
 def test_interrupted_send_is_not_repeated_unless_asked(tmp_path, smtp_server, run_cli):

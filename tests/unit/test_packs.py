@@ -235,7 +235,7 @@ def test_welcome_email_has_pack_and_invitation(tmp_path):
     [message, _] = outgoing_messages(programme, packs.packs, sending=False)
     parsed = email.message_from_bytes(message.message.as_bytes(), policy=email.policy.default)
     attachments = {a.get_filename(): a for a in parsed.iter_attachments()}
-    assert set(attachments) == {"welcome-pack.html", "kickoff.ics"}
+    assert set(attachments) == {"welcome-pack-M1.html", "kickoff.ics"}
     ics = attachments["kickoff.ics"].get_payload(decode=True).decode()
     assert "DTSTART:20270111T160000Z" in ics and "SUMMARY:Kick-off" in ics and "LOCATION:Atrium" in ics
     assert "mailto:m1@example.org" in ics
@@ -371,3 +371,97 @@ def test_participant_zone_reads_timezone_or_utc_offset_and_ignores_private_or_ba
     yaml_path.write_text(yaml_path.read_text().replace("private: [gender, date_of_birth]",
                                                        "private: [gender, date_of_birth, utc_offset]"))
     assert participant_zone({"utc_offset": 5.5}, load_programme(folder)) is None
+
+
+# -- emails read well everywhere (issue 14) -------------------------------------------------------------------
+
+def _welcome(folder: Path, role: str = "mentee", pid: str = "E1"):
+    programme, packs = render(folder)
+    pack = by_id(packs, role, pid)
+    [message] = [m for m in outgoing_messages(programme, packs.packs, sending=False) if m.key == pack.key]
+    return pack, email.message_from_bytes(message.message.as_bytes(), policy=email.policy.default)
+
+
+def test_plain_text_part_has_no_markdown_syntax(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    pack, parsed = _welcome(folder)
+    text = parsed.get_body(preferencelist=("plain",)).get_content()
+    assert "**" not in text and "Mentor M1" in text and "Kick-off:" in text
+    assert "<strong>Mentor M1</strong>" in parsed.get_body(preferencelist=("html",)).get_content()
+
+
+def test_markdown_to_text_drops_syntax_but_keeps_link_targets():
+    from mentorctl.templating import markdown_to_text
+
+    text = markdown_to_text("## Next steps\n\n**Kick-off:** see [the guide](https://x.org/g) and *soon*\n- item\n")
+    assert text == "Next steps\n----------\n\nKick-off: see the guide (https://x.org/g) and soon\n- item\n"
+
+
+def test_greeting_uses_the_first_name_when_the_roster_has_one(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    _, parsed = _welcome(folder)
+    assert "Hello Mentee E1," in parsed.get_body(preferencelist=("plain",)).get_content()
+    mentees = folder / "mentees.csv"
+    lines = mentees.read_text().splitlines()
+    mentees.write_text("\n".join([lines[0] + ",first_name", lines[1] + ",Ada"]) + "\n")
+    pack, parsed = _welcome(folder)
+    text = parsed.get_body(preferencelist=("plain",)).get_content()
+    assert "Hello Ada," in text and "Hello Mentee E1" not in text
+    assert "First name" not in pack.html                   # the greeting column is not a card field
+
+
+def test_email_addresses_are_links_in_the_html_part(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    _, parsed = _welcome(folder)
+    html = parsed.get_body(preferencelist=("html",)).get_content()
+    assert '<a href="mailto:m1@example.org">m1@example.org</a>' in html
+    assert '<a href="mailto:robin@example.org">robin@example.org</a>' in html
+
+
+def test_kickoff_join_link_is_in_the_invitation_description_and_location(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace(
+        "location: Atrium}", "location: Atrium, url: \"https://meet.example.org/k\"}"))
+    _, parsed = _welcome(folder)
+    ics = next(a for a in parsed.iter_attachments() if a.get_filename() == "kickoff.ics")
+    text = ics.get_payload(decode=True).decode().replace("\r\n ", "")
+    location = next(line for line in text.splitlines() if line.startswith("LOCATION:"))
+    description = next(line for line in text.splitlines() if line.startswith("DESCRIPTION:"))
+    assert "Atrium" in location and "https://meet.example.org/k" in location
+    assert "https://meet.example.org/k" in description
+
+
+def test_empty_sections_are_left_out(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    _, packs = render(folder)
+    assert "What is expected" in by_id(packs, "mentee", "E1").markdown
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace(
+        "  expectations: {mentors: [Listen well], mentees: [Bring a goal]}\n", "").replace(
+        "purpose: Grow people.\n", ""))
+    _, packs = render(folder)
+    pack = by_id(packs, "mentee", "E1")
+    for text in (pack.markdown, pack.html):
+        assert "What is expected" not in text and "About the programme" not in text
+
+
+def test_pack_file_names_have_no_spaces(tmp_path):
+    from mentorctl.packs import pack_file_stem
+
+    assert pack_file_stem("E 1/x", "mentee") == "E_1_x"
+    assert pack_file_stem("A B", "mentor", prefixed=True) == "mentor-A_B"
+    folder = make_programme(tmp_path / "p", "one-to-one", [("A B", "A B", 1, 1)])
+    programme, packs = render(folder)
+    written = write_packs(programme, packs.packs)
+    assert written and all(" " not in p.name for p in written)
+    names = {a.get_filename() for m in outgoing_messages(programme, packs.packs, sending=False)
+             for a in m.message.iter_attachments()}
+    assert names and all(" " not in n for n in names)
+
+
+def test_printed_pack_does_not_repeat_links_whose_text_is_the_address(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 1, 1)])
+    _, packs = render(folder)
+    html = by_id(packs, "mentee", "E1").html
+    assert 'a[href^="http"]::after' not in html and 'a.titled[href^="http"]::after' in html

@@ -57,7 +57,7 @@ def test_message_has_subject_text_and_escaped_html(tmp_path):
                                                  "- see [the guide](https://example.org/guide)\n")
     message = render_message(env, "hello.md.j2", {"name": "<script>"})
     assert message.subject == "Welcome, <script>"
-    assert message.text == "Hello **<script>**\n\n- see [the guide](https://example.org/guide)\n"
+    assert message.text == "Hello <script>\n\n- see the guide (https://example.org/guide)\n"  # no Markdown syntax
     assert "<strong>&lt;script&gt;</strong>" in message.html
     assert '<li>see <a href="https://example.org/guide">the guide</a></li>' in message.html
     assert "<script>" not in message.html
