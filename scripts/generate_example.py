@@ -4,9 +4,9 @@
     python scripts/generate_example.py --out /tmp/big --mentees 50000      # benchmark rosters
     python scripts/generate_example.py --out /tmp/t50k --mentees 50000 --programme tight --seed 11
 
-Mentors are one per 2.5 mentees by default, capacity 1-4, with departments, grades, sites with UTC offsets,
-languages, skills, development goals, managers and ranked preferences for some mentees. Vectorised with
-numpy so 50,000 mentees take about a second.
+Mentors are one per 2.5 mentees by default, capacity 1-4, with departments, grades, sites with UTC offsets
+and time zones (IANA names), languages, skills, development goals, managers and ranked preferences for some
+mentees. Vectorised with numpy so 50,000 mentees take about a second.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ DEPARTMENTS = ["Engineering", "Finance", "Marketing", "Operations", "People", "S
 DEPARTMENT_WEIGHTS = [0.26, 0.12, 0.1, 0.16, 0.06, 0.16, 0.04, 0.1]
 SITES = {"London": 0, "Manchester": 0, "Dublin": 0, "Berlin": 1, "Lisbon": 0, "New York": -5, "Toronto": -5,
          "Bangalore": 5.5, "Singapore": 8, "Sydney": 10}
+SITE_ZONES = {"London": "Europe/London", "Manchester": "Europe/London", "Dublin": "Europe/Dublin",
+              "Berlin": "Europe/Berlin", "Lisbon": "Europe/Lisbon", "New York": "America/New_York",
+              "Toronto": "America/Toronto", "Bangalore": "Asia/Kolkata", "Singapore": "Asia/Singapore",
+              "Sydney": "Australia/Sydney"}
+"""Each site's IANA time zone: packs show "your time" from it, right on both sides of a clock change."""
 SITE_WEIGHTS = [0.3, 0.1, 0.06, 0.1, 0.04, 0.14, 0.06, 0.1, 0.06, 0.04]
 SITE_LANGUAGE = {"London": "English", "Manchester": "English", "Dublin": "English", "Berlin": "German",
                  "Lisbon": "Portuguese", "New York": "English", "Toronto": "French", "Bangalore": "Hindi",
@@ -49,6 +54,7 @@ def _people(rng: np.random.Generator, n: int, prefix: str, id_width: int) -> pd.
         "id": ids, "name": names, "email": emails,
         "department": rng.choice(DEPARTMENTS, n, p=DEPARTMENT_WEIGHTS),
         "location": sites, "utc_offset": pd.Series(sites).map(SITES).to_numpy(),
+        "timezone": pd.Series(sites).map(SITE_ZONES).to_numpy(),
         "gender": rng.choice(GENDERS, n, p=[0.47, 0.45, 0.04, 0.04]),
     })
 

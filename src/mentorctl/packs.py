@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mentorctl.mail import OutgoingMessage
+    from mentorctl.matching.check import BrokenPair
     from mentorctl.roster import Participants
     from mentorctl.templating import RenderedMessage
 
@@ -72,6 +73,8 @@ class Pack:
 class PackSet:
     packs: list[Pack]
     without_email: list[str] = field(default_factory=list)     # ids of people with no address (no message)
+    broken_pairs: list[BrokenPair] = field(default_factory=list)
+    """Pairs of the matches file (edited by hand) that break a rule: their packs do not claim they meet them."""
 
 
 # -- profiles ------------------------------------------------------------------------------------------------
@@ -226,7 +229,7 @@ def _reasons(programme: Programme, match_row: Mapping[str, Any]) -> list[dict[st
         if math.isnan(points) or points <= 0:
             continue
         reasons.append({"name": term.name, "explain": term.explain or term.name.replace("_", " "),
-                        "points": round(points, 2)})
+                        "points": round(points, 2), "expr": term.expr})
     reasons.sort(key=lambda r: -r["points"])
     return reasons
 
@@ -236,55 +239,30 @@ def _session(session: Any, tz: Any) -> dict[str, Any]:
     start = start.astimezone(UTC).astimezone(tz)
     return {"title": session.title, "start": start, "end": start + timedelta(minutes=session.duration_minutes),
             "duration_minutes": session.duration_minutes, "location": session.location, "url": session.url,
-            "audience": session.audience.value, "local": None}
+            "audience": session.audience.value, "local": None, "local_text": None}
 
 
 def participant_zone(person: Mapping[str, Any], programme: Programme) -> tzinfo | None:
     """The person's own time zone from a `timezone` field (IANA name, e.g. Asia/Singapore) or a `utc_offset`
-    field (hours, e.g. 5.5); None when they have neither, the value is unusable, or the field is private."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    field (hours, e.g. 5.5); None when they have neither, the value is unusable, or the field is private.
+    See `timezones.participant_zone`."""
+    from mentorctl.timezones import participant_zone as zone_of
 
-    fields = {_norm(k): k for k in person if not str(k).startswith("_")}
-    private = private_fields(programme)
-    for norm in ("timezone", "utcoffset"):
-        if norm not in fields or norm in private:
-            continue
-        value = _clean(person[fields[norm]])
-        if value is None or value == "":
-            continue
-        if norm == "timezone":
-            try:
-                return ZoneInfo(str(value).strip())
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-        try:
-            hours = float(value)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(hours) and -14 <= hours <= 14:
-            from datetime import timezone
-
-            return timezone(timedelta(hours=hours))
-    return None
-
-
-def _local_time(start: datetime, zone: tzinfo | None) -> str | None:
-    """`00:30 on Tuesday 12 January` (the date only when it differs) in the person's zone, or None when that
-    is the same clock time as in the programme's zone."""
-    if zone is None:
-        return None
-    local = start.astimezone(zone)
-    if local.utcoffset() == start.utcoffset():
-        return None
-    if local.date() == start.date():
-        return f"{local:%H:%M}"
-    return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+    return zone_of(person, frozenset(private_fields(programme)))
 
 
 def _localised(session: dict[str, Any] | None, zone: tzinfo | None) -> dict[str, Any] | None:
+    """The session with `local` ("10:00", or "09:00 UTC−5" when only an offset is known) and `local_text`
+    ("your time: 10:00" / "09:00 UTC−5"): its start in the person's zone on the session's own date, or
+    None when that is the programme's clock time."""
+    from mentorctl.timezones import local_time
+
     if session is None:
         return None
-    return {**session, "local": _local_time(session["start"], zone)}
+    local = local_time(session["start"], zone)
+    if local is None:
+        return {**session, "local": None, "local_text": None}
+    return {**session, "local": local.time, "local_text": local.text}
 
 
 def last_day(programme: Programme) -> date:
@@ -325,14 +303,22 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
     if peer and participants.participants is not None:
         mentors = mentees = _people(participants.participants.frame)
 
-    # Who is matched with whom, and why.
+    from mentorctl.matching.check import broken_pairs
+    from mentorctl.reasons import reason_text
+
+    # Who is matched with whom, and why; which pairs (edited by hand) break a rule.
+    broken = broken_pairs(programme, participants, matches)
+    breaking = {(b.mentor_id, b.mentee_id) for b in broken}
     links: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for row in matches.to_dict("records"):
         mentor_id, mentee_id = str(row["mentor_id"]), str(row["mentee_id"])
         reasons, score = _reasons(programme, row), _clean(row.get("score"))
         # No score (no column, or an empty cell): a pair the coordinator typed in. A score but no reasons:
-        # the matcher paired them on the eligibility rules alone, which is not "by hand".
-        link = {"reasons": reasons, "score": score, "by_hand": score is None}
+        # the matcher paired them on the eligibility rules alone, which is not "by hand" — unless the pair
+        # breaks a rule, which the matcher never does.
+        link = {"reasons": reasons, "score": score, "mentor_id": mentor_id,
+                "breaks_rules": (mentor_id, mentee_id) in breaking,
+                "by_hand": score is None or (mentor_id, mentee_id) in breaking}
         if peer:
             links.setdefault(("peer", mentor_id), {})[mentee_id] = link
             links.setdefault(("peer", mentee_id), {})[mentor_id] = link
@@ -393,10 +379,18 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
                 raise RosterError(f"'{other_id}' is in the matches file but not on the roster; fix one of them",
                                   location=Location("matches.csv"))
             profile = public_profile(other_row, programme)
+            other_name = profile.get("name") or other_id
+            side = role if not peer else ("mentor" if link["mentor_id"] == person_id else "mentee")
+            reasons = [{key: value for key, value in reason.items() if key != "expr"} | {
+                "text": reason_text(reason["expr"], reason["explain"], reader_side=side, reader=me_row,
+                                    other=other_row, other_name=str(other_name),
+                                    separator_for=programme.rosters.separator_for, peer=peer)}
+                for reason in link["reasons"]]
             counterparts.append({
-                "id": other_id, "name": profile.get("name") or other_id, "email": profile.get("email"),
+                "id": other_id, "name": other_name, "email": profile.get("email"),
                 "role": "peer" if peer else ("mentee" if role == "mentor" else "mentor"),
-                "profile": profile, "fields": _shown_fields(profile, programme), **link})
+                "profile": profile, "fields": _shown_fields(profile, programme),
+                **{k: v for k, v in link.items() if k != "mentor_id"}, "reasons": reasons})
         group: list[dict[str, Any]] = []
         if kind is MentoringType.GROUP and role == "mentee":
             fellow_ids = sorted({m for mid in links[(role, person_id)] for m in links.get(("mentor", mid), {})}
@@ -448,7 +442,7 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
                           counterpart_ids=counterpart_ids, group_ids=group_ids,
                           content_hash=content_hash(person_id, counterpart_ids, group_ids),
                           file_stem=stem, html=html, markdown=markdown, message=message, ics=ics))
-    return PackSet(packs=packs, without_email=without_email)
+    return PackSet(packs=packs, without_email=without_email, broken_pairs=broken)
 
 
 def choose_template(programme: Programme, env: Any, *names: str) -> str:

@@ -92,6 +92,9 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
             findings += check_matching_inputs(programme, participants)
         findings += check_group_sizes(programme, participants)
         findings += check_profile_fields(programme, participants)
+        findings += check_time_zones(programme, participants)
+        if not any(f.level == "error" for f in findings):
+            findings += check_edited_matches(programme, participants)
     return ValidationReport(str(programme.path), programme, participants, findings)
 
 
@@ -228,6 +231,67 @@ def check_profile_fields(programme: Programme, participants: Participants) -> li
         return []
     return [Finding("error", f"onboarding.profile_fields names {', '.join(repr(m) for m in missing)}, which no "
                     f"roster has; fields: {', '.join(sorted(known))}", Location(programme.path.name))]
+
+
+def check_edited_matches(programme: Programme, participants: Participants) -> list[Finding]:
+    """Pairs of out/matches.csv (the coordinator may have edited it) that break a rule: one warning each."""
+    from mentorctl.errors import MentorctlError
+    from mentorctl.matches import default_matches_path, read_matches
+    from mentorctl.matching.check import broken_pairs
+
+    path = default_matches_path(programme)
+    if not path.exists():
+        return []
+    shown = f"{programme.out_dir.name}/{path.name}"
+    try:
+        pairs = read_matches(programme, path, participants=participants)
+        broken = broken_pairs(programme, participants, pairs)
+    except MentorctlError as error:
+        return [Finding("warning", f"cannot check the matches file: {error.plain_message}", Location(shown))]
+    return [Finding("warning", f"pair {b.mentor_id} – {b.mentee_id} breaks "
+                    + "; ".join(f'"{r}"' for r in b.rules)
+                    + "; its packs will not say it meets the rules (run `mentorctl explain` for alternatives)",
+                    Location(shown, b.row)) for b in broken]
+
+
+def check_time_zones(programme: Programme, participants: Participants) -> list[Finding]:
+    """`timezone` values that are not IANA names (error-free: a warning naming the cell), and people known
+    only by a `utc_offset` when the programme's time zone changes its clocks inside the programme: their
+    session times are then shown as offsets ("09:00 UTC−5"), which may not be their clock time."""
+    from mentorctl.packs import last_day
+    from mentorctl.roster import ROW_COLUMN
+    from mentorctl.timezones import OFFSET_FIELD, TIMEZONE_FIELD, clock_changes, zone_from_name
+
+    findings: list[Finding] = []
+    offset_only = 0
+    for roster in participants.rosters():
+        frame = roster.frame
+        has_zone = TIMEZONE_FIELD in frame.columns
+        if has_zone:
+            for index, value in frame[TIMEZONE_FIELD].items():
+                if value is None or value != value or not str(value).strip():
+                    continue
+                if zone_from_name(str(value)) is None:
+                    findings.append(Finding(
+                        "warning", f"'{value}' is not an IANA time zone name (e.g. America/New_York, "
+                        "Europe/London); session times for this person fall back to their utc_offset",
+                        Location(roster.source, int(frame.at[index, ROW_COLUMN]), TIMEZONE_FIELD)))
+        if OFFSET_FIELD in frame.columns:
+            offsets = frame[OFFSET_FIELD].notna()
+            if has_zone:
+                zones = frame[TIMEZONE_FIELD].map(lambda v: v is not None and v == v and bool(str(v).strip()))
+                offsets &= ~zones.astype(bool)
+            offset_only += int(offsets.sum())
+    changes = clock_changes(programme.tz, programme.design.start_date, last_day(programme))
+    if offset_only and changes:
+        days = ", ".join(d.isoformat() for d in changes)
+        findings.append(Finding(
+            "warning", f"{offset_only} participant(s) have a utc_offset but no timezone, and "
+            f"{programme.programme.timezone} changes its clocks during the programme ({days}): an offset "
+            "cannot follow a clock change, so their session times are shown as offsets (\"09:00 UTC\u22125\"); "
+            "add a timezone column with IANA names (e.g. America/New_York) for their local time",
+            Location(programme.path.name)))
+    return findings
 
 
 def check_referenced_files(programme: Programme) -> list[Finding]:

@@ -102,7 +102,7 @@ def test_one_to_one_mentor_lists_all_mentees_and_mentee_gets_their_mentor(tmp_pa
     e1 = by_id(packs, "mentee", "E1")
     assert "Mentor M1" in e1.markdown and "Mentor M2" not in e1.markdown
     # why matched: terms with a positive contribution, largest first
-    assert e1.markdown.index("Your skills and goals overlap") < e1.markdown.index("You work at the same site")
+    assert e1.markdown.index("You both work on python") < e1.markdown.index("You both work in London")
     # score 0 from the matcher (no scoring term in common) is not a hand-made pair
     e3 = by_id(packs, "mentee", "E3")
     assert "by hand" not in e3.markdown + e3.html
@@ -348,13 +348,40 @@ def test_session_times_also_in_the_recipients_own_time_zone(tmp_path):
     mentors.write_text(mentors.read_text().replace(",8,M77", ",0,M77"))
     _, packs = render(folder)
     mentee = by_id(packs, "mentee", "E1")
-    # kick-off 16:00 London (UTC in January) is midnight in UTC+8, the next day
-    assert "16:00 (Europe/London) (your time: 00:00 on Tuesday 12 January)" in mentee.markdown
-    assert "(your time: 00:00 on Tuesday 12 January)" in mentee.html
-    assert "(your time: 00:00 on Tuesday 12 January)" in mentee.message.text
-    assert "Mentee training**, Thursday 14 January 2027, 10:00 (Europe/London) (your time: 18:00)" in mentee.markdown
+    # kick-off 16:00 London (UTC in January) is midnight in UTC+8, the next day; only an offset is known,
+    # so the time is labelled with it rather than called "your time"
+    assert "16:00 (Europe/London) (00:00 UTC+8 on Tuesday 12 January)" in mentee.markdown
+    assert "(00:00 UTC+8 on Tuesday 12 January)" in mentee.html
+    assert "(00:00 UTC+8 on Tuesday 12 January)" in mentee.message.text
+    assert "Mentee training**, Thursday 14 January 2027, 10:00 (Europe/London) (18:00 UTC+8)" in mentee.markdown
+    assert "your time" not in mentee.markdown
     mentor = by_id(packs, "mentor", "M1")  # utc_offset 0 = London's clock in January: nothing added
-    assert "your time" not in mentor.markdown + mentor.html + mentor.message.text
+    assert "UTC" not in mentor.markdown + mentor.html + mentor.message.text
+    mentees = folder / "mentees.csv"
+    lines = mentees.read_text().splitlines()
+    mentees.write_text("\n".join([lines[0] + ",timezone", lines[1] + ",Asia/Singapore"]) + "\n")
+    _, packs = render(folder)
+    assert "(your time: 00:00 on Tuesday 12 January)" in by_id(packs, "mentee", "E1").markdown
+
+
+def test_your_time_follows_clock_changes_with_a_time_zone_and_labels_offsets(tmp_path):
+    from datetime import datetime
+
+    from mentorctl.timezones import local_time, participant_zone, zone_from_name
+
+    london = zone_from_name("Europe/London")
+    july = datetime(2027, 7, 5, 15, 0, tzinfo=london)      # 15:00 BST = 14:00 UTC
+    january = datetime(2027, 1, 11, 15, 0, tzinfo=london)  # 15:00 GMT
+    new_york = participant_zone({"timezone": "America/New_York", "utc_offset": -5})
+    assert local_time(july, new_york).text == "your time: 10:00"        # EDT, not 09:00
+    assert local_time(january, new_york).text == "your time: 10:00"     # EST
+    sydney = participant_zone({"timezone": "Australia/Sydney"})
+    assert local_time(july, sydney).text == "your time: 00:00 on Tuesday 6 July"   # AEST (+10) in July
+    offset_only = participant_zone({"utc_offset": -5})
+    assert local_time(july, offset_only).text == "09:00 UTC\u22125"
+    assert local_time(july, participant_zone({"utc_offset": 0})).text == "14:00 UTC+0"
+    assert local_time(january, participant_zone({"utc_offset": 0})) is None
+    assert local_time(july, participant_zone({"utc_offset": 5.5})).text == "19:30 UTC+5:30"
 
 
 def test_participant_zone_reads_timezone_or_utc_offset_and_ignores_private_or_bad_values(tmp_path):
@@ -465,3 +492,62 @@ def test_printed_pack_does_not_repeat_links_whose_text_is_the_address(tmp_path):
     _, packs = render(folder)
     html = by_id(packs, "mentee", "E1").html
     assert 'a[href^="http"]::after' not in html and 'a.titled[href^="http"]::after' in html
+
+
+# -- what packs say to the reader (issue 14) ------------------------------------------------------------------
+
+def test_why_you_were_matched_is_written_to_the_reader_and_names_what_is_shared(tmp_path):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 6, 1)])
+    (folder / "mentors.csv").write_text(PEOPLE_HEADER + "M1,Mentor M1,m1@example.org,London,"
+                                        "Data Analysis;negotiation;python,x,x,x\n")
+    (folder / "mentees.csv").write_text(PEOPLE_HEADER + "E1,Mentee E1,e1@example.org,London,x,"
+                                        "data analysis;negotiation;chess,x,x\n")
+    _, packs = render(folder)
+    for role, pid in (("mentee", "E1"), ("mentor", "M1")):
+        pack = by_id(packs, role, pid)
+        assert "You both work on Data Analysis and negotiation" in pack.markdown
+        assert "You both work in London" in pack.html
+        assert "your skills and goals overlap" not in pack.markdown.lower()
+
+
+def test_reason_text_for_each_term_shape():
+    from mentorctl.reasons import reason_text
+
+    def text(expr, reader_side="mentee", reader=None, other=None):
+        return reason_text(expr, "the coordinator's words", reader_side=reader_side, reader=reader or {},
+                           other=other or {}, other_name="Ada", separator_for=lambda _f: ";")
+
+    langs = {"languages": "English;French"}
+    assert text("overlap(mentor.languages, mentee.languages)", reader=langs,
+                other={"languages": "French;German"}) == "You both speak French"
+    assert text("mentor.grade == mentee.grade", reader={"grade": 5.0}, other={"grade": 5}) == \
+        "You have the same grade: 5"
+    assert text("mentor.department == mentee.department", reader={"department": "Finance"},
+                other={"department": "Finance"}) == "You are both in Finance"
+    assert text("preference(mentee.preferred, mentor.id)") == "You asked for Ada"
+    assert text("preference(mentee.preferred, mentor.id)", reader_side="mentor") == "Ada asked for you"
+    assert text("mentor.grade - mentee.grade") == "The coordinator's words"            # unknown shape
+    assert text("overlap(mentor.skills, mentee.goals)", reader={"goals": "a"}, other={"skills": "b"}) == \
+        "The coordinator's words"                                                   # nothing shared
+
+
+def test_hand_edited_pair_that_breaks_a_rule_is_not_said_to_meet_the_rules(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 0, 0), ("M2", "E2", 0, 0)])
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace(
+        "matching:\n", "matching:\n  eligibility: [\"mentor.location == mentee.location\"]\n"))
+    (folder / "mentees.csv").write_text(PEOPLE_HEADER + person("E1", "Mentee E1")
+                                        + person("E2", "Mentee E2", location="Paris"))
+    _, packs = render(folder)
+    assert [(b.mentor_id, b.mentee_id, b.row) for b in packs.broken_pairs] == [("M2", "E2", 3)]
+    assert "meet all of the programme" in by_id(packs, "mentee", "E1").markdown
+    for role, pid in (("mentee", "E2"), ("mentor", "M2")):
+        pack = by_id(packs, role, pid)
+        assert "matching rules" not in pack.markdown + pack.html
+        assert "matched you by hand" in pack.markdown
+    result = run_cli("packs", folder)
+    assert result.exit_code == 0, result.output
+    assert 'row 3: pair M2 – E2 breaks "mentor.location == mentee.location"' in result.stderr
+    result = run_cli("validate", folder)
+    assert 'M2 – E2 breaks "mentor.location == mentee.location"' in result.output + result.stderr
+    assert "matches.csv, row 3" in result.output + result.stderr

@@ -67,6 +67,8 @@ def register(app: typer.Typer) -> None:
         outgoing = outgoing_messages(prog, rendered.packs, sending=send)
         console.print(f"Rendered {len(rendered.packs)} pack{_s(rendered.packs)} into {_shown(prog.out_dir / 'packs')} "
                       f"({len(written)} files).")
+        for pair in rendered.broken_pairs:
+            err_console.print(f"Warning: matches file {pair.message}.", markup=False)
         for person in rendered.without_email:
             err_console.print(f"Warning: {person} has no email address; pack written, no email.", markup=False)
 

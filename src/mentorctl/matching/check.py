@@ -1,0 +1,77 @@
+"""Which pairs of a matches file break the programme's rules: the check behind `validate` and `packs` for a
+matches.csv the coordinator edited by hand.
+
+A pair breaks a rule when a `matching.eligibility` rule does not hold for it (for peers: in either
+orientation), when one of its people is excluded by `design.eligibility`, or when it pairs a person with
+themself. Pairs whose people are not on the rosters are left to `read_matches`, which names them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mentorctl.programme import Programme
+    from mentorctl.roster import Participants
+
+
+@dataclass(frozen=True)
+class BrokenPair:
+    """A pair of the matches file and the rules it breaks (their text, as in programme.yaml)."""
+
+    mentor_id: str
+    mentee_id: str
+    row: int | None           # the row of the matches file (header = 1), when known
+    rules: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        broken = "; ".join(f'"{r}"' for r in self.rules)
+        where = f"row {self.row}: " if self.row is not None else ""
+        return (f"{where}pair {self.mentor_id} – {self.mentee_id} breaks {broken}; the packs will not say it "
+                "meets the rules (run `mentorctl explain` to see the alternatives)")
+
+
+def broken_pairs(programme: Programme, participants: Participants, pairs: pd.DataFrame) -> list[BrokenPair]:
+    """Every pair of `pairs` (mentor_id, mentee_id, optional _row) that breaks a rule, in file order."""
+    from mentorctl.matching.prepare import prepare
+
+    if pairs is None or not len(pairs):
+        return []
+    prep = prepare(programme, participants)
+    mentor_of, mentee_of = prep.mentor_index, prep.mentee_index
+    mentor_ids = [str(v) for v in pairs["mentor_id"]]
+    mentee_ids = [str(v) for v in pairs["mentee_id"]]
+    known = np.array([m in mentor_of and e in mentee_of for m, e in zip(mentor_ids, mentee_ids, strict=True)])
+    rows = pairs["_row"].tolist() if "_row" in pairs.columns else [None] * len(pairs)
+    where = np.flatnonzero(known)
+    if not len(where):
+        return []
+    j = np.array([mentor_of[mentor_ids[k]] for k in where], np.int64)
+    e = np.array([mentee_of[mentee_ids[k]] for k in where], np.int64)
+    broken: dict[int, list[str]] = {}
+    for position, k in enumerate(where):
+        reasons = []
+        if not prep.mentor_ok[j[position]]:
+            reasons.append(str(prep.mentor_reason[j[position]] or "design.eligibility.mentors"))
+        if not prep.mentee_ok[e[position]]:
+            reasons.append(str(prep.mentee_reason[e[position]] or "design.eligibility.mentees"))
+        if mentor_ids[k] == mentee_ids[k]:
+            reasons.append("a person cannot be matched with themself")
+        if reasons:
+            broken[int(k)] = reasons
+    for rule in prep.rules.eligibility:
+        holds = prep.source.rule_holds_for_pairs(rule, e, j)
+        for position in np.flatnonzero(~holds):
+            broken.setdefault(int(where[position]), []).append(rule.text)
+    out = []
+    for k in sorted(broken):
+        row = rows[k]
+        out.append(BrokenPair(mentor_ids[k], mentee_ids[k], None if row is None else int(row),
+                              tuple(dict.fromkeys(broken[k]))))
+    return out
