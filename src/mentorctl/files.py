@@ -224,25 +224,6 @@ def _xml_safe(value: Any) -> Any:
     return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
-def _cell(value: Any) -> Any:
-    import pandas as pd
-
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "item") and not isinstance(value, str):
-        return value.item()
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)
-    if isinstance(value, list | tuple | set):
-        return "; ".join(str(v) for v in value)
-    return value
-
-
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -284,7 +265,7 @@ def guard_output(path: str | Path, force: bool, now: datetime | None = None) -> 
             f"{target} was changed since mentorctl wrote it (edited by hand?); nothing was overwritten. "
             "Re-run with --force to replace it (the current file is then kept as a backup beside it), "
             "or write elsewhere with --out DIR")
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    stamp = (now or datetime.now().astimezone()).strftime("%Y%m%d-%H%M%S")
     backup = target.with_name(f"{target.stem}.edited-{stamp}{target.suffix}")
     shutil.copy2(target, backup)
     return backup

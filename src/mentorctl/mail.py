@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from mentorctl.errors import DeliveryError, Location, ProgrammeError
+from mentorctl.files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from mentorctl.ledger import Ledger
@@ -206,7 +207,7 @@ class OutboxMailer:
 
     def send(self, msg: EmailMessage) -> str:
         path = self.folder / self.name_for(msg)
-        _atomic_write_bytes(path, msg.as_bytes())
+        atomic_write_bytes(path, msg.as_bytes())
         self.written.append(path)
         return str(msg["Message-ID"])
 
@@ -222,18 +223,6 @@ def _default_eml_name(msg: EmailMessage) -> str:
     name = msg.get(FILE_HEADER) or str(msg["Message-ID"]).strip("<>")
     safe = re.sub(r"[^A-Za-z0-9._@-]+", "_", str(name)).strip("._") or uuid.uuid4().hex
     return safe if safe.endswith(".eml") else safe + ".eml"
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    try:
-        from mentorctl.files import atomic_write_bytes
-    except ImportError:  # files.py not there yet
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-        return
-    atomic_write_bytes(path, data)
 
 
 class SmtpMailer:

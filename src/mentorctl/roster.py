@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -943,12 +942,3 @@ def split_list(value: Any, separator: str = ";") -> list[str]:
     if value is None or (isinstance(value, float) and value != value):
         return []
     return [item.strip() for item in str(value).split(separator) if item.strip()]
-
-
-def people_by_id(rosters: Iterable[Roster]) -> dict[str, tuple[Roster, int]]:
-    """Look up a person by id across rosters: id → (roster, positional index)."""
-    found: dict[str, tuple[Roster, int]] = {}
-    for roster in rosters:
-        for position, person_id in enumerate(roster.frame["id"].tolist()):
-            found.setdefault(person_id, (roster, position))
-    return found

@@ -518,9 +518,6 @@ class RuleContext:
             self._lists[key] = _ListEncoding(rows=rows, codes=codes, ranks=ranks, lens=lens)
         return self._lists[key]
 
-    def describe_field(self, side: str, name: str) -> str:
-        return f"{side}.{name} ({self.scalar(side, name)[0]})"
-
 
 # ------------------------------------------------------------------------------------------- compiled nodes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
@@ -30,15 +30,14 @@ def create_programme(name: str, kind: MentoringType = MentoringType.ONE_TO_ONE, 
     if target.exists() and not force:
         raise OutputExistsError(f"{folder} already holds a programme; nothing was changed. "
                                 "Use --force to overwrite its programme.yaml and example rosters")
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
+    from mentorctl.templating import render_plain_text
 
-    start = (today or date.today()) + timedelta(weeks=4)
+    # The local calendar date (tz-aware): the programme's own time zone is not chosen yet.
+    start = (today or datetime.now().astimezone().date()) + timedelta(weeks=4)
     start -= timedelta(days=start.weekday())  # a Monday
-    env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    text = env.from_string((scaffold_dir() / "programme.yaml.j2").read_text(encoding="utf-8")).render(
+    text = render_plain_text((scaffold_dir() / "programme.yaml.j2").read_text(encoding="utf-8"), dict(
         title=name.replace("-", " ").replace("_", " ").title(), type=kind.value, start_date=start.isoformat(),
-        capacity=_DEFAULT_CAPACITY[kind], folder=str(folder))
+        capacity=_DEFAULT_CAPACITY[kind], folder=str(folder)))
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, text)
     for roster in sorted((scaffold_dir() / kind.value).glob("*.csv")):  # example rosters that fit the type
@@ -54,10 +53,8 @@ def _copy_templates(destination: Path) -> None:
     if not readme.exists():
         atomic_write_text(readme, "Templates here override mentorctl's built-in ones with the same file name.\n"
                           "Edit them freely; delete one to go back to the built-in version.\n")
-    try:
-        from mentorctl.templating import builtin_templates_dir
-    except ImportError:  # pragma: no cover - during build-out only
-        return
+    from mentorctl.templating import builtin_templates_dir
+
     source = builtin_templates_dir()
     for template in sorted(source.rglob("*.j2")):
         relative = template.relative_to(source)

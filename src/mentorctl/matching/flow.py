@@ -293,9 +293,3 @@ def shortest_distances(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.n
         frontier = np.flatnonzero(new < dist)
         dist = new
     raise RuntimeError("negative cycle in the residual graph")  # pragma: no cover
-
-
-def violations(cert: Certificate, tail_nodes: np.ndarray, head_nodes: np.ndarray,
-               costs: np.ndarray) -> np.ndarray:
-    """Which pairs not in the network (tail node, head node, cost) could improve the solution if added."""
-    return costs + cert.potential[tail_nodes] - cert.potential[head_nodes] < -0.5
