@@ -566,12 +566,15 @@ class _SideVector(_Node):
         self._vector: np.ndarray | None = None
 
     def warm(self) -> None:
+        self._computed()
+
+    def _computed(self) -> np.ndarray:
         if self._vector is None:
             self._vector = self._compute()
+        return self._vector
 
     def eval(self, ev: _Eval) -> Any:
-        self.warm()
-        return ev.gather(self.side, self._vector)
+        return ev.gather(self.side, self._computed())
 
 
 class _Apply(_Node):
@@ -594,12 +597,15 @@ class _Cross(_Node):
         self._evaluate: Callable[[_Eval], np.ndarray] | None = None
 
     def warm(self) -> None:
+        self._prepared()
+
+    def _prepared(self) -> Callable[[_Eval], np.ndarray]:
         if self._evaluate is None:
             self._evaluate = self._prepare()
+        return self._evaluate
 
     def eval(self, ev: _Eval) -> Any:
-        self.warm()
-        return self._evaluate(ev)
+        return self._prepared()(ev)
 
 
 def _truthy(value: Any) -> Any:
@@ -642,23 +648,41 @@ def _text_ranks(ctx: RuleContext) -> Callable[[Any], Any]:
 # -------------------------------------------------------------------------------------- list operations
 
 @dataclass(frozen=True)
-class _ListOperand:
-    """A list argument: a field read as a list (side, name, encoding) or a literal (codes in written order)."""
+class _FieldList:
+    """A list argument read from a field: its side, name and encoding."""
 
-    side: str | None
-    name: str | None
-    encoding: _ListEncoding | None
-    codes: np.ndarray | None
+    side: str
+    name: str
+    encoding: _ListEncoding
 
 
 @dataclass(frozen=True)
-class _ItemOperand:
-    """A single item: a field's whole value (side, name, int64 codes) or a literal (code)."""
+class _LiteralList:
+    """A literal list argument: codes in written order."""
 
-    side: str | None
-    name: str | None
-    codes: np.ndarray | None
+    codes: np.ndarray
+
+
+_ListOperand = _FieldList | _LiteralList
+
+
+@dataclass(frozen=True)
+class _FieldItem:
+    """A single item that is a field's whole value: its side, name and int64 codes (one per row)."""
+
+    side: str
+    name: str
+    codes: np.ndarray
+
+
+@dataclass(frozen=True)
+class _LiteralItem:
+    """A single literal item: its code."""
+
     code: int
+
+
+_ItemOperand = _FieldItem | _LiteralItem
 
 
 def _entry_values(encoding: _ListEncoding, mode: str) -> np.ndarray:
@@ -695,16 +719,18 @@ def _lookup_node(ctx: RuleContext, lst: _ListOperand, item: _ItemOperand, mode: 
     """`item in list` (mode "in": 1/0) or preference(list, item) (mode "preference")."""
     import numpy as np
 
-    if lst.encoding is None:
-        values = _literal_values(lst.codes, mode)
-        if item.codes is None:
-            return _Const(float(_value_of_items(lst.codes, values, np.array([item.code]))[0]), _NUMBER)
-        return _SideVector(item.side, lambda: _value_of_items(lst.codes, values, item.codes), _NUMBER, False)
+    if isinstance(lst, _LiteralList):
+        literal = lst.codes
+        values = _literal_values(literal, mode)
+        if isinstance(item, _LiteralItem):
+            return _Const(float(_value_of_items(literal, values, np.array([item.code]))[0]), _NUMBER)
+        item_codes = item.codes
+        return _SideVector(item.side, lambda: _value_of_items(literal, values, item_codes), _NUMBER, False)
     enc = lst.encoding
     values = _entry_values(enc, mode)
-    if item.codes is None or item.side == lst.side:
+    if isinstance(item, _LiteralItem) or item.side == lst.side:
         def per_row() -> np.ndarray:
-            wanted = item.code if item.codes is None else item.codes[enc.rows]
+            wanted = item.code if isinstance(item, _LiteralItem) else item.codes[enc.rows]
             match = enc.codes == wanted
             out = np.zeros(enc.n)
             out[enc.rows[match]] = values[match]
@@ -778,6 +804,7 @@ def _prepare_lookup(enc: _ListEncoding, values: np.ndarray, list_side: str,
     def sparse_lookup(ev: _Eval) -> np.ndarray:
         mi, mj = ev.idx["mentee"], ev.idx["mentor"]
         if ev.mode == "pairs":
+            assert mi is not None and mj is not None  # pairs always index both sides
             if len(mi) == 0:
                 return np.zeros(0)
             return np.asarray(matrix[mi, mj]).ravel().astype(np.float64)
@@ -793,13 +820,17 @@ def _overlap_node(ctx: RuleContext, a: _ListOperand, b: _ListOperand) -> _Node:
     """Number of items two lists share."""
     import numpy as np
 
-    if a.encoding is None and b.encoding is None:
+    if isinstance(a, _FieldList):
+        field, b = a, b
+    elif isinstance(b, _FieldList):
+        field, b = b, a
+    else:
         return _Const(float(len(np.intersect1d(a.codes, b.codes))), _NUMBER)
-    if a.encoding is None:
-        a, b = b, a
+    a = field
     enc = a.encoding
-    if b.encoding is None:
-        return _SideVector(a.side, lambda: np.bincount(enc.rows[np.isin(enc.codes, b.codes)],
+    if isinstance(b, _LiteralList):
+        literal = b.codes
+        return _SideVector(a.side, lambda: np.bincount(enc.rows[np.isin(enc.codes, literal)],
                                                        minlength=enc.n).astype(np.float64), _NUMBER, False)
     other = b.encoding
     if a.side == b.side:
@@ -820,7 +851,7 @@ def _overlap_node(ctx: RuleContext, a: _ListOperand, b: _ListOperand) -> _Node:
     return _Cross(prepare)
 
 
-def _compact_matrix(enc: _ListEncoding, common: np.ndarray):  # noqa: ANN202 - scipy sparse array
+def _compact_matrix(enc: _ListEncoding, common: np.ndarray) -> Any:  # a scipy sparse array (scipy is untyped)
     import numpy as np
     from scipy import sparse
 
@@ -852,9 +883,10 @@ def _prepare_overlap(mentee: _ListEncoding, mentor: _ListEncoding) -> Callable[[
 
 
 def _len_node(lst: _ListOperand) -> _Node:
-    if lst.encoding is None:
+    if isinstance(lst, _LiteralList):
         return _Const(float(len(lst.codes)), _NUMBER)
-    return _SideVector(lst.side, lambda: lst.encoding.lens, _NUMBER, False)
+    lens = lst.encoding.lens
+    return _SideVector(lst.side, lambda: lens, _NUMBER, False)
 
 
 def _jaccard(shared: Any, len_a: Any, len_b: Any) -> Any:
@@ -938,7 +970,7 @@ class _Compiler:
 
         if isinstance(node, ast.Attribute):
             side, name = self.field(node)
-            return _ListOperand(side, name, self.ctx.list_encoding(side, name), None)
+            return _FieldList(side, name, self.ctx.list_encoding(side, name))
         if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
             values = [node.value]
         elif isinstance(node, ast.List | ast.Tuple):
@@ -951,14 +983,14 @@ class _Compiler:
             code = self.ctx.code(_normalise(value))
             if code >= 0 and code not in codes:
                 codes.append(code)
-        return _ListOperand(None, None, None, np.array(codes, dtype=np.int64))
+        return _LiteralList(np.array(codes, dtype=np.int64))
 
     def item_operand(self, node: ast.AST, function: str) -> _ItemOperand:
         if isinstance(node, ast.Attribute):
             side, name = self.field(node)
-            return _ItemOperand(side, name, self.ctx.items(side, name), -1)
+            return _FieldItem(side, name, self.ctx.items(side, name))
         if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
-            return _ItemOperand(None, None, None, self.ctx.code(_normalise(node.value)))
+            return _LiteralItem(self.ctx.code(_normalise(node.value)))
         raise self.error(node, f"{function} needs a field or a literal here, not {self.source(node)}")
 
     # ------------------------------------------------------------------ expressions
@@ -971,6 +1003,8 @@ class _Compiler:
             if isinstance(node.value, str):
                 code = self.ctx.code(_normalise(node.value))
                 return _Const(float(code) if code >= 0 else np.nan, _TEXT)
+            if not isinstance(node.value, int | float):  # pragma: no cover - the whitelist admits no other
+                raise self.error(node, f"the literal {node.value!r} is not supported")
             try:
                 return _Const(float(node.value), _NUMBER)
             except OverflowError:
@@ -990,7 +1024,9 @@ class _Compiler:
             return _Apply(np.negative, [operand]) if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.BinOp):
             symbol = _OPERATORS[type(node.op)]
-            fn = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": _divide}[symbol]
+            functions: dict[str, Callable[..., Any]] = {"+": np.add, "-": np.subtract, "*": np.multiply,
+                                                        "/": _divide}
+            fn = functions[symbol]
             return _Apply(fn, [self.number(node.left, symbol), self.number(node.right, symbol)])
         if isinstance(node, ast.BoolOp):
             fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
