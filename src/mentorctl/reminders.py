@@ -379,14 +379,16 @@ def due_reminders(programme: Programme, now: datetime, directory: Directory, *,
         latest, older = item.latest_due(now)
         if latest is None:
             continue
-        inactive = None
-        if item.inactive_for is not None:
-            matches = directory.matches
-            inactive = (matches.iloc[0:0] if matches is None or matches.empty
-                        else inactive_pairs(programme, matches, activity, now, item.inactive_for, as_of=latest))
         if item.to is Audience.PAIRS and directory.matches is None:
             raise ProgrammeError(f"reminder '{item.id}' goes to pairs, but there is no out/matches.csv yet; "
                                  "run `mentorctl match` first")
+        inactive = None
+        if item.inactive_for is not None:
+            matches = directory.matches
+            if matches is None:
+                continue  # no pairs yet, so no inactive pair: nobody to nudge
+            inactive = (matches.iloc[0:0] if matches.empty
+                        else inactive_pairs(programme, matches, activity, now, item.inactive_for, as_of=latest))
         for person in directory.audience(item.to, inactive):
             key = reminder_key(item.id, latest, person.id)
             status = recorded.get(key)
@@ -652,7 +654,7 @@ def run_reminders(programme: Programme, now: datetime, *, mode: str = RunMode.OU
             else:
                 from mentorctl.mail import deliver
 
-                if mode == RunMode.SEND and plan.skipped:
+                if ledger is not None and mode == RunMode.SEND and plan.skipped:
                     ledger.mark_skipped([(s.key, f"reminder:{s.reminder_id}", s.recipient_id) for s in plan.skipped])
                 report = deliver(outgoing, mailer, ledger if mode == RunMode.SEND else None)
                 done = "written" if mode == RunMode.OUTBOX else "sent"

@@ -286,6 +286,14 @@ def test_nudge_goes_only_to_people_in_inactive_pairs(tmp_path):
     assert [c["id"] for c in by_id["mentor:M1"].counterparts] == ["E2"]
 
 
+def test_an_inactivity_nudge_before_any_match_is_due_to_nobody(tmp_path):
+    nudge = {"id": "nudge", "every": "1w", "to": "mentees", "when_inactive_for": "21d", "template": "nudge.md.j2"}
+    programme = make_programme(tmp_path, [nudge])
+    directory = Directory(programme, people(["M1"], ["E1", "E2"]), None)
+    plan = due_reminders(programme, at("2026-02-09T09:00:00"), directory, activity=None)
+    assert plan.due == [] and plan.skipped == []
+
+
 def test_peer_sessions_count_either_way_round(tmp_path):
     programme = make_programme(tmp_path, [], peer=True)
     pairs = matches([("P1", "P2"), ("P3", "P4")])
