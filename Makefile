@@ -18,12 +18,14 @@ demo: $(STAMP)
 	$(BIN)/mentorctl packs programmes/example
 	$(BIN)/mentorctl report programmes/example
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
+test: lint
 	$(BIN)/python -m pytest
 
+# ruff; mypy on src/ (settings in pyproject.toml); import-linter's contracts (the shape in docs/ARCHITECTURE.md)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_match.py

@@ -157,9 +157,12 @@ def _yaml_label(programme: Programme, source: ActivitySource, index: int | None)
 def read_hr_extract(programme: Programme, path: str | Path | None = None) -> Table | None:
     """The HR extract (employee_id, left_on, promoted_on, other fields), or None when there is none."""
     config = programme.reporting.hr_extract
-    if path is None and config is None:
+    if path is not None:
+        location = str(path)
+    elif config is not None:
+        location = config.path
+    else:
         return None
-    location = str(path) if path is not None else config.path
     columns = dict(config.columns) if config else {}
     dayfirst = bool(config.dayfirst) if config else False
     raw, name, rows = _read_table(programme.resolve(location))
@@ -195,9 +198,12 @@ def read_hr_extract(programme: Programme, path: str | Path | None = None) -> Tab
 def read_survey(programme: Programme, path: str | Path | None = None) -> Table | None:
     """The survey export (participant_id, satisfaction 1-5, recommend 0-10), or None when there is none."""
     config = programme.reporting.survey
-    if path is None and config is None:
+    if path is not None:
+        location = str(path)
+    elif config is not None:
+        location = config.path
+    else:
         return None
-    location = str(path) if path is not None else config.path
     columns = dict(config.columns) if config else {}
     raw, name, rows = _read_table(programme.resolve(location))
     mapped, extra = _map_columns(raw, columns, SURVEY_FIELDS, required=("participant_id",), source=name,

@@ -194,7 +194,10 @@ class Ledger:
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._db.execute(sql + " ORDER BY created_at, rowid", params).fetchall()
-        return [SendRecord(*row[:5], SendStatus(row[5]), *row[6:]) for row in rows]
+        return [SendRecord(key, kind, recipient_id, email, content_hash, SendStatus(status), message_id, error,
+                           attempts, created_at, updated_at)
+                for key, kind, recipient_id, email, content_hash, status, message_id, error, attempts, created_at,
+                updated_at in rows]
 
     def clear_unknown(self, kind: str | None = None) -> int:
         """Turn rows left `sending` (outcome unknown) into `failed`, so the next run retries them.

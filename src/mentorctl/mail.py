@@ -115,7 +115,8 @@ def _ics_escape(text: str) -> str:
 
 def _ics_fold(line: str) -> str:
     """Fold a content line at 75 octets (RFC 5545 3.1), never splitting a UTF-8 character."""
-    out, current, size = [], "", 0
+    out: list[str] = []
+    current, size = "", 0
     for char in line:
         width = len(char.encode("utf-8"))
         limit = 75 if not out else 74  # continuation lines start with a space

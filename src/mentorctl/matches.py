@@ -27,7 +27,7 @@ def read_matches(programme: Programme, path: str | Path | None = None,
     """Read and check a matches file; ids are text; with `participants`, every id must be on a roster."""
     import pandas as pd
 
-    from mentorctl.roster import FindingCollector, normalise_heading, read_table, split_sheet
+    from mentorctl.roster import FindingCollector, normalise_heading, read_table, row_at, split_sheet
 
     spec = str(path) if path else str(default_matches_path(programme))
     relative, sheet = split_sheet(spec)
@@ -62,7 +62,7 @@ def read_matches(programme: Programme, path: str | Path | None = None,
         empty = frame.index[frame[column] == ""]
         if len(empty):
             raise RosterError(f"empty {column}; every row needs both ids (delete the row to drop a pair)",
-                              location=Location(shown, int(frame.at[empty[0], "_row"]), column))
+                              location=Location(shown, row_at(frame, empty[0]), column))
     if "score" in frame.columns:
         frame["score"] = pd.to_numeric(frame["score"].replace("", None), errors="coerce")
     duplicated = frame.duplicated(["mentee_id", "mentor_id"], keep="first")

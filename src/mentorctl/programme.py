@@ -40,6 +40,10 @@ KPI_NAMES: tuple[str, ...] = (
 )
 
 
+def _default_roles() -> dict[Literal["mentor", "mentee"], list[str]]:
+    return {"mentor": ["mentor"], "mentee": ["mentee"]}
+
+
 class StrictModel(BaseModel):
     """Base for every section: unknown keys are errors."""
 
@@ -224,7 +228,7 @@ class Rosters(RosterSettings):
         None, description="one roster for everyone (peer programmes, or with role_column)")
     role_column: str | None = Field(None, description="heading telling mentors from mentees in `participants`")
     roles: dict[Literal["mentor", "mentee"], list[str]] = Field(
-        default_factory=lambda: {"mentor": ["mentor"], "mentee": ["mentee"]},
+        default_factory=_default_roles,
         description="values of role_column meaning mentor / mentee (case-insensitive)")
     list_separator: str = Field(";", description="separator of list fields (languages, skills…)")
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mentorctl.errors import Finding, Location, RosterError, shorten
 from mentorctl.programme import FieldType, Programme
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 REQUIRED_FIELDS = ("id", "name")
 ROW_COLUMN = "_row"
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm"}
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -28,6 +30,12 @@ _ALIASES = {
 }
 _MAX_CELL_MESSAGES = 5
 _TRUTH = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
+
+
+def row_at(frame: pd.DataFrame, label: Hashable) -> int:
+    """The source row number (the `_row` column) of the row labelled `label`."""
+    return int(cast(int, frame.at[label, ROW_COLUMN]))  # pandas-stubs types a cell as any scalar; _row is int
+
 
 
 def normalise_heading(heading: str) -> str:
@@ -191,7 +199,7 @@ def _split_roles(programme: Programme, everyone: Roster, out: FindingCollector) 
         out.warning(f"role '{frame.at[index, column]}' is neither a mentor value "
                     f"({', '.join(sorted(roles.get('mentor', [])))}) nor a mentee value "
                     f"({', '.join(sorted(roles.get('mentee', [])))}); this person is left out "
-                    "(set `rosters.roles`)", everyone.source, int(frame.at[index, ROW_COLUMN]),
+                    "(set `rosters.roles`)", everyone.source, row_at(frame, index),
                     programme.rosters.role_column)
     mentors = Roster("mentor", everyone.source, frame[is_mentor].reset_index(drop=True), everyone.types)
     mentees = Roster("mentee", everyone.source, frame[is_mentee].reset_index(drop=True), everyone.types)
@@ -819,20 +827,20 @@ def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, hea
                 what = "a whole number" if kind is FieldType.INTEGER else "a number"
                 out.error(f"'{values[index]}' is not {what} (the column is numeric"
                           f"{' because it holds capacities' if name == capacity else ''}); fix the cell or "
-                          "leave it empty", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
+                          "leave it empty", source, row_at(frame, index), heading_of[name])
             if bad.sum() > _MAX_CELL_MESSAGES:
                 out.error(f"… and {int(bad.sum()) - _MAX_CELL_MESSAGES} more non-numeric cells",
                           source, None, heading_of[name])
             if name == capacity:
                 negative = parsed.notna() & (parsed < 0)
                 for index in frame.index[negative]:
-                    out.error(f"capacity {values[index]} is negative", source, int(frame.at[index, ROW_COLUMN]),
+                    out.error(f"capacity {values[index]} is negative", source, row_at(frame, index),
                               heading_of[name])
             if name == wanted and role != "mentor":
                 for index in frame.index[parsed.notna() & (parsed < 1)]:
                     out.error(f"{values[index]} mentors wanted: write at least 1 (or leave it empty for "
                               f"matching.mentors_per_mentee, {programme.matching.mentors_per_mentee})", source,
-                              int(frame.at[index, ROW_COLUMN]), heading_of[name])
+                              row_at(frame, index), heading_of[name])
             frame[name] = parsed.astype(np.float64)
             types[name] = kind
         elif kind is None and present.any() and not bad.any():
@@ -842,12 +850,12 @@ def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, hea
             dates = pd.to_datetime(values, errors="coerce", format="mixed")
             for index in list(frame.index[present & dates.isna()])[:_MAX_CELL_MESSAGES]:
                 out.error(f"'{values[index]}' is not a date (write YYYY-MM-DD)", source,
-                          int(frame.at[index, ROW_COLUMN]), heading_of[name])
+                          row_at(frame, index), heading_of[name])
             types[name] = kind
         elif kind is FieldType.BOOL:
             mapped = values.map(lambda v: _TRUTH.get(str(v).strip().lower()) if v is not None else None)
             for index in list(frame.index[present & mapped.isna()])[:_MAX_CELL_MESSAGES]:
-                out.error(f"'{values[index]}' is not yes/no", source, int(frame.at[index, ROW_COLUMN]),
+                out.error(f"'{values[index]}' is not yes/no", source, row_at(frame, index),
                           heading_of[name])
             frame[name] = mapped.astype(object)
             types[name] = kind
@@ -856,7 +864,7 @@ def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, hea
                 index = frame.index[bad][0]
                 out.warning(f"column looks numeric but '{values[index]}' (and {int(bad.sum()) - 1} other "
                             "cell(s)) is text, so the column is read as text; fix the cells or declare it "
-                            "under `rosters.types`", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
+                            "under `rosters.types`", source, row_at(frame, index), heading_of[name])
             types[name] = kind or FieldType.TEXT
     return types
 
@@ -878,7 +886,7 @@ def _add_ranks(settings: Any, frame: pd.DataFrame, heading_of: dict[str, str], s
         rows: dict[str, list[int]] = {}
         for index in frame.index[unknown]:
             if str(values[index]) not in reported.get(name, ()):
-                rows.setdefault(str(values[index]), []).append(int(frame.at[index, ROW_COLUMN]))
+                rows.setdefault(str(values[index]), []).append(row_at(frame, index))
         shown = ", ".join(map(str, order))
         for number, (value, where) in enumerate(rows.items()):
             if number == 10:
@@ -905,7 +913,7 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
 
     ids = frame["id"]
     for index in frame.index[ids.isna()]:
-        out.error("empty id: every person needs a unique id", source, int(frame.at[index, ROW_COLUMN]),
+        out.error("empty id: every person needs a unique id", source, row_at(frame, index),
                   heading_of["id"])
     text = ids.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
     frame["id"] = text.astype(object)
@@ -915,7 +923,7 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
         out.error(f"duplicate id '{value}' on rows {rows}: ids must be unique", source, int(group[ROW_COLUMN].iloc[0]),
                   heading_of["id"])
     for index in frame.index[frame["name"].isna()]:
-        out.warning("empty name", source, int(frame.at[index, ROW_COLUMN]), heading_of["name"])
+        out.warning("empty name", source, row_at(frame, index), heading_of["name"])
 
 
 def _check_emails(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: FindingCollector,
@@ -931,7 +939,7 @@ def _check_emails(frame: pd.DataFrame, source: str, heading_of: dict[str, str], 
     suffix = "" if require_email else " (needed before sending mail)"
     for index, value in bad[:_MAX_CELL_MESSAGES]:
         what = "no email address" if value is None else f"'{value}' is not an email address"
-        report(f"{what}{suffix}", source, int(frame.at[index, ROW_COLUMN]), heading_of["email"])
+        report(f"{what}{suffix}", source, row_at(frame, index), heading_of["email"])
     if len(bad) > _MAX_CELL_MESSAGES:
         report(f"… and {len(bad) - _MAX_CELL_MESSAGES} more missing or invalid email addresses{suffix}",
                source, None, heading_of["email"])

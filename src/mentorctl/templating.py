@@ -95,7 +95,7 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateNotFound as e:
-        missing = e.name or name
+        missing = e.name if isinstance(e.name, str) and e.name else name
         raise TemplateError(
             f"template '{missing}' not found in the programme's templates/ folder or the built-in templates; "
             "check the file name",

@@ -10,7 +10,7 @@ from typing import Any
 
 from mentorctl.errors import Finding, Location, ProgrammeError
 from mentorctl.programme import Programme, load_programme, programme_warnings
-from mentorctl.roster import Participants, check_participants
+from mentorctl.roster import Participants, Roster, check_participants
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class ValidationReport:
                 info["mentors"] = len(people.mentors) if people.mentors is not None else 0
                 info["mentees"] = len(people.mentees) if people.mentees is not None else 0
                 if people.mentors is not None:
-                    info["mentor_places"] = mentor_places(p, people)
+                    info["mentor_places"] = mentor_places(p, people.mentors)
         return info
 
     def as_dict(self) -> dict[str, Any]:
@@ -59,11 +59,11 @@ class ValidationReport:
                 "errors": [f.as_dict() for f in self.errors], "warnings": [f.as_dict() for f in self.warnings]}
 
 
-def mentor_places(programme: Programme, people: Participants) -> int:
+def mentor_places(programme: Programme, mentors: Roster) -> int:
     """Total mentee places: each mentor's capacity column, or the programme default."""
     from mentorctl.roster import snake_case
 
-    frame = people.mentors.frame
+    frame = mentors.frame
     column = snake_case(programme.matching.capacity_column)
     default = programme.matching.mentor_capacity
     if column in frame.columns:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from mentorctl.errors import Finding, MentorctlError
+
+if TYPE_CHECKING:
+    from mentorctl.mail import Mailer
+    from mentorctl.programme import Programme
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -73,7 +77,7 @@ def is_interactive() -> bool:
     return sys.stderr.isatty()
 
 
-def mailer_for(programme, *, send: bool):  # noqa: ANN001, ANN201 - Programme -> Mailer
+def mailer_for(programme: Programme, *, send: bool) -> Mailer:
     """The SMTP mailer of programme.yaml (checking its credential variables first) with `send`, else the
     outbox (out/outbox/, a preview that never touches the ledger)."""
     from mentorctl.errors import ProgrammeError

@@ -11,6 +11,7 @@ import typer
 from mentorctl.cli.console import console, err_console, handle_errors
 
 if TYPE_CHECKING:
+    from mentorctl.mail import Mailer
     from mentorctl.programme import Programme
 
 ProgrammeArg = Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")]
@@ -76,7 +77,7 @@ def register(app: typer.Typer) -> None:
             raise ProgrammeError("choose one of --dry-run and --send")
         prog = load_programme(programme)
         moment = parse_now(now, prog)
-        mailer = None
+        mailer: Mailer | None = None
         mode = RunMode.DRY_RUN if dry_run else RunMode.SEND if send else RunMode.OUTBOX
         if mode == RunMode.SEND:
             from mentorctl.mail import SmtpMailer
@@ -167,7 +168,8 @@ def register(app: typer.Typer) -> None:
             raise MentorctlError("choose one of --install, --uninstall and --print")
         prog = load_programme(programme)
         folder = prog.base_dir
-        send = not outbox and prog.email is not None and prog.email.smtp is not None
+        smtp = prog.email.smtp if prog.email is not None else None
+        send = not outbox and smtp is not None
         if uninstall:
             change = crontab.uninstall(folder)
             console.print(f"Removed from {change.where}:" if change.changed else
@@ -185,8 +187,8 @@ def register(app: typer.Typer) -> None:
         if not send:
             err_console.print("Note: without email.smtp in programme.yaml (or with --outbox) cron writes reminders "
                               "to out/outbox/ instead of sending them.", markup=False)
-        else:
-            names = [n for n in (prog.email.smtp.username_env, prog.email.smtp.password_env) if n]
+        elif smtp is not None:
+            names = [n for n in (smtp.username_env, smtp.password_env) if n]
             if names:
                 err_console.print(
                     f"Note: cron does not see your shell's variables. Give it {' and '.join(names)}: add "
@@ -243,7 +245,7 @@ def register(app: typer.Typer) -> None:
                 if item.inactive_for is not None and directory.matches is not None:
                     inactive = inactive_pairs(prog, directory.matches, activity, start, item.inactive_for)
                 count = str(len(directory.audience(item.to, inactive)))
-                if inactive is not None:
+                if inactive is not None and item.inactive_for is not None:
                     count += f" (inactive {item.inactive_for.days}+ days)"
             cells = [_when(moment), item.id, item.to.value, item.template, count]
             table.add_row(*(cells[:3] + cells[4:] if narrow else cells))

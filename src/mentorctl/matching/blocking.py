@@ -11,8 +11,14 @@ not evaluated again. Exact: a rule's value depends only on the values of the fie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mentorctl.rules import Rule, RuleContext
 
 MAX_VALUES = 64          # a field with at most this many distinct values (per side) can define groups
 MAX_GROUPS = 4096        # per side
@@ -85,7 +91,7 @@ class Blocking:
         return out
 
 
-def _codes(values) -> np.ndarray | None:  # noqa: ANN001 - a pandas Series
+def _codes(values: pd.Series) -> np.ndarray | None:
     import pandas as pd
 
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -106,7 +112,7 @@ def _combine(parts: list[np.ndarray], n: int) -> tuple[np.ndarray, int]:
     return group.astype(np.int64), int(group.max(initial=-1)) + 1
 
 
-def build_blocking(ctx, rules: list, mentor_ok: np.ndarray | None = None) -> Blocking | None:  # noqa: ANN001
+def build_blocking(ctx: RuleContext, rules: list[Rule], mentor_ok: np.ndarray | None = None) -> Blocking | None:
     """Group people by the few-valued fields of the eligibility rules that read only such fields, adding rules
     while the group table stays small. None when no rule qualifies (or blocking would not skip anything)."""
     frames = {"mentor": ctx._frames["mentor"], "mentee": ctx._frames["mentee"]}
@@ -128,7 +134,8 @@ def build_blocking(ctx, rules: list, mentor_ok: np.ndarray | None = None) -> Blo
             continue
         trial = {side: fields[side] + [n for s, n in needed if s == side and n not in fields[side]]
                  for side in fields}
-        combined = {side: _combine([field_codes(side, n) for n in trial[side]], len(frames[side]))
+        combined = {side: _combine([c for n in trial[side] if (c := field_codes(side, n)) is not None],
+                                   len(frames[side]))
                     for side in fields}
         g_e, g_m = combined["mentee"][1], combined["mentor"][1]
         if g_e > MAX_GROUPS or g_m > MAX_GROUPS or g_e * g_m > MAX_TABLE:

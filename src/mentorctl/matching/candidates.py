@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mentorctl.matching.flow import to_cost
+
+if TYPE_CHECKING:
+    from mentorctl.matching.blocking import Blocking
 
 SPREAD = 7919  # a prime: equal-score ties are broken by a per-row rotation, so mentees do not all prefer the
 # same (lowest-id) mentors among equals, and mentors not the same mentees (deterministic all the same)
@@ -22,10 +26,12 @@ class PairSource:
     n_mentees: int
     n_mentors: int
     rule_names: list[str] = []
+    blocking: Blocking | None = None  # rules decided per group of people (RuleSource)
 
-    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
+    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None, *, blocked: bool = True
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(eligible bool [b, n_mentors], score float [b, n_mentors], failures per rule int [b, n_rules] or None)."""
+        """(eligible bool [b, n_mentors], score float [b, n_mentors], failures per rule int [b, n_rules] or None).
+        `blocked=False`: evaluate every rule pair by pair even where `blocking` decides it."""
         raise NotImplementedError
 
     def score_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:
@@ -41,7 +47,7 @@ class MatrixSource(PairSource):
         self.n_mentees, self.n_mentors = self.eligible.shape
         self.rule_names = []
 
-    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
+    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None, *, blocked: bool = True
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         c = slice(None) if cols is None else cols
         return self.eligible[rows][:, c].copy(), self.score[rows][:, c].copy(), None
@@ -126,7 +132,7 @@ class _Block:
     failures: np.ndarray | None
     low: float
     high: float
-    mentor_best: np.ndarray  # [≤ per_mentor, n_mentors] keys cost × n_mentees + mentee of each mentor's best
+    mentor_best: np.ndarray | None  # [≤ per_mentor, n_mentors] keys cost × n_mentees + mentee of each mentor's best
 
 
 def _mentor_keys(mask: np.ndarray, score: np.ndarray, block: np.ndarray, n_mentees: int, per_mentor: int,
@@ -148,7 +154,7 @@ def _mentor_keys(mask: np.ndarray, score: np.ndarray, block: np.ndarray, n_mente
 def _evaluate_block(source: PairSource, block: np.ndarray, filters: Filters, keep: int,
                     in_programme: np.ndarray, order_key: np.ndarray, per_mentor: int) -> _Block:
     n_m = source.n_mentors
-    blocking = getattr(source, "blocking", None)
+    blocking = source.blocking
     cols = blocking.columns(block) if blocking is not None else None
     if cols is not None and len(cols) == n_m:
         cols = None
@@ -188,7 +194,7 @@ def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, kee
     step = block_rows(n_m)
     in_programme = np.ones(n_m, bool) if programme_mentor is None else programme_mentor
     order_key = np.arange(n_m, dtype=np.int64)
-    blocking = getattr(source, "blocking", None)
+    blocking = source.blocking
     if blocking is not None:
         blocks = blocking.chunks(rows, BLOCK_CELLS)
     else:
@@ -202,7 +208,7 @@ def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, kee
         results = pool.map(lambda b: _evaluate_block(source, b, filters, keep, in_programme, order_key,
                                                      per_mentor), blocks)
         for result in results:  # in block order: deterministic
-            if per_mentor:
+            if result.mentor_best is not None:  # with per_mentor
                 pending.append(result.mentor_best)
                 if sum(len(p) for p in pending) >= 8 * per_mentor:
                     mentor_best = _merge_best(mentor_best, pending, per_mentor)
@@ -227,7 +233,9 @@ def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, kee
         nobody = rows[rule_eligible[rows] == 0]
         for start in range(0, len(nobody), step):  # exact failure counts of every rule for their messages
             part = nobody[start:start + step]
-            failures[part] = source.evaluate(part, blocked=False)[2]
+            exact = source.evaluate(part, blocked=False)[2]
+            if exact is not None:
+                failures[part] = exact
     if per_mentor:
         mentor_best = _merge_best(mentor_best, pending, per_mentor)
         mentee, mentor, score = _add_mentor_best(source, mentor_best, mentee, mentor, score)

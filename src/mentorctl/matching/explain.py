@@ -104,7 +104,7 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
     matched = [_entry(prep, i, j) for j in matched_idx]
     chosen_score = min((m["score"] for m in matched), default=None)
     order = np.lexsort((np.arange(n_m), -score))
-    alternatives = []
+    alternatives: list[dict[str, Any]] = []
     for j in order if prep.mentee_ok[i] else []:  # someone the programme excludes has no alternatives
         if len(alternatives) >= ALTERNATIVES:
             break

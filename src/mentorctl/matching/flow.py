@@ -116,7 +116,9 @@ def build_network(mentee_cap: np.ndarray, mentor_cap: np.ndarray, arc_mentee: np
     the k-th costing (k − 1) × balance_cost (`mentor_base`: mentees already pinned). `cost_bound`: the largest
     |cost| of any pair that may ever be in the network (the level step must exceed every path's cost)."""
     n_e, n_m = len(mentee_cap), len(mentor_cap)
-    n_g = 0 if arc_group is None else len(group_cap)
+    if arc_group is not None and (group_mentor is None or group_cap is None):
+        raise ValueError("arc_group needs group_mentor and group_cap")
+    n_g = 0 if group_cap is None or arc_group is None else len(group_cap)
     probe = Network(n_e, n_m, n_g, *(np.empty(0),) * 4, 0)
     pair_tails = probe.mentee_node(arc_mentee)
     pair_heads = probe.mentor_node(arc_mentor) if arc_group is None else probe.group_node(arc_group)
@@ -148,7 +150,7 @@ def build_network(mentee_cap: np.ndarray, mentor_cap: np.ndarray, arc_mentee: np
         heads.append(probe.mentee_node(np.arange(n_e)))
         caps.append(mentee_cap)
         costs.append(np.zeros(n_e, np.int64))
-    if arc_group is not None:
+    if arc_group is not None and group_mentor is not None and group_cap is not None:
         tails.append(probe.group_node(np.arange(n_g)))
         heads.append(probe.mentor_node(group_mentor))
         caps.append(group_cap)

@@ -30,7 +30,6 @@ class RuleSource(PairSource):
         self.n_mentees, self.n_mentors = ctx.n("mentee"), ctx.n("mentor")
         self.rule_names = [r.text for r in eligibility]
         self.self_mentor = self_mentor   # per mentee: index of the mentor with the same id, or -1
-        self.blocking = None             # a matching.blocking.Blocking: rules decided per group of people
 
     def _one(self, rule: Rule, rows: np.ndarray, mentors: np.ndarray | None) -> np.ndarray:
         return self.ctx.evaluate_block(rule, rows, mentors)
@@ -91,7 +90,7 @@ class PeerSource(RuleSource):
     """One roster paired with itself. A pair is eligible when every rule holds with either person as `mentor`
     (both orientations); its score is the mean of the two orientations' scores. Nobody pairs with themself."""
 
-    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None
+    def evaluate(self, rows: np.ndarray, cols: np.ndarray | None = None, *, blocked: bool = True
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if cols is not None:  # peer models use CP-SAT, which never rescans
             ok, score, fails = self.evaluate(rows)
