@@ -259,7 +259,7 @@ def check_time_zones(programme: Programme, participants: Participants) -> list[F
     only by a `utc_offset` when the programme's time zone changes its clocks inside the programme: their
     session times are then shown as offsets ("09:00 UTC−5"), which may not be their clock time."""
     from mentorctl.packs import last_day
-    from mentorctl.roster import ROW_COLUMN
+    from mentorctl.roster import row_at
     from mentorctl.timezones import OFFSET_FIELD, TIMEZONE_FIELD, clock_changes, zone_from_name
 
     findings: list[Finding] = []
@@ -275,7 +275,7 @@ def check_time_zones(programme: Programme, participants: Participants) -> list[F
                     findings.append(Finding(
                         "warning", f"'{value}' is not an IANA time zone name (e.g. America/New_York, "
                         "Europe/London); session times for this person fall back to their utc_offset",
-                        Location(roster.source, int(frame.at[index, ROW_COLUMN]), TIMEZONE_FIELD)))
+                        Location(roster.source, row_at(frame, index), TIMEZONE_FIELD)))
         if OFFSET_FIELD in frame.columns:
             offsets = frame[OFFSET_FIELD].notna()
             if has_zone:

@@ -67,11 +67,11 @@ def broken_pairs(programme: Programme, participants: Participants, pairs: pd.Dat
             broken[int(k)] = reasons
     for rule in prep.rules.eligibility:
         holds = prep.source.rule_holds_for_pairs(rule, e, j)
-        for position in np.flatnonzero(~holds):
-            broken.setdefault(int(where[position]), []).append(rule.text)
+        for failed in np.flatnonzero(~holds):
+            broken.setdefault(int(where[failed]), []).append(rule.text)
     out = []
-    for k in sorted(broken):
-        row = rows[k]
-        out.append(BrokenPair(mentor_ids[k], mentee_ids[k], None if row is None else int(row),
-                              tuple(dict.fromkeys(broken[k]))))
+    for key in sorted(broken):
+        row = rows[key]
+        out.append(BrokenPair(mentor_ids[key], mentee_ids[key], None if row is None else int(row),
+                              tuple(dict.fromkeys(broken[key]))))
     return out
