@@ -6,6 +6,7 @@ import email
 import email.policy
 from datetime import UTC, datetime, timedelta
 
+import icalendar
 import pytest
 
 from mentorctl.errors import ProgrammeError
@@ -60,6 +61,32 @@ def test_ics_lines_are_crlf_folded_at_75_octets_and_escaped():
     assert "LOCATION:Room 1\\, Floor 2\r\n" in unfolded
     assert "DTSTAMP:20260115T093000Z" in unfolded and "UID:u@x" in unfolded
     assert 'ORGANIZER;CN="A":mailto:a@x.org' in unfolded
+
+
+def read_event(ics: bytes) -> icalendar.Event:
+    """The one VEVENT of an invitation, read by an independent parser (icalendar)."""
+    calendar = icalendar.Calendar.from_ical(ics)
+    assert str(calendar["METHOD"]) == "REQUEST" and str(calendar["VERSION"]) == "2.0"
+    [event] = calendar.walk("VEVENT")
+    return event
+
+
+def test_ics_reads_back_with_an_independent_parser():
+    summary = "Kick-off; café, " + "é" * 80
+    ics = build_ics(uid="u@x", start=START, end=START + timedelta(hours=1), summary=summary,
+                    organizer="A <a@x.org>", location="Room 1, Floor 2", description="Line one\nLine two",
+                    url="https://meet.example.org/k", attendees=["B <b@x.org>", "c@x.org"], stamp=START)
+    event = read_event(ics)
+    assert str(event["SUMMARY"]) == summary and str(event["LOCATION"]) == "Room 1, Floor 2"
+    assert str(event["DESCRIPTION"]) == "Line one\nLine two"
+    assert str(event["URL"]) == "https://meet.example.org/k" and str(event["UID"]) == "u@x"
+    assert event.decoded("DTSTART") == START and event.decoded("DTEND") == START + timedelta(hours=1)
+    assert event.decoded("DTSTART").utcoffset() == timedelta(0)
+    assert event.decoded("DTSTAMP") == START
+    assert str(event["ORGANIZER"]) == "mailto:a@x.org" and event["ORGANIZER"].params["CN"] == "A"
+    attendees = event["ATTENDEE"]
+    assert [str(a) for a in attendees] == ["mailto:b@x.org", "mailto:c@x.org"]
+    assert attendees[0].params["CN"] == "B" and attendees[0].params["RSVP"] == "TRUE"
 
 
 def test_build_ics_rejects_naive_times():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import UTC, datetime
 from pathlib import Path
 
+import icalendar
 import pytest
 
 from mentorctl.errors import ProgrammeError, RosterError, TemplateError
@@ -239,6 +241,11 @@ def test_welcome_email_has_pack_and_invitation(tmp_path):
     ics = attachments["kickoff.ics"].get_payload(decode=True).decode()
     assert "DTSTART:20270111T160000Z" in ics and "SUMMARY:Kick-off" in ics and "LOCATION:Atrium" in ics
     assert "mailto:m1@example.org" in ics
+    [event] = icalendar.Calendar.from_ical(ics).walk("VEVENT")  # read back by an independent parser
+    assert event.decoded("DTSTART") == datetime(2027, 1, 11, 16, 0, tzinfo=UTC)
+    assert str(event["SUMMARY"]).startswith("Kick-off") and str(event["LOCATION"]) == "Atrium"
+    attendees = event["ATTENDEE"] if isinstance(event["ATTENDEE"], list) else [event["ATTENDEE"]]
+    assert "mailto:m1@example.org" in [str(a) for a in attendees]
     assert parsed["Reply-To"] is None or "@" in parsed["Reply-To"]
 
 
@@ -453,6 +460,9 @@ def test_kickoff_join_link_is_in_the_invitation_description_and_location(tmp_pat
     _, parsed = _welcome(folder)
     ics = next(a for a in parsed.iter_attachments() if a.get_filename() == "kickoff.ics")
     text = ics.get_payload(decode=True).decode().replace("\r\n ", "")
+    [event] = icalendar.Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
+    assert "Atrium" in str(event["LOCATION"]) and "https://meet.example.org/k" in str(event["LOCATION"])
+    assert "https://meet.example.org/k" in str(event["DESCRIPTION"])
     location = next(line for line in text.splitlines() if line.startswith("LOCATION:"))
     description = next(line for line in text.splitlines() if line.startswith("DESCRIPTION:"))
     assert "Atrium" in location and "https://meet.example.org/k" in location
