@@ -332,3 +332,16 @@ def test_balance_spreads_mentees_and_the_summary_shows_the_load(tmp_path: Path, 
     load = json.loads((spread / "out/match-summary.json").read_text())["mentor_load"]
     assert (load["used"], load["max"], load["mean"]) == (4, 1, 1.0)
     assert "mentors used" in result.output and "4 of 4" in result.output
+
+
+def test_solve_reports_progress_counts_for_an_estimate(example_programme: Path) -> None:
+    from mentorctl.matching import solve
+
+    programme = load_programme(example_programme)
+    seen: list[tuple[str, int | None, int | None]] = []
+    result = solve(programme, load_participants(programme), progress=lambda m, d, t: seen.append((m, d, t)))
+    counted = [(d, t) for m, d, t in seen if m == "building candidate pairs"]
+    assert counted and counted[-1][0] == counted[-1][1] == int(result.summary["people"])
+    assert [d for d, _ in counted] == sorted(d for d, _ in counted)  # never goes backwards
+    assert any(m.startswith("solving") for m, _, _ in seen)
+    assert result.summary["proof"]["proven"] and "optimal over all" in result.summary["optimality"]

@@ -97,11 +97,13 @@ def _progress():
     """A context manager yielding step(message, done, total) that drives a Rich progress display."""
     from contextlib import contextmanager
 
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
 
     @contextmanager
-    def manager():
-        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+    def manager():  # steps with a count (building candidate pairs) show a bar and the time left
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                       TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
                        console=err_console, transient=True)
         task = bar.add_task("starting", total=None)
         with bar:
