@@ -345,3 +345,37 @@ def test_solve_reports_progress_counts_for_an_estimate(example_programme: Path) 
     assert [d for d, _ in counted] == sorted(d for d, _ in counted)  # never goes backwards
     assert any(m.startswith("solving") for m, _, _ in seen)
     assert result.summary["proof"]["proven"] and "optimal over all" in result.summary["optimality"]
+
+
+@pytest.mark.parametrize("share, reached", [(0.0, True), (1.0, False)])
+def test_cpsat_over_pruned_candidates_reports_a_bound_over_every_eligible_pair(tmp_path: Path, run_cli, share,
+                                                                               reached) -> None:
+    # one candidate per mentee, so CP-SAT sees a pruned model; the bound comes from the relaxed flow over
+    # every eligible pair. share 1.0 (every pair cross-site) costs score, so the bound is not reached.
+    matching = BASIC + ("  candidates_per_mentee: 1\n  constraints:\n    min_share:\n"
+                        f"      - {{name: cross_site, expr: \"mentor.site != mentee.site\", share: {share}}}\n")
+    folder = write_programme(tmp_path / "p", matching, mentors=MENTORS, mentees=MENTEES)
+    result = run_cli("match", folder)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((folder / "out/match-summary.json").read_text())
+    bound = summary["global_bound"]
+    assert bound["proven"] and bound["reached"] is reached
+    assert bound["score"] >= summary["objective_value"] - 1e-9
+    assert bound["matched"] >= summary["matched"]
+    if reached:
+        assert summary["optimality"].startswith("OPTIMAL over all")
+    else:
+        assert bound["gap"] > 0 and "no matching does better than" in summary["optimality"]
+
+
+def test_peer_programme_over_pruned_candidates_is_bounded_by_the_double_cover(tmp_path: Path, run_cli) -> None:
+    matching = ('  eligibility: ["mentor.team != mentee.team", "abs(mentor.tz - mentee.tz) <= 2"]\n'
+                '  scoring: [{name: close, expr: "mentor.tz == mentee.tz", weight: 1}]\n'
+                '  candidates_per_mentee: 1\n')
+    folder = write_programme(tmp_path / "peer", matching, type_="peer", rosters="{participants: people.csv}",
+                             people=PEOPLE)
+    result = run_cli("match", folder)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((folder / "out/match-summary.json").read_text())
+    bound = summary["global_bound"]
+    assert bound["proven"] and bound["matched"] >= 4 and bound["score"] >= summary["objective_value"] - 1e-9

@@ -97,8 +97,15 @@ def _progress():
     """A context manager yielding step(message, done, total) that drives a Rich progress display."""
     from contextlib import contextmanager
 
-    from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     @contextmanager
     def manager():  # steps with a count (building candidate pairs) show a bar and the time left
