@@ -81,3 +81,25 @@ def test_blocking_skips_mentor_groups_no_mentee_of_a_chunk_can_take():
     columns = source.blocking.columns(np.flatnonzero(first_group))
     assert 0 < len(columns) < 120
     assert source.blocking.mask(np.flatnonzero(first_group), np.setdiff1d(np.arange(120), columns)).sum() == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(1, 30), st.integers(1, 8),
+       st.sampled_from([2, 4, 1000]))
+def test_top_k_rotated_equals_top_k(seed, b, width, keep, levels):
+    from mentorctl.matching.candidates import SPREAD, top_k, top_k_rotated
+    from mentorctl.matching.flow import to_cost
+
+    rng = np.random.default_rng(seed)
+    n_m = width + int(rng.integers(0, 20))
+    cols = np.sort(rng.choice(n_m, width, replace=False))
+    rows = rng.choice(10_000, b, replace=False)
+    mask = rng.random((b, width)) < 0.7
+    score = rng.integers(0, levels, (b, width)) / 4 + 0.5  # few levels: many ties
+    want = top_k(mask, score, keep, (cols[None, :] + rows[:, None] * SPREAD) % n_m, n_m)
+    got = top_k_rotated(mask, score, keep, rows, cols, n_m)
+    for a, c in zip(want[:3], got[:3], strict=True):
+        assert np.array_equal(a, c)
+    finite = np.isfinite(want[3])
+    assert np.array_equal(finite, np.isfinite(got[3]))
+    assert np.array_equal(to_cost(want[3][finite]), to_cost(got[3][finite]))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mentorctl.matching.flow import SCALE as SCALE_COST
 from mentorctl.matching.flow import to_cost
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ def _evaluate_block(source: PairSource, block: np.ndarray, filters: Filters, kee
         high = float(np.where(mask, score, -np.inf).max())
     mentor_best = (_mentor_keys(mask, score, block, source.n_mentees, per_mentor, where, n_m) if per_mentor
                    else None)
-    i, j, s, disc = top_k(mask, score, keep, (order_key[None, where] + block[:, None] * SPREAD) % n_m, n_m)
+    i, j, s, disc = top_k_rotated(mask, score, keep, block, order_key[where], n_m, counts)
     return _Block(block, block[i], where[j], s, disc, rule_eligible, counts, fails, low, high, mentor_best)
 
 
@@ -296,6 +297,63 @@ def top_k(mask: np.ndarray, score: np.ndarray, keep: int, order_key: np.ndarray,
         selected[over] = chosen
     r, j = np.nonzero(selected)
     order = np.lexsort((j, key[r, j] // n, r))  # per row: score desc, then mentor
+    r, j = r[order], j[order]
+    return r, j, score[r, j], disc
+
+
+def top_k_rotated(mask: np.ndarray, score: np.ndarray, keep: int, rows: np.ndarray, cols: np.ndarray,
+                  n_mentors: int, counts: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`top_k` with the tie rank of `_evaluate_block` ((mentor + mentee × SPREAD) mod n_mentors), without
+    building a key per cell: the `keep`-th best cost of a row comes from a float partition (costs are whole
+    numbers, exact in float64), cells strictly better are kept, and only the cells tied with it are ranked.
+    Same pairs, same order; the best discarded score has the same cost."""
+    b, width = mask.shape
+    disc = np.full(b, -np.inf)
+    if width == 0 or b == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), disc
+    counts = mask.sum(axis=1) if counts is None else counts
+    over = np.flatnonzero(counts > keep)
+    selected = mask
+    if len(over):
+        sub = mask[over] if len(over) < b else mask
+        cost = score[over] if len(over) < b else score.copy()
+        cost *= -SCALE_COST
+        np.rint(cost, out=cost)
+        cost[~sub] = np.inf
+        kth = np.partition(cost, keep - 1, axis=1)[:, keep - 1]
+        better = cost < kth[:, None]
+        tie = cost == kth[:, None]
+        need = keep - better.sum(axis=1)
+        tr, tc = np.nonzero(tie)
+        rank_key = (cols[tc] + rows[over[tr]] * SPREAD) % n_mentors
+        order = np.lexsort((rank_key, tr))
+        tr, tc = tr[order], tc[order]
+        first = np.searchsorted(tr, np.arange(len(over)))
+        rank = np.arange(len(tr)) - first[tr]
+        take = rank < need[tr]
+        better[tr[take], tc[take]] = True
+        # the best pair left out: the first tie not taken, else the best cost below the threshold
+        left = np.flatnonzero(~take)
+        has_tie = np.zeros(len(over), bool)
+        if len(left):
+            rows_left, at = np.unique(tr[left], return_index=True)
+            has_tie[rows_left] = True
+            disc[over[rows_left]] = score[over[rows_left], tc[left[at]]]
+        rest = np.flatnonzero(~has_tie)
+        if len(rest):
+            below = np.where(cost[rest] > kth[rest, None], cost[rest], np.inf)
+            best = below.argmin(axis=1)
+            found = np.isfinite(below[np.arange(len(rest)), best])
+            disc[over[rest[found]]] = score[over[rest[found]], best[found]]
+        if len(over) < b:
+            selected = mask.copy()
+            selected[over] = better
+        else:
+            selected = better
+    r, j = np.nonzero(selected)
+    cost_rj = to_cost(score[r, j])
+    order = np.lexsort((j, cost_rj, r))  # per row: score desc, then mentor
     r, j = r[order], j[order]
     return r, j, score[r, j], disc
 

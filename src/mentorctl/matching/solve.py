@@ -397,17 +397,17 @@ def _why_left_out(prep: Prepared, cands: Candidates, i: int, mentor_left: np.nda
     return f"left out by the optimum: a pair with room would lower the total score ({count} eligible)"
 
 
-def _contact(frame: pd.DataFrame, index: int) -> tuple[str, str | None, str | None]:
-    """Id, name and email of the person at a row (None for a missing name or email)."""
+def _contacts(frame: pd.DataFrame) -> list[tuple[str, str | None, str | None]]:
+    """Id, name and email of every person of a roster, in row order (None for a missing name or email);
+    read once per column (a per-person lookup took seconds at 50,000 people)."""
     import pandas as pd
 
-    def cell(name: str) -> str | None:
+    def column(name: str) -> list[str | None]:
         if name not in frame.columns:
-            return None
-        value = frame[name].iloc[index]
-        return None if pd.isna(value) else str(value)
+            return [None] * len(frame)
+        return [None if pd.isna(v) else str(v) for v in frame[name].tolist()]
 
-    return str(frame["id"].iloc[index]), cell("name"), cell("email")
+    return list(zip([str(v) for v in frame["id"].tolist()], column("name"), column("email"), strict=True))
 
 
 def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, mentor: np.ndarray) -> pd.DataFrame:
@@ -428,6 +428,7 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
     mentor_left = np.where(prep.mentor_ok, prep.mentor_cap - used, 0) if not prep.peer else 1 - used
     order = np.argsort(cands.mentee, kind="stable")
     by_mentee = (cands.mentee[order], cands.mentor[order])
+    mentee_contacts = _contacts(prep.mentees)
     for i in np.flatnonzero(load < wanted):
         if not prep.mentee_ok[i]:
             reason = prep.mentee_reason[i]
@@ -445,12 +446,13 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
             reason = _why_left_out(prep, cands, i, mentor_left, by_mentee)
             if load[i]:
                 reason = f"only {int(load[i])} of {int(wanted[i])} mentors: " + reason
-        rows.append((*_contact(prep.mentees, i), role, reason))
+        rows.append((*mentee_contacts[i], role, reason))
     if not prep.peer:
         mentor_load = np.bincount(mentor, minlength=n_m)
+        mentor_contacts = _contacts(prep.mentors)
         for j in np.flatnonzero(mentor_load == 0):
             reason = prep.mentor_reason[j] or f"no mentee assigned (capacity {int(prep.mentor_cap[j])})"
-            rows.append((*_contact(prep.mentors, j), "mentor", reason))
+            rows.append((*mentor_contacts[j], "mentor", reason))
     # name and email beside the id, so the coordinator can contact the people left out
     frame = pd.DataFrame(rows, columns=["participant_id", "name", "email", "role", "reason"])
     return frame.sort_values(["role", "participant_id"], kind="stable").reset_index(drop=True)
