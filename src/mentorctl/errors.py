@@ -101,6 +101,12 @@ class LockedError(MentorctlError):
     exit_code = ExitCode.OK
 
 
+class SendBusyError(MentorctlError):
+    """Another run kept the programme's send lock for longer than this run would wait: nothing was sent."""
+
+    exit_code = ExitCode.PARTIAL_FAILURE
+
+
 class InfeasibleError(MentorctlError):
     """The input is valid but no matching satisfies its pins and constraints."""
 

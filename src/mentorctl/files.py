@@ -59,6 +59,65 @@ def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> P
     return atomic_write_bytes(path, text.encode(encoding))
 
 
+# -- file names derived from roster values -------------------------------------------------------------------
+
+MAX_STEM = 80
+_WINDOWS_RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$")
+
+
+def safe_file_stem(text: str, fallback: str = "file", max_length: int = MAX_STEM) -> str:
+    """A file name (without extension) made from any text, e.g. a roster id: accents dropped, every run of
+    characters other than ASCII letters, digits, `_` and `-` becomes one `-` (so no `/`, `\\`, `..`, NUL,
+    spaces), no leading or trailing `-`/`_`, Windows' reserved names (`CON`, `NUL`, `COM1`…) get a `_`, and
+    at most `max_length` characters (a longer one is cut and ends with a hash of the whole text)."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", ascii_text).strip("-_") or fallback
+    if len(stem) > max_length:
+        stem = stem[:max_length - 9].rstrip("-_") + "-" + _short_hash(str(text))
+    if _WINDOWS_RESERVED.match(stem):
+        stem += "_"
+    return stem
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def unique_file_stems(texts: list[str], fallback: str = "file") -> dict[str, str]:
+    """{text: stem}: `safe_file_stem` of each, made unique — when distinct texts give the same stem (ignoring
+    case, as macOS and Windows do), each of them gets `-<hash of its text>` appended, so the names do not
+    depend on the order of the rows."""
+    return dedupe_stems({text: safe_file_stem(text, fallback) for text in dict.fromkeys(texts)})
+
+
+def dedupe_stems(stems: Mapping[str, str]) -> dict[str, str]:
+    """{key: stem} with every stem unique ignoring case: stems shared by several keys each get
+    `-<hash of the key>` appended (the same names whatever the order of the keys)."""
+    stems = dict(stems)
+    by_stem: dict[str, list[str]] = {}
+    for text, stem in stems.items():
+        by_stem.setdefault(stem.casefold(), []).append(text)
+    for clashing in (group for group in by_stem.values() if len(group) > 1):
+        for text in clashing:
+            stems[text] = f"{stems[text][:MAX_STEM - 9]}-{_short_hash(text)}"
+    return stems
+
+
+def path_inside(folder: str | Path, name: str) -> Path:
+    """`folder / name`, refusing (OutputError) a name that would put the file anywhere but directly in
+    `folder` (a path separator, `..`, NUL, an absolute path)."""
+    base = Path(folder)
+    if not name or name in (".", "..") or any(c in name for c in ("/", "\\", "\x00")) or Path(name).is_absolute():
+        raise OutputError(f"refusing to write '{name}': a file name must not contain a path; this is a bug in "
+                          "mentorctl, please report it")
+    target = base / name
+    if target.resolve().parent != base.resolve():
+        raise OutputError(f"refusing to write {target}: it is outside {base}")
+    return target
+
+
 def neutralise_formula(value: Any) -> Any:
     """Prefix text that a spreadsheet would run as a formula (=, +, -, @ …) with a quote; numbers pass."""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):

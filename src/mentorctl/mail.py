@@ -86,8 +86,10 @@ def build_message(*, sender: str, to: str | Sequence[str], subject: str, text: s
 
 
 def format_address(name: str | None, email: str) -> str:
-    """'Ana Ruiz <ana@example.org>' (quoted and encoded as needed)."""
-    return formataddr((name or "", email))
+    """'Ana Ruiz <ana@example.org>' (quoted and encoded as needed). Line breaks and other control characters
+    in the name (from a roster cell) become spaces, so a name can never add a header line."""
+    clean_name = " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", name or "").split())
+    return formataddr((clean_name, re.sub(r"[\x00-\x20\x7f]", "", email)))
 
 
 def _domain(address: str) -> str:
@@ -108,9 +110,26 @@ def recipients_of(msg: EmailMessage) -> list[str]:
 
 # -- calendar invitations ---------------------------------------------------------------------------------------
 
+_ICS_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _ics_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n") \
-        .replace("\n", "\\n")
+    """A TEXT value (RFC 5545 3.3.11): backslash, `;` and `,` escaped, every line break (CRLF, CR or LF) as
+    `\\n`, other control characters dropped, so no value can start a line of its own."""
+    text = str(text).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return _ICS_CONTROL.sub("", text)
+
+
+def _ics_uri(text: str) -> str:
+    """A URI value: control characters and spaces dropped (they cannot be in a URI, and a line break would
+    start a new calendar line)."""
+    return re.sub(r"[\x00-\x20\x7f]", "", str(text))
+
+
+def _ics_param(text: str) -> str:
+    """A quoted parameter value (CN="…"): no DQUOTE and no control characters."""
+    return re.sub(r"[\x00-\x1f\x7f\"]", "", str(text))
 
 
 def _ics_fold(line: str) -> str:
@@ -141,9 +160,9 @@ def build_ics(*, uid: str, start: datetime, end: datetime, summary: str, organiz
     """An RFC 5545 VCALENDAR with one VEVENT (METHOD:REQUEST), times in UTC, CRLF lines folded at
     75 octets. `organizer` and `attendees` are "Name <addr>" or bare addresses."""
     def person(prop: str, value: str, extra: str = "") -> str:
-        name, address = parseaddr(value)
-        cn = f';CN="{name.replace(chr(34), "")}"' if name else ""
-        return f"{prop}{cn}{extra}:mailto:{address}"
+        name, address = parseaddr(re.sub(r"[\x00-\x1f\x7f]", " ", value))
+        cn = f';CN="{_ics_param(name)}"' if name else ""
+        return f"{prop}{cn}{extra}:mailto:{_ics_uri(address)}"
 
     lines = [
         "BEGIN:VCALENDAR",
@@ -152,7 +171,7 @@ def build_ics(*, uid: str, start: datetime, end: datetime, summary: str, organiz
         "CALSCALE:GREGORIAN",
         "METHOD:REQUEST",
         "BEGIN:VEVENT",
-        f"UID:{uid}",
+        f"UID:{_ics_uri(uid)}",
         f"DTSTAMP:{_ics_utc(stamp or datetime.now(UTC))}",
         f"DTSTART:{_ics_utc(start)}",
         f"DTEND:{_ics_utc(end)}",
@@ -164,7 +183,7 @@ def build_ics(*, uid: str, start: datetime, end: datetime, summary: str, organiz
     if description:
         lines.append(f"DESCRIPTION:{_ics_escape(description)}")
     if url:
-        lines.append(f"URL:{url}")
+        lines.append(f"URL:{_ics_uri(url)}")
     lines.append(person("ORGANIZER", organizer))
     lines.extend(person("ATTENDEE", a, ";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE")
                  for a in attendees)
@@ -207,7 +226,13 @@ class OutboxMailer:
         self.written: list[Path] = []
 
     def send(self, msg: EmailMessage) -> str:
-        path = self.folder / self.name_for(msg)
+        from mentorctl.files import path_inside, safe_file_stem
+
+        name = self.name_for(msg)
+        path = path_inside(self.folder, name)
+        if path in self.written:  # two messages of one run never share a file
+            stem = safe_file_stem(f"{path.stem}-{msg['Message-ID']}")
+            path = path_inside(self.folder, f"{stem}{path.suffix}")
         atomic_write_bytes(path, msg.as_bytes())
         self.written.append(path)
         return str(msg["Message-ID"])
@@ -221,9 +246,12 @@ IDLE_CHECK_SECONDS = 15.0
 
 
 def _default_eml_name(msg: EmailMessage) -> str:
-    name = msg.get(FILE_HEADER) or str(msg["Message-ID"]).strip("<>")
-    safe = re.sub(r"[^A-Za-z0-9._@-]+", "_", str(name)).strip("._") or uuid.uuid4().hex
-    return safe if safe.endswith(".eml") else safe + ".eml"
+    """The `X-Mentorctl-File` header (else the Message-ID) as a safe file name (see files.safe_file_stem)."""
+    from mentorctl.files import safe_file_stem
+
+    name = str(msg.get(FILE_HEADER) or str(msg["Message-ID"]).strip("<>"))
+    name = name[:-4] if name.endswith(".eml") else name
+    return safe_file_stem(name, fallback=uuid.uuid4().hex, max_length=200) + ".eml"
 
 
 class SmtpMailer:

@@ -10,8 +10,8 @@ whole group; peer — both people of every pair.
 
 Ledger key: `pack:welcome:<role>:<id>:<content-hash>`, the hash over (id, sorted counterpart ids, group ids,
 kind), so an edited matches.csv sends a new pack to exactly the people whose match changed.
-Private fields (programme.yaml `private:`) never enter a template context, and neither do internal ones
-(ids, preferences, capacity, ranks, utc_offset) unless `onboarding.profile_fields` lists them.
+What a participant sees of another is decided in `people.py` (the privacy policy, one card shape for packs
+and reminders): name, email and `onboarding.profile_fields`; private fields never enter a template context.
 """
 
 from __future__ import annotations
@@ -26,6 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mentorctl.errors import Location, ProgrammeError, RosterError
+from mentorctl.people import (
+    FIRST_NAME_FIELDS,
+    clean,
+    norm,
+    person_card,
+    privacy_policy,
+    private_fields,
+    public_profile,
+)
 from mentorctl.programme import MentoringType, Programme
 
 if TYPE_CHECKING:
@@ -37,10 +46,8 @@ if TYPE_CHECKING:
     from mentorctl.templating import RenderedMessage
 
 PACK_KIND = "pack:welcome"
-HIDDEN_FIELDS = ("id", "name", "email")      # in every profile, but shown apart from the field list
-FIRST_NAME_FIELDS = ("first_name", "given_name", "preferred_name", "known_as")
-"""Roster columns that hold the name to greet someone by (the first one present and filled wins)."""
-INTERNAL_FIELDS = ("capacity", "utc_offset")  # never on a card unless onboarding.profile_fields lists them
+__all__ = ["PACK_KIND", "Pack", "PackSet", "build_packs", "greeting_name", "outgoing_messages", "pack_file_stem",
+           "public_profile", "write_packs"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class Pack:
     counterpart_ids: tuple[str, ...]
     group_ids: tuple[str, ...]
     content_hash: str
-    file_stem: str                  # out/packs/<file_stem>.html|.md, out/outbox/<file_stem>-welcome.eml
+    file_stem: str                  # <role>-<id>, made safe: out/packs/<stem>.html|.md, out/outbox/<stem>-welcome.eml
     html: str
     markdown: str
     message: RenderedMessage
@@ -77,81 +84,10 @@ class PackSet:
     """Pairs of the matches file (edited by hand) that break a rule: their packs do not claim they meet them."""
 
 
-# -- profiles ------------------------------------------------------------------------------------------------
+# -- profiles: see people.py ---------------------------------------------------------------------------------
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", str(name).lower())
-
-
-def private_fields(programme: Programme) -> set[str]:
-    """The `private:` field names, normalised (case, spaces, underscores and hyphens ignored)."""
-    return {_norm(p) for p in programme.private}
-
-
-def _clean(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return int(value) if value.is_integer() else value
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
-        return _clean(value.item())
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
-
-
-def is_internal_field(name: str, programme: Programme) -> bool:
-    """Fields kept off counterpart cards by default: ids (`*_id`, e.g. manager_id), preferences
-    (`preferred_*`), the capacity column, ranks (`*_rank`) and `utc_offset`."""
-    lowered = re.sub(r"[\s-]+", "_", str(name).strip().lower())
-    if lowered.endswith("_id") or lowered.startswith("preferred_") or lowered.endswith("_rank"):
-        return True
-    return _norm(name) in {_norm(f) for f in (*INTERNAL_FIELDS, programme.matching.capacity_column)}
-
-
-def profile_field_allowed(name: str, programme: Programme) -> bool:
-    """Whether a (non-`_`) field may appear in a participant-facing profile: never a private one; id, name
-    and email always; the rest per `onboarding.profile_fields`, or by default every non-internal field."""
-    norm = _norm(name)
-    if norm in private_fields(programme):
-        return False
-    if norm in {_norm(f) for f in HIDDEN_FIELDS}:
-        return True
-    listed = programme.onboarding.profile_fields
-    if listed is not None:
-        return norm in {_norm(f) for f in listed}
-    return not is_internal_field(name, programme)
-
-
-def public_profile(person: Mapping[str, Any], programme: Programme) -> dict[str, Any]:
-    """A person's fields fit for participants to see: no `_` columns, no `private:` fields, no internal
-    fields (see `profile_field_allowed`; `onboarding.profile_fields` chooses them instead), empty cells as
-    None, whole floats as ints, list fields (per `rosters.types`) split into lists. Ordered as the
-    `profile_fields` list when it is given, else as the roster."""
-    from mentorctl.programme import FieldType
-
-    profile: dict[str, Any] = {}
-    for key, value in person.items():
-        name = str(key)
-        if name.startswith("_") or not profile_field_allowed(name, programme):
-            continue
-        value = _clean(value)
-        if programme.rosters.types.get(name) is FieldType.LIST and isinstance(value, str):
-            separator = programme.rosters.separator_for(name)
-            value = [item.strip() for item in value.split(separator) if item.strip()]
-        profile[name] = value
-    listed = programme.onboarding.profile_fields
-    if listed is not None:
-        order = {_norm(f): i for i, f in enumerate(listed)}
-        profile = dict(sorted(profile.items(), key=lambda kv: order.get(_norm(kv[0]), -1)))
-    return profile
+_norm = norm
+_clean = clean
 
 
 def first_name(person: Mapping[str, Any]) -> str | None:
@@ -172,27 +108,14 @@ def greeting_name(person: Mapping[str, Any]) -> str:
     return first_name(person) or str(_clean(person.get("name")) or "").strip() or str(person.get("id", ""))
 
 
-def pack_file_stem(person_id: str, role: str, *, prefixed: bool = False) -> str:
+def pack_file_stem(person_id: str, role: str) -> str:
     """The one name of a person's pack files: out/packs/<stem>.html and .md, the attachment
-    `welcome-pack-<stem>.html` and out/outbox/<stem>-welcome.eml. The id (prefixed with the role when the
-    same id is both a mentor and a mentee), with anything but letters, digits, `.`, `_` and `-` made `_`:
-    never a space or a path separator."""
-    return _safe_stem(f"{role}-{person_id}" if prefixed else person_id)
+    `welcome-pack-<stem>.html` and out/outbox/<stem>-welcome.eml: `<role>-<id>`, the id made safe
+    (`files.safe_file_stem`: never a space, a path separator or `..`). `build_packs` also makes the stems
+    unique (`files.dedupe_stems`) when two ids give the same one."""
+    from mentorctl.files import safe_file_stem
 
-
-def _shown_fields(profile: Mapping[str, Any], programme: Programme) -> list[dict[str, Any]]:
-    """[{label, name, value}] for a pack: the profile's fields other than id/name/email (and the first-name
-    column, used for the greeting), non-empty."""
-    hidden = {_norm(f) for f in (*HIDDEN_FIELDS, *FIRST_NAME_FIELDS)}
-    shown = []
-    for key, value in profile.items():
-        if _norm(key) in hidden or value is None or value == "" or value == []:
-            continue
-        if isinstance(value, str) and programme.rosters.separator_for(key) in value:
-            value = [v.strip() for v in value.split(programme.rosters.separator_for(key)) if v.strip()]
-        text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-        shown.append({"label": key.replace("_", " ").capitalize(), "name": key, "value": text})
-    return shown
+    return f"{role}-{safe_file_stem(person_id, 'participant')}"
 
 
 # -- building -------------------------------------------------------------------------------------------------
@@ -271,18 +194,13 @@ def last_day(programme: Programme) -> date:
 
 
 def _check_profile_fields(programme: Programme, participants: Participants) -> None:
-    """Every `onboarding.profile_fields` entry must be a field of some roster (a typo would silently hide it)."""
-    listed = programme.onboarding.profile_fields
-    if not listed:
-        return
-    known: set[str] = {_norm(f) for f in HIDDEN_FIELDS}
-    for roster in (participants.mentors, participants.mentees, participants.participants):
-        if roster is not None:
-            known |= {_norm(c) for c in roster.frame.columns if not str(c).startswith("_")}
-    unknown = [f for f in listed if _norm(f) not in known]
-    if unknown:
-        raise ProgrammeError(f"onboarding.profile_fields names {', '.join(unknown)}, which no roster has; "
-                             "check the spelling against the roster's columns",
+    """Names under `private:` and `onboarding.profile_fields` must be roster fields (a typo would silently
+    show or hide a field); the first problem is raised."""
+    from mentorctl.people import check_privacy_fields
+
+    problems = check_privacy_fields(programme, participants)
+    if problems:
+        raise ProgrammeError(problems[0].message + "; fix programme.yaml",
                              location=Location(str(programme.path)))
 
 
@@ -334,9 +252,14 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         if missing:
             raise RosterError(f"--only names {', '.join(missing)}, who is not in the matches file; "
                               "check the id or run `mentorctl match` again")
-    ids_in_both = {k[1] for k in links if k[0] == "mentor"} & {k[1] for k in links if k[0] == "mentee"}
+    # File names: `<role>-<id>`, made safe and unique over everyone matched (not only `--only`), so a person's
+    # pack keeps its name from run to run.
+    from mentorctl.files import dedupe_stems
+
+    stems = dedupe_stems({f"{r}:{i}": pack_file_stem(i, r) for r, i in links})
 
     _check_profile_fields(programme, participants)
+    policy = privacy_policy(programme, participants)
     env = make_environment(programme)
     tz = programme.tz
     type_name = kind.value
@@ -371,35 +294,28 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         if me_row is None:
             raise RosterError(f"'{person_id}' is in the matches file but not on the {role} roster; "
                               "fix the matches file or the roster", location=Location("matches.csv"))
-        me = public_profile(me_row, programme)
+        me = person_card(me_row, programme, role=role, policy=policy)
         counterparts = []
         for other_id, link in sorted(links[(role, person_id)].items()):
             other_row = directory.get(other_id)
             if other_row is None:
                 raise RosterError(f"'{other_id}' is in the matches file but not on the roster; fix one of them",
                                   location=Location("matches.csv"))
-            profile = public_profile(other_row, programme)
-            other_name = profile.get("name") or other_id
+            card = person_card(other_row, programme, policy=policy,
+                               role="peer" if peer else ("mentee" if role == "mentor" else "mentor"))
+            other_name = card["name"]
             side = role if not peer else ("mentor" if link["mentor_id"] == person_id else "mentee")
             reasons = [{key: value for key, value in reason.items() if key != "expr"} | {
                 "text": reason_text(reason["expr"], reason["explain"], reader_side=side, reader=me_row,
                                     other=other_row, other_name=str(other_name),
                                     separator_for=programme.rosters.separator_for, peer=peer)}
                 for reason in link["reasons"]]
-            counterparts.append({
-                "id": other_id, "name": other_name, "email": profile.get("email"),
-                "role": "peer" if peer else ("mentee" if role == "mentor" else "mentor"),
-                "profile": profile, "fields": _shown_fields(profile, programme),
-                **{k: v for k, v in link.items() if k != "mentor_id"}, "reasons": reasons})
+            counterparts.append({**card, **{k: v for k, v in link.items() if k != "mentor_id"}, "reasons": reasons})
         group: list[dict[str, Any]] = []
         if kind is MentoringType.GROUP and role == "mentee":
             fellow_ids = sorted({m for mid in links[(role, person_id)] for m in links.get(("mentor", mid), {})}
                                 - {person_id})
-            for fellow_id in fellow_ids:
-                profile = public_profile(mentees[fellow_id], programme)
-                group.append({"id": fellow_id, "name": profile.get("name") or fellow_id,
-                              "email": profile.get("email"), "profile": profile,
-                              "fields": _shown_fields(profile, programme)})
+            group = [person_card(mentees[f], programme, role="mentee", policy=policy) for f in fellow_ids]
         counterpart_ids = tuple(c["id"] for c in counterparts)
         group_ids = tuple(g["id"] for g in group)
         mine = (expectations.mentors if role == "mentor" else expectations.mentees if role == "mentee"
@@ -407,13 +323,12 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         audience = {"mentor": {"mentors", "everyone", "pairs"}, "mentee": {"mentees", "everyone", "pairs"}}
         zone = participant_zone(me_row, programme)
         training = [_localised(s, zone) for s in sessions if peer or s["audience"] in audience[role]]
-        stem = pack_file_stem(person_id, role, prefixed=person_id in ids_in_both)
+        stem = stems[f"{role}:{person_id}"]
         context = {
             **shared,
             "kickoff": _localised(kickoff, zone),
             "role": role,
-            "recipient": {"id": person_id, "name": me.get("name") or person_id, "email": me.get("email"),
-                          "first_name": greeting_name(me), "role": role, "profile": me, "fields": _shown_fields(me, programme)},
+            "recipient": {**me, "first_name": greeting_name(me_row)},
             "counterparts": counterparts,
             "group": group,
             "expectations": {"mentors": list(expectations.mentors), "mentees": list(expectations.mentees),
@@ -424,7 +339,7 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         html = render_template(env, html_template, context)
         markdown = render_template(env, md_template, context)
         message = render_message(env, message_template, context)
-        email = me.get("email")
+        email = me["email"]
         ics = None
         if ics_needed and email:
             from mentorctl.mail import build_ics
@@ -473,10 +388,6 @@ def _ics_description(programme: Programme, session: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _safe_stem(person_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", person_id).strip("._") or "participant"
-
-
 def _address(name: str | None, email: str) -> str:
     from mentorctl.mail import format_address
 
@@ -502,14 +413,15 @@ def _sender(programme: Programme) -> str:
 # -- writing and sending --------------------------------------------------------------------------------------
 
 def write_packs(programme: Programme, packs: Iterable[Pack]) -> list[Path]:
-    """Write `out/packs/<id>.html` and `.md` (atomically); return the paths."""
-    from mentorctl.files import atomic_write_text
+    """Write `out/packs/<role>-<id>.html` and `.md` (atomically); return the paths. Every file stays inside
+    out/packs/ whatever the ids (see files.safe_file_stem)."""
+    from mentorctl.files import atomic_write_text, path_inside
 
     folder = programme.out_dir / "packs"
     written = []
     for pack in packs:
-        written.append(atomic_write_text(folder / f"{pack.file_stem}.html", pack.html))
-        written.append(atomic_write_text(folder / f"{pack.file_stem}.md", pack.markdown))
+        written.append(atomic_write_text(path_inside(folder, f"{pack.file_stem}.html"), pack.html))
+        written.append(atomic_write_text(path_inside(folder, f"{pack.file_stem}.md"), pack.markdown))
     return written
 
 

@@ -101,9 +101,39 @@ def _check_duration(value: str | None) -> str | None:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LINK_SCHEMES = ("http", "https", "mailto")
+
+
+def _one_line(value: str | None) -> str | None:
+    """Values that go into email headers (sender, reply-to, subjects) or calendar lines: no line breaks or
+    other control characters, which could add fake header lines."""
+    if value is not None and _CONTROL.search(value):
+        shown = "a line break" if re.search(r"[\r\n]", value) else "a control character"
+        raise ValueError(f"contains {shown}; this value goes into email headers, where it could add fake "
+                         "header lines: keep it on one line")
+    return value
+
+
+def _check_link(value: str | None) -> str | None:
+    """Only http, https and mailto URLs become links in packs, emails and invitations."""
+    if value is None:
+        return value
+    from urllib.parse import urlsplit
+
+    text = value.strip()
+    scheme = urlsplit(text).scheme.lower() if ":" in text else ""
+    if scheme not in LINK_SCHEMES or _CONTROL.search(text) or " " in text:
+        raise ValueError(f"'{_CONTROL.sub('?', text)[:80]}' is not an http, https or mailto link (no spaces or line "
+                         "breaks); only those become links in packs and emails: write e.g. https://…")
+    return text
+
+
 class Contact(StrictModel):
     name: str | None = Field(None, description="person's name")
     email: str = Field(description="email address")
+
+    _one_line = field_validator("name", "email")(_one_line)
 
 
 class ProgrammeInfo(StrictModel):
@@ -111,6 +141,8 @@ class ProgrammeInfo(StrictModel):
     organisation: str | None = Field(None, description="who runs it")
     timezone: str = Field("UTC", description="IANA time zone for every date and time, e.g. Europe/London")
     coordinator: Contact | None = Field(None, description="who participants contact; receives digests")
+
+    _one_line = field_validator("name", "organisation")(_one_line)
 
     @field_validator("timezone")
     @classmethod
@@ -325,6 +357,9 @@ class Session(StrictModel):
     url: str | None = Field(None, description="video-call link")
     audience: Audience = Field(Audience.EVERYONE, description="mentors | mentees | everyone")
 
+    _one_line = field_validator("title", "location")(_one_line)
+    _link = field_validator("url")(_check_link)
+
 
 class TrainingReminders(StrictModel):
     enabled: bool = Field(True, description="remind attendees of each training session")
@@ -351,6 +386,9 @@ class Resource(StrictModel):
     url: str
     description: str | None = None
 
+    _one_line = field_validator("title")(_one_line)
+    _link = field_validator("url")(_check_link)
+
 
 class Expectations(StrictModel):
     mentors: list[str] = Field(default_factory=list, description="what is expected of mentors")
@@ -362,8 +400,8 @@ class Onboarding(StrictModel):
     resources: list[Resource] = Field(default_factory=list, description="links included in every pack")
     profile_fields: list[str] | None = Field(
         None,
-        description="fields shown on counterpart cards in packs; default: every non-private field except ids, "
-        "preferences, capacity, ranks and utc_offset",
+        description="fields a participant sees of the people they are matched with (packs, emails, reminders), "
+        "besides name and email; default: the fields non-private scoring terms read, never ids or lists of people",
     )
     show_goals: bool = Field(False, description="list the programme's goals (KPI targets) in participant packs")
 
@@ -412,6 +450,8 @@ class Email(StrictModel):
     reply_to: str | None = Field(None, description="where replies go")
     smtp: SmtpSettings | None = Field(None, description="server used by --send")
     subject_prefix: str | None = Field(None, description="prepended to every subject, e.g. [Mentoring]")
+
+    _one_line = field_validator("from_", "reply_to", "subject_prefix")(_one_line)
 
 
 class ActivitySource(StrictModel):

@@ -1,8 +1,11 @@
 """Reminders from the programme's schedule: occurrences, who receives them, what is due now, and the lock.
 
 Time: every occurrence is computed in the programme's time zone with `zoneinfo`. A reminder at 09:00 stays
-at 09:00 local time across daylight-saving changes; its identity in the ledger is the local ISO date-time
-with its UTC offset (`2026-03-30T09:00:00+01:00`). A wall-clock time that does not exist on a spring-forward
+at 09:00 local time across daylight-saving changes. Its identity in the ledger is the reminder's id and the
+local due day (`reminder:checkin:2026-03-30:mentor:M1`), not the minute: moving a reminder from 09:00 to
+09:30 never sends again what already went that day. Only a cron reminder that fires several times on one day
+adds the local time to tell those apart (`2026-03-30T17:00`). Ledgers written before this rule (keys with the
+full date-time) are read as the same occurrences. A wall-clock time that does not exist on a spring-forward
 day moves forward by the gap (02:30 becomes 03:30); an ambiguous one on a fall-back day is the first instance.
 
 Schedule semantics (documented for coordinators in the README):
@@ -26,9 +29,6 @@ retried on the next run while its occurrence is still the latest.
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,7 +37,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mentorctl.errors import LockedError, MentorctlError, ProgrammeError
+from mentorctl.errors import MentorctlError, ProgrammeError
 from mentorctl.programme import Audience, Programme, Reminder, Session, parse_duration
 
 if TYPE_CHECKING:
@@ -45,8 +45,7 @@ if TYPE_CHECKING:
 
 COORDINATOR_ID = "coordinator"
 SESSION_EVENTS = frozenset({"session", "meeting"})
-LOCK_FILE = "remind.lock"
-LOCKED_MESSAGE = "another mentorctl remind is running for this programme; this run sends nothing"
+LOCK_FILE = "send.lock"     # ledger.SEND_LOCK_FILE: one lock for every command that sends
 
 
 # --- occurrences -----------------------------------------------------------------------------------------
@@ -170,32 +169,15 @@ class Recipient:
     person_id: str | None
     name: str
     email: str | None
-    profile: Mapping[str, Any] = field(default_factory=dict)   # public fields only
-    counterparts: tuple[Mapping[str, Any], ...] = ()             # the people they are matched with
+    profile: Mapping[str, Any] = field(default_factory=dict)   # their card (people.person_card): public only
+    counterparts: tuple[Mapping[str, Any], ...] = ()             # the cards of the people they are matched with
     pairs: tuple[tuple[str, str], ...] = ()                      # (mentor_id, mentee_id) of their pairs
 
 
 def _clean(value: Any) -> Any:
-    try:
-        import pandas as pd
+    from mentorctl.people import clean
 
-        if not isinstance(value, list | tuple | dict) and pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def public_fields(row: Mapping[str, Any], programme: Programme) -> dict[str, Any]:
-    """A person's fields fit for a participant-facing message: the same choice as the packs' profiles (no `_`
-    columns, no `private:` fields, no internal ones such as manager_id or preferred_mentors, or exactly
-    `onboarding.profile_fields`)."""
-    from mentorctl.packs import profile_field_allowed
-
-    return {k: _clean(v) for k, v in row.items()
-            if not str(k).startswith("_") and profile_field_allowed(str(k), programme)}
+    return clean(value)
 
 
 class Directory:
@@ -206,7 +188,10 @@ class Directory:
     with their counterparts; `coordinator` is `programme.coordinator`."""
 
     def __init__(self, programme: Programme, participants: Any, matches: pd.DataFrame | None):
+        from mentorctl.people import person_card, privacy_policy
+
         self.programme = programme
+        policy = privacy_policy(programme, participants)
         self.matches = matches
         self.people: dict[str, Recipient] = {}
         self._by_role: dict[str, list[str]] = {"mentor": [], "mentee": []}
@@ -225,7 +210,7 @@ class Directory:
                     email = _clean(row.get("email"))
                     self.people[rid] = Recipient(
                         id=rid, role=roster.role, person_id=str(row["id"]), name=str(_clean(row.get("name")) or ""),
-                        email=email, profile=public_fields(row, programme))
+                        email=email, profile=person_card(row, programme, role=roster.role, policy=policy))
         self._mentor_role = rosters[0][1].role if rosters[0][1] is not None else "mentor"
         self._mentee_role = rosters[1][1].role if rosters[1][1] is not None else "mentee"
 
@@ -246,7 +231,7 @@ class Directory:
                     continue
                 counterparts, own_pairs = collected.setdefault(me.id, ([], []))
                 if other is not None:
-                    counterparts.append({**other.profile, "role": other.role})
+                    counterparts.append(other.profile)
                 own_pairs.append((str(mentor_id), str(mentee_id)))
         return [Recipient(id=p.id, role=p.role, person_id=p.person_id, name=p.name, email=p.email,
                           profile=p.profile, counterparts=tuple(cps), pairs=tuple(prs))
@@ -258,8 +243,10 @@ class Directory:
         if contact is None:
             raise ProgrammeError("a reminder goes to the coordinator, but programme.coordinator is not set; "
                                  "add programme: coordinator: {name: …, email: …} to programme.yaml")
+        profile = {"name": contact.name, "email": contact.email}
         return Recipient(id=COORDINATOR_ID, role="coordinator", person_id=None, name=contact.name or "",
-                         email=contact.email, profile={"name": contact.name, "email": contact.email})
+                         email=contact.email, profile={**profile, "id": None, "role": "coordinator",
+                                                       "profile": profile, "fields": []})
 
     def audience(self, to: Audience, inactive: pd.DataFrame | None = None) -> list[Recipient]:
         """Recipients of an audience; with `inactive` pairs given, only people in one of those pairs."""
@@ -337,6 +324,7 @@ class DueReminder:
     occurrence: datetime
     recipient: Recipient
     status: str | None = None      # the ledger's status before this run: None, failed, or sending (retried)
+    occurrence_id: str = ""        # the occurrence's identity in the ledger key (its local day, see occurrence_id)
 
 
 @dataclass(frozen=True)
@@ -358,8 +346,54 @@ class ReminderPlan:
     unknown: list[str]             # keys left in `sending` by a crashed run (not re-sent without retry_unknown)
 
 
-def reminder_key(reminder_id: str, occurrence: datetime, recipient_id: str) -> str:
-    return f"reminder:{reminder_id}:{occurrence_iso(occurrence)}:{recipient_id}"
+def occurrence_id(item: ScheduledReminder, moment: datetime) -> str:
+    """An occurrence's identity: its local day (`2026-03-30`), with the local time (`2026-03-30T17:00`) only
+    when the reminder has several occurrences on that day."""
+    day = moment.date()
+    if sum(1 for t in item.times if t.date() == day) > 1:
+        return f"{day.isoformat()}T{moment:%H:%M}"
+    return day.isoformat()
+
+
+def reminder_key(reminder_id: str, occurrence: datetime | str, recipient_id: str) -> str:
+    """The ledger key of one occurrence for one recipient; a datetime stands for its local day."""
+    ident = occurrence if isinstance(occurrence, str) else occurrence.date().isoformat()
+    return f"reminder:{reminder_id}:{ident}:{recipient_id}"
+
+
+_KEY_OCCURRENCE = re.compile(r"(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?)?:(.+)")
+_STATUS_RANK = {"sent": 0, "skipped": 1, "sending": 2, "failed": 3}
+
+
+def _recorded_by_identity(recorded: Mapping[str, str], items: Sequence[ScheduledReminder],
+                          tz: tzinfo) -> dict[str, str]:
+    """The ledger's statuses keyed the current way: keys written with the full date-time (older versions)
+    are mapped to their occurrence's identity; when two keys meet, sent beats skipped beats sending beats
+    failed."""
+    by_id = sorted(((f"reminder:{item.id}:", item) for item in items), key=lambda pair: -len(pair[0]))
+    out: dict[str, str] = {}
+    for key, status in recorded.items():
+        normal = key
+        for prefix, item in by_id:
+            if not key.startswith(prefix):
+                continue
+            match = _KEY_OCCURRENCE.fullmatch(key[len(prefix):])
+            if match is None:
+                continue
+            day, clock, recipient = match.groups()
+            ident = day
+            if clock:
+                try:
+                    moment = datetime.fromisoformat(day + clock)
+                except ValueError:
+                    break
+                moment = moment.astimezone(tz) if moment.tzinfo else localize(moment, tz)
+                ident = occurrence_id(item, moment)
+            normal = reminder_key(item.id, ident, recipient)
+            break
+        if normal not in out or _STATUS_RANK.get(status, 9) < _STATUS_RANK.get(out[normal], 9):
+            out[normal] = status
+    return out
 
 
 def due_reminders(programme: Programme, now: datetime, directory: Directory, *,
@@ -371,14 +405,17 @@ def due_reminders(programme: Programme, now: datetime, directory: Directory, *,
     `retry_unknown`) sending. Pure: nothing is read or written."""
     if now.tzinfo is None:
         raise MentorctlError("`now` must carry a time zone")
-    recorded = recorded or {}
+    items = programme_schedule(programme) if schedule is None else schedule
+    recorded = _recorded_by_identity(recorded or {}, items, programme.tz)
     due: list[DueReminder] = []
     skipped: list[Skipped] = []
     unknown: list[str] = []
-    for item in programme_schedule(programme) if schedule is None else schedule:
+    for item in items:
         latest, older = item.latest_due(now)
         if latest is None:
             continue
+        latest_id = occurrence_id(item, latest)
+        older_ids = [i for i in dict.fromkeys(occurrence_id(item, t) for t in older) if i != latest_id]
         if item.to is Audience.PAIRS and directory.matches is None:
             raise ProgrammeError(f"reminder '{item.id}' goes to pairs, but there is no out/matches.csv yet; "
                                  "run `mentorctl match` first")
@@ -390,14 +427,15 @@ def due_reminders(programme: Programme, now: datetime, directory: Directory, *,
             inactive = (matches.iloc[0:0] if matches.empty
                         else inactive_pairs(programme, matches, activity, now, item.inactive_for, as_of=latest))
         for person in directory.audience(item.to, inactive):
-            key = reminder_key(item.id, latest, person.id)
+            key = reminder_key(item.id, latest_id, person.id)
             status = recorded.get(key)
             if status == "sending" and not retry_unknown:
                 unknown.append(key)
             elif status in (None, "failed", "sending"):
-                due.append(DueReminder(key=key, reminder=item, occurrence=latest, recipient=person, status=status))
-            skipped += [Skipped(k, item.id, person.id) for t in older
-                        if (k := reminder_key(item.id, t, person.id)) not in recorded]
+                due.append(DueReminder(key=key, reminder=item, occurrence=latest, recipient=person, status=status,
+                                       occurrence_id=latest_id))
+            skipped += [Skipped(k, item.id, person.id) for ident in older_ids
+                        if (k := reminder_key(item.id, ident, person.id)) not in recorded]
     return ReminderPlan(now=now, due=due, skipped=skipped, unknown=unknown)
 
 
@@ -454,30 +492,14 @@ def digest_context(programme: Programme, directory: Directory, activity: pd.Data
 
 @contextmanager
 def remind_lock(programme: Programme) -> Iterator[Path]:
-    """Hold the programme's reminder lock (fcntl.flock, non-blocking) for the duration of the block.
+    """Hold the programme's send lock (shared with `packs --send`, see `ledger.send_lock`), non-blocking.
 
-    A second run while the first holds it raises `LockedError` (exit code 0: cron sees a clean exit). The
-    lock is released by the kernel when the process ends, so a crashed run never leaves it stuck."""
-    path = programme.state_dir / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
-    try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise LockedError(LOCKED_MESSAGE) from e
-            raise
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        try:
-            yield path
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    finally:
-        handle.close()
+    A second run while another holds it raises `LockedError` (exit code 0: cron sees a clean exit and tries
+    again at its next run)."""
+    from mentorctl.ledger import send_lock
+
+    with send_lock(programme.state_dir, "remind") as path:
+        yield path
 
 
 # --- running: render, record, deliver --------------------------------------------------------------------
@@ -559,7 +581,7 @@ def message_context(programme: Programme, due: DueReminder, now: datetime,
     week = (due.occurrence.date() - programme.design.start_date).days // 7 + 1
     return {
         "recipient": {**person.profile, "id": person.person_id, "name": person.name, "email": person.email,
-                      "role": person.role},
+                      "role": person.role},     # the card of people.person_card
         "counterparts": [dict(c) for c in person.counterparts],
         "reminder": {"id": item.id, "template": item.template, "to": item.to.value,
                      "inactive_for": item.inactive_for.days if item.inactive_for else None},
@@ -592,6 +614,11 @@ def build_outgoing(programme: Programme, plan: ReminderPlan, directory: Director
     digest = None
     if any(d.recipient.role == "coordinator" for d in plan.due):
         digest = digest_context(programme, directory, activity, plan.now)
+    from mentorctl.files import dedupe_stems, safe_file_stem
+
+    keys = [(d.reminder.id, d.occurrence_id, d.recipient.id) for d in plan.due]
+    names = dedupe_stems({"\x1f".join(k): "-".join(("reminder", *(safe_file_stem(p, "x") for p in k)))
+                          for k in keys})
     outgoing, unreachable = [], []
     for due in plan.due:
         person = due.recipient
@@ -599,11 +626,10 @@ def build_outgoing(programme: Programme, plan: ReminderPlan, directory: Director
             unreachable.append((due, "no email address on the roster"))
             continue
         rendered = render_message(env, due.reminder.template, message_context(programme, due, plan.now, digest))
-        stamp = due.occurrence.strftime("%Y%m%d-%H%M")
         message = build_message(
             sender=sender, to=format_address(person.name, person.email), subject=prefix + rendered.subject,
             text=rendered.text, html=rendered.html, reply_to=reply_to,
-            headers={FILE_HEADER: f"reminder-{due.reminder.id}-{stamp}-{person.id}.eml",
+            headers={FILE_HEADER: names["\x1f".join((due.reminder.id, due.occurrence_id, person.id))] + ".eml",
                      "X-Mentorctl-Reminder": due.reminder.id,
                      "X-Mentorctl-Occurrence": occurrence_iso(due.occurrence),
                      "X-Mentorctl-Recipient": person.id})

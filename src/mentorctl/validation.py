@@ -52,6 +52,10 @@ class ValidationReport:
                 info["mentees"] = len(people.mentees) if people.mentees is not None else 0
                 if people.mentors is not None:
                     info["mentor_places"] = mentor_places(p, people.mentors)
+            from mentorctl.people import fields_shown
+
+            for role, names in fields_shown(p, people).items():
+                info[f"packs_show_{role}s"] = ", ".join(["name", "email", *names])
         return info
 
     def as_dict(self) -> dict[str, Any]:
@@ -223,14 +227,10 @@ def check_group_sizes(programme: Programme, participants: Participants) -> list[
 
 
 def check_profile_fields(programme: Programme, participants: Participants) -> list[Finding]:
-    """Every field named in onboarding.profile_fields must exist on some roster (else it would quietly vanish)."""
-    listed = programme.onboarding.profile_fields or []
-    known = {f for roster in participants.rosters() for f in roster.fields}
-    missing = [f for f in listed if f not in known]
-    if not missing:
-        return []
-    return [Finding("error", f"onboarding.profile_fields names {', '.join(repr(m) for m in missing)}, which no "
-                    f"roster has; fields: {', '.join(sorted(known))}", Location(programme.path.name))]
+    """Every name under `private:` and `onboarding.profile_fields` must be a roster field (see people.py)."""
+    from mentorctl.people import check_privacy_fields
+
+    return check_privacy_fields(programme, participants)
 
 
 def check_edited_matches(programme: Programme, participants: Participants) -> list[Finding]:

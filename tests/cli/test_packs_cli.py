@@ -63,7 +63,7 @@ def test_preview_writes_packs_and_outbox_and_sends_nothing(programme, run_cli, s
     assert len(list((programme / "out" / "packs").glob("*.html"))) == people
     assert len(list((programme / "out" / "packs").glob("*.md"))) == people
     emls = sorted((programme / "out" / "outbox").glob("*-welcome.eml"))
-    assert len(emls) == people and (programme / "out" / "outbox" / "E0001-welcome.eml") in emls
+    assert len(emls) == people and (programme / "out" / "outbox" / "mentee-E0001-welcome.eml") in emls
     assert smtp_server.messages == []
     assert not (programme / ".mentorctl" / "ledger.sqlite").exists()
     assert "Wrote 18 welcome emails" in result.stdout
@@ -198,7 +198,7 @@ def test_example_packs_hide_internal_fields_and_goals_and_show_the_last_day(exam
     with open(example_programme / "out" / "matches.csv", encoding="utf-8") as f:
         zero = [row for row in csv.DictReader(f) if float(row["score"]) == 0]
     assert zero
-    assert "matching rules" in texts[f"{zero[0]['mentee_id']}.md"]
+    assert "matching rules" in texts[f"mentee-{zero[0]['mentee_id']}.md"]
 
 
 def test_two_mentors_are_named_in_the_plural(small_programme, run_cli):
@@ -209,7 +209,71 @@ def test_two_mentors_are_named_in_the_plural(small_programme, run_cli):
                              "id,name,email\nX,Xi,xi@example.org\n", matching={"mentors_per_mentee": 2})
     assert run_cli("match", folder).exit_code == 0
     assert run_cli("packs", folder).exit_code == 0
-    message = email.message_from_bytes((folder / "out" / "outbox" / "X-welcome.eml").read_bytes(),
+    message = email.message_from_bytes((folder / "out" / "outbox" / "mentee-X-welcome.eml").read_bytes(),
                                        policy=email.policy.default)
     assert message["Subject"].endswith("meet your mentors")
     assert "Your mentors are" in message.get_body(("plain",)).get_content()
+
+
+# -- one sender at a time: packs and remind share the programme's send lock ---------------------------------
+
+def test_retry_unknown_waits_for_a_live_run_and_never_sends_its_messages_twice(programme, run_cli, smtp_server,
+                                                                               monkeypatch):
+    """A live `packs --send` holds the lock with a message 'sending'; a second `--send --retry-unknown` waits
+    (it does not take that message for unknown) and, once the first has recorded it sent, skips it."""
+    from contextlib import ExitStack
+
+    import mentorctl.ledger as ledger_module
+    from mentorctl.ledger import Ledger, send_lock
+    from mentorctl.programme import load_programme
+
+    assert run_cli("packs", programme, "--send", "--only", "E0001").exit_code == 0
+    sent_key = sent_keys(programme)[0]
+    prog = load_programme(programme)
+    with Ledger.for_programme(prog) as ledger:      # the live run is "sending" E0001's message again
+        ledger.begin(sent_key, kind="pack:welcome", recipient_id="mentee:E0001", resend=True)
+    smtp_server.reset()
+    live = ExitStack()
+    live.enter_context(send_lock(prog.state_dir, "packs --send"))
+    waits: list[float] = []
+
+    def first_run_finishes(seconds: float) -> None:      # the live run records its send, then exits
+        waits.append(seconds)
+        with Ledger.for_programme(prog) as ledger:
+            ledger.mark_sent(sent_key, "<live@example.org>")
+        live.close()
+
+    monkeypatch.setattr(ledger_module.time, "sleep", first_run_finishes)
+    result = run_cli("packs", programme, "--send", "--retry-unknown", "--only", "E0001")
+    assert result.exit_code == 0, result.output
+    assert waits == [1.0]
+    assert "another mentorctl packs --send is running for this programme (pid" in result.stderr
+    assert "waiting for it to finish sending" in result.stderr
+    assert smtp_server.messages == []                   # the live run's message is not sent a second time
+
+
+def test_a_second_sender_gives_up_after_waiting_and_sends_nothing(programme, run_cli, smtp_server, monkeypatch):
+    import mentorctl.cli.packs_cmd as packs_cmd
+    import mentorctl.ledger as ledger_module
+    from mentorctl.ledger import send_lock
+    from mentorctl.programme import load_programme
+
+    monkeypatch.setattr(packs_cmd, "SEND_LOCK_WAIT_SECONDS", 3)
+    monkeypatch.setattr(ledger_module.time, "sleep", lambda seconds: None)
+    with send_lock(load_programme(programme).state_dir, "remind"):
+        result = run_cli("packs", programme, "--send")
+    assert result.exit_code == 1, result.output
+    assert "another mentorctl remind is running for this programme" in result.stderr
+    assert "nothing was sent" in result.stderr
+    assert smtp_server.messages == []
+
+
+def test_remind_and_packs_share_one_lock(programme, run_cli, smtp_server):
+    from mentorctl.ledger import send_lock
+    from mentorctl.programme import load_programme
+
+    with send_lock(load_programme(programme).state_dir, "packs --send"):
+        result = run_cli("remind", programme, "--now", "2027-01-25T12:00", "--send")
+    assert result.exit_code == 0
+    assert "another mentorctl packs --send is running for this programme" in result.stderr
+    assert smtp_server.messages == []

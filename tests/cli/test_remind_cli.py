@@ -172,7 +172,7 @@ def test_dry_run_and_outbox_record_nothing(tmp_path, smtp_server, run_cli):
     outbox = run_cli("remind", folder, "--now", "2026-01-19T10:00")
     assert outbox.exit_code == 0
     files = sorted(p.name for p in (folder / "out" / "outbox").glob("*.eml"))
-    assert len(files) == 7 and any("fortnightly-checkin-20260119-0900" in f for f in files)   # 6 checkins + digest
+    assert len(files) == 7 and "reminder-fortnightly-checkin-2026-01-19-mentor-M1.eml" in files   # 6 checkins + digest
     sent = run_cli("remind", folder, "--now", "2026-01-19T10:00", "--send")
     assert sent.exit_code == 0 and len(smtp_server.messages) == 7
 

@@ -163,7 +163,7 @@ def test_every_builtin_template_hides_private_fields(tmp_path):
     row = {"id": "E1", "name": "Ana", "email": "ana@example.org", "gender": MARKER, "Date of Birth": MARKER,
            "_row": 2, "location": "Leeds", "manager_id": MARKER, "preferred_mentors": MARKER, "utc_offset": 8}
     profile = public_profile(row, programme)
-    assert profile == {"id": "E1", "name": "Ana", "email": "ana@example.org", "location": "Leeds"}
+    assert profile == {"name": "Ana", "email": "ana@example.org", "location": "Leeds"}
     person = {**profile, "role": "mentee", "profile": profile, "fields": [], "reasons": [], "score": 1}
     from datetime import UTC, datetime
 
@@ -289,17 +289,22 @@ def card(markdown: str, name: str) -> str:
     return markdown[start:markdown.index("\n## ", start)]
 
 
-def test_default_cards_hide_ids_preferences_capacity_ranks_and_utc_offset(tmp_path):
+def test_default_cards_show_only_what_scoring_reads_never_ids_or_people(tmp_path):
+    """Without onboarding.profile_fields a card shows name, email and the fields the (non-private) scoring
+    terms read: the mentor's skills and location, the mentee's goals and location; nothing else."""
     folder = internal_programme(tmp_path / "p")
     programme, packs = render(folder)
-    for pack, other in ((by_id(packs, "mentor", "M1"), "Mentee E1"), (by_id(packs, "mentee", "E1"), "Mentor M1")):
+    for pack, other, field in ((by_id(packs, "mentor", "M1"), "Mentee E1", "Goals"),
+                               (by_id(packs, "mentee", "E1"), "Mentor M1", "Skills")):
         text = card(pack.markdown, other)
-        assert "- Location: Leeds" in text and "- Grade: G5" in text
-        for hidden in ("Preferred mentors", "M11", "Manager id", "M77", "Capacity", "Utc offset", "rank"):
+        assert "- Location: Leeds" in text and f"- {field}: python" in text
+        for hidden in ("Preferred mentors", "M11", "Manager id", "M77", "Capacity", "Utc offset", "rank",
+                       "Grade", "G5"):
             assert hidden not in text and hidden not in pack.html, hidden
     profile = public_profile({"id": "E1", "name": "A", "manager_id": "M77", "preferred_mentors": "M11",
-                              "capacity": 3, "utc_offset": 8.0, "team_rank": 1, "grade": 4}, programme)
-    assert profile == {"id": "E1", "name": "A", "grade": 4}
+                              "capacity": 3, "utc_offset": 8.0, "team_rank": 1, "grade": 4, "location": "Leeds"},
+                             programme, role="mentee")
+    assert profile == {"name": "A", "location": "Leeds"}
 
 
 def test_explicit_profile_fields_show_exactly_those_in_that_order(tmp_path):
@@ -318,7 +323,7 @@ def test_private_fields_never_shown_even_when_listed(tmp_path):
     assert all(MARKER not in text and "- Location: Leeds" in text for text in outputs)
     assert all(MARKER not in f.read_text() for f in (folder / "out" / "packs").iterdir())
     assert public_profile({"id": "E1", "gender": MARKER, "location": "Leeds"}, programme) == {
-        "id": "E1", "location": "Leeds"}
+        "location": "Leeds"}
 
 
 def test_profile_fields_naming_no_roster_field_is_a_programme_error(tmp_path):

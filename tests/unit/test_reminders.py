@@ -187,7 +187,43 @@ def test_due_at_the_occurrence_for_both_people(tmp_path):
     programme = make_programme(tmp_path, [CHECKIN])
     plan = due_reminders(programme, at("2026-01-19T09:00:00"), directory_for(programme))
     assert sorted(d.key for d in plan.due) == [
-        "reminder:checkin:2026-01-19T09:00:00+00:00:mentee:E1", "reminder:checkin:2026-01-19T09:00:00+00:00:mentor:M1"]
+        "reminder:checkin:2026-01-19:mentee:E1", "reminder:checkin:2026-01-19:mentor:M1"]
+
+
+def test_moving_the_time_of_day_never_sends_again_what_went_that_day(tmp_path):
+    """An occurrence is the reminder and its local day: 09:00 → 09:30 (or 17:00) is the same occurrence."""
+    sent_at_nine = make_programme(tmp_path, [CHECKIN])
+    plan = due_reminders(sent_at_nine, at("2026-01-19T09:05:00"), directory_for(sent_at_nine))
+    recorded = {d.key: "sent" for d in plan.due}
+    assert len(recorded) == 2
+    for moved in ("09:30", "17:00", "08:00"):
+        programme = make_programme(tmp_path, [{**CHECKIN, "time": moved}])
+        later = due_reminders(programme, at("2026-01-19T18:00:00"), directory_for(programme), recorded=recorded)
+        assert later.due == [] and later.skipped == [], moved
+    # the next fortnight still goes, at the new time
+    programme = make_programme(tmp_path, [{**CHECKIN, "time": "09:30"}])
+    nxt = due_reminders(programme, at("2026-02-02T09:31:00"), directory_for(programme), recorded=recorded)
+    assert {d.occurrence for d in nxt.due} == {at("2026-02-02T09:30:00")} and len(nxt.due) == 2
+
+
+def test_ledger_keys_of_older_versions_count_as_the_same_occurrence(tmp_path):
+    """Keys written with the full date-time (before the day rule) are still recognised: nothing is re-sent."""
+    programme = make_programme(tmp_path, [{**CHECKIN, "time": "09:30"}])
+    legacy = {"reminder:checkin:2026-01-19T09:00:00+00:00:mentor:M1": "sent",
+              "reminder:checkin:2026-01-19T09:00:00+00:00:mentee:E1": "sending"}
+    plan = due_reminders(programme, at("2026-01-19T10:00:00"), directory_for(programme), recorded=legacy)
+    assert plan.due == []
+    assert plan.unknown == ["reminder:checkin:2026-01-19:mentee:E1"]
+
+
+def test_a_cron_firing_twice_a_day_keeps_both_occurrences_apart(tmp_path):
+    twice = {"id": "daily", "cron": "0 9,17 * * *", "to": "pairs", "template": "checkin.md.j2"}
+    programme = make_programme(tmp_path, [twice])
+    morning = due_reminders(programme, at("2026-01-06T09:10:00"), directory_for(programme))
+    recorded = {d.key: "sent" for d in morning.due}
+    assert all(":2026-01-06T09:00:" in k for k in recorded)
+    evening = due_reminders(programme, at("2026-01-06T17:10:00"), directory_for(programme), recorded=recorded)
+    assert len(evening.due) == 2 and all(":2026-01-06T17:00:" in d.key for d in evening.due)
 
 
 def test_catch_up_sends_only_the_latest_and_skips_older(tmp_path):
@@ -398,12 +434,15 @@ def test_percent_in_path_is_escaped(tmp_path, crontab_file):
 
 
 def test_reminder_profiles_hide_private_and_internal_fields(tmp_path):
-    from mentorctl.reminders import public_fields
+    from mentorctl.people import person_card
 
     programme = make_programme(tmp_path, [])
     row = {"id": "E1", "name": "Cat", "salary": 50_000, "manager_id": "M9", "preferred_mentors": "M1;M2",
            "department": "Ops", "_row": 2}
-    assert public_fields(row, programme) == {"id": "E1", "name": "Cat", "department": "Ops"}
+    card = person_card(row, programme, role="mentee")
+    assert card["profile"] == {"name": "Cat"}      # no profile_fields and no scoring terms: name and email only
+    assert card["id"] == "E1" and card["role"] == "mentee" and card["fields"] == []
+    assert "salary" not in card and "manager_id" not in card and "preferred_mentors" not in card
 
 
 def test_no_training_reminder_after_the_programme_ends(tmp_path):

@@ -88,7 +88,13 @@ def register(app: typer.Typer) -> None:
             return
 
         assert mailer is not None
-        with Ledger(ledger_path) as ledger:
+        from mentorctl.ledger import send_lock
+
+        # One sender at a time (packs and remind share the lock): what a live run is sending is never
+        # "unknown" to this one, so --retry-unknown cannot send it twice.
+        with send_lock(prog.state_dir, "packs --send", wait_seconds=SEND_LOCK_WAIT_SECONDS,
+                       on_wait=lambda message: err_console.print(f"{message}…", markup=False)), \
+                Ledger(ledger_path) as ledger:
             if retry_unknown:
                 cleared = ledger.clear_unknown("pack:")
                 if cleared:
@@ -97,6 +103,9 @@ def register(app: typer.Typer) -> None:
         _summary(report)
         if not report.ok:
             raise typer.Exit(1)
+
+
+SEND_LOCK_WAIT_SECONDS = 600
 
 
 def _deliver_with_progress(outgoing, mailer, ledger, *, resend: bool):  # noqa: ANN001, ANN202
