@@ -91,7 +91,7 @@ def test_send_delivers_one_email_per_person_with_everything(programme, run_cli, 
     attachments = {a.get_filename(): a for a in mentee_mail.iter_attachments()}
     assert attachments["kickoff.ics"].get_content_type() == "text/calendar"
     assert b"SUMMARY:Programme kick-off" in attachments["kickoff.ics"].get_payload(decode=True)
-    assert first["mentor_name"] in attachments[f"welcome-pack-{first['mentee_id']}.html"].get_payload(
+    assert first["mentor_name"] in attachments[f"welcome-pack-mentee-{first['mentee_id']}.html"].get_payload(
         decode=True).decode()
     mentor_mail = by_to[first["mentor_email"]]
     own = [r["mentee_name"] for r in rows if r["mentor_id"] == first["mentor_id"]]

@@ -121,5 +121,5 @@ def test_packs_invitation_parses_and_has_one_attendee(small_programme, run_cli):
         ics = next(p for p in message.iter_attachments() if p.get_content_type() == "text/calendar")
         event = next(iter(icalendar.Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")))
         assert str(event["SUMMARY"]) == "Kick-off; with, commas \\ and more"
-        assert str(event["LOCATION"]) == "Room 1, Floor 2; East"
+        assert str(event["LOCATION"]) == "Room 1, Floor 2; East, https://meet.example.org/kick?a=1&b=2"
         assert not isinstance(event.get("ATTENDEE"), list)

@@ -237,7 +237,7 @@ def test_welcome_email_has_pack_and_invitation(tmp_path):
     [message, _] = outgoing_messages(programme, packs.packs, sending=False)
     parsed = email.message_from_bytes(message.message.as_bytes(), policy=email.policy.default)
     attachments = {a.get_filename(): a for a in parsed.iter_attachments()}
-    assert set(attachments) == {"welcome-pack-M1.html", "kickoff.ics"}
+    assert set(attachments) == {"welcome-pack-mentor-M1.html", "kickoff.ics"}
     ics = attachments["kickoff.ics"].get_payload(decode=True).decode()
     assert "DTSTART:20270111T160000Z" in ics and "SUMMARY:Kick-off" in ics and "LOCATION:Atrium" in ics
     assert "mailto:m1@example.org" in ics
@@ -491,8 +491,8 @@ def test_empty_sections_are_left_out(tmp_path):
 def test_pack_file_names_have_no_spaces(tmp_path):
     from mentorctl.packs import pack_file_stem
 
-    assert pack_file_stem("E 1/x", "mentee") == "E_1_x"
-    assert pack_file_stem("A B", "mentor", prefixed=True) == "mentor-A_B"
+    assert pack_file_stem("E 1/x", "mentee") == "mentee-E-1-x"
+    assert pack_file_stem("A B", "mentor") == "mentor-A-B"
     folder = make_programme(tmp_path / "p", "one-to-one", [("A B", "A B", 1, 1)])
     programme, packs = render(folder)
     written = write_packs(programme, packs.packs)
