@@ -270,3 +270,37 @@ def fields_shown(programme: Programme, participants: Participants) -> dict[str, 
         names = [f for f in roster.fields if f not in ALWAYS_SHOWN and policy.shows(f, role)]
         shown[roster.role] = policy.order(names)
     return shown
+
+
+# -- small groups in breakdowns -------------------------------------------------------------------------------
+
+def pooled_label(min_group: int) -> str:
+    """The one row small groups are pooled into: their values are never shown."""
+    return f"other groups (each under {min_group})"
+
+
+def pool_small_groups(labels: Any, min_group: int) -> tuple[Any, int]:
+    """Relabel (a pandas Series of group labels) every group with fewer than `min_group` people as one
+    `pooled_label` group, so that no breakdown names a value only a few people have (a one-person group of a
+    private field names that person). Returns the labels and how many groups were pooled.
+
+    The rule for every breakdown (match-summary.json, report.html/json/md/xlsx): the pooled row's counts are
+    shown only when it has at least `min_group` people; when it holds a single group (its counts are that
+    group's), the next smallest group is hidden too, so the hidden one cannot be worked out from the total."""
+    counts = labels.value_counts()
+    small = [value for value, count in counts.items() if count < min_group]
+    if not small:
+        return labels, 0
+    return labels.where(~labels.isin(small), pooled_label(min_group)), len(small)
+
+
+def complement_hidden(counts: Mapping[str, int], min_group: int, pooled: int) -> set[str]:
+    """The groups (label → count) whose counts must be hidden: those under `min_group`, and — when that leaves
+    exactly one hidden group, unless it is the pooled row of several groups (whose sum may be known) — the next
+    smallest as well."""
+    hidden = {label for label, count in counts.items() if count < min_group}
+    if len(hidden) == 1 and not (pooled >= 2 and hidden == {pooled_label(min_group)}):
+        others = {label: count for label, count in counts.items() if label not in hidden}
+        if others:
+            hidden.add(min(others, key=lambda label: (others[label], str(label))))
+    return hidden

@@ -141,3 +141,33 @@ def test_init_writes_a_profile_fields_list_that_validates(tmp_path, run_cli):
         assert "preferred_mentors" not in data["onboarding"]["profile_fields"]
         result = run_cli("validate", tmp_path / f"p-{kind}")
         assert result.exit_code == 0, result.output
+
+
+def test_a_one_person_private_group_is_never_named_or_recoverable(example_programme, run_cli):
+    """One person with a rare value of a private field: no output names the value or gives a count from which
+    their outcome can be worked out (match-summary.json, report.json/html/md/xlsx)."""
+    import json
+
+    rows = (example_programme / "mentees.csv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    gender = header.index("gender")
+    cells = rows[1].split(",")
+    cells[gender] = "Agender-Unique-Value"
+    rows[1] = ",".join(cells)
+    (example_programme / "mentees.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert run_cli("match", example_programme).exit_code == 0
+    summary = json.loads((example_programme / "out" / "match-summary.json").read_text(encoding="utf-8"))
+    by_gender = summary["report_by"]["gender"]
+    assert "Agender-Unique-Value" not in json.dumps(summary)
+    shown = {k: v for k, v in by_gender.items() if isinstance(v["people"], int)}
+    hidden = [k for k, v in by_gender.items() if not isinstance(v["people"], int)]
+    assert hidden, by_gender
+    # the shown groups never add up to the total: the hidden ones cannot be worked out
+    assert sum(v["people"] for v in shown.values()) <= summary["people"] - 5 or len(hidden) >= 2
+    assert run_cli("report", example_programme).exit_code == 0
+    for name in ("report.json", "report.html", "report.md"):
+        assert "Agender-Unique-Value" not in (example_programme / "out" / name).read_text(encoding="utf-8"), name
+    import zipfile
+
+    with zipfile.ZipFile(example_programme / "out" / "report.xlsx") as book:
+        assert not any(b"Agender-Unique-Value" in book.read(n) for n in book.namelist())

@@ -91,8 +91,8 @@ def test_small_groups_are_suppressed_in_breakdowns(tmp_path):
     assert table.loc["Sales", "active"] == 6
     assert table.loc["Sales", "sessions_per_participant"] == 1.1   # 8 person-sessions / 7
     assert table.loc["Sales", "satisfaction_mean"] == "<5"         # only 4 respondents
-    for group in ("IT", "Legal"):
-        assert set(table.loc[group].tolist()) == {"<5"}
+    assert "IT" not in table.index and "Legal" not in table.index          # small groups are never named
+    assert set(table.loc["other groups (each under 5)"].tolist()) == {"<5"}   # IT + Legal pooled: 4 people
 
 
 def test_a_lone_small_group_also_hides_the_next_smallest():
@@ -103,7 +103,8 @@ def test_a_lone_small_group_also_hides_the_next_smallest():
     values = pd.Series(["A"] * 10 + ["B"] * 8 + ["C"] * 2, index=metrics.index)
     table, hidden = breakdown(metrics, values, 5)
     people = dict(zip(table["group"], table["people"], strict=True))
-    assert people == {"A": 10, "B": "<5", "C": "<5"}   # B hidden too: total - A would reveal C
+    # C (2 people) is pooled and hidden; B is hidden too, else total - A - B would reveal C
+    assert people == {"A": 10, "B": "<5", "other groups (each under 5)": "<5"}
     assert hidden > 0
 
 

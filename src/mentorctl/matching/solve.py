@@ -469,15 +469,20 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
     matched_ids = set(pairs["mentee_id"]) | (set(pairs["mentor_id"]) if prep.peer else set())
     matched = people["id"].isin(matched_ids)
     smallest = prep.programme.reporting.min_group_size
+    from mentorctl.people import complement_hidden, pool_small_groups
     report_by: dict[str, Any] = {}
     for field in prep.programme.reporting.report_by:
         if field not in people.columns:
             continue
         values = people[field].map(lambda v: "(missing)" if pd.isna(v) else
                                    f"{v:g}" if isinstance(v, float) else str(v))
+        # small groups are pooled and never named, counts hidden as in reports (people.pool_small_groups)
+        values, pooled = pool_small_groups(values, smallest)
         table = pd.DataFrame({"value": values, "matched": matched}).groupby("value", sort=True)["matched"]
-        report_by[field] = {  # groups smaller than reporting.min_group_size are not shown (as in reports)
-            str(k): ({"people": int(c), "matched": int(s), "rate": round(float(s) / c, 4)} if c >= smallest
+        counts = {str(k): int(c) for k, c in table.count().items()}
+        hidden = complement_hidden(counts, smallest, pooled)
+        report_by[field] = {
+            str(k): ({"people": int(c), "matched": int(s), "rate": round(float(s) / c, 4)} if str(k) not in hidden
                      else {"people": f"<{smallest}", "matched": None, "rate": None})
             for k, c, s in zip(table.count().index, table.count(), table.sum(), strict=True)}
     objective_value = float(pairs["score"].sum()) if len(pairs) else 0.0

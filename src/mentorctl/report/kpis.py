@@ -473,13 +473,17 @@ def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple
     """Aggregate person metrics by a field's values; groups smaller than `min_group` are suppressed.
 
     Returns the table (group label + BREAKDOWN_COLUMNS, numbers or the text "<N") and the number of
-    suppressed cells. When exactly one group is suppressed, the next smallest is suppressed too, so that
-    the hidden count cannot be worked out from the total.
+    suppressed cells. Groups under `min_group` are pooled into one unnamed row (`people.pool_small_groups`);
+    when the hidden row is a single group, the next smallest is suppressed too, so that the hidden count
+    cannot be worked out from the total.
     """
     values = values.reindex(metrics.index)
     if pd.api.types.is_numeric_dtype(values) and values.dropna().mod(1).eq(0).all():
         values = values.astype("Int64")                     # grade 3.0 → "3"
     label = values.astype("object").where(values.notna(), "(blank)").astype(str)
+    from mentorctl.people import complement_hidden, pool_small_groups
+
+    label, pooled = pool_small_groups(label, min_group)      # small groups are never named (people.py)
     data = metrics.assign(group=label.to_numpy())
     part = data[data["participant"]]
     grouped = data.groupby("group", sort=True)
@@ -498,8 +502,9 @@ def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple
     table["respondents"] = grouped["satisfaction"].count().astype(int)
 
     hidden = f"<{min_group}"
-    small_people = _with_complement(table["people"], min_group)
-    small_part = _with_complement(table["participants"], min_group) | small_people
+    small_people = table.index.isin(list(complement_hidden(table["people"].to_dict(), min_group, pooled)))
+    small_part = table.index.isin(list(complement_hidden(table["participants"].to_dict(), min_group, pooled))) \
+        | small_people
     small_resp = (table["respondents"] < min_group) | small_part
     out = table.astype(object)
     part_columns = ["participants", "participation_rate", "active", "sessions_per_participant",
@@ -511,12 +516,3 @@ def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple
     out = out.where(out.notna(), None)
     out.index.name = "group"
     return out.reset_index(), suppressed
-
-
-def _with_complement(counts: pd.Series, k: int) -> pd.Series:
-    small = counts < k
-    if int(small.sum()) == 1 and len(counts) >= 2:
-        others = counts[~small]
-        small = small.copy()
-        small[others.idxmin()] = True
-    return small
