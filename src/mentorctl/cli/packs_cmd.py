@@ -140,10 +140,12 @@ def _summary(report) -> None:  # noqa: ANN001
 def _shown(path) -> str:  # noqa: ANN001
     from pathlib import Path
 
+    from mentorctl.cli.console import plain
+
     try:
-        return str(Path(path).relative_to(Path.cwd()))
+        return plain(Path(path).relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        return plain(path)
 
 
 def _s(items: object) -> str:
