@@ -61,6 +61,11 @@ def register(app: typer.Typer) -> None:
             mailer = SmtpMailer(prog.email.smtp)   # checks the credential variables before any work
         participants = load_participants(prog, require_email=send)
         pairs = read_matches(prog, matches, participants=participants)
+        if matches is None:
+            from mentorctl.matching.output import match_set_warnings
+
+            for warning in match_set_warnings(prog.out_dir):
+                err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
         with console.status("Rendering packs…") if is_interactive() else nullcontext():
             rendered = build_packs(prog, participants, pairs, only=only)
         written = write_packs(prog, rendered.packs)
@@ -149,10 +154,12 @@ def _summary(report) -> None:  # noqa: ANN001
 def _shown(path) -> str:  # noqa: ANN001
     from pathlib import Path
 
+    from mentorctl.cli.console import plain
+
     try:
-        return str(Path(path).relative_to(Path.cwd()))
+        return plain(Path(path).relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        return plain(path)
 
 
 def _s(items: object) -> str:

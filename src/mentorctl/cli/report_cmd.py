@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mentorctl.cli.console import console, err_console, handle_errors
+from mentorctl.cli.console import console, err_console, handle_errors, plain
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
 
         Example: mentorctl report programmes/example --period 2027-01-11..2027-04-30
         """
+        from mentorctl import limits
         from mentorctl.errors import MentorctlError
         from mentorctl.programme import load_programme
         from mentorctl.report import build_report, default_period, parse_period
@@ -46,6 +47,13 @@ def register(app: typer.Typer) -> None:
             chosen = parse_period(period, default_period(loaded))
         except ValueError as e:
             raise MentorctlError(f"{e}") from e
+        shown = f"--period '{period}'" if period else f"the programme's dates ({chosen.start} to {chosen.end})"
+        if not (limits.in_date_range(chosen.start) and limits.in_date_range(chosen.end)):
+            raise MentorctlError(f"{shown}: outside the dates mentorctl works with ({limits.DATE_RANGE}); "
+                                 "give --period inside them")
+        if (chosen.end - chosen.start).days > limits.MAX_PERIOD_DAYS:
+            raise MentorctlError(f"{shown}: longer than mentorctl's limit of {limits.MAX_PERIOD_DAYS:,} days; "
+                                 "report a shorter window with --period")
         folder = check_out_dir(out or loaded.out_dir)      # before the work: --out may name a file
         paths = [_from_cwd(a) for a in activity] if activity else None
         result = build_report(loaded, period=chosen, activity_paths=paths, compare=compare)
@@ -54,7 +62,7 @@ def register(app: typer.Typer) -> None:
         _print_problems(result)
         html = written["html"]
         others = ", ".join(p.name for f, p in written.items() if f != "html")
-        console.print(f"Report written to [bold]{html}[/bold] (also {others} in {folder}).")
+        console.print(f"Report written to [bold]{plain(html)}[/bold] (also {plain(others)} in {plain(folder)}).")
 
 
 def _from_cwd(spec: str) -> str:
@@ -70,7 +78,7 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
     from mentorctl.report.writers import change_symbol, format_value, kpi_rows, target_text
 
     met, judged = result.goals_met
-    console.print(f"[bold]{result.programme}[/bold] · {result.period.start:%d %b %Y} to "
+    console.print(f"[bold]{plain(result.programme)}[/bold] · {result.period.start:%d %b %Y} to "
                   f"{result.period.end:%d %b %Y} · {result.population:,} eligible, "
                   f"{result.participants:,} took part")
     for warning in result.warnings:
@@ -84,7 +92,7 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
             goals.add_column(column, justify=justify)
         for goal in result.goals:
             mark = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "—"}[goal.met]
-            goals.add_row(goal.name, format_value(goal.kpi or "", goal.value),
+            goals.add_row(plain(goal.name), format_value(goal.kpi or "", goal.value),
                           target_text(goal.kpi, goal.target, goal.direction), mark,
                           change_symbol(goal.change) or "—")
         console.print(goals)
@@ -93,13 +101,13 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
     kpis.add_column("KPI")
     kpis.add_column("Value", justify="right")
     if result.compare is not None:
-        kpis.add_column(result.compare.programme, justify="right")
+        kpis.add_column(plain(result.compare.programme), justify="right")
     previous = None
     for row in kpi_rows(result):
         cells = [row["group"] if row["group"] != previous else "", row["label"], row["text"]]
         if result.compare is not None:
             cells.append(row["compare_text"])
-        kpis.add_row(*cells)
+        kpis.add_row(*map(plain, cells))
         previous = row["group"]
     console.print(kpis)
 
@@ -120,5 +128,5 @@ def _print_problems(result, shown: int = 5) -> None:  # noqa: ANN001
             err_console.print(f"  {problem['file']}, {label} {rows}{more}, column {problem['column']}{example}: "
                               f"{problem['problem']} ({problem['count']:,} row(s))", markup=False, soft_wrap=True)
     for note in quality.notes:
-        if note.startswith(("No activity log", "No out/matches", "Goal '", "report_by")):
+        if note.startswith(("No activity log", "No out/matches", "Goal '", "report_by")) or "is not UTF-8" in note:
             err_console.print(f"Note: {note}", markup=False, soft_wrap=True)
