@@ -56,6 +56,9 @@ def register(app: typer.Typer) -> None:
                 result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step)
             step("writing files", None, None)
             paths = write_match_outputs(result, out or prog.out_dir, force)
+        from mentorctl.errors import Finding
+
+        print_findings(Finding("warning", w) for w in result.summary.get("warnings", []))
         _print_summary(result.summary)
         if "choices" in result.summary:
             from mentorctl.cli.selfmatch_cmd import print_choice_summary
