@@ -454,3 +454,18 @@ def test_out_must_be_a_folder(tmp_path):
         with pytest.raises(OutputError, match="not a folder"):
             write_report(_report(folder), out)
     assert target.read_text(encoding="utf-8") == "keep me"
+
+
+def test_print_keeps_headings_with_content_and_chart_text_at_least_9pt(tmp_path):
+    from mentorctl.report import charts
+
+    folder = make_programme(tmp_path / "p")
+    html = render_html(_report(folder), load_programme(folder))
+    printed = html[html.index("@media print"):]
+    printed = printed[:printed.index("</style>")]
+    assert re.search(r"h2, h3 \{ break-after: avoid;", printed)
+    assert ".charts { grid-template-columns: 1fr; }" in printed and "max-width: 170mm" in printed
+    narrowest_mm = 170             # figures print 170 mm wide on A4 or Letter (182-188 mm inside the margins)
+    points = charts.FONT_SIZE * (narrowest_mm / 25.4 * 72) / charts.WIDTH
+    assert points >= 9
+    assert "attr(href)" not in html                                     # link addresses never printed twice
