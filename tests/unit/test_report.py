@@ -469,3 +469,17 @@ def test_print_keeps_headings_with_content_and_chart_text_at_least_9pt(tmp_path)
     points = charts.FONT_SIZE * (narrowest_mm / 25.4 * 72) / charts.WIDTH
     assert points >= 9
     assert "attr(href)" not in html                                     # link addresses never printed twice
+
+
+def test_report_shows_match_coverage_unmatched_and_inactive_pairs(tmp_path):
+    folder = make_programme(tmp_path / "p")
+    report = _report(folder)
+    coverage = report.coverage
+    # mentees e1-e3 are matched, e4-e6 are not; in the last 7 days (02-23..03-01) only m1-e1 (goal) and
+    # m3-e3 (session) logged something together, so m2-e2 is inactive
+    assert (coverage.eligible, coverage.matched, coverage.unmatched) == (6, 3, ["e4", "e5", "e6"])
+    assert coverage.inactive_pairs == [("m2", "e2")]
+    html = render_html(report, load_programme(folder))
+    assert "Mentees matched" in html and "50.0%" in html and "Inactive pairs" in html
+    assert "3 of 6 eligible mentees matched (50.0%); 3 unmatched." in render_markdown(report)
+    assert report.as_dict()["coverage"]["inactive_pairs"] == 1
