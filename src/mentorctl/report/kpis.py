@@ -251,22 +251,27 @@ def achieved_goals_set(events: pd.DataFrame) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     if not is_done.any() or not is_set.any():
         return out
-    owner = _owner(events)
-    item = events["item_id"].astype(object)
-    has_item = (item.notna() & (item.astype(str).str.strip() != "")).to_numpy()
-    key = pd.Series(owner.astype(str), dtype=object) + "\x1f" + item.astype(str).str.strip().to_numpy()
-    set_keys = pd.Index(key[is_set & has_item].unique())
-    with_item = np.flatnonzero(is_done & has_item)
+    rows = np.flatnonzero(is_set | is_done)                # only goal events: cheap on a million events
+    owner = _owner(events)[rows]
+    item_codes, _ = pd.factorize(events["item_id"].iloc[rows].astype(object), use_na_sentinel=True)
+    has_item = item_codes >= 0
+    key = pd.Series(owner.astype(np.int64) * (int(item_codes.max(initial=0)) + 2) + item_codes + 1)
+    sets, dones = is_set[rows], is_done[rows]
+    set_keys = pd.Index(key[sets & has_item].unique())
+    with_item = np.flatnonzero(dones & has_item)
     linked = key.iloc[with_item].isin(set_keys).to_numpy() & ~key.iloc[with_item].duplicated().to_numpy()
-    out[with_item[linked]] = True
-    without = np.flatnonzero(is_done & ~has_item)
+    chosen = np.zeros(len(rows), dtype=bool)
+    chosen[with_item[linked]] = True
+    without = np.flatnonzero(dones & ~has_item)
     if len(without):
-        budget = (np.bincount(owner[is_set & (owner >= 0)], minlength=int(owner.max()) + 1)
-                  - np.bincount(owner[out & (owner >= 0)], minlength=int(owner.max()) + 1))
+        size = max(int(owner.max()) + 1, 1)
+        budget = (np.bincount(owner[sets & (owner >= 0)], minlength=size)
+                  - np.bincount(owner[chosen & (owner >= 0)], minlength=size))
         who = owner[without]
         rank = pd.Series(who).groupby(who).cumcount().to_numpy()
         ok = (who >= 0) & (rank < budget[np.maximum(who, 0)])
-        out[without[ok]] = True
+        chosen[without[ok]] = True
+    out[rows[chosen]] = True
     return out
 
 
