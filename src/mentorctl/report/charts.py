@@ -27,12 +27,12 @@ def _nice_max(value: float, integer: bool = False) -> float:
     """The top of the value axis: a round number above `value`; for counts (`integer`) four times a whole
     tick step (1, 2, 5, 10, 20, 25, 50, …), so that all five ticks are whole numbers."""
     if integer:
-        exponent = 1
+        scale = 1
         while True:
-            for step in (1, 2, 5):
-                if 4 * step * exponent >= value:
-                    return float(4 * step * exponent)
-            exponent *= 10
+            for whole in (1, 2, 5):
+                if 4 * whole * scale >= value:
+                    return float(4 * whole * scale)
+            scale *= 10
     if value <= 0:
         return 1.0
     exponent = 10 ** math.floor(math.log10(value))
