@@ -289,7 +289,8 @@ def check_time_zones(programme: Programme, participants: Participants) -> list[F
         if OFFSET_FIELD in frame.columns:
             offsets = frame[OFFSET_FIELD].notna()
             if has_zone:
-                zones = frame[TIMEZONE_FIELD].map(lambda v: v is not None and v == v and bool(str(v).strip()))
+                zones = frame[TIMEZONE_FIELD].map(  # a name that is no zone falls back to the offset too
+                    lambda v: v is not None and v == v and zone_from_name(str(v)) is not None)
                 offsets &= ~zones.astype(bool)
             offset_only += int(offsets.sum())
     changes = clock_changes(programme.tz, programme.design.start_date, last_day(programme))

@@ -379,3 +379,31 @@ def test_peer_programme_over_pruned_candidates_is_bounded_by_the_double_cover(tm
     summary = json.loads((folder / "out/match-summary.json").read_text())
     bound = summary["global_bound"]
     assert bound["proven"] and bound["matched"] >= 4 and bound["score"] >= summary["objective_value"] - 1e-9
+
+
+def test_match_writes_a_self_contained_review_page(example_programme, run_cli):
+    import re
+    from html import escape
+
+    import pandas as pd
+
+    result = run_cli("match", example_programme)
+    assert result.exit_code == 0, result.output
+    assert "matches.html" in result.stdout
+    out = example_programme / "out"
+    html = (out / "matches.html").read_text(encoding="utf-8")
+    pairs = pd.read_csv(out / "matches.csv", dtype=str)
+    unmatched = pd.read_csv(out / "unmatched.csv", dtype=str)
+    # no external reference of any kind: no URL, stylesheet, image or script source
+    assert not re.search(r"(?i)https?://|<link|\bsrc\s*=|@import|url\(", html)
+    assert "187 of 200 matched (93.5%)" in html                          # the summary
+    rows = re.findall(r"<tr><td>[^<]*<span class=\"id\">(E\d+)</span></td><td>[^<]*<span class=\"id\">(M\d+)", html)
+    assert sorted(rows) == sorted(zip(pairs["mentee_id"], pairs["mentor_id"], strict=True))   # every pair
+    first = pairs.iloc[0]
+    assert f"{first['mentee_id']}</span></td><td>{first['mentor_name']}" in html
+    assert "skills +9</span>: the mentor&#39;s skills match the mentee&#39;s development goals" in html
+    for person, reason in zip(unmatched["participant_id"], unmatched["reason"], strict=True):
+        assert f'<span class="id">{person}</span></td><td>mentee</td><td>{escape(reason)}</td>' in html
+    for field in ("department", "location", "gender"):                   # report_by: a small chart each
+        assert f'aria-label="Match rate by {field}"' in html
+    assert 'id="filter" type="search"' in html and "addEventListener(\"input\"" in html

@@ -73,6 +73,28 @@ def test_init_type_changes_defaults(tmp_path, run_cli, kind):
     assert len(pd.read_csv(tmp_path / "p" / "out" / "matches.csv")) > 0
     assert run_cli("remind", tmp_path / "p", "--dry-run", "--now", "2030-01-01").exit_code == 0
     assert run_cli("packs", tmp_path / "p").exit_code == 0
+    # every scaffold roster names each person's IANA time zone, so "your time" follows clock changes
+    for roster in (tmp_path / "p").glob("*.csv"):
+        frame = pd.read_csv(roster)
+        assert "timezone" in frame.columns and frame["timezone"].str.contains("/").all(), roster.name
+    assert "utc_offset but no timezone" not in result.stdout + result.stderr
+
+
+def test_validate_warns_when_offsets_meet_a_clock_change_and_names_bad_time_zones(small_programme, run_cli):
+    header = "id,name,email,utc_offset,timezone\n"
+    mentors = header + "M1,Ann,ann@example.org,-5,\nM2,Bo,bo@example.org,0,Europe/Londn\n"
+    mentees = header + "E1,Cy,cy@example.org,1,Europe/Berlin\n"
+    winter = small_programme("winter", mentors, mentees, programme={"name": "w", "timezone": "Europe/London"},
+                             design={"start_date": "2027-01-04", "length_weeks": 8})
+    result = run_cli("validate", winter)
+    output = result.stdout + result.stderr
+    assert "'Europe/Londn' is not an IANA time zone name" in output and "mentors.csv, row 3" in output
+    assert "utc_offset but no timezone" not in output          # no clock change in January and February
+    summer = small_programme("summer", mentors, mentees, programme={"name": "s", "timezone": "Europe/London"},
+                             design={"start_date": "2027-03-01", "length_weeks": 8})
+    output = " ".join((run_cli("validate", summer).stdout + run_cli("validate", summer).stderr).split())
+    assert "2 participant(s) have a utc_offset but no timezone" in output     # M1, and M2 (bad name)
+    assert "2027-03-28" in output
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path, run_cli):

@@ -566,3 +566,25 @@ def test_hand_edited_pair_that_breaks_a_rule_is_not_said_to_meet_the_rules(tmp_p
     result = run_cli("validate", folder)
     assert 'M2 – E2 breaks "mentor.location == mentee.location"' in result.output + result.stderr
     assert "matches.csv, row 3" in result.output + result.stderr
+
+
+def test_the_example_rosters_name_each_persons_time_zone():
+    import sys
+
+    import pandas as pd
+
+    from mentorctl.timezones import zone_from_name
+
+    repo = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(repo / "scripts"))
+    try:
+        from generate_example import generate_rosters
+    finally:
+        sys.path.pop(0)
+    for name in ("mentors.csv", "mentees.csv"):
+        frame = pd.read_csv(repo / "programmes" / "example" / name)
+        assert frame["timezone"].map(lambda z: zone_from_name(z) is not None).all(), name
+    mentors, mentees = generate_rosters(20)
+    assert "timezone" in mentors.columns and "timezone" in mentees.columns
+    new_york = mentees[mentees["location"] == "New York"]
+    assert (new_york["timezone"] == "America/New_York").all()

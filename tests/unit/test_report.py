@@ -12,7 +12,7 @@ import pytest
 
 from mentorctl.programme import load_programme
 from mentorctl.report import KPI_NAMES, Period, build_report, parse_period
-from mentorctl.report.kpis import breakdown
+from mentorctl.report.kpis import SUPPRESSED, SUPPRESSED_COMPLEMENT, breakdown
 from mentorctl.report.writers import render_html, render_markdown, write_report
 from report_fixtures import EVENTS, HEADER, make_programme
 
@@ -74,8 +74,9 @@ def test_goals_value_target_met_and_trend(tmp_path):
     # weekly checkpoints for a 4-week period; hours to date: 60, 105, 195, 225 minutes
     assert [d for d, _ in hours.trend] == [date(2026, 2, 8), date(2026, 2, 15), date(2026, 2, 22), date(2026, 3, 1)]
     assert [v for _, v in hours.trend] == pytest.approx([1.0, 1.75, 3.25, 3.75], abs=0.051)
-    assert hours.change == "improving"
+    assert hours.pace == "met"
     assert goals["Goals reached"].met is False
+    assert goals["Goals reached"].pace == "missed"            # the period ends with the programme
     assert goals["People stay"].value == round(6 / 7, 3)
     assert goals["People stay"].met is False
     assert report.goals_met == (1, 3)
@@ -90,9 +91,9 @@ def test_small_groups_are_suppressed_in_breakdowns(tmp_path):
     assert table.loc["Sales", "participation_rate"] == 0.875
     assert table.loc["Sales", "active"] == 6
     assert table.loc["Sales", "sessions_per_participant"] == 1.1   # 8 person-sessions / 7
-    assert table.loc["Sales", "satisfaction_mean"] == "<5"         # only 4 respondents
+    assert table.loc["Sales", "satisfaction_mean"] == SUPPRESSED   # only 4 respondents
     assert "IT" not in table.index and "Legal" not in table.index          # small groups are never named
-    assert set(table.loc["other groups (each under 5)"].tolist()) == {"<5"}   # IT + Legal pooled: 4 people
+    assert set(table.loc["other groups (each under 5)"].tolist()) == {SUPPRESSED}   # IT + Legal pooled: 4 people
 
 
 def test_a_lone_small_group_also_hides_the_next_smallest():
@@ -103,8 +104,9 @@ def test_a_lone_small_group_also_hides_the_next_smallest():
     values = pd.Series(["A"] * 10 + ["B"] * 8 + ["C"] * 2, index=metrics.index)
     table, hidden = breakdown(metrics, values, 5)
     people = dict(zip(table["group"], table["people"], strict=True))
-    # C (2 people) is pooled and hidden; B is hidden too, else total - A - B would reveal C
-    assert people == {"A": 10, "B": "<5", "other groups (each under 5)": "<5"}
+    # C (2 people) is pooled and hidden; B is hidden too (else total - A - B would reveal C), and marked as
+    # hidden only to protect C: it has 8 people
+    assert people == {"A": 10, "B": SUPPRESSED_COMPLEMENT, "other groups (each under 5)": SUPPRESSED}
     assert hidden > 0
 
 
@@ -149,8 +151,8 @@ def test_html_is_self_contained_and_shows_the_values(tmp_path):
     report = _report(folder)
     html = render_html(report, load_programme(folder))
     assert "Pilot: programme report" in html
-    assert "1 of 3" in html                                  # goals met headline
-    for text in ("58.3%", "3.8", "85.7%", "+25", "4.25", "&lt;5", "Activity per week", "<svg"):
+    assert "1 of 3 goals met; missed: Goals reached; People stay." in html      # the verdict
+    for text in ("58.3%", "3.8", "85.7%", "+25", "4.25", "hidden*", "Activity per week", "<svg"):
         assert text in html, text
     assert not re.search(r"(?i)https?://|<script|<link|\bsrc\s*=|@import|url\(", html)
     assert "@media print" in html
@@ -182,7 +184,7 @@ def test_writers_produce_all_four_files(tmp_path):
     assert rows[0][:4] == ("timestamp", "event", "mentor_id", "mentee_id")
     assert len(rows) == 1 + 13                                  # 13 events in the period
     assert rows[1][:5] == (datetime(2026, 2, 3, 10, 0), "session", "m1", "e1", 60)
-    kpis = {r[1]: r[3] for r in book["KPIs"].iter_rows(min_row=2, values_only=True)}
+    kpis = {r[5]: r[2] for r in book["KPIs"].iter_rows(min_row=2, values_only=True)}   # key → value
     assert kpis["mentoring_hours"] == 3.8
 
 
@@ -203,7 +205,7 @@ def test_compare_puts_two_cohorts_side_by_side(tmp_path):
     assert report.compare is not None
     assert report.compare.kpis["sessions_held"] == 1
     assert report.as_dict()["compare"]["kpis"]["sessions_held"] == 1
-    assert "| Engagement | Sessions held (`sessions_held`) | 4 | 1 |" in render_markdown(report)
+    assert "| Engagement | Sessions held | 4 | 1 |" in render_markdown(report)
 
 
 def test_parse_period():
@@ -292,32 +294,140 @@ def test_relationships_are_formed_on_their_first_event_or_the_start_date(tmp_pat
     assert early.kpis["participation_rate"] == round(6 / 12, 3)
 
 
-@pytest.mark.parametrize(("values", "direction", "expected"), [
-    ([0.0, 0.1, 0.3, 0.455, 0.609, 0.612, 0.612], "at_least", "improving"),    # flat at the very end
-    ([1.0, 0.989, 0.985, 0.978, 0.97, 0.963, 0.963], "at_least", "worsening"),
-    ([1.0, 0.989, 0.985, 0.978, 0.97, 0.963, 0.963], "at_most", "improving"),
-    ([0.954] * 7, "at_least", "steady"),
-    ([0.95, 0.951, 0.949, 0.952, 0.95, 0.951, 0.953], "at_least", "steady"),    # within half a point
-    ([None, None, None, None, None, None, 0.5], "at_least", None),
-])
-def test_trend_compares_with_a_quarter_of_the_period_earlier(values, direction, expected):
-    from mentorctl.report.kpis import checkpoints, trend_change
+def test_pace_judges_cumulative_goals_against_the_target_to_date():
+    from mentorctl.report.kpis import pace
 
-    period = Period(date(2027, 1, 11), date(2027, 7, 11))
-    days = checkpoints(period)
-    assert len(days) == len(values)
-    assert trend_change(list(zip(days, values, strict=True)), direction, period, "goal_completion_rate") == expected
+    assert pace("mentoring_hours", 400, 1000, "at_least", 0.5) == ("behind", 500.0)
+    assert pace("mentoring_hours", 600, 1000, "at_least", 0.5) == ("on track", 500.0)
+    assert pace("mentoring_hours", 1000, 1000, "at_least", 0.5) == ("met", 1000)
+    assert pace("mentoring_hours", 900, 1000, "at_least", 1.0) == ("missed", 1000)
+    # a rate is a level, not a sum: no pro-rating, and no "improving" from a cumulative count
+    assert pace("participation_rate", 0.5, 0.9, "at_least", 0.5) == ("not met yet", 0.9)
+    assert pace("nps", None, 30, "at_least", 0.5) == (None, None)
 
 
-def test_trend_of_a_count_uses_a_relative_tolerance():
-    from mentorctl.report.kpis import trend_change
+def test_running_programme_goals_are_on_track_or_behind_with_target_lines(tmp_path):
+    folder = make_programme(tmp_path / "p")
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("length_weeks: 4", "length_weeks: 8").replace(
+        "target: 3}", "target: 6}"))
+    report = _report(folder)           # 4 of 8 weeks: half the programme
+    hours = next(g for g in report.goals if g.kpi == "mentoring_hours")
+    assert report.elapsed == 0.5
+    assert (hours.value, hours.expected, hours.pace) == (3.8, 3.0, "on track")
+    assert report.verdict.startswith("1 of 3 goals met or on track; behind: Goals reached")
+    html = render_html(report, load_programme(folder))
+    assert "on track" in html and "improving" not in html and "steady" not in html
+    hours_chart = re.search(r'<svg[^>]*aria-label="Mentoring hours to date".*?</svg>', html, re.S).group(0)
+    assert 'class="target"' in hours_chart and "target pace" in hours_chart
 
-    period = Period(date(2026, 2, 2), date(2026, 3, 1))
-    points = [(date(2026, 2, 8), 1000.0), (date(2026, 2, 15), 1004.0), (date(2026, 2, 22), 1005.0),
-              (date(2026, 3, 1), 1009.0)]
-    assert trend_change(points, "at_least", period, "sessions_held") == "steady"      # +0.5% since 02-22
-    points[-1] = (date(2026, 3, 1), 1100.0)
-    assert trend_change(points, "at_least", period, "sessions_held") == "improving"
+
+def test_survey_kpis_have_no_trend_line(tmp_path):
+    folder = make_programme(tmp_path / "p", survey=True)
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace(
+        "goals:\n", "goals:\n  - {name: Happy, kpi: satisfaction_mean, target: 4}\n"))
+    report = _report(folder)
+    happy = next(g for g in report.goals if g.name == "Happy")
+    assert happy.trend == [] and happy.pace == "met"
+    assert "flat" not in render_markdown(report)
+
+
+def test_participation_excludes_people_the_programme_excludes(tmp_path):
+    folder = make_programme(tmp_path / "p")
+    (folder / "mentors.csv").write_text("id,name,department,years\n" + "".join(
+        f"{i},Mentor {i},{d},{1 if i == 'm6' else 5}\n" for i, d in
+        [("m1", "Sales"), ("m2", "Sales"), ("m3", "Sales"), ("m4", "Sales"), ("m5", "Sales"), ("m6", "Legal")]))
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace(
+        "design: {start_date: 2026-02-02, length_weeks: 4}",
+        "design: {start_date: 2026-02-02, length_weeks: 4, eligibility: {mentors: [\"mentor.years >= 3\"]}}"))
+    report = _report(folder)
+    # m6 is excluded by design.eligibility: 7 of the 11 eligible took part (7/12 before)
+    assert report.kpis["participation_rate"] == round(7 / 11, 3)
+    assert (report.population, report.excluded) == (11, 1)
+    assert "11 eligible people (1 more excluded" in render_html(report, load_programme(folder))
+
+
+def test_goal_completion_counts_only_achievements_of_goals_set(tmp_path):
+    events = [*EVENTS[:-1],
+              ("2026-02-25 09:00", "goal_achieved", "m2", "e2", "", "", "g2"),     # g2 was set: counts
+              ("2026-02-26 09:00", "goal_achieved", "m3", "e3", "", "", "g9"),     # never set
+              ("2026-02-27 09:00", "goal_achieved", "m3", "e3", "", "", "g8")]     # never set
+    report = _report(make_programme(tmp_path / "p", events=events))
+    assert report.kpis["goals_set"] == 2 and report.kpis["goals_achieved"] == 4
+    assert report.kpis["goal_completion_rate"] == 1.0                 # 2 of 2 set, not 4 of 2 = 200 %
+    assert any("2 goal achievement(s) match no goal set" in n for n in report.data_quality.notes)
+    table = report.breakdowns["department"].set_index("group")
+    assert table.loc["Sales", "goals_achieved"] == 2
+
+
+def test_took_part_is_defined_in_the_report_and_the_docs(tmp_path):
+    folder = make_programme(tmp_path / "p", hr=True)
+    report = _report(folder)
+    definition = "matched in a relationship formed by the end of the period, or with any logged activity"
+    assert definition in render_html(report, load_programme(folder))
+    assert definition in render_markdown(report)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "matched or active" not in readme and "or with any logged activity in the period" in readme
+
+
+def test_cards_use_plain_names_and_units(tmp_path):
+    folder = make_programme(tmp_path / "p")
+    report = _report(folder)
+    html = render_html(report, load_programme(folder))
+    assert "<code>mentoring_hours</code>" not in html and "mentoring_hours" not in html
+    assert re.search(r'3\.8 <span class="unit">hours</span>', html)
+    assert re.search(r'20\.0 <span class="unit">days</span>', html)
+    markdown = render_markdown(report)
+    assert "`" not in markdown.split("## Data quality")[0]
+    assert "3.8 hours" in markdown and "| Mentoring hours |" in markdown
+
+
+def test_charts_have_axis_titles_whole_number_ticks_value_labels_and_no_empty_axes(tmp_path):
+    from mentorctl.report import charts
+
+    svg = charts.bar_chart("Answers", ["1", "2", "3"], {"answers": [1, 3, 2]}, integer=True, value_labels=True,
+                           x_title="score", y_title="answers")
+    assert 'class="axis"' in svg and ">score</text>" in svg and ">answers</text>" in svg
+    ticks = re.findall(r'class="tick"[^>]*>([^<]+)</text>', svg)
+    assert ticks[:5] == ["0", "1", "2", "3", "4"]
+    assert re.findall(r'class="value"[^>]*>([^<]+)</text>', svg) == ["1", "3", "2"]
+    empty = charts.line_chart("Hours", ["a", "b"], {"hours": [0, 0]})
+    assert "No data in this period" in empty and 'class="tick"' not in empty
+
+
+def test_suppression_marks_have_a_footnote_and_never_read_as_scores(tmp_path):
+    folder = make_programme(tmp_path / "p", survey=True)
+    report = _report(folder)
+    html = render_html(report, load_programme(folder))
+    assert "&lt;5" not in html and "hidden*" in html
+    assert "* Fewer than 5 people" in html and "† At least 5 people" in html
+    assert "hidden*" in render_markdown(report) and "<5" not in render_markdown(report)
+
+
+def test_xlsx_has_number_formats_autofilters_plain_headers_and_fitting_widths(tmp_path):
+    from openpyxl import load_workbook
+
+    folder = make_programme(tmp_path / "p", hr=True)
+    path = write_report(_report(folder), tmp_path / "out", formats=["xlsx"])["xlsx"]
+    book = load_workbook(path)
+    sheet = book["KPIs"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[:4] == ["Area", "Measure", "Value", "Others (did not take part)"]
+    rows = {r[1].value: r for r in sheet.iter_rows(min_row=2)}
+    assert rows["Participation rate"][2].number_format == "0.0%"
+    assert rows["Mentoring hours"][2].number_format == "#,##0.0"
+    assert rows["Mentoring hours"][2].value == 3.8
+    assert rows["Sessions held"][2].number_format == "#,##0"
+    assert sheet.auto_filter.ref.startswith("A1:")
+    assert sheet.column_dimensions["B"].width >= len("Assignments completed")
+    goals = book["Goals"]
+    assert [c.value for c in goals[1]][:6] == ["Goal", "Measure", "Value", "Target", "Target to date", "Status"]
+    breakdown_sheet = book["By department"]
+    assert [c.value for c in breakdown_sheet[1]][:3] == ["Group", "People", "Participants"]
+    assert any(c.number_format == "0.0%" for c in breakdown_sheet["D"][1:])
+    assert book["Weekly"]["A1"].value == "Week starting"
 
 
 def test_retention_cards_show_the_others_as_a_sub_line_and_charts_are_legible(tmp_path):
@@ -330,7 +440,7 @@ def test_retention_cards_show_the_others_as_a_sub_line_and_charts_are_legible(tm
     ticks = re.findall(r'<text[^>]*class="(?:tick|legend)"[^>]*>', html)
     assert ticks and all(f'font-size="{charts.FONT_SIZE}"' in t for t in ticks)
     assert not re.search(r"svg \.tick[^}]*font-size", html)          # no CSS shrinking them again
-    assert f"minmax({charts.MIN_DISPLAY_WIDTH}px" in html
+    assert f"minmax(min({charts.MIN_DISPLAY_WIDTH}px, 100%)" in html         # never wider than a phone
     # the smallest a chart is shown; text then renders at FONT_SIZE * that / WIDTH CSS pixels
     assert charts.FONT_SIZE * charts.MIN_DISPLAY_WIDTH / charts.WIDTH >= 11
 
@@ -345,3 +455,32 @@ def test_out_must_be_a_folder(tmp_path):
         with pytest.raises(OutputError, match="not a folder"):
             write_report(_report(folder), out)
     assert target.read_text(encoding="utf-8") == "keep me"
+
+
+def test_print_keeps_headings_with_content_and_chart_text_at_least_9pt(tmp_path):
+    from mentorctl.report import charts
+
+    folder = make_programme(tmp_path / "p")
+    html = render_html(_report(folder), load_programme(folder))
+    printed = html[html.index("@media print"):]
+    printed = printed[:printed.index("</style>")]
+    assert re.search(r"h2, h3 \{ break-after: avoid;", printed)
+    assert ".charts { grid-template-columns: 1fr; }" in printed and "max-width: 170mm" in printed
+    narrowest_mm = 170             # figures print 170 mm wide on A4 or Letter (182-188 mm inside the margins)
+    points = charts.FONT_SIZE * (narrowest_mm / 25.4 * 72) / charts.WIDTH
+    assert points >= 9
+    assert "attr(href)" not in html                                     # link addresses never printed twice
+
+
+def test_report_shows_match_coverage_unmatched_and_inactive_pairs(tmp_path):
+    folder = make_programme(tmp_path / "p")
+    report = _report(folder)
+    coverage = report.coverage
+    # mentees e1-e3 are matched, e4-e6 are not; in the last 7 days (02-23..03-01) only m1-e1 (goal) and
+    # m3-e3 (session) logged something together, so m2-e2 is inactive
+    assert (coverage.eligible, coverage.matched, coverage.unmatched) == (6, 3, ["e4", "e5", "e6"])
+    assert coverage.inactive_pairs == [("m2", "e2")]
+    html = render_html(report, load_programme(folder))
+    assert "Mentees matched" in html and "50.0%" in html and "Inactive pairs" in html
+    assert "3 of 6 eligible mentees matched (50.0%); 3 unmatched." in render_markdown(report)
+    assert report.as_dict()["coverage"]["inactive_pairs"] == 1

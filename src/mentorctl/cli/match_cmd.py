@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
                           ] = False,
     ) -> None:
         """Match mentees with mentors as programme.yaml asks; write out/matches.csv, matches.xlsx,
-        unmatched.csv and match-summary.json.
+        unmatched.csv, match-summary.json and matches.html (the matching on one page to review).
 
         Pairs follow every eligibility rule, capacity, pin, forbidden pair and history; the objective is
         optimal (min-cost flow, proven over every eligible pair) or, with side constraints, CP-SAT's status,
@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
         Example: mentorctl match programmes/example
         """
         from mentorctl.matching import solve, write_match_outputs
+        from mentorctl.matching.html import write_matches_page
         from mentorctl.programme import load_programme
         from mentorctl.roster import load_participants
 
@@ -56,6 +57,7 @@ def register(app: typer.Typer) -> None:
                 result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step)
             step("writing files", None, None)
             paths = write_match_outputs(result, out or prog.out_dir, force)
+            page = write_matches_page(prog, result, out or prog.out_dir)
         from mentorctl.errors import Finding
 
         print_findings(Finding("warning", w) for w in result.summary.get("warnings", []))
@@ -68,7 +70,7 @@ def register(app: typer.Typer) -> None:
             if key in paths:
                 err_console.print(f"Kept your edited file as {paths[key]}", markup=False)
         console.print(f"Wrote {paths['matches']}, {paths['xlsx'].name}, {paths['unmatched'].name}, "
-                      f"{paths['summary'].name}", markup=False, soft_wrap=True)
+                      f"{paths['summary'].name}, {page.name}", markup=False, soft_wrap=True)
 
     @app.command()
     @handle_errors

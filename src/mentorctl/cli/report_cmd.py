@@ -75,36 +75,40 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
     from rich.markup import escape
     from rich.table import Table
 
-    from mentorctl.report.writers import change_symbol, format_value, kpi_rows, target_text
+    from mentorctl.report.writers import coverage_lines, kpi_rows, pace_text, target_text, with_unit
 
-    met, judged = result.goals_met
     console.print(f"[bold]{plain(result.programme)}[/bold] · {result.period.start:%d %b %Y} to "
                   f"{result.period.end:%d %b %Y} · {result.population:,} eligible, "
                   f"{result.participants:,} took part")
+    console.print(f"[bold]{escape(result.verdict)}[/bold]", soft_wrap=True)
+    for line in coverage_lines(result):
+        console.print(escape(line), soft_wrap=True)
     for warning in result.warnings:
         err_console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", soft_wrap=True)
     if result.is_empty:
         err_console.print("[yellow]Warning:[/yellow] no activity was recorded in this period.")
     if result.goals:
+        met, _ = result.goals_met
         goals = Table(title=f"Goals: {met} of {len(result.goals)} met", title_justify="left")
-        for column, justify in (("Goal", "left"), ("Value", "right"), ("Target", "right"), ("Met", "left"),
-                                ("Trend", "left")):
+        for column, justify in (("Goal", "left"), ("Value", "right"), ("Target", "right"), ("Status", "left")):
             goals.add_column(column, justify=justify)
+        colours = {"met": "green", "on track": "green", "behind": "red", "missed": "red", "not met yet": "red"}
         for goal in result.goals:
-            mark = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "—"}[goal.met]
-            goals.add_row(plain(goal.name), format_value(goal.kpi or "", goal.value),
-                          target_text(goal.kpi, goal.target, goal.direction), mark,
-                          change_symbol(goal.change) or "—")
+            status = pace_text(goal.pace)
+            colour = colours.get(goal.pace or "")
+            goals.add_row(plain(goal.name), with_unit(goal.kpi or "", goal.value),
+                          target_text(goal.kpi, goal.target, goal.direction),
+                          f"[{colour}]{status}[/{colour}]" if colour else status)
         console.print(goals)
     kpis = Table(title="KPIs", title_justify="left")
     kpis.add_column("Area")
-    kpis.add_column("KPI")
+    kpis.add_column("Measure")
     kpis.add_column("Value", justify="right")
     if result.compare is not None:
         kpis.add_column(plain(result.compare.programme), justify="right")
     previous = None
     for row in kpi_rows(result):
-        cells = [row["group"] if row["group"] != previous else "", row["label"], row["text"]]
+        cells = [row["group"] if row["group"] != previous else "", row["label"], with_unit(row["name"], row["value"])]
         if result.compare is not None:
             cells.append(row["compare_text"])
         kpis.add_row(*map(plain, cells))

@@ -75,3 +75,20 @@ def broken_pairs(programme: Programme, participants: Participants, pairs: pd.Dat
         out.append(BrokenPair(mentor_ids[key], mentee_ids[key], None if row is None else int(row),
                               tuple(dict.fromkeys(broken[key]))))
     return out
+
+
+def excluded_people(programme: Programme, participants: Participants) -> dict[str, str]:
+    """{id: reason} of everyone `design.eligibility` keeps out of the programme (e.g. mentors with fewer
+    than three years at the company): they are neither matched nor counted as eligible in the report."""
+    from mentorctl.matching.prepare import prepare
+
+    design = programme.design.eligibility
+    if not design.mentors and not design.mentees:
+        return {}
+    prep = prepare(programme, participants)
+    out: dict[str, str] = {}
+    for frame, ok, reasons in ((prep.mentors, prep.mentor_ok, prep.mentor_reason),
+                               (prep.mentees, prep.mentee_ok, prep.mentee_reason)):
+        for index in np.flatnonzero(~ok):
+            out.setdefault(str(frame["id"].iloc[index]), str(reasons[index] or "not eligible for the programme"))
+    return out

@@ -9,21 +9,26 @@ Definitions the numbers depend on:
   promotion of participants, breakdowns), as does anyone with activity in the period. A period entirely
   outside the programme's dates therefore forms no relationship, and the report says so first
   (`Report.warnings`, the page header and the data-quality notes).
-- Goal trend. Each goal's KPI is measured from the period start to each checkpoint (month ends, or week ends
-  for periods of 13 weeks or less, and the period's last day). `change` compares the latest value with the
-  value a quarter of the period earlier (the last checkpoint on or before that day, else the first one):
-  'steady' within half a percentage point for rates and within 1% for other KPIs, otherwise 'improving' or
-  'worsening' according to the goal's direction (`kpis.trend_change`).
+- Eligible people. The rostered mentors and mentees that `design.eligibility` admits; the people it
+  excludes are counted apart (`Report.excluded`), never in `participation_rate` or the breakdowns. "Took
+  part": matched in a relationship formed by the end of the period, or with any logged activity in it.
+- Goal completion. Only achievements of goals that were set count (`kpis.achieved_goals_set`); the others
+  are a data-quality note, so the rate never passes 100 %.
+- Goal status. A cumulative KPI (counts, hours) is judged against its target pro-rated to the share of the
+  programme elapsed at the period's end ('on track' / 'behind', then 'met' / 'missed'); a level (a rate, a
+  score) against the target itself (`kpis.pace`). Each goal's KPI is also measured from the period start to
+  each checkpoint (month ends, or week ends for periods of 13 weeks or less) and drawn, except survey KPIs
+  from an export, which has no dates.
 - Implausible input. Sessions must last 0 to 1440 minutes and ratings be 1-5; other rows are rejected with
   file, row and column like any unreadable row (`activity.py`).
 
 Imports pandas at import time: import it from inside functions or CLI command bodies only.
 """
 
-from mentorctl.report.build import DataQuality, GoalResult, Report, build_report, default_period
+from mentorctl.report.build import Coverage, DataQuality, GoalResult, Report, build_report, default_period
 from mentorctl.report.kpis import KPI_LABELS, KPI_NAMES, Period, compute_kpis, parse_period
 
 __all__ = [
-    "KPI_LABELS", "KPI_NAMES", "DataQuality", "GoalResult", "Period", "Report", "build_report",
+    "KPI_LABELS", "KPI_NAMES", "Coverage", "DataQuality", "GoalResult", "Period", "Report", "build_report",
     "compute_kpis", "default_period", "parse_period",
 ]

@@ -11,20 +11,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mentorctl.activity import ACTIVITY_COLUMNS, PROBLEM_COLUMNS, load_activity, read_hr_extract, read_survey
+from mentorctl.activity import (
+    ACTIVITY_COLUMNS,
+    EVENTS,
+    PROBLEM_COLUMNS,
+    load_activity,
+    read_hr_extract,
+    read_survey,
+)
 from mentorctl.programme import Programme, load_programme
 from mentorctl.report.kpis import (
     KPI_NAMES,
+    UNDATED_KPIS,
     Period,
+    achieved_goals_set,
     breakdown,
     compute_kpis,
     date_pairs,
+    elapsed_share,
     kpi_value,
+    pace,
     person_metrics,
     prepare_events,
     satisfaction_counts,
     trend,
-    trend_change,
     weekly_series,
 )
 
@@ -42,10 +52,18 @@ class GoalResult:
     value: float | None
     met: bool | None
     trend: list[tuple[date, float | None]] = field(default_factory=list)
-    change: str | None = None
-    """'improving', 'worsening' or 'steady': the latest value against the value a quarter of the period
-    earlier (see `kpis.trend_change`); None without two known values."""
+    """The KPI measured to each checkpoint; empty for KPIs without dates (a survey export)."""
+    pace: str | None = None
+    """'met', 'on track' / 'behind' (a cumulative KPI against its target pro-rated to date), 'not met yet'
+    (a level such as a rate while the programme runs), 'missed' (over and not met); see `kpis.pace`."""
+    expected: float | None = None
+    """The target to date: pro-rated for cumulative KPIs while the programme runs, else the target."""
     description: str | None = None
+
+    @property
+    def missed(self) -> bool:
+        """Behind, not met yet or missed: what the report's verdict names."""
+        return self.pace in ("behind", "missed", "not met yet")
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,29 @@ class DataQuality:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How far matching reached: matched and unmatched eligible mentees (peers), pairs without recent activity."""
+
+    eligible: int
+    matched: int
+    unmatched: list[str]
+    pairs: int
+    inactive_pairs: list[tuple[str, str]]
+    window_days: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.matched / self.eligible, 3) if self.eligible else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"eligible": self.eligible, "matched": self.matched, "rate": self.rate,
+                "unmatched": len(self.unmatched), "unmatched_ids": self.unmatched, "pairs": self.pairs,
+                "inactive_pairs": len(self.inactive_pairs),
+                "inactive_pair_ids": [{"mentor_id": m, "mentee_id": e} for m, e in self.inactive_pairs],
+                "inactive_window_days": self.window_days}
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the writers need; `as_dict()` is report.json."""
 
@@ -99,6 +140,33 @@ class Report:
     compare: Report | None = None
     warnings: list[str] = field(default_factory=list)
     """What makes the whole report misleading (e.g. a period outside the programme's dates): shown first."""
+    excluded: int = 0
+    """Rostered people `design.eligibility` keeps out: not in `population` (eligible people)."""
+    coverage: Coverage | None = None
+    """Matching's reach (None without out/matches.csv)."""
+    elapsed: float = 1.0
+    """The share of the programme behind the period's end (0-1): what cumulative goals are paced against."""
+
+    @property
+    def missed_goals(self) -> list[GoalResult]:
+        return [g for g in self.goals if g.missed]
+
+    @property
+    def verdict(self) -> str:
+        """One line a director reads first: how many goals are met or on track, and which are not."""
+        if not self.goals:
+            return "No goals are set in programme.yaml, so none can be judged."
+        good = [g for g in self.goals if g.pace in ("met", "on track")]
+        missed = self.missed_goals
+        unknown = len(self.goals) - len(good) - len(missed)
+        running = self.elapsed < 1.0
+        head = (f"{len(good)} of {len(self.goals)} goals met or on track" if running
+                else f"{len(good)} of {len(self.goals)} goals met")
+        if missed:
+            head += f"; {'behind' if running else 'missed'}: " + "; ".join(g.name for g in missed)
+        if unknown:
+            head += f" ({unknown} cannot be judged: no value or no target)"
+        return head + "."
 
     @property
     def goals_met(self) -> tuple[int, int]:
@@ -120,10 +188,14 @@ class Report:
             "population": self.population,
             "participants": self.participants,
             "kpis": {name: self.kpis.get(name) for name in KPI_NAMES},
+            "excluded": self.excluded,
+            "verdict": self.verdict,
+            "programme_elapsed": round(self.elapsed, 3),
+            "coverage": self.coverage.as_dict() if self.coverage is not None else None,
             "goals_met": {"met": met, "judged": judged, "total": len(self.goals)},
             "goals": [{
                 "name": g.name, "kpi": g.kpi, "target": g.target, "direction": g.direction, "value": g.value,
-                "met": g.met, "change": g.change,
+                "met": g.met, "pace": g.pace, "target_to_date": g.expected,
                 "trend": [{"date": d.isoformat(), "value": v} for d, v in g.trend],
             } for g in self.goals],
             "breakdowns": {name: _records(table) for name, table in self.breakdowns.items()},
@@ -207,6 +279,9 @@ def build_report(programme: Programme, *, period: Period | None = None,
     people = pd.Index(people_frame["id"].astype(str).to_numpy())
     people_frame = people_frame.set_index(people)
 
+    excluded = _excluded(programme, participants, notes)
+    eligible = ~people.isin(list(excluded))
+
     pairs = None
     if default_matches_path(programme).exists():
         pairs = read_matches(programme, participants=participants)[["mentor_id", "mentee_id"]]
@@ -278,10 +353,18 @@ def build_report(programme: Programme, *, period: Period | None = None,
 
     lap("read HR extract and survey")
     kpis = compute_kpis(events, period, population=people, pairs=pairs, hr=hr, survey=survey,
-                        active_window_days=settings.active_window_days)
-    goals = _goals(programme, kpis, events, period, people, pairs, hr, survey, notes)
+                        active_window_days=settings.active_window_days, eligible=eligible)
+    share = elapsed_share(period, programme.design.start_date, programme.design.length_weeks * 7)
+    goals = _goals(programme, kpis, events, period, people, pairs, hr, survey, notes, eligible, share)
+    achieved = events["_code"].to_numpy() == EVENTS.index("goal_achieved")
+    unlinked = int((achieved & ~achieved_goals_set(events)).sum())
+    if unlinked:
+        notes.append(f"{unlinked} goal achievement(s) match no goal set (same person and item_id) and are not "
+                     "counted in the goal completion rate; check the activity export's item ids.")
+    coverage = _coverage(programme, participants, pairs, events, period, excluded, settings.active_window_days)
 
     metrics = person_metrics(events, period, people, pairs, survey, settings.active_window_days)
+    metrics = metrics[eligible]
     breakdowns: dict[str, pd.DataFrame] = {}
     suppressed = 0
     for field_name in settings.report_by:
@@ -294,8 +377,9 @@ def build_report(programme: Programme, *, period: Period | None = None,
         breakdowns[field_name] = table
         suppressed += hidden
     if suppressed:
-        notes.append(f"Groups of fewer than {settings.min_group_size} people are shown as "
-                     f"'<{settings.min_group_size}' so that no one can be singled out.")
+        notes.append(f"{suppressed} breakdown cell(s) are hidden: groups of fewer than {settings.min_group_size} "
+                     "people (marked *) and, where one group alone was hidden, the next smallest (marked †), so "
+                     "that no one can be singled out.")
 
     all_problems = pd.concat([p for p in problems if not p.empty] or [problems[0]], ignore_index=True)
     all_problems = all_problems[list(PROBLEM_COLUMNS)]
@@ -319,8 +403,9 @@ def build_report(programme: Programme, *, period: Period | None = None,
         suppressed_cells=suppressed, min_group_size=settings.min_group_size,
         weekly=weekly, satisfaction=distribution,
         data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
-        population=len(people), participants=int(metrics["participant"].sum()),
-        active_window_days=settings.active_window_days, compare=other, warnings=warnings)
+        population=int(eligible.sum()), participants=int(metrics["participant"].sum()),
+        active_window_days=settings.active_window_days, compare=other, warnings=warnings,
+        excluded=int((~eligible).sum()), coverage=coverage, elapsed=share)
 
 
 def _period_warnings(programme: Programme, period: Period, notes: list[str]) -> list[str]:
@@ -347,26 +432,70 @@ def _field_values(name: str, people_frame: pd.DataFrame, hr: pd.DataFrame | None
     return None
 
 
+def _excluded(programme: Programme, participants: Any, notes: list[str]) -> dict[str, str]:
+    """{id: reason} of the people design.eligibility keeps out (a note when they cannot be worked out)."""
+    from mentorctl.errors import MentorctlError
+    from mentorctl.matching.check import excluded_people
+
+    try:
+        excluded = excluded_people(programme, participants)
+    except MentorctlError as error:
+        notes.append(f"design.eligibility could not be applied ({error.plain_message}); everyone rostered "
+                     "counts as eligible.")
+        return {}
+    if excluded:
+        notes.append(f"{len(excluded)} rostered people are excluded by design.eligibility and not counted as "
+                     "eligible (participation rate, breakdowns, match coverage).")
+    return excluded
+
+
+def _coverage(programme: Programme, participants: Any, pairs: pd.DataFrame | None, events: pd.DataFrame,
+              period: Period, excluded: dict[str, str], window: int) -> Coverage | None:
+    """Matched and unmatched eligible mentees (peers: participants); pairs with no event naming both in
+    the last `window` days of the period."""
+    if pairs is None:
+        return None
+    roster = participants.participants if programme.is_peer and participants.participants else participants.mentees
+    if roster is None:
+        return None
+    ids = [str(i) for i in roster.frame["id"] if str(i) not in excluded]
+    formed = pairs[pairs["_day"].to_numpy() < period.days] if "_day" in pairs.columns else pairs
+    matched_ids = set(formed["mentee_id"].astype(str))
+    if programme.is_peer:
+        matched_ids |= set(formed["mentor_id"].astype(str))
+    unmatched = sorted(i for i in ids if i not in matched_ids)
+    recent = events[events["_day"].to_numpy() >= period.days - window]
+    both = recent["mentor_id"].notna() & recent["mentee_id"].notna()
+    met = set(zip(recent.loc[both, "mentor_id"].astype(str), recent.loc[both, "mentee_id"].astype(str),
+                  strict=True))
+    inactive = [(m, e) for m, e in zip(formed["mentor_id"].astype(str), formed["mentee_id"].astype(str),
+                                       strict=True) if (m, e) not in met and (e, m) not in met]
+    return Coverage(eligible=len(ids), matched=len(ids) - len(unmatched), unmatched=unmatched,
+                    pairs=len(formed), inactive_pairs=inactive, window_days=window)
+
+
 def _goals(programme: Programme, kpis: dict[str, Any], events: pd.DataFrame, period: Period, people: pd.Index,
            pairs: pd.DataFrame | None, hr: pd.DataFrame | None, survey: pd.DataFrame | None,
-           notes: list[str]) -> list[GoalResult]:
+           notes: list[str], eligible: np.ndarray | None = None, share: float = 1.0) -> list[GoalResult]:
     known = [g.kpi for g in programme.goals if g.kpi and g.kpi.partition(".")[0] in KPI_NAMES]
     series = trend(events, period, sorted(set(known)), people=people, pairs=pairs, hr=hr, survey=survey,
-                   active_window_days=programme.reporting.active_window_days) if known else {}
+                   active_window_days=programme.reporting.active_window_days, eligible=eligible) if known else {}
     results = []
     for goal in programme.goals:
-        value = met = change = None
+        value = met = status = expected = None
         points: list[tuple[date, float | None]] = []
         if goal.kpi and goal.kpi.partition(".")[0] not in KPI_NAMES:
             notes.append(f"Goal '{goal.name}' names KPI '{goal.kpi}', which the report does not know; "
                          f"use one of: {', '.join(KPI_NAMES)}.")
         elif goal.kpi:
             value = kpi_value(kpis, goal.kpi)
-            points = series.get(goal.kpi, [])
+            # a survey export has no dates: no time series, so no trend (a flat line would say "steady")
+            undated = goal.kpi.partition(".")[0] in UNDATED_KPIS and survey is not None
+            points = [] if undated else series.get(goal.kpi, [])
             if value is not None and goal.target is not None:
                 met = value >= goal.target if goal.direction == "at_least" else value <= goal.target
-            change = trend_change(points, goal.direction, period, goal.kpi)
+            status, expected = pace(goal.kpi, value, goal.target, goal.direction, share)
         results.append(GoalResult(name=goal.name, kpi=goal.kpi, target=goal.target, direction=goal.direction,
-                                  value=value, met=met, trend=points, change=change,
+                                  value=value, met=met, trend=points, pace=status, expected=expected,
                                   description=goal.description))
     return results

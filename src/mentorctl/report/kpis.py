@@ -104,11 +104,14 @@ def _event_codes(event: pd.Series) -> np.ndarray:
 
 def compute_kpis(events: pd.DataFrame, period: Period, *, population: Sequence[str] | pd.Index,
                  tz: tzinfo | None = None, pairs: pd.DataFrame | None = None, hr: pd.DataFrame | None = None,
-                 survey: pd.DataFrame | None = None, active_window_days: int = 30) -> dict[str, Any]:
+                 survey: pd.DataFrame | None = None, active_window_days: int = 30,
+                 eligible: np.ndarray | None = None) -> dict[str, Any]:
     """Every KPI (see KPI_NAMES) over `period`.
 
     `events`: cleaned activity (activity.ACTIVITY_COLUMNS); events outside the period are ignored.
-    `population`: ids of the eligible people. `pairs`: matches (mentor_id, mentee_id) or None, in which case
+    `population`: ids of the rostered people. `eligible`: per person of `population`, whether the programme
+    admits them (`design.eligibility`); `participation_rate` counts only eligible people, both above and
+    below the line (default: everyone). `pairs`: matches (mentor_id, mentee_id) or None, in which case
     relationships are the distinct pairs that held a session. `hr`: employee_id, left_on, promoted_on
     (tz-aware). `survey`: participant_id, satisfaction (1-5), recommend (0-10).
     """
@@ -118,7 +121,7 @@ def compute_kpis(events: pd.DataFrame, period: Period, *, population: Sequence[s
     day = events["_day"].to_numpy()
     inside = (day >= 0) & (day < period.days)
     return _kpis(events[inside] if not inside.all() else events, period, people, pairs, hr, survey,
-                 active_window_days)
+                 active_window_days, eligible=eligible)
 
 
 def _zone_of(events: pd.DataFrame) -> tzinfo:
@@ -161,7 +164,7 @@ def _pairs_in_place(pairs: pd.DataFrame | None, period: Period) -> pd.DataFrame 
 def participant_codes(events: pd.DataFrame, people: pd.Index, pairs: pd.DataFrame | None,
                       period: Period | None = None) -> np.ndarray:
     """Positions in `people` of everyone who took part: in a relationship formed by the end of `period`, or
-    with any activity."""
+    with any logged activity in the period (`events` are the period's)."""
     parts = [events["_mentor"].to_numpy(), events["_mentee"].to_numpy()]
     if period is not None:
         pairs = _pairs_in_place(pairs, period)
@@ -175,7 +178,7 @@ def participant_codes(events: pd.DataFrame, people: pd.Index, pairs: pd.DataFram
 
 def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.DataFrame | None,
           hr: pd.DataFrame | None, survey: pd.DataFrame | None, window: int,
-          names: Sequence[str] | None = None) -> dict[str, Any]:
+          names: Sequence[str] | None = None, eligible: np.ndarray | None = None) -> dict[str, Any]:
     """The KPIs in `names` (all by default) over events already restricted to the period."""
     need = {n.partition(".")[0] for n in names} if names else set(KPI_NAMES)
     code = events["_code"].to_numpy()
@@ -196,13 +199,18 @@ def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.Data
         recent = events["_day"].to_numpy() >= period.days - window
         kpis["active_participants"] = _distinct(len(people), mentor[recent], mentee[recent])
     if "participation_rate" in need:
-        kpis["participation_rate"] = _ratio(len(participant_codes(events, people, pairs, period)), len(people))
+        took_part = participant_codes(events, people, pairs, period)
+        if eligible is None:
+            kpis["participation_rate"] = _ratio(len(took_part), len(people))
+        else:
+            kpis["participation_rate"] = _ratio(int(eligible[took_part].sum()), int(eligible.sum()))
     if "mentoring_hours" in need:
         minutes = events["duration_minutes"].to_numpy()[code == _EVENT_INDEX["session"]]
         kpis["mentoring_hours"] = round(float(np.nansum(minutes)) / 60, 1)
     for name, event in _EVENT_COUNTS.items():
         kpis[name] = int(counts[_EVENT_INDEX[event]])
-    kpis["goal_completion_rate"] = _ratio(kpis["goals_achieved"], kpis["goals_set"])
+    # only achievements of goals that were set count (see achieved_goals_set): never above 100 %
+    kpis["goal_completion_rate"] = _ratio(int(achieved_goals_set(events).sum()), kpis["goals_set"])
     if "median_days_to_goal" in need:
         kpis["median_days_to_goal"] = _median_days_to_goal(events, code)
     if need & {"satisfaction_mean", "nps"}:
@@ -229,6 +237,42 @@ def _owner(events: pd.DataFrame) -> np.ndarray:
     """Whose event it is when it concerns one person (a goal, a survey answer): the mentee, else the mentor."""
     mentee = events["_mentee"].to_numpy()
     return np.where(mentee >= 0, mentee, events["_mentor"].to_numpy())
+
+
+def achieved_goals_set(events: pd.DataFrame) -> np.ndarray:
+    """Per event: a `goal_achieved` that achieves a goal set (a `goal_set` of the same person, in `events`).
+
+    An achievement with an item_id counts when that person set a goal with that item_id (once per goal);
+    one without an item_id counts while the person has set goals not yet achieved. Other achievements
+    (no goal set to match) are left out of `goal_completion_rate` and reported as a data-quality note."""
+    n = len(events)
+    code = events["_code"].to_numpy()
+    is_set, is_done = code == _EVENT_INDEX["goal_set"], code == _EVENT_INDEX["goal_achieved"]
+    out = np.zeros(n, dtype=bool)
+    if not is_done.any() or not is_set.any():
+        return out
+    rows = np.flatnonzero(is_set | is_done)                # only goal events: cheap on a million events
+    owner = _owner(events)[rows]
+    item_codes, _ = pd.factorize(events["item_id"].iloc[rows].astype(object), use_na_sentinel=True)
+    has_item = item_codes >= 0
+    key = pd.Series(owner.astype(np.int64) * (int(item_codes.max(initial=0)) + 2) + item_codes + 1)
+    sets, dones = is_set[rows], is_done[rows]
+    set_keys = pd.Index(key[sets & has_item].unique())
+    with_item = np.flatnonzero(dones & has_item)
+    linked = key.iloc[with_item].isin(set_keys).to_numpy() & ~key.iloc[with_item].duplicated().to_numpy()
+    chosen = np.zeros(len(rows), dtype=bool)
+    chosen[with_item[linked]] = True
+    without = np.flatnonzero(dones & ~has_item)
+    if len(without):
+        size = max(int(owner.max()) + 1, 1)
+        budget = (np.bincount(owner[sets & (owner >= 0)], minlength=size)
+                  - np.bincount(owner[chosen & (owner >= 0)], minlength=size))
+        who = owner[without]
+        rank = pd.Series(who).groupby(who).cumcount().to_numpy()
+        ok = (who >= 0) & (rank < budget[np.maximum(who, 0)])
+        chosen[without[ok]] = True
+    out[rows[chosen]] = True
+    return out
 
 
 def _median_days_to_goal(events: pd.DataFrame, code: np.ndarray) -> float | None:
@@ -327,7 +371,8 @@ def checkpoints(period: Period) -> list[date]:
 
 def trend(events: pd.DataFrame, period: Period, names: Sequence[str], *, people: pd.Index,
           pairs: pd.DataFrame | None, hr: pd.DataFrame | None, survey: pd.DataFrame | None,
-          active_window_days: int) -> dict[str, list[tuple[date, float | None]]]:
+          active_window_days: int, eligible: np.ndarray | None = None
+          ) -> dict[str, list[tuple[date, float | None]]]:
     """Each named KPI as measured over the period up to each checkpoint (cumulative to date)."""
     series: dict[str, list[tuple[date, float | None]]] = {name: [] for name in names}
     day = events["_day"].to_numpy()
@@ -335,38 +380,43 @@ def trend(events: pd.DataFrame, period: Period, names: Sequence[str], *, people:
         upto = Period(period.start, point)
         cut = int(np.searchsorted(day, upto.days, side="left")) if _sorted(day) else None
         part = events.iloc[:cut] if cut is not None else events[day < upto.days]
-        values = _kpis(part, upto, people, pairs, hr, survey, active_window_days, names)
+        values = _kpis(part, upto, people, pairs, hr, survey, active_window_days, names, eligible)
         for name in names:
             series[name].append((point, kpi_value(values, name)))
     return series
 
 
-RATE_TOLERANCE = 0.005
-"""Rates (0-1) that moved by half a percentage point or less are steady."""
-RELATIVE_TOLERANCE = 0.01
-"""Other KPIs that moved by 1% of their size or less are steady."""
+CUMULATIVE_KPIS = frozenset({"relationships_formed", "mentoring_hours", "sessions_held", "messages_sent",
+                             "assignments_created", "assignments_completed", "goals_set", "goals_achieved"})
+"""KPIs that only add up over the programme: judged against the target pro-rated to date (pace)."""
+UNDATED_KPIS = frozenset({"satisfaction_mean", "nps"})
+"""KPIs from a survey export, which has no dates: no time series, so no trend is drawn for them."""
 
 
-def trend_change(points: Sequence[tuple[date, float | None]], direction: str, period: Period,
-                 kpi: str | None = None) -> str | None:
-    """'improving', 'worsening' or 'steady': the latest value against the value a quarter of the period
-    earlier (the last checkpoint on or before that day, else the first checkpoint), so that a series that
-    rises slowly but steadily is not called steady. Within RATE_TOLERANCE (rates) or RELATIVE_TOLERANCE
-    (other KPIs) it is steady. None with fewer than two known values."""
-    known = [(day, float(value)) for day, value in points if value is not None]
-    if len(known) < 2:
-        return None
-    last_day, latest = known[-1]
-    back = last_day - timedelta(days=max(1, period.days // 4))
-    earlier = [value for day, value in known[:-1] if day <= back]
-    base = earlier[-1] if earlier else known[0][1]
-    delta = latest - base
-    name = (kpi or "").partition(".")[0]
-    tolerance = RATE_TOLERANCE if name in RATE_KPIS else RELATIVE_TOLERANCE * max(abs(latest), abs(base))
-    if abs(delta) <= max(tolerance, 1e-9):
-        return "steady"
-    better = delta > 0 if direction == "at_least" else delta < 0
-    return "improving" if better else "worsening"
+def elapsed_share(period: Period, programme_start: date, programme_days: int) -> float:
+    """How much of the programme lies behind the period's end (0-1)."""
+    if programme_days <= 0:
+        return 1.0
+    done = (period.end - programme_start).days + 1
+    return min(1.0, max(0.0, done / programme_days))
+
+
+def pace(kpi: str, value: float | None, target: float | None, direction: str, share: float
+         ) -> tuple[str | None, float | None]:
+    """(status, target to date) of a goal: 'met' (the target is reached), 'on track' / 'behind' (a cumulative
+    KPI against its target pro-rated to the share of the programme elapsed), 'missed' (the programme is over,
+    or the KPI is a level such as a rate, and the target is not reached); None without a value or target."""
+    if value is None or target is None:
+        return None, None
+    at_least = direction == "at_least"
+    if value >= target if at_least else value <= target:
+        return "met", target
+    base = kpi.partition(".")[0]
+    if base in CUMULATIVE_KPIS and share < 1.0:
+        expected = target * share
+        ahead = value >= expected if at_least else value <= expected
+        return ("on track" if ahead else "behind"), round(expected, 1)
+    return ("not met yet" if share < 1.0 else "missed"), target
 
 
 def _sorted(values: np.ndarray) -> bool:
@@ -420,6 +470,12 @@ def satisfaction_counts(events: pd.DataFrame, survey: pd.DataFrame | None) -> di
 # breakdowns
 
 
+SUPPRESSED = "suppressed"
+"""A breakdown cell hidden because its group is smaller than reporting.min_group_size."""
+SUPPRESSED_COMPLEMENT = "suppressed (complementary)"
+"""A cell of a group large enough, hidden only so that a smaller hidden group cannot be worked out from the
+total (complementary suppression)."""
+
 BREAKDOWN_COLUMNS = ("people", "participants", "participation_rate", "active", "sessions_per_participant",
                      "hours_per_participant", "goals_set", "goals_achieved", "goal_completion_rate",
                      "satisfaction_mean", "respondents")
@@ -455,7 +511,7 @@ def person_metrics(events: pd.DataFrame, period: Period, people: pd.Index, pairs
         "sessions": per_person(is_session),
         "hours": per_person(is_session, minutes) / 60,
         "goals_set": per_person(code == _EVENT_INDEX["goal_set"], owner_only=True),
-        "goals_achieved": per_person(code == _EVENT_INDEX["goal_achieved"], owner_only=True),
+        "goals_achieved": per_person(achieved_goals_set(events), owner_only=True),
     }, index=people)
     if survey is not None and "satisfaction" in survey and survey["satisfaction"].notna().any():
         answers = survey.dropna(subset=["satisfaction"]).groupby("participant_id")["satisfaction"].mean()
@@ -472,10 +528,11 @@ def person_metrics(events: pd.DataFrame, period: Period, people: pd.Index, pairs
 def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple[pd.DataFrame, int]:
     """Aggregate person metrics by a field's values; groups smaller than `min_group` are suppressed.
 
-    Returns the table (group label + BREAKDOWN_COLUMNS, numbers or the text "<N") and the number of
-    suppressed cells. Groups under `min_group` are pooled into one unnamed row (`people.pool_small_groups`);
-    when the hidden row is a single group, the next smallest is suppressed too, so that the hidden count
-    cannot be worked out from the total.
+    Returns the table (group label + BREAKDOWN_COLUMNS, numbers or the marks SUPPRESSED /
+    SUPPRESSED_COMPLEMENT) and the number of suppressed cells. Groups under `min_group` are pooled into
+    one unnamed row (`people.pool_small_groups`); when the hidden row is a single group, the next
+    smallest is suppressed too (marked SUPPRESSED_COMPLEMENT: it is not small itself), so that the
+    hidden count cannot be worked out from the total.
     """
     values = values.reindex(metrics.index)
     if pd.api.types.is_numeric_dtype(values) and values.dropna().mod(1).eq(0).all():
@@ -501,17 +558,26 @@ def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple
     table["satisfaction_mean"] = grouped["satisfaction"].mean().round(2)
     table["respondents"] = grouped["satisfaction"].count().astype(int)
 
-    hidden = f"<{min_group}"
-    small_people = table.index.isin(list(complement_hidden(table["people"].to_dict(), min_group, pooled)))
-    small_part = table.index.isin(list(complement_hidden(table["participants"].to_dict(), min_group, pooled))) \
-        | small_people
+    def must_hide(counts: pd.Series) -> pd.Series:
+        hidden = complement_hidden(counts.to_dict(), min_group, pooled)
+        return pd.Series(table.index.isin(list(hidden)), index=table.index)
+
+    small_people = must_hide(table["people"])
+    small_part = must_hide(table["participants"]) | small_people
     small_resp = (table["respondents"] < min_group) | small_part
     out = table.astype(object)
     part_columns = ["participants", "participation_rate", "active", "sessions_per_participant",
                     "hours_per_participant", "goals_set", "goals_achieved", "goal_completion_rate"]
-    out.loc[small_people, "people"] = hidden
-    out.loc[small_part, part_columns] = hidden
-    out.loc[small_resp, ["satisfaction_mean", "respondents"]] = hidden
+
+    def hide(mask: pd.Series, columns: list[str], counts: pd.Series) -> None:
+        # a group hidden only to protect another is marked as such: it has min_group people or more
+        for group in mask.index[mask.to_numpy()]:
+            own = counts[group] < min_group or small_people[group] and table.at[group, "people"] < min_group
+            out.loc[group, columns] = SUPPRESSED if own else SUPPRESSED_COMPLEMENT
+
+    hide(small_people, ["people"], table["people"])
+    hide(small_part, part_columns, table["participants"])
+    hide(small_resp, ["satisfaction_mean", "respondents"], table["respondents"])
     suppressed = int(small_people.sum() + small_part.sum() + small_resp.sum())
     out = out.where(out.notna(), None)
     out.index.name = "group"

@@ -22,7 +22,15 @@ import pandas as pd
 from mentorctl.errors import OutputError
 from mentorctl.files import atomic_write_bytes, atomic_write_text, neutralise_formula
 from mentorctl.report.build import EXCEL_ROWS, Report
-from mentorctl.report.kpis import KPI_GROUPS, KPI_LABELS, KPI_NAMES, RATE_KPIS
+from mentorctl.report.kpis import (
+    CUMULATIVE_KPIS,
+    KPI_GROUPS,
+    KPI_LABELS,
+    KPI_NAMES,
+    RATE_KPIS,
+    SUPPRESSED,
+    SUPPRESSED_COMPLEMENT,
+)
 
 REPORT_FILES = ("report.html", "report.xlsx", "report.md", "report.json")
 EXCEL_MAX_ROWS = EXCEL_ROWS
@@ -33,6 +41,24 @@ BREAKDOWN_LABELS = {
     "hours_per_participant": "Hours / participant", "goals_set": "Goals set", "goals_achieved": "Goals achieved",
     "goal_completion_rate": "Goal completion", "satisfaction_mean": "Satisfaction", "respondents": "Respondents",
 }
+
+
+KPI_UNITS = {"mentoring_hours": "hours", "median_days_to_goal": "days", "satisfaction_mean": "out of 5",
+             "nps": "−100 to +100"}
+"""The unit shown beside a KPI's value (rates carry their % sign, counts need none)."""
+SUPPRESSION_MARKS = {SUPPRESSED: "hidden*", SUPPRESSED_COMPLEMENT: "hidden†"}
+PACE_TEXT = {"met": "✔ met", "on track": "● on track", "behind": "▼ behind", "not met yet": "▼ not met yet",
+             "missed": "✘ missed"}
+TOOK_PART = ("Took part: matched in a relationship formed by the end of the period, or with any logged "
+             "activity in the period.")
+
+
+def suppression_footnotes(min_group: int) -> list[str]:
+    """What the suppression marks mean, for the footnote under every breakdown."""
+    return [f"* Fewer than {min_group} people (or respondents) in the group: hidden so that no one can be "
+            "singled out.",
+            f"† At least {min_group} people, hidden as well so that the smaller hidden group cannot be worked "
+            "out from the total (complementary suppression)."]
 
 
 ILLEGAL_XML_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -74,12 +100,20 @@ def format_value(name: str, value: Any) -> str:
 _COUNT_COLUMNS = frozenset({"people", "participants", "active", "goals_set", "goals_achieved", "respondents"})
 
 
+def with_unit(name: str, value: Any) -> str:
+    """A KPI value with its unit: "1,234.5 hours", "20.0 days"; rates and counts as format_value."""
+    text = format_value(name, value)
+    unit = KPI_UNITS.get(name.partition(".")[0])
+    return f"{text} {unit}" if unit and value is not None and unit not in ("out of 5", "−100 to +100") else text
+
+
 def _cell_text(column: str, value: Any) -> str:
-    """A breakdown cell for people: counts as integers, rates as %, satisfaction to 2 places, others to 1."""
+    """A breakdown cell for people: counts as integers, rates as %, satisfaction to 2 places, others to 1;
+    hidden cells as their suppression mark (explained by `suppression_footnotes`)."""
     if value is None or (isinstance(value, float) and value != value):
         return "—"
     if isinstance(value, str):
-        return value
+        return SUPPRESSION_MARKS.get(value, value)
     if column.endswith("_rate"):
         return f"{float(value) * 100:.1f}%"
     if column in _COUNT_COLUMNS:
@@ -98,8 +132,8 @@ def target_text(kpi: str | None, target: float | None, direction: str) -> str:
     return f"{sign} {format_value(kpi, target)}"
 
 
-def change_symbol(change: str | None) -> str:
-    return {"improving": "▲ improving", "worsening": "▼ worsening", "steady": "► steady"}.get(change or "", "")
+def pace_text(pace: str | None) -> str:
+    return PACE_TEXT.get(pace or "", "—")
 
 
 def kpi_rows(report: Report) -> list[dict[str, Any]]:
@@ -109,7 +143,7 @@ def kpi_rows(report: Report) -> list[dict[str, Any]]:
         for name in names:
             value = report.kpis.get(name)
             row = {"group": group, "name": name, "label": KPI_LABELS[name], "value": value,
-                   "text": format_value(name, value)}
+                   "text": format_value(name, value), "unit": KPI_UNITS.get(name, "")}
             if report.compare is not None:
                 other = report.compare.kpis.get(name)
                 row["compare_value"] = other
@@ -179,38 +213,63 @@ def _md_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
+def coverage_lines(report: Report) -> list[str]:
+    """Match coverage, unmatched people and inactive pairs, as sentences."""
+    c = report.coverage
+    if c is None:
+        return ["No matches file: run `mentorctl match` to see how many mentees are matched."]
+    rate = format_value("participation_rate", c.rate)
+    return [f"{c.matched:,} of {c.eligible:,} eligible mentees matched ({rate}); {len(c.unmatched):,} unmatched.",
+            f"{len(c.inactive_pairs):,} of {c.pairs:,} pairs logged nothing together in the last {c.window_days} "
+            "days of the period (inactive)."]
+
+
+def goal_rows(report: Report) -> list[dict[str, str]]:
+    """The goals as people read them: plain KPI names, values with units, target and target to date, status."""
+    rows = []
+    for g in report.goals:
+        kpi = g.kpi or ""
+        base = kpi.partition(".")[0]
+        to_date = "—"
+        if g.expected is not None and g.target is not None and g.expected != g.target:
+            to_date = target_text(kpi, g.expected, g.direction)
+        rows.append({"name": g.name, "kpi": KPI_LABELS.get(base, kpi or "—"), "value": with_unit(kpi, g.value),
+                     "target": target_text(kpi, g.target, g.direction), "to_date": to_date,
+                     "status": pace_text(g.pace), "description": g.description or "",
+                     "cumulative": "yes" if base in CUMULATIVE_KPIS else ""})
+    return rows
+
+
 def render_markdown(report: Report) -> str:
-    met, judged = report.goals_met
     lines = [f"# {report.programme}: programme report", "",
              f"Period {report.period.start:%d %b %Y} to {report.period.end:%d %b %Y} · "
              f"{report.population:,} eligible people, {report.participants:,} took part · "
-             f"generated {report.generated_at:%Y-%m-%d %H:%M}", ""]
-    if report.goals:
-        lines += [f"**{met} of {len(report.goals)} goals met**" + (
-            f" ({len(report.goals) - judged} cannot be judged yet)" if judged < len(report.goals) else ""), ""]
+             f"generated {report.generated_at:%Y-%m-%d %H:%M}", "", f"**{report.verdict}**", ""]
     for warning in report.warnings:
         lines += [f"> **Warning:** {warning}", ""]
     if report.is_empty:
         lines += ["> No activity was recorded in this period: activity KPIs are zero or unknown.", ""]
     if report.goals:
         lines += ["## Goals", ""]
-        lines += _md_table(["Goal", "KPI", "Value", "Target", "Met", "Trend"], [
-            [g.name, g.kpi or "—", format_value(g.kpi or "", g.value), target_text(g.kpi, g.target, g.direction),
-             {True: "yes", False: "no", None: "—"}[g.met], change_symbol(g.change) or "—"]
-            for g in report.goals])
-        lines.append("")
-    lines += ["## KPIs", ""]
-    headers = ["Area", "KPI", "Value"] + ([f"{report.compare.programme}"] if report.compare else [])
+        lines += _md_table(["Goal", "Measure", "Value", "Target", "Target to date", "Status"], [
+            [r["name"], r["kpi"], r["value"], r["target"], r["to_date"], r["status"]] for r in goal_rows(report)])
+        lines += ["", "Cumulative goals (hours, sessions, relationships…) are on track when they have reached "
+                  "the target pro-rated to the share of the programme elapsed "
+                  f"({report.elapsed:.0%}).", ""]
+    lines += ["## Matching", ""] + [f"- {line}" for line in coverage_lines(report)] + [""]
+    lines += ["## Key figures", ""]
+    headers = ["Area", "Measure", "Value"] + ([f"{report.compare.programme}"] if report.compare else [])
     lines += _md_table(headers, [
-        [r["group"], f"{r['label']} (`{r['name']}`)", r["text"]] + ([r["compare_text"]] if report.compare else [])
-        for r in kpi_rows(report)])
-    lines.append("")
+        [r["group"], r["label"], with_unit(r["name"], r["value"])]
+        + ([r["compare_text"]] if report.compare else []) for r in kpi_rows(report)])
+    lines += ["", TOOK_PART + " Participation rate: eligible people who took part. Retention and promotion: "
+              "people who took part, then (others) everyone else in the HR extract.", ""]
     for field_name, table in report.breakdowns.items():
         lines += [f"## By {field_name}", ""]
         columns = list(table.columns)
         lines += _md_table([BREAKDOWN_LABELS.get(c, c) for c in columns],
                            [[_cell_text(c, row[c]) for c in columns] for row in table.to_dict(orient="records")])
-        lines.append("")
+        lines += [""] + suppression_footnotes(report.min_group_size) + [""]
     lines += ["## Data quality", ""] + [f"- {item}" for item in _quality_lines(report)]
     for problem in report.data_quality.summary():
         rows = ", ".join(str(r) for r in problem["rows"]) + (" …" if problem["count"] > len(problem["rows"]) else "")
@@ -236,6 +295,14 @@ def write_markdown(report: Report, path: str | Path) -> Path:
 # html
 
 
+def _goal_target(report: Report, kpi: str) -> float | None:
+    """The target of the first goal on `kpi` (at_least), for a chart's target line."""
+    for g in report.goals:
+        if g.kpi == kpi and g.target is not None and g.direction == "at_least":
+            return float(g.target)
+    return None
+
+
 def html_context(report: Report) -> dict[str, Any]:
     """The template context of report.html.j2 (plain dicts, lists and pre-escaped SVG markup)."""
     from markupsafe import Markup
@@ -244,47 +311,60 @@ def html_context(report: Report) -> dict[str, Any]:
 
     weekly = report.weekly
     labels = [d.strftime("%d %b") for d in weekly["week_start"]]
+    week = "week starting"
+    other_events = (weekly["events"] - weekly["sessions"] - weekly["messages"]).tolist()
+    cumulative_sessions = weekly["sessions"].cumsum().tolist()
     chart_list = [
         ("Activity per week", charts.bar_chart("Activity per week", labels, {
             "sessions": weekly["sessions"].tolist(), "messages": weekly["messages"].tolist(),
-            "other events": (weekly["events"] - weekly["sessions"] - weekly["messages"]).tolist()}, stacked=True)),
-        ("Cumulative mentoring hours", charts.line_chart("Cumulative mentoring hours", labels, {
-            "hours": weekly["cumulative_hours"].tolist()})),
-        ("Goals set vs achieved (cumulative)", charts.line_chart("Goals set vs achieved", labels, {
+            "other events": other_events}, stacked=True, integer=True, x_title=week, y_title="events")),
+        ("Mentoring hours to date", charts.line_chart(
+            "Mentoring hours to date", labels, {"hours": weekly["cumulative_hours"].tolist()},
+            x_title=week, y_title="hours (cumulative)", target=_goal_target(report, "mentoring_hours"),
+            target_at=report.elapsed)),
+        ("Sessions held to date", charts.line_chart(
+            "Sessions held to date", labels, {"sessions": cumulative_sessions}, integer=True,
+            x_title=week, y_title="sessions (cumulative)", target=_goal_target(report, "sessions_held"),
+            target_at=report.elapsed)),
+        ("Goals set and achieved to date", charts.line_chart("Goals set and achieved to date", labels, {
             "set": weekly["cumulative_goals_set"].tolist(),
-            "achieved": weekly["cumulative_goals_achieved"].tolist()})),
-        ("Satisfaction (answers per score, 1-5)", charts.bar_chart("Satisfaction distribution",
-                                                                   [str(k) for k in report.satisfaction],
-                                                                   {"answers": list(report.satisfaction.values())})),
+            "achieved": weekly["cumulative_goals_achieved"].tolist()}, integer=True, x_title=week,
+            y_title="goals (cumulative)")),
+        ("Satisfaction: answers per score", charts.bar_chart(
+            "Satisfaction: answers per score", [str(k) for k in report.satisfaction],
+            {"answers": list(report.satisfaction.values())}, integer=True, value_labels=True,
+            x_title="score (1 = very unhappy, 5 = very happy)", y_title="answers")),
     ]
     retention, promotion = report.kpis.get("retention_rate"), report.kpis.get("promotion_rate")
     if isinstance(retention, dict) and isinstance(promotion, dict):
-        chart_list.append(("Retention and promotion: participants vs others", charts.bar_chart(
+        chart_list.append(("Retention and promotion: took part vs others", charts.bar_chart(
             "Retention and promotion", ["Retention", "Promotion"], {
-                "participants": [retention.get("participants"), promotion.get("participants")],
+                "took part": [retention.get("participants"), promotion.get("participants")],
                 "others": [retention.get("non_participants"), promotion.get("non_participants")]},
-            percent=True, max_value=1.0)))
+            percent=True, max_value=1.0, value_labels=True, y_title="share of people")))
     met, judged = report.goals_met
-    goals = [{
-        "name": g.name, "kpi": g.kpi or "—", "label": KPI_LABELS.get((g.kpi or "").partition(".")[0], g.kpi or ""),
-        "value": format_value(g.kpi or "", g.value), "target": target_text(g.kpi, g.target, g.direction),
-        "met": g.met, "change": change_symbol(g.change), "description": g.description or "",
-        "spark": Markup(charts.sparkline([v for _, v in g.trend], g.target)),
-        "trend": ", ".join(f"{d:%d %b}: {format_value(g.kpi or '', v)}" for d, v in g.trend),
-    } for g in report.goals]
-    groups = {}
+    goals = []
+    for g, row in zip(report.goals, goal_rows(report), strict=True):
+        target = g.expected if g.expected is not None else g.target
+        goals.append({**row, "met": g.met, "pace": g.pace or "",
+                      "spark": Markup(charts.sparkline([v for _, v in g.trend], target)) if g.trend else "",
+                      "trend": ", ".join(f"{d:%d %b}: {format_value(g.kpi or '', v)}" for d, v in g.trend)})
+    groups: dict[str, list[dict[str, Any]]] = {}
     for row in kpi_rows(report):
         value = row["value"]
         row = {**row, "sub": None}
-        if isinstance(value, dict):   # retention, promotion: participants big, everyone else small below
+        if isinstance(value, dict):   # retention, promotion: people who took part big, everyone else below
             row = {**row, "text": format_value(row["name"], value.get("participants")),
                    "sub": f"others {format_value(row['name'], value.get('non_participants'))}"}
+        if value is None:
+            row["unit"] = ""
         groups.setdefault(row["group"], []).append(row)
     breakdowns = [{
         "field": name,
         "headers": [BREAKDOWN_LABELS.get(c, c) for c in table.columns],
         "rows": [[_cell_text(c, row[c]) for c in table.columns] for row in table.to_dict(orient="records")],
     } for name, table in report.breakdowns.items()]
+    coverage = report.coverage
     return {
         "title": f"{report.programme}: programme report",
         "programme_name": report.programme,
@@ -292,20 +372,33 @@ def html_context(report: Report) -> dict[str, Any]:
         "period_end": report.period.end.strftime("%d %B %Y"),
         "generated": report.generated_at.strftime("%Y-%m-%d %H:%M"),
         "population": f"{report.population:,}",
+        "excluded": report.excluded,
         "participants": f"{report.participants:,}",
+        "verdict": report.verdict,
+        "missed": [g.name for g in report.missed_goals],
+        "elapsed": f"{report.elapsed:.0%}",
         "goals_met": met, "goals_judged": judged, "goals_total": len(report.goals),
         "goals": goals,
+        "coverage": None if coverage is None else {
+            "rate": format_value("participation_rate", coverage.rate), "matched": f"{coverage.matched:,}",
+            "eligible": f"{coverage.eligible:,}", "unmatched": f"{len(coverage.unmatched):,}",
+            "unmatched_ids": coverage.unmatched[:20], "more_unmatched": max(0, len(coverage.unmatched) - 20),
+            "inactive": f"{len(coverage.inactive_pairs):,}", "pairs": f"{coverage.pairs:,}",
+            "window": coverage.window_days},
+        "coverage_lines": coverage_lines(report),
         "kpi_groups": groups,
         "compare_name": report.compare.programme if report.compare else None,
         "charts": [{"title": t, "svg": Markup(svg)} for t, svg in chart_list],
         "chart_min_width": charts.MIN_DISPLAY_WIDTH,
         "warnings": list(report.warnings),
         "breakdowns": breakdowns,
+        "footnotes": suppression_footnotes(report.min_group_size),
         "min_group_size": report.min_group_size,
         "empty": report.is_empty,
         "quality_lines": _quality_lines(report),
         "problems": report.data_quality.summary(),
         "window_days": report.active_window_days,
+        "took_part": TOOK_PART,
     }
 
 
@@ -341,16 +434,67 @@ def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _append_frame(sheet: Any, frame: pd.DataFrame, bold: Any) -> None:
-    sheet.append([clean_text(str(c)) for c in frame.columns])
+PERCENT, DECIMAL, INTEGER = "0.0%", "#,##0.0", "#,##0"
+WEEKLY_LABELS = {
+    "week_start": "Week starting", "sessions": "Sessions", "messages": "Messages", "goals_set": "Goals set",
+    "goals_achieved": "Goals achieved", "assignments_created": "Assignments created",
+    "assignments_completed": "Assignments completed", "training_attended": "Training attended",
+    "survey_responses": "Survey responses", "events": "Events", "hours": "Hours",
+    "cumulative_hours": "Hours to date", "cumulative_goals_set": "Goals set to date",
+    "cumulative_goals_achieved": "Goals achieved to date", "active_people": "Active people"}
+
+
+def _column_format(name: str) -> str | None:
+    """The number format of a column named like a KPI or breakdown column."""
+    base = name.partition(".")[0]
+    if base.endswith("_rate") or base in ("participation", "non_participants", "participants_rate"):
+        return PERCENT
+    if base in ("people", "participants", "active", "goals_set", "goals_achieved", "respondents"):
+        return INTEGER
+    if base.endswith(("_per_participant", "hours")) or base in ("satisfaction_mean",):
+        return DECIMAL
+    return None
+
+
+def _append_frame(sheet: Any, frame: pd.DataFrame, bold: Any, *, headers: dict[str, str] | None = None,
+                  formats: dict[str, str | None] | None = None, row_formats: list[str | None] | None = None,
+                  value_columns: tuple[str, ...] = ()) -> None:
+    """`frame` as a table: plain headers (`headers` maps column names), bold and frozen, an autofilter,
+    number formats per column (`formats`, else by the column's name) or per row for `value_columns`
+    (`row_formats`), and widths that fit the longest value."""
+    shown = [(headers or {}).get(str(c), str(c)) for c in frame.columns]
+    sheet.append([clean_text(h) for h in shown])
     for cell in sheet[1]:
         cell.font = bold
-    for row in _safe_frame(frame).itertuples(index=False, name=None):
+    widths = [len(h) for h in shown]
+    for r, row in enumerate(_safe_frame(frame).itertuples(index=False, name=None), start=2):
         sheet.append([_xl(v) for v in row])
+        for c, value in enumerate(row):
+            column = str(frame.columns[c])
+            fmt = (formats or {}).get(column, _column_format(column))
+            if row_formats is not None and column in value_columns:
+                fmt = row_formats[r - 2]
+            if fmt and isinstance(value, int | float | np.number) and not isinstance(value, bool):
+                sheet.cell(row=r, column=c + 1).number_format = fmt
+            text = f"{value * 100:.1f}%" if fmt == PERCENT and isinstance(value, int | float) else str(
+                "" if value is None else value)
+            widths[c] = max(widths[c], len(text))
     sheet.freeze_panes = "A2"
-    for index, column in enumerate(frame.columns, start=1):
+    if len(frame.columns):
+        last = sheet.cell(row=1, column=len(frame.columns)).column_letter
+        sheet.auto_filter.ref = f"A1:{last}{max(1, len(frame) + 1)}"
+    for index, width in enumerate(widths, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = min(48, max(10, len(str(column)) + 2))
+        sheet.column_dimensions[letter].width = min(60, max(8, width + 2))
+
+
+def _kpi_format(name: str) -> str:
+    base = name.partition(".")[0]
+    if base in RATE_KPIS or base.endswith("_rate"):
+        return PERCENT
+    if base in ("mentoring_hours", "median_days_to_goal", "satisfaction_mean", "nps"):
+        return DECIMAL
+    return INTEGER
 
 
 def _xl(value: Any) -> Any:
@@ -379,25 +523,37 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     book = Workbook()
     book.remove(book.active)
 
+    kpi_list = kpi_rows(report)
     kpis = pd.DataFrame([{
-        "area": r["group"], "kpi": r["name"], "label": r["label"],
+        "area": r["group"], "measure": r["label"],
         "value": r["value"] if not isinstance(r["value"], dict) else r["value"].get("participants"),
-        "non_participants": r["value"].get("non_participants") if isinstance(r["value"], dict) else None,
-        "shown_as": r["text"],
+        "others": r["value"].get("non_participants") if isinstance(r["value"], dict) else None,
+        "unit": r["unit"] or ("%" if _column_format(r["name"]) == PERCENT else ""),
+        "key": r["name"],
         **({f"compare: {report.compare.programme}": r["compare_text"]} if report.compare else {}),
-    } for r in kpi_rows(report)])
-    _append_frame(book.create_sheet("KPIs"), kpis, bold)
+    } for r in kpi_list])
+    kpi_formats = [_kpi_format(r["name"]) for r in kpi_list]
+    _append_frame(book.create_sheet("KPIs"), kpis, bold, headers={
+        "area": "Area", "measure": "Measure", "value": "Value", "others": "Others (did not take part)",
+        "unit": "Unit", "key": "Key (report.json)"}, row_formats=kpi_formats, value_columns=("value", "others"))
 
+    goal_list = goal_rows(report)
     goals = pd.DataFrame([{
-        "goal": g.name, "kpi": g.kpi, "target": g.target, "direction": g.direction, "value": g.value,
-        "met": None if g.met is None else ("yes" if g.met else "no"), "change": g.change,
+        "goal": g.name, "measure": row["kpi"], "value": g.value, "target": g.target,
+        "target_to_date": g.expected, "status": g.pace or "", "key": g.kpi,
         **{f"{d:%Y-%m-%d}": v for d, v in g.trend},
-    } for g in report.goals]) if report.goals else pd.DataFrame({"goal": []})
-    _append_frame(book.create_sheet("Goals"), goals, bold)
+    } for g, row in zip(report.goals, goal_list, strict=True)]) if report.goals else pd.DataFrame({"goal": []})
+    goal_formats = [_kpi_format(g.kpi or "") for g in report.goals]
+    trend_columns = tuple(c for c in goals.columns if c[:1].isdigit())
+    _append_frame(book.create_sheet("Goals"), goals, bold, headers={
+        "goal": "Goal", "measure": "Measure", "value": "Value", "target": "Target",
+        "target_to_date": "Target to date", "status": "Status", "key": "Key (report.json)"},
+        row_formats=goal_formats, value_columns=("value", "target", "target_to_date", *trend_columns))
 
     weekly = report.weekly.copy()
     weekly_sheet = book.create_sheet("Weekly")
-    _append_frame(weekly_sheet, weekly, bold)
+    _append_frame(weekly_sheet, weekly, bold, headers=WEEKLY_LABELS,
+                  formats={"hours": DECIMAL, "cumulative_hours": DECIMAL})
     charts = book.create_sheet("Charts")
     n = len(weekly) + 1
     columns = {name: i + 1 for i, name in enumerate(weekly.columns)}
@@ -421,7 +577,8 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
 
     satisfaction = pd.DataFrame({"score": list(report.satisfaction), "answers": list(report.satisfaction.values())})
     sat_sheet = book.create_sheet("Satisfaction")
-    _append_frame(sat_sheet, satisfaction, bold)
+    _append_frame(sat_sheet, satisfaction, bold, headers={"score": "Score (1-5)", "answers": "Answers"},
+                  formats={"score": INTEGER, "answers": INTEGER})
     sat_chart = BarChart()
     sat_chart.add_data(Reference(sat_sheet, min_col=2, min_row=1, max_row=6), titles_from_data=True)
     sat_chart.set_categories(Reference(sat_sheet, min_col=1, min_row=2, max_row=6))
@@ -435,7 +592,9 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
                             "non_participants": [retention.get("non_participants"),
                                                  promotion.get("non_participants")]})
         org_sheet = book.create_sheet("Retention")
-        _append_frame(org_sheet, org, bold)
+        _append_frame(org_sheet, org, bold, headers={"measure": "Measure", "participants": "Took part",
+                                                     "non_participants": "Others"},
+                      formats={"participants": PERCENT, "non_participants": PERCENT})
         org_chart = BarChart()
         org_chart.add_data(Reference(org_sheet, min_col=2, max_col=3, min_row=1, max_row=3), titles_from_data=True)
         org_chart.set_categories(Reference(org_sheet, min_col=1, min_row=2, max_row=3))
@@ -443,10 +602,16 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
         charts.add_chart(org_chart, "A67")
 
     for field_name, table in report.breakdowns.items():
-        _append_frame(book.create_sheet(_sheet_name(f"By {field_name}", book)), table, bold)
+        sheet = book.create_sheet(_sheet_name(f"By {field_name}", book))
+        shown = table.astype(object).map(lambda v: SUPPRESSION_MARKS.get(v, v) if isinstance(v, str) else v)
+        shown["group"] = table["group"]
+        _append_frame(sheet, shown, bold, headers=BREAKDOWN_LABELS)
+        sheet.append([])
+        for note in suppression_footnotes(report.min_group_size):
+            sheet.append([note])
 
     quality = pd.DataFrame({"note": _quality_lines(report)})
-    _append_frame(book.create_sheet("Data quality"), quality, bold)
+    _append_frame(book.create_sheet("Data quality"), quality, bold, headers={"note": "Note"})
     problems = report.data_quality.problems
     rejected = book.create_sheet("Rejected rows")
     _append_frame(rejected, problems.head(PROBLEM_SHEET_ROWS), bold)
