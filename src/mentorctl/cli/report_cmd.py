@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from mentorctl.cli.console import console, err_console, handle_errors
+
+if TYPE_CHECKING:
+    from mentorctl.report.build import Report
 
 
 def register(app: typer.Typer) -> None:
@@ -63,7 +66,7 @@ def _from_cwd(spec: str) -> str:
     return str(Path(file).expanduser().resolve()) + hash_ + sheet
 
 
-def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, imported lazily
+def _print_summary(result: Report) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -79,8 +82,9 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
         err_console.print("[yellow]Warning:[/yellow] no activity was recorded in this period.")
     if result.goals:
         goals = Table(title=f"Goals: {met} of {len(result.goals)} met", title_justify="left")
-        for column, justify in (("Goal", "left"), ("Value", "right"), ("Target", "right"), ("Met", "left"),
-                                ("Trend", "left")):
+        alignments: tuple[tuple[str, Literal["left", "right"]], ...] = (
+            ("Goal", "left"), ("Value", "right"), ("Target", "right"), ("Met", "left"), ("Trend", "left"))
+        for column, justify in alignments:
             goals.add_column(column, justify=justify)
         for goal in result.goals:
             mark = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "—"}[goal.met]
@@ -104,7 +108,7 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
     console.print(kpis)
 
 
-def _print_problems(result, shown: int = 5) -> None:  # noqa: ANN001
+def _print_problems(result: Report, shown: int = 5) -> None:
     from mentorctl.report.writers import clean_text
 
     quality = result.data_quality
