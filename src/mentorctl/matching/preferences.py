@@ -115,18 +115,20 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
         on_list = {(str(a), str(b)) for a, b in zip(shortlists["mentee_id"], shortlists["mentor_id"], strict=True)}
     findings: list[Finding] = list(choices.findings)  # then the picks' own problems, in row order
     errors: list[Finding] = []
-    e_list, j_list, r_list = [], [], []
+    e_list: list[int] = []
+    j_list: list[int] = []
+    r_list: list[int] = []
     picks_by_mentee: dict[str, list[tuple[str, int]]] = {}
     for pick in choices.picks:
-        i, j = mentee_of.get(pick.chooser_id), mentor_of.get(pick.chosen_id)
-        if i is None or j is None:
+        mi, mj = mentee_of.get(pick.chooser_id), mentor_of.get(pick.chosen_id)
+        if mi is None or mj is None:
             continue
         problem = None
-        if not prep.mentee_ok[i]:
-            problem = f"{pick.chooser_id} is {prep.mentee_reason[i]}; pick ignored"
-        elif not prep.mentor_ok[j]:
-            problem = f"{pick.chosen_id} is {prep.mentor_reason[j]}; pick ignored"
-        elif not _eligible(prep, i, j):
+        if not prep.mentee_ok[mi]:
+            problem = f"{pick.chooser_id} is {prep.mentee_reason[mi]}; pick ignored"
+        elif not prep.mentor_ok[mj]:
+            problem = f"{pick.chosen_id} is {prep.mentor_reason[mj]}; pick ignored"
+        elif not _eligible(prep, mi, mj):
             problem = f"{pick.chosen_id} is not an eligible mentor for {pick.chooser_id} (matching rules); pick ignored"
         elif on_list is not None and (pick.chooser_id, pick.chosen_id) not in on_list:
             problem = f"{pick.chosen_id} is not on {pick.chooser_id}'s shortlist; pick ignored"
@@ -139,8 +141,8 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
                               Location(choices.source, pick.row, pick.column))
             (errors if strict else findings).append(finding)
             continue
-        e_list.append(i)
-        j_list.append(j)
+        e_list.append(mi)
+        j_list.append(mj)
         picks_by_mentee.setdefault(pick.chooser_id, []).append((pick.chosen_id, pick.rank))
         r_list.append(pick.rank)
     if errors:
