@@ -453,12 +453,13 @@ def digest_context(programme: Programme, directory: Directory, activity: pd.Data
 
 
 @contextmanager
-def remind_lock(programme: Programme) -> Iterator[Path]:
-    """Hold the programme's reminder lock (fcntl.flock, non-blocking) for the duration of the block.
+def remind_lock(programme: Programme, lock_file: str = LOCK_FILE) -> Iterator[Path]:
+    """Hold the programme's reminder lock (fcntl.flock, non-blocking) for the duration of the block
+    (`lock_file` in the state folder: `requests` holds its own).
 
     A second run while the first holds it raises `LockedError` (exit code 0: cron sees a clean exit). The
     lock is released by the kernel when the process ends, so a crashed run never leaves it stuck."""
-    path = programme.state_dir / LOCK_FILE
+    path = programme.state_dir / lock_file
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
     try:
