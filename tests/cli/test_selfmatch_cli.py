@@ -135,6 +135,11 @@ def test_match_on_picks_is_rank_maximal_and_reports_every_ignored_pick(programme
     assert unmatched["E4"].startswith("none of their picks: M1, M3 all filled")
     summary = json.loads((folder / "out" / "match-summary.json").read_text())
     assert summary["choices"]["by_rank"] == {"1": 2, "2": 2, "3": 0}
+    report = run_cli("report", folder)
+    assert report.exit_code == 0, report.output
+    funnel = json.loads((folder / "out" / "report.json").read_text())["self_matching"]
+    assert funnel["mode"] == "mentee-prefers" and funnel["accepted"] == 4 and funnel["chose"] == 5
+    assert funnel["first_choice_share"] == 0.5 and funnel["requests_sent"] is None
 
 
 def test_pick_not_on_shortlist_is_an_error_when_asked(programme, run_cli):
@@ -213,7 +218,7 @@ def sent(smtp_server, since: int = 0) -> list[tuple[str, str]]:
 def test_request_round_end_to_end(programme, run_cli, smtp_server):
     folder = request_programme(programme)
     # day 0: every eligible mentor is on every shortlist (size 3, exposure 10)
-    assert run_cli("shortlist", folder, "--send").exit_code == 0
+    assert run_cli("shortlist", folder, "--send", "--now", "2027-02-01T09:00").exit_code == 0
     assert len(smtp_server.messages) == 5
     (folder / "choices.csv").write_text(REQUEST_CHOICES)
 
@@ -283,6 +288,23 @@ def test_request_round_end_to_end(programme, run_cli, smtp_server):
     assert status == {("E1", "M1"): "accepted", ("E1", "M3"): "withdrawn", ("E2", "M4"): "expired",
                       ("E3", "M1"): "full", ("E3", "M2"): "declined", ("E4", "M1"): "expired",
                       ("E5", "M3"): "accepted", ("E3", "M4"): "pending"}
+
+    # the report's self-matching funnel
+    report = run_cli("report", folder)
+    assert report.exit_code == 0, report.output
+    funnel = json.loads((folder / "out" / "report.json").read_text())["self_matching"]
+    assert funnel["mode"] == "request"
+    assert (funnel["shortlisted"], funnel["requested"], funnel["requests_sent"], funnel["accepted"]) == (5, 5, 8, 2)
+    assert (funnel["declined"], funnel["expired"], funnel["withdrawn"], funnel["mentor_full"]) == (1, 2, 1, 1)
+    assert (funnel["days_to_match_median"], funnel["days_to_match_max"]) == (2.5, 3.0)  # E1 2 days, E5 3 days
+    assert funnel["first_choice_share"] == 1.0 and funnel["by_choice"] == {"1": 2}
+    # requests per mentor: M1 3, M3 2, M4 2, M2 1
+    assert (funnel["requests_per_mentor_max"], funnel["requests_per_mentor_median"]) == (3, 2.0)
+    assert funnel["mentors_requested"] == 4 and funnel["top_decile_share"] == 0.375
+    markdown = (folder / "out" / "report.md").read_text()
+    assert "## Self-matching" in markdown and "| Requests expired | 2 |" in markdown
+    html = (folder / "out" / "report.html").read_text()
+    assert "<h2>Self-matching</h2>" in html and "Days to match (median / longest)" in html
 
 
 def test_requests_preview_saves_nothing(programme, run_cli, smtp_server):

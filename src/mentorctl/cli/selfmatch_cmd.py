@@ -21,6 +21,8 @@ def shortlist(
     exposure: Annotated[float | None, typer.Option("--exposure", min=1.0, help="A mentor is on at most exposure × "
                                                    "remaining capacity shortlists (default self_matching.exposure, "
                                                    "else 2).")] = None,
+    now: Annotated[str | None, typer.Option("--now", metavar="ISO", help="Act as if it were this time (dates in "
+                                            "the emails, the funnel's start).")] = None,
     send: SendOpt = False,
 ) -> None:
     """Give every mentee a balanced shortlist of mentors to choose from, and email it to them.
@@ -53,7 +55,10 @@ def shortlist(
     result = build_shortlists(prog, participants, size=size or settings.size,
                               exposure=exposure if exposure is not None else settings.exposure,
                               taken=taken, exclude=exclude, only=only)
-    messages = shortlist_messages(prog, participants, result.entries, result.terms, sending=send)
+    from datetime import UTC, datetime
+
+    moment = _parse_now(now, prog) if now else datetime.now(UTC)
+    messages = shortlist_messages(prog, participants, result.entries, result.terms, sending=send, now=moment)
     paths = write_shortlist_outputs(result, prog.out_dir)
     s = result.summary
     console.print(f"Shortlisted {s.shortlisted} of {s.mentees} mentees: {s.entries} entries (up to {s.size} each), "
@@ -68,13 +73,11 @@ def shortlist(
     console.print(f"Wrote {paths['shortlists']}, {paths['xlsx'].name}, {paths['missing'].name}, "
                   f"{paths['summary'].name}", markup=False, soft_wrap=True)
     if send and taken is not None:  # request mode: the state notes who was shortlisted when (for the funnel)
-        from datetime import UTC, datetime
-
         from mentorctl.selfmatch.requests import load_state, record_shortlists, requests_lock, save_state
 
         with requests_lock(prog):
             ids = sorted(set(result.entries["mentee_id"]))
-            save_state(prog, record_shortlists(load_state(prog), ids, datetime.now(UTC)))
+            save_state(prog, record_shortlists(load_state(prog), ids, moment))
     report = _deliver(prog, messages.outgoing, mailer, send)
     if not report.ok:
         raise typer.Exit(1)
