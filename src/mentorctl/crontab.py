@@ -49,8 +49,9 @@ def mentorctl_command() -> list[str]:
     return [str(Path(sys.executable).absolute()), "-m", "mentorctl"]
 
 
-def crontab_line(programme_dir: Path, *, when: str = DEFAULT_WHEN, send: bool = True) -> str:
-    """The crontab line running `remind` for the programme, logging to `PROGRAMME/logs/remind.log`.
+def crontab_line(programme_dir: Path, *, when: str = DEFAULT_WHEN, send: bool = True, requests: bool = False) -> str:
+    """The crontab line running `remind` for the programme, logging to `PROGRAMME/logs/remind.log`; with
+    `requests` (self-matching in request mode) it then runs `mentorctl requests` too, into the same log.
 
     Paths are absolute and shell-quoted; `%` (special in crontab) is escaped."""
     from croniter import croniter
@@ -66,7 +67,11 @@ def crontab_line(programme_dir: Path, *, when: str = DEFAULT_WHEN, send: bool = 
         args.append("--send")
     command = " ".join(shlex.quote(a) for a in args)
     log = shlex.quote(str(folder / LOG_FILE))
-    return f"{when} {command} >> {log} 2>&1 ".replace("%", "\\%") + marker_for(folder)
+    line = f"{when} {command} >> {log} 2>&1"
+    if requests:
+        second = [*mentorctl_command(), "requests", str(folder), *(["--send"] if send else [])]
+        line += f"; {' '.join(shlex.quote(a) for a in second)} >> {log} 2>&1"
+    return f"{line} ".replace("%", "\\%") + marker_for(folder)
 
 
 def read_crontab() -> str:
@@ -107,7 +112,8 @@ def _without(text: str, marker: str) -> list[str]:
     return [line for line in text.splitlines() if not line.rstrip().endswith(marker)]
 
 
-def install(programme_dir: Path, *, when: str = DEFAULT_WHEN, send: bool = True) -> CrontabChange:
+def install(programme_dir: Path, *, when: str = DEFAULT_WHEN, send: bool = True,
+            requests: bool = False) -> CrontabChange:
     """Add (or replace) the programme's line; running it twice leaves one line. Creates `logs/`."""
     from croniter import croniter
 
@@ -115,7 +121,7 @@ def install(programme_dir: Path, *, when: str = DEFAULT_WHEN, send: bool = True)
         raise CrontabError(f"'{when}' is not a cron schedule; write e.g. '*/15 * * * *'")
     folder = Path(programme_dir).resolve()
     (folder / "logs").mkdir(parents=True, exist_ok=True)
-    line = crontab_line(folder, when=when, send=send)
+    line = crontab_line(folder, when=when, send=send, requests=requests)
     current = read_crontab()
     lines = _without(current, marker_for(folder))
     new = "\n".join([*lines, line]) + "\n"

@@ -660,6 +660,8 @@ class SelfMatching(StrictModel):
     max_picks: int = Field(3, ge=1, le=20, description="ranked picks a mentee may make from the shortlist")
     form_url: str | None = Field(None, description="link to the choice form, shown in the shortlist email")
     reply_to: str | None = Field(None, description="address mentees reply to with their picks (when no form)")
+    answer_form_url: str | None = Field(None, description="request mode: link to the mentors' accept / decline "
+                                                          "form, shown in each request email")
     deadline_days: int | None = Field(None, ge=1, description="days mentees have to choose (shown in the email)")
     unknown_pick: Literal["warning", "error"] = Field(
         "warning", description="a pick not on the mentee's shortlist or of an ineligible mentor: warning "

@@ -494,14 +494,15 @@ def digest_context(programme: Programme, directory: Directory, activity: pd.Data
 
 
 @contextmanager
-def remind_lock(programme: Programme) -> Iterator[Path]:
-    """Hold the programme's send lock (shared with `packs --send`, see `ledger.send_lock`), non-blocking.
+def remind_lock(programme: Programme, owner: str = "remind") -> Iterator[Path]:
+    """Hold the programme's send lock (shared with `packs --send` and `requests`, see `ledger.send_lock`),
+    non-blocking; `owner` names the command in the message another run shows.
 
     A second run while another holds it raises `LockedError` (exit code 0: cron sees a clean exit and tries
     again at its next run)."""
     from mentorctl.ledger import send_lock
 
-    with send_lock(programme.state_dir, "remind") as path:
+    with send_lock(programme.state_dir, owner) as path:
         yield path
 
 

@@ -135,6 +135,11 @@ def test_match_on_picks_is_rank_maximal_and_reports_every_ignored_pick(programme
     assert unmatched["E4"].startswith("none of their picks: M1, M3 all filled")
     summary = json.loads((folder / "out" / "match-summary.json").read_text())
     assert summary["choices"]["by_rank"] == {"1": 2, "2": 2, "3": 0}
+    report = run_cli("report", folder)
+    assert report.exit_code == 0, report.output
+    funnel = json.loads((folder / "out" / "report.json").read_text())["self_matching"]
+    assert funnel["mode"] == "mentee-prefers" and funnel["accepted"] == 4 and funnel["chose"] == 5
+    assert funnel["first_choice_share"] == 0.5 and funnel["requests_sent"] is None
 
 
 def test_pick_not_on_shortlist_is_an_error_when_asked(programme, run_cli):
@@ -173,3 +178,165 @@ def test_two_sided_preferences_blocking_pairs_and_stable(programme, run_cli):
     assert "Stable: no mentee and mentor both prefer each other" in stable.stdout
     summary = json.loads((folder / "out" / "match-summary.json").read_text())
     assert summary["blocking_pairs"] == [] and summary["objective"] == "stable"
+
+
+# ------------------------------------------------------------------------------------- request mode, end to end
+
+REQUEST_CHOICES = """Timestamp,Email,First choice,Second choice
+2027-02-01 12:00,eve@example.org,M1,M3
+2027-02-01 12:05,fay@example.org,M4,
+2027-02-01 12:10,gus@example.org,M1,M2
+2027-02-01 12:15,hal@example.org,M1,
+2027-02-01 12:20,ida@example.org,M3,
+"""
+ANSWERS_DAY_5 = """Submitted,Mentor,Mentee,Answer
+2027-02-03 10:00,M1,E1,Accept
+2027-02-03 11:00,M3,eve@example.org,accept
+2027-02-03 12:00,ada@example.org,E3,Yes
+2027-02-04 09:00,M3,E5,accept
+2027-02-04 10:00,M2,Gus Three,Decline
+"""
+ANSWERS_DAY_10 = ANSWERS_DAY_5 + "2027-02-10 08:00,M4,E2,accept\n"
+
+
+def request_programme(programme):
+    folder = programme(mode="request", size=3, exposure=10, max_picks=2,
+                       answer_form_url="https://forms.example.org/answer",
+                       choices={"path": "choices.csv", "mentee": "Email", "picks": ["First choice", "Second choice"],
+                                "submitted": "Timestamp"},
+                       answers={"path": "answers.csv", "mentor": "Mentor", "mentee": "Mentee", "answer": "Answer",
+                                "submitted": "Submitted"},
+                       requests={"send": "all", "max_pending_per_mentee": 3, "max_pending_per_mentor": 5,
+                                 "remind_after_days": 3, "expire_after_days": 7})
+    return folder
+
+
+def sent(smtp_server, since: int = 0) -> list[tuple[str, str]]:
+    return [(m["To"].addresses[0].addr_spec, str(m["Subject"])) for m in smtp_server.messages[since:]]
+
+
+def test_request_round_end_to_end(programme, run_cli, smtp_server):
+    folder = request_programme(programme)
+    # day 0: every eligible mentor is on every shortlist (size 3, exposure 10)
+    assert run_cli("shortlist", folder, "--send", "--now", "2027-02-01T09:00").exit_code == 0
+    assert len(smtp_server.messages) == 5
+    (folder / "choices.csv").write_text(REQUEST_CHOICES)
+
+    # day 1: every pick becomes a request to its mentor, all at once
+    day1 = run_cli("requests", folder, "--send", "--now", "2027-02-02T09:00")
+    assert day1.exit_code == 0, day1.output
+    requests = sent(smtp_server, 5)
+    assert len(requests) == 7 and all("would like you as their mentor" in s for _, s in requests)
+    assert sorted(to for to, _ in requests) == sorted(
+        ["ada@example.org"] * 3 + ["cy@example.org"] * 2 + ["di@example.org", "ben@example.org"])
+    body = next(m for m in smtp_server.messages[5:] if m["To"].addresses[0].addr_spec == "di@example.org")
+    text = body.get_body(("plain",)).get_content()
+    assert "https://forms.example.org/answer" in text and "fay@example.org" not in text  # no address yet
+
+    # day 5: answers — M1 accepts E1, then M3 accepts E1 too (second acceptance), M1 accepts E3 while full,
+    # M3 accepts E5, M2 declines E3; reminders for the two still unanswered
+    (folder / "answers.csv").write_text(ANSWERS_DAY_5)
+    before = len(smtp_server.messages)
+    day5 = run_cli("requests", folder, "--send", "--now", "2027-02-06T09:00")
+    assert day5.exit_code == 0, day5.output
+    err = day5.stderr
+    assert "answers.csv, row 3: M3 accepted E1's request after E1 was already matched with M1; answer ignored" in err
+    assert "answers.csv, row 4: M1 accepted E3 but is already at capacity (1)" in err
+    got = sent(smtp_server, before)
+    subjects = sorted(s.split(": ", 1)[1] for _, s in got)
+    assert subjects == sorted([
+        "Ada Mentor is your mentor", "you are mentoring Eve One",        # E1–M1, to both
+        "Cy Mentor is your mentor", "you are mentoring Ida Five",        # E5–M3, to both
+        "Eve One's request is withdrawn",                                # to M3 (E1 matched with M1)
+        "you are already at capacity",                                   # to M1 (accepted E3 while full)
+        "reminder — Hal Four is waiting for your answer",               # to M1
+        "reminder — Fay Two is waiting for your answer",                # to M4
+        "1 mentor suggested for you",                                    # E3: fresh list without M1, M2
+    ])
+    fresh = [m for m in smtp_server.messages[before:] if "suggested" in str(m["Subject"])][0]
+    assert fresh["To"].addresses[0].addr_spec == "gus@example.org"
+    assert "Di Mentor" in fresh.get_body(("plain",)).get_content()
+    shortlists = read_csv(folder / "out" / "shortlists.csv")
+    assert [r["mentor_id"] for r in shortlists if r["mentee_id"] == "E3"] == ["M4"]
+
+    # day 10: M4 answers E2 after the request expired (02-09); E4's request to M1 expired unanswered;
+    # E3 picks M4 from the fresh list
+    (folder / "answers.csv").write_text(ANSWERS_DAY_10)
+    (folder / "choices.csv").write_text(REQUEST_CHOICES + "2027-02-07 10:00,gus@example.org,M4,\n")
+    before = len(smtp_server.messages)
+    day10 = run_cli("requests", folder, "--send", "--now", "2027-02-11T09:00")
+    assert day10.exit_code == 0, day10.output
+    assert "answers.csv, row 7: M4 accepted E2's request after the request had expired on 2027-02-09" in day10.stderr
+    got = sent(smtp_server, before)
+    assert sorted(got) == sorted([
+        ("di@example.org", "selfmatch: Gus Three would like you as their mentor"),
+        ("fay@example.org", "selfmatch: 2 mentors suggested for you"),   # fresh list without M4
+        ("hal@example.org", "selfmatch: 2 mentors suggested for you"),   # fresh list without M1
+    ])
+
+    # the same run again sends nothing: every message went exactly once
+    again = run_cli("requests", folder, "--send", "--now", "2027-02-11T09:00")
+    assert again.exit_code == 0, again.output
+    assert len(smtp_server.messages) == before + 3
+    everything = sent(smtp_server)
+    assert len(everything) == len(set(everything)) == 5 + 7 + 9 + 3
+
+    # nobody over capacity; the accepted pairs are the matches
+    pairs = {(r["mentee_id"], r["mentor_id"]) for r in read_csv(folder / "out" / "matches.csv")}
+    assert pairs == {("E1", "M1"), ("E5", "M3")}
+    status = {(r["mentee_id"], r["mentor_id"]): r["status"] for r in read_csv(folder / "out" / "requests.csv")}
+    assert status == {("E1", "M1"): "accepted", ("E1", "M3"): "withdrawn", ("E2", "M4"): "expired",
+                      ("E3", "M1"): "full", ("E3", "M2"): "declined", ("E4", "M1"): "expired",
+                      ("E5", "M3"): "accepted", ("E3", "M4"): "pending"}
+
+    # the report's self-matching funnel
+    report = run_cli("report", folder)
+    assert report.exit_code == 0, report.output
+    funnel = json.loads((folder / "out" / "report.json").read_text())["self_matching"]
+    assert funnel["mode"] == "request"
+    assert (funnel["shortlisted"], funnel["requested"], funnel["requests_sent"], funnel["accepted"]) == (5, 5, 8, 2)
+    assert (funnel["declined"], funnel["expired"], funnel["withdrawn"], funnel["mentor_full"]) == (1, 2, 1, 1)
+    assert (funnel["days_to_match_median"], funnel["days_to_match_max"]) == (2.5, 3.0)  # E1 2 days, E5 3 days
+    assert funnel["first_choice_share"] == 1.0 and funnel["by_choice"] == {"1": 2}
+    # requests per mentor: M1 3, M3 2, M4 2, M2 1
+    assert (funnel["requests_per_mentor_max"], funnel["requests_per_mentor_median"]) == (3, 2.0)
+    assert funnel["mentors_requested"] == 4 and funnel["top_decile_share"] == 0.375
+    markdown = (folder / "out" / "report.md").read_text()
+    assert "## Self-matching" in markdown and "| Requests expired | 2 |" in markdown
+    html = (folder / "out" / "report.html").read_text()
+    assert "<h2>Self-matching</h2>" in html and "Days to match (median / longest)" in html
+
+
+def test_requests_preview_saves_nothing(programme, run_cli, smtp_server):
+    folder = request_programme(programme)
+    (folder / "choices.csv").write_text(REQUEST_CHOICES)
+    result = run_cli("requests", folder, "--now", "2027-02-02T09:00")
+    assert result.exit_code == 0, result.output
+    assert "Would: request from E1 sent to M1 (choice 1)" in result.stdout
+    assert not (folder / ".mentorctl" / "requests.json").exists()
+    assert len(list((folder / "out" / "outbox").glob("request-*.eml"))) == 7
+    assert smtp_server.messages == []
+
+
+def test_requests_needs_request_mode(programme, run_cli):
+    folder = programme()
+    result = run_cli("requests", folder)
+    assert result.exit_code == 2
+    assert "is for self_matching.mode: request" in result.stderr and "Traceback" not in result.output
+
+
+def test_cron_line_runs_requests_after_remind(programme, run_cli):
+    folder = request_programme(programme)
+    result = run_cli("schedule", folder, "--print")
+    assert result.exit_code == 0, result.output
+    line = result.stdout.strip().splitlines()[0]
+    remind, _, rest = line.partition("; ")
+    assert " remind " in remind and remind.endswith("remind.log 2>&1")
+    assert f" requests {folder.resolve()} --send >> " in rest and rest.split(" 2>&1 ")[0].endswith("remind.log")
+    import yaml
+
+    data = yaml.safe_load((folder / "programme.yaml").read_text())
+    data["self_matching"]["mode"] = "mentee-prefers"
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    plain = run_cli("schedule", folder, "--print")
+    assert plain.exit_code == 0 and " requests " not in plain.stdout

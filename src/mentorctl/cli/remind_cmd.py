@@ -178,6 +178,7 @@ def register(app: typer.Typer) -> None:
         folder = prog.base_dir
         smtp = prog.email.smtp if prog.email is not None else None
         send = not outbox and smtp is not None
+        requests = prog.self_matching is not None and prog.self_matching.mode.value == "request"
         if uninstall:
             change = crontab.uninstall(folder)
             console.print(f"Removed from {change.where}:" if change.changed else
@@ -186,12 +187,13 @@ def register(app: typer.Typer) -> None:
                 console.print(change.line, markup=False, soft_wrap=True)
             return
         if install:
-            change = crontab.install(folder, when=when, send=send)
+            change = crontab.install(folder, when=when, send=send, requests=requests)
             console.print(f"Installed in {change.where}:" if change.changed else
                           f"Already installed in {change.where}:")
             console.print(change.line, markup=False, soft_wrap=True)
         else:
-            console.print(crontab.crontab_line(folder, when=when, send=send), markup=False, soft_wrap=True)
+            console.print(crontab.crontab_line(folder, when=when, send=send, requests=requests), markup=False,
+                          soft_wrap=True)
         if not send:
             err_console.print("Note: without email.smtp in programme.yaml (or with --outbox) cron writes reminders "
                               "to out/outbox/ instead of sending them.", markup=False)

@@ -26,6 +26,8 @@ def shortlist(
     exposure: Annotated[float | None, typer.Option("--exposure", min=1.0, help="A mentor is on at most exposure × "
                                                    "remaining capacity shortlists (default self_matching.exposure, "
                                                    "else 2).")] = None,
+    now: Annotated[str | None, typer.Option("--now", metavar="ISO", help="Act as if it were this time (dates in "
+                                            "the emails, the funnel's start).")] = None,
     send: SendOpt = False,
 ) -> None:
     """Give every mentee a balanced shortlist of mentors to choose from, and email it to them.
@@ -48,11 +50,20 @@ def shortlist(
     mailer = mailer_for(prog, send=send)
     participants = load_participants(prog, require_email=send)
     print_findings(participants.warnings)
-    taken, exclude = _request_state(prog)
+    taken, exclude = _request_state(prog)  # request mode: mentors' places taken, pairs closed
+    only = None
+    if taken is not None and participants.mentees is not None:  # request mode: the matched need no list
+        from mentorctl.selfmatch.requests import load_state
+
+        matched = set(load_state(prog).matched())
+        only = {str(i) for i in participants.mentees.frame["id"]} - matched
     result = build_shortlists(prog, participants, size=size or settings.size,
                               exposure=exposure if exposure is not None else settings.exposure,
-                              taken=taken, exclude=exclude)
-    messages = shortlist_messages(prog, participants, result.entries, result.terms, sending=send)
+                              taken=taken, exclude=exclude, only=only)
+    from datetime import UTC, datetime
+
+    moment = _parse_now(now, prog) if now else datetime.now(UTC)
+    messages = shortlist_messages(prog, participants, result.entries, result.terms, sending=send, now=moment)
     paths = write_shortlist_outputs(result, prog.out_dir)
     s = result.summary
     console.print(f"Shortlisted {s.shortlisted} of {s.mentees} mentees: {s.entries} entries (up to {s.size} each), "
@@ -66,9 +77,133 @@ def shortlist(
         err_console.print(f"Warning: {person} has no email address; shortlist written, no email.", markup=False)
     console.print(f"Wrote {paths['shortlists']}, {paths['xlsx'].name}, {paths['missing'].name}, "
                   f"{paths['summary'].name}", markup=False, soft_wrap=True)
+    if send and taken is not None:  # request mode: the state notes who was shortlisted when (for the funnel)
+        from mentorctl.selfmatch.requests import load_state, record_shortlists, requests_lock, save_state
+
+        with requests_lock(prog):
+            ids = sorted(set(result.entries["mentee_id"]))
+            save_state(prog, record_shortlists(load_state(prog), ids, moment))
     report = _deliver(prog, messages.outgoing, mailer, send)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@handle_errors
+def requests(
+    programme: ProgrammeArg = ".",
+    now: Annotated[str | None, typer.Option("--now", metavar="ISO", help="Act as if it were this time (e.g. "
+                                            "2027-02-15T09:00), to test expiry and reminders.")] = None,
+    send: SendOpt = False,
+) -> None:
+    """Advance self-matching requests (self_matching.mode: request) and show where everyone is.
+
+    Reads the mentees' picks (self_matching.choices) and the mentors' answers (self_matching.answers); sends
+    each request to its mentor (all at once or one at a time, within the pending caps), reminds mentors after
+    remind_after_days, expires requests after expire_after_days, matches a mentee with the first mentor who
+    accepts within capacity and withdraws their other requests, and sends a fresh shortlist (without those
+    mentors) to mentees whose requests all closed. Without --send it only previews: nothing is saved and the
+    emails go to out/outbox/. With --send the state (.mentorctl/requests.json) is saved, out/requests.csv and
+    out/matches.csv (accepted pairs) are written, and every email is sent once (ledger). `mentorctl schedule
+    --install` runs this from cron too.
+
+    Example: mentorctl requests programmes/example --send
+    """
+    from datetime import UTC, datetime
+
+    from mentorctl.programme import load_programme
+    from mentorctl.roster import load_participants
+    from mentorctl.selfmatch.requests import requests_lock, step_requests
+
+    prog = load_programme(programme)
+    moment = _parse_now(now, prog) if now else datetime.now(UTC)
+    mailer = mailer_for(prog, send=send)
+    participants = load_participants(prog, require_email=send)
+    print_findings(participants.warnings)
+    if not send:
+        step = step_requests(prog, participants, now=moment)
+        outgoing = _request_outgoing(prog, participants, step, send=False, now=moment)
+        _show_requests(step, preview=True)
+        _deliver(prog, outgoing, mailer, False)
+        return
+    with requests_lock(prog):
+        step = step_requests(prog, participants, now=moment)
+        outgoing = _request_outgoing(prog, participants, step, send=True, now=moment)  # render before saving
+        _save_requests(prog, step)
+    _show_requests(step, preview=False)
+    report = _deliver(prog, outgoing, mailer, True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _parse_now(text: str, prog):  # noqa: ANN001, ANN202
+    from datetime import datetime
+
+    from mentorctl.errors import MentorctlError
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise MentorctlError(f"--now '{text}' is not a date and time; write e.g. 2027-02-15T09:00") from e
+    return moment if moment.tzinfo else moment.replace(tzinfo=prog.tz)
+
+
+def _request_outgoing(prog, participants, step, *, send: bool, now):  # noqa: ANN001, ANN202
+    from mentorctl.selfmatch.requests import request_messages
+    from mentorctl.selfmatch.shortlists import shortlist_messages
+
+    outgoing = request_messages(prog, participants, step.state, sending=send, now=now)
+    if step.fresh is not None and len(step.fresh.entries):
+        outgoing += shortlist_messages(prog, participants, step.fresh.entries, step.fresh.terms, now=now,
+                                       sending=send).outgoing
+    return outgoing
+
+
+def _save_requests(prog, step) -> None:  # noqa: ANN001
+    """The state first (it is what counts), then the tables it explains."""
+    import pandas as pd
+
+    from mentorctl.files import guard_output, record_output, was_edited, write_csv
+    from mentorctl.selfmatch.requests import requests_frame, save_state
+    from mentorctl.selfmatch.shortlists import SHORTLISTS, read_shortlists
+
+    save_state(prog, step.state)
+    write_csv(requests_frame(step.state), prog.out_dir / "requests.csv")
+    if step.fresh is not None and len(step.fresh.entries):
+        old = read_shortlists(prog)
+        fresh_ids = set(step.fresh.entries["mentee_id"])
+        merged = step.fresh.entries if old is None else pd.concat(
+            [old[~old["mentee_id"].isin(fresh_ids)], step.fresh.entries], ignore_index=True)
+        merged = merged.sort_values(["mentee_id", "rank"], kind="stable").reset_index(drop=True)
+        write_csv(merged, prog.out_dir / SHORTLISTS)
+        record_output(prog.out_dir / SHORTLISTS)
+    matches = prog.out_dir / "matches.csv"
+    if matches.exists() and was_edited(matches):
+        err_console.print(f"Warning: {matches} was edited by hand, so it is left as it is; the accepted pairs are "
+                          f"in {prog.out_dir / 'requests.csv'} (status accepted).", markup=False, soft_wrap=True)
+        return
+    guard_output(matches, force=False)
+    write_csv(step.pairs, matches)
+    record_output(matches)
+
+
+def _show_requests(step, *, preview: bool) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    for line in step.advance.events:
+        console.print(("Would: " if preview else "") + line, markup=False, soft_wrap=True)
+    print_findings(step.findings)
+    counts = step.state.counts()
+    table = Table(title="Requests" + (" (preview: nothing saved)" if preview else ""), title_justify="left")
+    table.add_column("status")
+    table.add_column("requests", justify="right")
+    for status, count in counts.items():
+        table.add_row(status, str(count))
+    console.print(table)
+    matched = step.state.matched()
+    console.print(f"Matched: {len(matched)} mentee(s).", markup=False)
+    if step.fresh is not None:
+        console.print(f"Fresh shortlists for {len(step.advance.needs_shortlist)} mentee(s) whose requests all "
+                      f"closed: {', '.join(step.advance.needs_shortlist)}", markup=False, soft_wrap=True)
 
 
 def _request_state(prog):  # noqa: ANN001, ANN202
@@ -77,7 +212,10 @@ def _request_state(prog):  # noqa: ANN001, ANN202
 
     if prog.self_matching is None or prog.self_matching.mode is not SelfMatchingMode.REQUEST:
         return None, None
-    return None, None  # request state: see `mentorctl requests` (next)
+    from mentorctl.selfmatch.requests import load_state
+
+    state = load_state(prog)
+    return state.taken(), state.closed_pairs()
 
 
 def _deliver(prog: Programme, outgoing: Sequence[OutgoingMessage], mailer: Mailer, send: bool) -> DeliveryReport:
@@ -116,6 +254,7 @@ def _deliver(prog: Programme, outgoing: Sequence[OutgoingMessage], mailer: Maile
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command()(shortlist)
+    app.command()(requests)
 
 
 def print_choice_summary(summary: dict) -> None:

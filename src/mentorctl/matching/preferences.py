@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mentorctl.matching.solve import MatchResult
     from mentorctl.programme import Programme
     from mentorctl.roster import Participants
-    from mentorctl.selfmatch.exports import ExportRead
+    from mentorctl.selfmatch.exports import ExportRead, Pick
 
 
 @dataclass(frozen=True)
@@ -110,45 +110,14 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
     settings = programme.self_matching
     strict = settings is not None and settings.unknown_pick == "error"
     mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
-    on_list: set[tuple[str, str]] | None = None
-    if shortlists is not None:
-        on_list = {(str(a), str(b)) for a, b in zip(shortlists["mentee_id"], shortlists["mentor_id"], strict=True)}
-    findings: list[Finding] = list(choices.findings)  # then the picks' own problems, in row order
-    errors: list[Finding] = []
-    e_list: list[int] = []
-    j_list: list[int] = []
-    r_list: list[int] = []
+    valid, problems = valid_picks(prep, choices, shortlists, strict)
+    findings: list[Finding] = [*choices.findings, *problems]
+    e_list = [mentee_of[p.chooser_id] for p in valid]
+    j_list = [mentor_of[p.chosen_id] for p in valid]
+    r_list = [p.rank for p in valid]
     picks_by_mentee: dict[str, list[tuple[str, int]]] = {}
-    for pick in choices.picks:
-        mi, mj = mentee_of.get(pick.chooser_id), mentor_of.get(pick.chosen_id)
-        if mi is None or mj is None:
-            continue
-        problem = None
-        if not prep.mentee_ok[mi]:
-            problem = f"{pick.chooser_id} is {prep.mentee_reason[mi]}; pick ignored"
-        elif not prep.mentor_ok[mj]:
-            problem = f"{pick.chosen_id} is {prep.mentor_reason[mj]}; pick ignored"
-        elif not _eligible(prep, mi, mj):
-            problem = f"{pick.chosen_id} is not an eligible mentor for {pick.chooser_id} (matching rules); pick ignored"
-        elif on_list is not None and (pick.chooser_id, pick.chosen_id) not in on_list:
-            problem = f"{pick.chosen_id} is not on {pick.chooser_id}'s shortlist; pick ignored"
-        if problem:
-            if strict:
-                from mentorctl.selfmatch.exports import strict_message
-
-                problem = strict_message(problem)
-            finding = Finding("error" if strict else "warning", problem,
-                              Location(choices.source, pick.row, pick.column))
-            (errors if strict else findings).append(finding)
-            continue
-        e_list.append(mi)
-        j_list.append(mj)
+    for pick in valid:
         picks_by_mentee.setdefault(pick.chooser_id, []).append((pick.chosen_id, pick.rank))
-        r_list.append(pick.rank)
-    if errors:
-        raise MentorctlError(errors[0].message
-                             + (f" ({len(errors)} problems in all)" if len(errors) > 1 else ""),
-                             location=errors[0].location, details=[str(f) for f in errors[1:20]])
     e = np.array(e_list, np.int64)
     j = np.array(j_list, np.int64)
     rank = np.array(r_list, np.int64)
@@ -184,11 +153,51 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
         used = np.array(sorted(key[(int(a), int(b))] for a, b in zip(out.mentee, out.mentor, strict=True)),
                         np.int64)
     used = used.astype(np.int64)
-    pairs = _pairs_frame(prep, e[used], j[used], rank[used])
+    pairs = pairs_frame(prep, e[used], j[used], rank[used])
     unmatched = _unmatched(prep, e, j, used, mentee_cap, mentor_cap, picks_by_mentee)
     summary = _summary(prep, pairs, unmatched, rank, e, used, model, blocking, time.perf_counter() - started,
                        programme.self_matching.max_picks if programme.self_matching else 3)
     return PicksOutcome(MatchResult(pairs, unmatched, summary), tuple(findings))
+
+
+def valid_picks(prep: Any, choices: ExportRead, shortlists: pd.DataFrame | None, strict: bool
+                ) -> tuple[list[Pick], list[Finding]]:
+    """The picks that can count: mentee and mentor eligible for the programme, the pair allowed by the rules,
+    and (when `shortlists` is given) on the mentee's shortlist. The others are warnings by row, or with
+    `strict` raised together as one error (exit 2)."""
+    mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
+    on_list: set[tuple[str, str]] | None = None
+    if shortlists is not None:
+        on_list = {(str(a), str(b)) for a, b in zip(shortlists["mentee_id"], shortlists["mentor_id"], strict=True)}
+    findings: list[Finding] = []
+    valid: list[Pick] = []
+    for pick in choices.picks:
+        i, j = mentee_of.get(pick.chooser_id), mentor_of.get(pick.chosen_id)
+        if i is None or j is None:
+            continue
+        problem = None
+        if not prep.mentee_ok[i]:
+            problem = f"{pick.chooser_id} is {prep.mentee_reason[i]}; pick ignored"
+        elif not prep.mentor_ok[j]:
+            problem = f"{pick.chosen_id} is {prep.mentor_reason[j]}; pick ignored"
+        elif not _eligible(prep, i, j):
+            problem = f"{pick.chosen_id} is not an eligible mentor for {pick.chooser_id} (matching rules); pick ignored"
+        elif on_list is not None and (pick.chooser_id, pick.chosen_id) not in on_list:
+            problem = f"{pick.chosen_id} is not on {pick.chooser_id}'s shortlist; pick ignored"
+        if problem is None:
+            valid.append(pick)
+            continue
+        if strict:
+            from mentorctl.selfmatch.exports import strict_message
+
+            problem = strict_message(problem)
+        findings.append(Finding("error" if strict else "warning", problem,
+                                Location(choices.source, pick.row, pick.column)))
+    if strict and findings:
+        raise MentorctlError(findings[0].message
+                             + (f" ({len(findings)} problems in all)" if len(findings) > 1 else ""),
+                             location=findings[0].location, details=[str(f) for f in findings[1:20]])
+    return valid, findings
 
 
 def _eligible(prep: Any, i: int, j: int) -> bool:
@@ -196,7 +205,8 @@ def _eligible(prep: Any, i: int, j: int) -> bool:
     return bool(ok[0, 0])
 
 
-def _pairs_frame(prep: Any, e: np.ndarray, j: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
+def pairs_frame(prep: Any, e: np.ndarray, j: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
+    """The matches.csv columns for these pairs, plus `choice_rank`."""
     import pandas as pd
 
     terms = prep.source.terms_for_pairs(e, j) if len(e) else {t.name: np.zeros(0) for t in prep.rules.scoring}

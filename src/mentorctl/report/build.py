@@ -146,6 +146,8 @@ class Report:
     """Matching's reach (None without out/matches.csv)."""
     elapsed: float = 1.0
     """The share of the programme behind the period's end (0-1): what cumulative goals are paced against."""
+    self_matching: Any = None
+    """The self-matching funnel (`selfmatch.funnel.Funnel`), when the programme does self-matching."""
 
     @property
     def missed_goals(self) -> list[GoalResult]:
@@ -213,6 +215,8 @@ class Report:
                 "notes": self.data_quality.notes,
             },
         }
+        if self.self_matching is not None:
+            data["self_matching"] = self.self_matching.as_dict()
         if self.compare is not None:
             data["compare"] = {
                 "programme": self.compare.programme,
@@ -402,7 +406,14 @@ def build_report(programme: Programme, *, period: Period | None = None,
         data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
         population=int(eligible.sum()), participants=int(metrics["participant"].sum()),
         active_window_days=settings.active_window_days, compare=other, warnings=warnings,
-        excluded=int((~eligible).sum()), coverage=coverage, elapsed=share)
+        excluded=int((~eligible).sum()), coverage=coverage, elapsed=share,
+        self_matching=_self_matching(programme))
+
+
+def _self_matching(programme: Programme) -> Any:
+    from mentorctl.selfmatch.funnel import programme_funnel
+
+    return programme_funnel(programme)
 
 
 def _period_warnings(programme: Programme, period: Period, notes: list[str]) -> list[str]:

@@ -270,6 +270,10 @@ def render_markdown(report: Report) -> str:
         lines += _md_table([BREAKDOWN_LABELS.get(c, c) for c in columns],
                            [[_cell_text(c, row[c]) for c in columns] for row in table.to_dict(orient="records")])
         lines += [""] + suppression_footnotes(report.min_group_size) + [""]
+    if report.self_matching is not None:
+        lines += ["## Self-matching", ""]
+        lines += _md_table(["Step", "Value"], [list(row) for row in report.self_matching.rows()])
+        lines.append("")
     lines += ["## Data quality", ""] + [f"- {item}" for item in _quality_lines(report)]
     for problem in report.data_quality.summary():
         rows = ", ".join(str(r) for r in problem["rows"]) + (" …" if problem["count"] > len(problem["rows"]) else "")
@@ -399,6 +403,7 @@ def html_context(report: Report) -> dict[str, Any]:
         "problems": report.data_quality.summary(),
         "window_days": report.active_window_days,
         "took_part": TOOK_PART,
+        "self_matching": report.self_matching.rows() if report.self_matching is not None else None,
     }
 
 

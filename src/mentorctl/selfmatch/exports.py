@@ -45,8 +45,8 @@ class Pick:
 class Answer:
     """A mentor's answer to a mentee's request."""
 
-    mentor_id: str
-    mentee_id: str
+    mentor: str
+    mentee: str
     accept: bool
     row: int
     submitted: datetime | None
@@ -320,7 +320,10 @@ def read_answers(programme: Programme, participants: Participants) -> ExportRead
             problems.add(f"'{_text(row[answer_col])}' is neither accept nor decline; write accept or decline",
                          source, number, headings[answer_col], always_error=True)
             continue
-        out.append(Answer(mentor, mentee, accept, number, _when(row[when]) if when is not None else None))
+        stamp = _when(row[when]) if when is not None else None
+        if stamp is not None and stamp.tzinfo is None:  # a form's local time, in the programme's zone
+            stamp = stamp.replace(tzinfo=programme.tz)
+        out.append(Answer(mentor, mentee, accept, number, stamp))
     out.sort(key=lambda a: (a.submitted.timestamp() if a.submitted else float("-inf"), a.row))
     return ExportRead(source, answers=tuple(out), findings=problems.raise_errors())
 
