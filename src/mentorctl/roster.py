@@ -267,11 +267,11 @@ def _resolve_reference_lists(programme: Programme, rosters: dict[str, Roster], o
             if not items:
                 cells.append(cell)
                 continue
-            resolved = []
+            resolved: list[str] = []
             for item in items:
                 found = directory.resolve(item)
                 if found.ok:
-                    resolved.append(found.id if attr == "id" else str(name_of.get(found.id) or item))
+                    resolved.append(str(found.id) if attr == "id" else str(name_of.get(found.id) or item))
                 else:
                     resolved.append(item)
                     problems.setdefault(found.text, []).append(int(row))
@@ -969,11 +969,11 @@ def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, hea
                               heading_of[name])
                 for index in frame.index[parsed.notna() & (parsed > MAX_CAPACITY)][:_MAX_CELL_MESSAGES]:
                     out.error(f"capacity {values[index]} is more than mentorctl's limit of {MAX_CAPACITY:,} mentees "
-                              "per mentor", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
+                              "per mentor", source, row_at(frame, index), heading_of[name])
             if name == wanted and role != "mentor":
                 for index in frame.index[parsed.notna() & (parsed > MAX_CAPACITY)][:_MAX_CELL_MESSAGES]:
                     out.error(f"{values[index]} mentors wanted is more than mentorctl's limit of {MAX_CAPACITY:,}",
-                              source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
+                              source, row_at(frame, index), heading_of[name])
             if name == wanted and role != "mentor":
                 for index in frame.index[parsed.notna() & (parsed < 1)]:
                     out.error(f"{values[index]} mentors wanted: write at least 1 (or leave it empty for "

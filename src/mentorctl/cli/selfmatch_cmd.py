@@ -10,8 +10,12 @@ import typer
 from mentorctl.cli.console import console, err_console, handle_errors, mailer_for, print_findings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mentorctl.mail import DeliveryReport, Mailer, OutgoingMessage
     from mentorctl.programme import Programme
+    from mentorctl.roster import Participants
+    from mentorctl.selfmatch.requests import RequestsStep
 
 ProgrammeArg = Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")]
 SendOpt = Annotated[bool, typer.Option("--send", help="Send through the SMTP server in programme.yaml (default: "
@@ -135,7 +139,7 @@ def requests(
         raise typer.Exit(1)
 
 
-def _parse_now(text: str, prog):  # noqa: ANN001, ANN202
+def _parse_now(text: str, prog: Programme) -> datetime:
     from datetime import datetime
 
     from mentorctl.errors import MentorctlError
@@ -147,7 +151,8 @@ def _parse_now(text: str, prog):  # noqa: ANN001, ANN202
     return moment if moment.tzinfo else moment.replace(tzinfo=prog.tz)
 
 
-def _request_outgoing(prog, participants, step, *, send: bool, now):  # noqa: ANN001, ANN202
+def _request_outgoing(prog: Programme, participants: Participants, step: RequestsStep, *, send: bool,
+                      now: datetime) -> list[OutgoingMessage]:
     from mentorctl.selfmatch.requests import request_messages
     from mentorctl.selfmatch.shortlists import shortlist_messages
 
@@ -158,7 +163,7 @@ def _request_outgoing(prog, participants, step, *, send: bool, now):  # noqa: AN
     return outgoing
 
 
-def _save_requests(prog, step) -> None:  # noqa: ANN001
+def _save_requests(prog: Programme, step: RequestsStep) -> None:
     """The state first (it is what counts), then the tables it explains."""
     import pandas as pd
 
@@ -186,7 +191,7 @@ def _save_requests(prog, step) -> None:  # noqa: ANN001
     record_output(matches)
 
 
-def _show_requests(step, *, preview: bool) -> None:  # noqa: ANN001
+def _show_requests(step: RequestsStep, *, preview: bool) -> None:
     from rich.table import Table
 
     for line in step.advance.events:

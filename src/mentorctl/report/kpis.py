@@ -559,7 +559,7 @@ def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple
     table["respondents"] = grouped["satisfaction"].count().astype(int)
 
     def must_hide(counts: pd.Series) -> pd.Series:
-        hidden = complement_hidden(counts.to_dict(), min_group, pooled)
+        hidden = complement_hidden({str(k): int(v) for k, v in counts.items()}, min_group, pooled)
         return pd.Series(table.index.isin(list(hidden)), index=table.index)
 
     small_people = must_hide(table["people"])

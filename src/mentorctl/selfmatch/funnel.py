@@ -82,7 +82,7 @@ def request_funnel(state: RequestState, shortlisted: int) -> Funnel:
     days = []
     for r in accepted:
         start = state.shortlists.get(r.mentee, {}).get("first") or min(
-            (q.sent for q in sent if q.mentee == r.mentee), default=r.sent)
+            (q.sent for q in sent if q.mentee == r.mentee and q.sent), default=r.sent)
         if start and r.closed:
             days.append(round((datetime.fromisoformat(r.closed) - datetime.fromisoformat(start)).total_seconds()
                               / 86400, 1))

@@ -338,8 +338,8 @@ def request_messages(programme: Programme, participants: Participants, state: Re
     settings = settings_of(programme)
     sender, reply_to, prefix = _envelope(programme, sending)
     env = make_environment(programme)
-    mentors = {str(r["id"]): r for r in participants.mentors.frame.to_dict("records")} if participants.mentors is not None else {}
-    mentees = {str(r["id"]): r for r in participants.mentees.frame.to_dict("records")} if participants.mentees is not None else {}
+    mentors = {str(r["id"]): {str(k): v for k, v in r.items()} for r in participants.mentors.frame.to_dict("records")} if participants.mentors is not None else {}
+    mentees = {str(r["id"]): {str(k): v for k, v in r.items()} for r in participants.mentees.frame.to_dict("records")} if participants.mentees is not None else {}
     coordinator = programme.programme.coordinator
     tz = programme.tz
     out: list[OutgoingMessage] = []
