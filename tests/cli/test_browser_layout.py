@@ -25,7 +25,7 @@ def pages(tmp_path_factory):
         result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
         assert result.exit_code == 0, result.output
     out = folder / "out"
-    return {"report": out / "report.html", "matches": out / "matches.html", "pack": out / "packs" / "E0001.html"}
+    return {"report": out / "report.html", "matches": out / "matches.html", "pack": out / "packs" / "mentee-E0001.html"}
 
 
 @pytest.mark.parametrize("width", [1280, 390])
