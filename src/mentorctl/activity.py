@@ -21,12 +21,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from mentorctl.errors import ActivityError, Location
+from mentorctl.errors import ActivityError, Finding, Location
 from mentorctl.programme import ActivitySource, Programme
+
+if TYPE_CHECKING:
+    from mentorctl.references import Resolution
+    from mentorctl.roster import Participants
 
 EVENTS: tuple[str, ...] = (
     "session", "message", "goal_set", "goal_achieved", "assignment_created", "assignment_completed",
@@ -89,17 +94,21 @@ class Table:
 # public API
 
 
-def read_activity(programme: Programme, paths: Sequence[str | Path] | None = None) -> pd.DataFrame:
+def read_activity(programme: Programme, paths: Sequence[str | Path] | None = None,
+                  participants: Participants | None = None) -> pd.DataFrame:
     """The programme's cleaned activity events as a DataFrame (see `ActivityLog.frame`).
 
     `paths` overrides the files named under `reporting.activity`. No sources at all gives an empty frame
     with the schema's columns. Unreadable rows are left out here; `load_activity` returns them too.
     """
-    return load_activity(programme, paths).frame
+    return load_activity(programme, paths, participants).frame
 
 
-def load_activity(programme: Programme, paths: Sequence[str | Path] | None = None) -> ActivityLog:
-    """Read every activity source, map it to mentorctl's schema and clean it."""
+def load_activity(programme: Programme, paths: Sequence[str | Path] | None = None,
+                  participants: Participants | None = None) -> ActivityLog:
+    """Read every activity source, map it to mentorctl's schema and clean it. With `participants`, mentor_id
+    and mentee_id hold the rosters' own ids for people written by id or name in any case (see
+    `resolve_people`); references that match nobody are left as written."""
     sources = activity_sources(programme, paths)
     frames, problems, names, rows_read = [], [], [], 0
     for index, source in enumerate(sources):
@@ -121,6 +130,8 @@ def load_activity(programme: Programme, paths: Sequence[str | Path] | None = Non
         duplicates = int(copied.sum())
         frame = frame[~copied]
     frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    if participants is not None:
+        resolve_people(frame, {"mentor_id": "mentor", "mentee_id": "mentee"}, participants)
     problem_frame = _concat_problems(problems)
     return ActivityLog(frame=frame, problems=problem_frame, sources=tuple(names), rows_read=rows_read,
                        duplicates=duplicates)
@@ -154,8 +165,10 @@ def _yaml_label(programme: Programme, source: ActivitySource, index: int | None)
     return f"reporting.activity[{index}]" if index is not None else "reporting.activity (an entry for this file)"
 
 
-def read_hr_extract(programme: Programme, path: str | Path | None = None) -> Table | None:
-    """The HR extract (employee_id, left_on, promoted_on, other fields), or None when there is none."""
+def read_hr_extract(programme: Programme, path: str | Path | None = None,
+                    participants: Participants | None = None) -> Table | None:
+    """The HR extract (employee_id, left_on, promoted_on, other fields), or None when there is none. With
+    `participants`, employee_id holds the rosters' own ids (found by id or name, ignoring case)."""
     config = programme.reporting.hr_extract
     if path is not None:
         location = str(path)
@@ -191,12 +204,16 @@ def read_hr_extract(programme: Programme, path: str | Path | None = None) -> Tab
                                                "employee_id repeated; the first row is used")])
     bad_rows = set(found["row"].tolist())
     keep = ~out["_row"].isin(bad_rows)
+    if participants is not None:
+        resolve_people(out, {"employee_id": None}, participants)
     return Table(frame=out[keep].reset_index(drop=True), problems=found, source=name, rows_read=len(out),
                  extra_fields=tuple(extra))
 
 
-def read_survey(programme: Programme, path: str | Path | None = None) -> Table | None:
-    """The survey export (participant_id, satisfaction 1-5, recommend 0-10), or None when there is none."""
+def read_survey(programme: Programme, path: str | Path | None = None,
+                participants: Participants | None = None) -> Table | None:
+    """The survey export (participant_id, satisfaction 1-5, recommend 0-10), or None when there is none. With
+    `participants`, participant_id holds the rosters' own ids (found by id or name, ignoring case)."""
     config = programme.reporting.survey
     if path is not None:
         location = str(path)
@@ -228,8 +245,68 @@ def read_survey(programme: Programme, path: str | Path | None = None) -> Table |
     out["_row"] = rows
     found = _concat_problems(problems)
     keep = ~out["_row"].isin(set(found["row"].tolist()))
+    if participants is not None:
+        resolve_people(out, {"participant_id": None}, participants)
     return Table(frame=out[keep].reset_index(drop=True), problems=found, source=name, rows_read=len(out),
                  extra_fields=tuple(extra))
+
+
+def resolve_people(frame: pd.DataFrame, columns: Mapping[str, str | None], participants: Participants
+                   ) -> dict[str, dict[str, Resolution]]:
+    """Replace each reference in `columns` (column → role, None for anyone) by the roster's own id, in place;
+    each distinct value is resolved once (references.py). Returns the unresolved ones per column."""
+    unresolved: dict[str, dict[str, Resolution]] = {}
+    for column, role in columns.items():
+        if column not in frame.columns or frame.empty:
+            continue
+        values = frame[column]
+        resolved = {v: participants.resolve(v, role) for v in values.dropna().unique() if str(v).strip()}
+        mapping = {v: r.id for v, r in resolved.items() if r.ok and r.id != v}
+        if mapping:
+            mapped = values.map(mapping)
+            frame[column] = mapped.where(mapped.notna(), values)
+        unresolved[column] = {str(v): r for v, r in resolved.items() if not r.ok}
+    return unresolved
+
+
+def check_references(programme: Programme, participants: Participants) -> list[Finding]:
+    """For `validate`: people named in activity logs, the HR extract and the survey who match nobody on the
+    rosters — one warning per file and column, with did-you-mean (their rows are not counted in reports)."""
+    from mentorctl.errors import MentorctlError
+    from mentorctl.references import summarise
+
+    findings: list[Finding] = []
+    readers = [("activity", lambda: load_activity(programme), {"mentor_id": "mentor", "mentee_id": "mentee"})]
+    if programme.reporting.hr_extract:
+        readers.append(("HR extract", lambda: read_hr_extract(programme), {"employee_id": None}))
+    if programme.reporting.survey:
+        readers.append(("survey", lambda: read_survey(programme), {"participant_id": None}))
+    for what, read, columns in readers:
+        if what == "activity" and not programme.reporting.activity:
+            continue
+        try:
+            table = read()
+        except MentorctlError as error:
+            findings.append(Finding("warning", f"cannot check who the {what} names: {error.plain_message}",
+                                    error.location))
+            continue
+        frame = table.frame
+        for column, role in columns.items():
+            if column not in frame.columns:
+                continue
+            sources = frame["_source"].astype(str) if "_source" in frame.columns else None
+            for source in (sorted(set(sources)) if sources is not None else [table.source]):
+                part = frame if sources is None else frame[sources == source]
+                unknown = resolve_people(part.copy(), {column: role}, participants).get(column, {})
+                if not unknown:
+                    continue
+                rows = {text: part.loc[part[column].astype(str) == text, "_row"].astype(int).tolist()
+                        for text in unknown}
+                who = role or "person on the rosters"
+                findings.append(Finding(
+                    "warning", f"{len(unknown)} {column} value(s) match nobody on the rosters, so their rows are "
+                    f"not counted: {summarise(rows, unknown, who)}", Location(source, None, column)))
+    return findings
 
 
 def parse_timestamps(values: pd.Series, tz: tzinfo, *, dayfirst: bool = False,

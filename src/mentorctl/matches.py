@@ -65,22 +65,27 @@ def read_matches(programme: Programme, path: str | Path | None = None,
                               location=Location(shown, row_at(frame, empty[0]), column))
     if "score" in frame.columns:
         frame["score"] = pd.to_numeric(frame["score"].replace("", None), errors="coerce")
+    if participants is not None:  # first, so that two spellings of one pair are seen as the same pair
+        _check_known(frame, participants, shown)
     duplicated = frame.duplicated(["mentee_id", "mentor_id"], keep="first")
     if duplicated.any():
         row = int(frame.loc[duplicated, "_row"].iloc[0])
         raise RosterError("the same pair appears twice; delete one of the rows", location=Location(shown, row))
-    if participants is not None:
-        _check_known(frame, participants, shown)
     return frame
 
 
 def _check_known(frame: pd.DataFrame, participants: Participants, shown: str) -> None:
-    mentors = set(participants.mentors.frame["id"]) if participants.mentors is not None else set()
-    mentees = set(participants.mentees.frame["id"]) if participants.mentees is not None else set()
-    for column, known, role in (("mentor_id", mentors, "mentor"), ("mentee_id", mentees, "mentee")):
-        unknown = ~frame[column].isin(known)
+    """Every id must mean someone on the roster (by id or name, ignoring case and spaces: references.py); the
+    columns then hold the roster's own ids, so `hvf5hy` in an edited file is the roster's `Hvf5hy`."""
+    for column, role in (("mentor_id", "mentor"), ("mentee_id", "mentee")):
+        resolved = {value: participants.resolve(value, role) for value in frame[column].unique()}
+        unknown = frame[column].map(lambda v, r=resolved: not r[v].ok)
         if unknown.any():
             first = frame[unknown].iloc[0]
-            raise RosterError(f"'{first[column]}' is not on the {role} roster ({int(unknown.sum())} unknown "
-                              f"{role} id(s) in all); fix the id or add the person to the roster",
-                              location=Location(shown, int(first["_row"]), column))
+            found = resolved[first[column]]
+            what = (found.describe(role) if found.ambiguous else f"'{first[column]}' is not on the {role} roster"
+                    + (f" (did you mean {' or '.join(repr(s) for s in found.suggestions)}?)"
+                       if found.suggestions else ""))
+            raise RosterError(f"{what} ({int(unknown.sum())} unknown {role} id(s) in all); fix the id or add the "
+                              "person to the roster", location=Location(shown, int(first["_row"]), column))
+        frame[column] = frame[column].map(lambda v, r=resolved: r[v].id)

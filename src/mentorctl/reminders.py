@@ -529,13 +529,14 @@ def _needs_activity(schedule: Sequence[ScheduledReminder], now: datetime) -> boo
                and item.latest_due(now)[0] is not None for item in schedule)
 
 
-def load_activity_for(programme: Programme) -> pd.DataFrame | None:
-    """The programme's activity log (None when `reporting.activity` names none)."""
+def load_activity_for(programme: Programme, participants: Any = None) -> pd.DataFrame | None:
+    """The programme's activity log (None when `reporting.activity` names none); with `participants`, its ids
+    are the rosters' own (people written by id or name in any case)."""
     if not programme.reporting.activity:
         return None
     from mentorctl.activity import read_activity
 
-    return read_activity(programme)
+    return read_activity(programme, participants=participants)
 
 
 def load_matches_for(programme: Programme, participants: Any) -> pd.DataFrame | None:
@@ -636,7 +637,7 @@ def run_reminders(programme: Programme, now: datetime, *, mode: str = RunMode.OU
             if item.inactive_for is not None and not programme.reporting.activity:
                 raise ProgrammeError(f"reminder '{item.id}' uses when_inactive_for, but reporting.activity "
                                      "names no activity log to read sessions from; add one or remove it")
-        activity = load_activity_for(programme) if _needs_activity(schedule, now) else None
+        activity = load_activity_for(programme, participants) if _needs_activity(schedule, now) else None
 
         ledger_path = programme.state_dir / "ledger.sqlite"
         ledger = Ledger.for_programme(programme) if mode == RunMode.SEND or ledger_path.exists() else None

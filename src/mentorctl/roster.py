@@ -17,6 +17,8 @@ from mentorctl.programme import FieldType, Programme
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mentorctl.references import Directory, Resolution
+
 REQUIRED_FIELDS = ("id", "name")
 ROW_COLUMN = "_row"
 
@@ -85,6 +87,21 @@ class Participants:
     mentees: Roster | None
     participants: Roster | None = None
     warnings: list[Finding] = field(default_factory=list)
+    _directories: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def directory(self, role: str | None = None) -> Directory:
+        """Everyone of a role ("mentor", "mentee"; None: everyone), found by id or name (references.py)."""
+        from mentorctl.references import Directory
+
+        if role not in self._directories:
+            rosters = self.rosters() if role is None else [r for r in (
+                self.mentors if role == "mentor" else self.mentees,) if r is not None]
+            self._directories[role] = Directory.of_frames([r.frame for r in rosters])
+        return self._directories[role]
+
+    def resolve(self, reference: Any, role: str | None = None) -> Resolution:
+        """Who a reference in another file means: an id or a name, ignoring case and surrounding spaces."""
+        return self.directory(role).resolve(reference)
 
     def rosters(self) -> list[Roster]:
         seen, out = set(), []
@@ -171,6 +188,8 @@ def check_participants(programme: Programme, *, require_email: bool = False
                 shown = ", ".join(both[:10]) + (" …" if len(both) > 10 else "")
                 out.warning(f"{len(both)} person(s) are on both the mentor and the mentee roster: {shown}; "
                             "they may be matched as both (never with themselves)", mentees.source)
+    if not out.has_errors and mentors is not None and mentees is not None:
+        _resolve_reference_lists(programme, {"mentor": mentors, "mentee": mentees}, out)
     if out.missing:  # one line for every missing roster file
         out.findings.insert(0, Finding("error", missing_file_message(programme, list(out.missing)),
                                        Location(next(iter(out.missing.values())) if len(out.missing) == 1 else None)))
@@ -180,6 +199,87 @@ def check_participants(programme: Programme, *, require_email: bool = False
     result = Participants(programme, mentors, mentees, everyone,
                           warnings=[f for f in out.findings if f.level == "warning"])
     return result, out.findings
+
+
+def reference_lists(programme: Programme) -> dict[tuple[str, str], tuple[str, str]]:
+    """List fields the rules read as lists of people: (side, field) → (the other side, `id` or `name`), from
+    `preference(mentee.choices, mentor.id)` and `mentor.id in / not in mentee.not_wanted`."""
+    import ast
+
+    from mentorctl.errors import RuleError
+    from mentorctl.rules import parse_rule
+
+    matching = programme.matching
+    texts = [*matching.eligibility, *(s.expr for s in matching.scoring),
+             *(m.expr for m in matching.constraints.min_share)]
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def field_of(node: ast.AST) -> tuple[str, str] | None:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id in ("mentor", "mentee"):
+            return node.value.id, node.attr
+        return None
+
+    for text in texts:
+        try:
+            tree = parse_rule(text, "rule").tree
+        except RuleError:
+            continue  # validate reports it
+        for node in ast.walk(tree):
+            pairs = []
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "preference" \
+                    and len(node.args) == 2:
+                pairs.append((node.args[0], node.args[1]))
+            if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn):
+                pairs.append((node.comparators[0], node.left))
+            for list_node, item_node in pairs:
+                owner, item = field_of(list_node), field_of(item_node)
+                if owner and item and item[1] in ("id", "name") and owner[1] not in ("id", "name") \
+                        and (owner[0] != item[0] or programme.is_peer):
+                    found.setdefault(owner, item)
+    return found
+
+
+def _resolve_reference_lists(programme: Programme, rosters: dict[str, Roster], out: FindingCollector) -> None:
+    """Items of preference / "not wanted" lists become the roster's own id (or name) of the person they mean:
+    written by id or name, in any case and spacing. An item that matches nobody, or a name two people share,
+    is a warning with did-you-mean (it counts for nobody)."""
+    from mentorctl.references import Directory
+
+    for (side, name), (other, attr) in reference_lists(programme).items():
+        roster, target = rosters[side], rosters[other]
+        if name not in roster.frame.columns:
+            continue
+        directory = Directory.of_frames([target.frame])
+        name_of = dict(zip(target.frame["id"], target.frame["name"], strict=True)) if attr == "name" else {}
+        separator = programme.rosters.separator_for(name)
+        problems: dict[str, list[int]] = {}
+        resolutions = {}
+        cells = []
+        for cell, row in zip(roster.frame[name].tolist(), roster.frame[ROW_COLUMN].tolist(), strict=True):
+            items = split_list(cell, separator)
+            if not items:
+                cells.append(cell)
+                continue
+            resolved = []
+            for item in items:
+                found = directory.resolve(item)
+                if found.ok:
+                    resolved.append(found.id if attr == "id" else str(name_of.get(found.id) or item))
+                else:
+                    resolved.append(item)
+                    problems.setdefault(found.text, []).append(int(row))
+                    resolutions[found.text] = found
+            cells.append(separator.join(resolved))
+        roster.frame[name] = cells
+        who = "participant" if programme.is_peer else other
+        for number, (text, rows) in enumerate(problems.items()):
+            if number == 10:
+                out.warning(f"… and {len(problems) - 10} more items of {name} that match no {who}",
+                            roster.source, None, name)
+                break
+            out.warning(f"{resolutions[text].describe(who)}{_rows_text(rows)}: this item of {name} counts for "
+                        "nobody; fix it in the roster", roster.source, rows[0], name)
 
 
 def _split_roles(programme: Programme, everyone: Roster, out: FindingCollector) -> tuple[Roster | None, Roster | None]:
@@ -922,6 +1022,12 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
         rows = ", ".join(str(r) for r in group[ROW_COLUMN].tolist())
         out.error(f"duplicate id '{value}' on rows {rows}: ids must be unique", source, int(group[ROW_COLUMN].iloc[0]),
                   heading_of["id"])
+    folded = text.map(lambda v: " ".join(v.split()).casefold() if isinstance(v, str) else None)
+    clash = folded.notna() & folded.duplicated(keep=False) & ~duplicated
+    for _, group in frame[clash].groupby(folded[clash], sort=True):
+        shown = " and ".join(f"'{i}' (row {r})" for i, r in zip(group["id"], group[ROW_COLUMN], strict=True))
+        out.error(f"ids {shown} differ only in case or spacing; other files refer to people ignoring case and "
+                  "spaces, so make them differ otherwise", source, int(group[ROW_COLUMN].iloc[0]), heading_of["id"])
     for index in frame.index[frame["name"].isna()]:
         out.warning("empty name", source, row_at(frame, index), heading_of["name"])
 

@@ -90,6 +90,7 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
         findings += rule_findings + file_findings
         if not any(f.level == "error" for f in rule_findings + file_findings):
             findings += check_matching_inputs(programme, participants)
+            findings += check_activity_references(programme, participants)
         findings += check_group_sizes(programme, participants)
         findings += check_profile_fields(programme, participants)
         findings += check_time_zones(programme, participants)
@@ -178,10 +179,19 @@ def check_matching_inputs(programme: Programme, participants: Participants) -> l
     from mentorctl.matching import check_inputs
 
     try:
-        check_inputs(programme, participants)
+        warnings = check_inputs(programme, participants)
     except MentorctlError as error:
         return [Finding("error", error.render(), None)]
-    return []
+    return [Finding("warning", w, Location(programme.path.name)) for w in warnings or []]
+
+
+def check_activity_references(programme: Programme, participants: Participants) -> list[Finding]:
+    """People named in activity logs, the HR extract and the survey who match nobody (warnings)."""
+    if not (programme.reporting.activity or programme.reporting.hr_extract or programme.reporting.survey):
+        return []
+    from mentorctl.activity import check_references
+
+    return check_references(programme, participants)
 
 
 def check_sending(programme: Programme, environ: Mapping[str, str] | None = None) -> list[Finding]:

@@ -271,3 +271,101 @@ def test_long_headings_are_short_in_the_terminal_and_full_in_json(tmp_path, run_
     assert "column If you have a preference for the mentor's depar…: 'Ops'" in line and long not in line
     report = json.loads(run_cli("validate", folder, "--json").stdout)
     assert any(e["column"] == long and "'Ops'" in e["message"] for e in report["errors"])
+
+
+# ------------------------------------------------------------------------------------------ references
+
+REF_MENTORS = ("id,name,email,dept\nPYP2XP,Christiana Buckner,cb@x.org,Eng\nM001,Felicity Vo,fv@x.org,Ops\n"
+               "K9QZ3T,Sam Hill,sh1@x.org,Eng\nK8QZ3T,Sam Hill,sh2@x.org,Ops\n")
+REF_MENTEES = ("id,name,email,dept,preferred mentors,not wanted\n"
+               "Hvf5hy,Ann Lee,al@x.org,Eng,christian buckner; m001,\n"
+               "E2,Bo Ng,bn@x.org,Ops,  felicity VO ,PYP2XP\n"
+               "E3,Cat Day,cd@x.org,Eng,Sam Hill,\n")
+
+
+def _reference_programme(tmp_path: Path, **matching) -> Path:
+    return _write(tmp_path / "refs", {"mentors.csv": REF_MENTORS, "mentees.csv": REF_MENTEES}, {
+        "rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv"},
+        "matching": {"mentor_capacity": 1, "eligibility": ["mentor.id not in mentee.not_wanted"],
+                     "scoring": [{"name": "choice", "expr": "preference(mentee.preferred_mentors, mentor.id)",
+                                  "weight": 10}], **matching}})
+
+
+def test_preferences_by_name_resolve_and_a_typo_or_ambiguous_name_is_a_warning(tmp_path, run_cli):
+    folder = _reference_programme(tmp_path)
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0, _output(result)
+    assert ("mentees.csv, row 2, column preferred_mentors: 'christian buckner' matches no mentor (did you mean "
+            "'Christiana Buckner'?): this item of preferred_mentors counts for nobody") in result.stderr
+    assert "row 4, column preferred_mentors: 'Sam Hill' is the name of 2 mentors (K9QZ3T, K8QZ3T); use the id" \
+        in result.stderr
+    mentees = _people(folder).mentees.frame.set_index("id")
+    assert mentees.loc["Hvf5hy", "preferred_mentors"] == "christian buckner;M001"  # by id, any case
+    assert mentees.loc["E2", "preferred_mentors"] == "M001"  # by name, any case and spacing
+    result = run_cli("match", folder)
+    assert result.exit_code == 0 and "did you mean 'Christiana Buckner'" in result.stderr
+    pairs = pd.read_csv(folder / "out" / "matches.csv", dtype=str).set_index("mentee_id")
+    assert pairs.loc["E2", "mentor_id"] == "M001" and float(pairs.loc["E2", "choice"]) == 10.0
+
+
+def test_history_in_other_case_still_stops_the_pair_and_typos_are_warnings(tmp_path, run_cli):
+    folder = _reference_programme(tmp_path, history=["last-year.csv"], forbidden="forbidden.csv",
+                                  scoring=[{"name": "same", "expr": "mentor.dept == mentee.dept", "weight": 5}])
+    (folder / "last-year.csv").write_text("mentor_id,mentee_id\npyp2xp, HVF5HY\nM0O1,E9\n")
+    (folder / "forbidden.csv").write_text("Mentor,Mentee\nk9qz3t,e3\nK9QZ3X,E3\n")
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0, _output(result)
+    assert "matching.history (last-year.csv): 1 mentor reference(s) match nobody, so their rows are ignored: " \
+        "'M0O1' matches no mentor (did you mean 'M001'?) (row 3)" in result.stderr
+    assert "matching.forbidden (forbidden.csv): 1 mentor reference(s) match nobody" in result.stderr
+    assert "'K9QZ3X' matches no mentor (did you mean 'K9QZ3T'?)" in result.stderr
+    assert run_cli("match", folder).exit_code == 0
+    pairs = pd.read_csv(folder / "out" / "matches.csv", dtype=str).set_index("mentee_id")
+    assert pairs.loc["Hvf5hy", "mentor_id"] != "PYP2XP"  # last year's pair, written in other case
+    assert pairs.loc["E3", "mentor_id"] != "K9QZ3T"      # forbidden, in lower case
+
+
+def test_a_pin_or_kept_pair_naming_nobody_is_an_error_and_any_case_works(tmp_path, run_cli):
+    folder = _reference_programme(tmp_path, pinned="pins.csv")
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM0O1,hvf5hy\n")
+    result = run_cli("match", folder)
+    assert result.exit_code == 2
+    assert "pins.csv, row 2, column mentor_id: matching.pinned: 'M0O1' is not on the mentor roster (did you mean " \
+        "'M001'?)" in result.stderr
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\n m001 ,hvf5hy\n")
+    assert run_cli("match", folder).exit_code == 0
+    pairs = pd.read_csv(folder / "out" / "matches.csv", dtype=str).set_index("mentee_id")
+    assert pairs.loc["Hvf5hy", "mentor_id"] == "M001"
+    (folder / "keep.csv").write_text("mentor_id,mentee_id\nfelicity vo,bo ng\nSam Hil,E3\n")
+    result = run_cli("match", folder, "--keep", folder / "keep.csv", "--force")
+    assert result.exit_code == 2 and "'Sam Hil' is not on the mentor roster" in result.stderr
+
+
+def test_an_edited_matches_file_and_activity_refer_to_people_in_any_case(tmp_path, run_cli):
+    folder = _reference_programme(tmp_path)
+    spec = yaml.safe_load((folder / "programme.yaml").read_text())
+    spec["reporting"] = {"activity": [{"path": "activity.csv"}], "survey": {"path": "survey.csv"}}
+    (folder / "programme.yaml").write_text(yaml.safe_dump(spec))
+    (folder / "out").mkdir()
+    (folder / "out" / "matches.csv").write_text("mentee_id,mentor_id\nhvf5hy,pyp2xp\nE2 , m001\n")
+    (folder / "activity.csv").write_text(
+        "timestamp,event,mentor_id,mentee_id,duration_minutes\n2027-03-02 10:00,session,felicity vo,e2,60\n"
+        "2027-03-03 10:00,session,Felicty Vo,E2,30\n")
+    (folder / "survey.csv").write_text("participant_id,satisfaction\nANN LEE,5\n")
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0, _output(result)
+    assert "activity.csv, column mentor_id: 1 mentor_id value(s) match nobody on the rosters, so their rows are " \
+        "not counted: 'Felicty Vo' matches no mentor (did you mean 'Felicity Vo'?) (row 3)" in result.stderr
+    from mentorctl import load_programme
+    from mentorctl.activity import load_activity, read_survey
+    from mentorctl.matches import read_matches
+
+    programme, people = load_programme(folder), _people(folder)
+    pairs = read_matches(programme, participants=people)
+    assert pairs[["mentee_id", "mentor_id"]].values.tolist() == [["Hvf5hy", "PYP2XP"], ["E2", "M001"]]
+    events = load_activity(programme, participants=people).frame
+    assert events[["mentor_id", "mentee_id"]].values.tolist()[0] == ["M001", "E2"]
+    assert read_survey(programme, participants=people).frame["participant_id"].tolist() == ["Hvf5hy"]
+    assert run_cli("report", folder).exit_code == 0
+    report = json.loads((folder / "out" / "report.json").read_text())
+    assert report["kpis"]["sessions_held"] == 1  # "Felicty Vo" matches nobody: not counted

@@ -58,6 +58,9 @@ def register(app: typer.Typer) -> None:
             step("writing files", None, None)
             paths = write_match_outputs(result, out or prog.out_dir, force)
             page = write_matches_page(prog, result, out or prog.out_dir)
+        from mentorctl.errors import Finding
+
+        print_findings(Finding("warning", w) for w in result.summary.get("warnings", []))
         _print_summary(result.summary)
         if "choices" in result.summary:
             from mentorctl.cli.selfmatch_cmd import print_choice_summary

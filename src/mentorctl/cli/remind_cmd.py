@@ -231,7 +231,7 @@ def register(app: typer.Typer) -> None:
         participants = load_participants(prog)
         directory = Directory(prog, participants, load_matches_for(prog, participants))
         needs_activity = any(item.inactive_for is not None for _, item in found)
-        activity = load_activity_for(prog) if needs_activity else None
+        activity = load_activity_for(prog, participants) if needs_activity else None
         table = Table(title=f"Reminders from {_when(start)} to {_when(end)} ({prog.programme.timezone})",
                       title_justify="left")
         narrow = console.width < 100  # an 80-column terminal or cron log: leave the template out

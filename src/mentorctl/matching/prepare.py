@@ -141,10 +141,15 @@ def mentor_demands(programme: Programme, mentees: pd.DataFrame) -> np.ndarray:
 
 
 def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Prepared, *,
-                   ignore_unknown: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   ignore_unknown: bool = False, warnings: list[str] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a CSV of pairs (mentor_id, mentee_id; headings case-insensitive; matches.csv works too).
-    Returns mentee indices, mentor indices and the file's row numbers. Unknown ids are an error naming the
-    row, unless `ignore_unknown` (history: earlier cohorts' people)."""
+    People are found by id or name, ignoring case and spaces (references.py). Returns mentee indices, mentor
+    indices and the file's row numbers. A reference that matches nobody is an error naming the row (pins,
+    kept pairs), or — when `warnings` is given (history, forbidden) — one warning appended to it with
+    did-you-mean suggestions, the row ignored. `ignore_unknown` ignores such rows silently."""
+    if ignore_unknown and warnings is None:
+        warnings = []
     import pandas as pd
 
     from mentorctl.roster import FindingCollector, normalise_heading, read_table
@@ -171,23 +176,41 @@ def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Pre
     if mentor_col is None or mentee_col is None:
         raise MentorctlError(f"{label}: needs columns mentor_id and mentee_id (found: {', '.join(frame.columns)})",
                              location=Location(shown))
+    from mentorctl.references import Directory, summarise
+
     mentor_of, mentee_of = prep.mentor_index, prep.mentee_index
+    mentor_dir = Directory.of_frames([prep.mentors])  # ids and names, ignoring case and spaces
+    mentee_dir = mentor_dir if prep.peer else Directory.of_frames([prep.mentees])
     out_e, out_m, rows, problems = [], [], [], []
+    unknown: dict[str, dict[str, list[int]]] = {"mentor": {}, "mentee": {}}
+    resolutions: dict[str, dict] = {"mentor": {}, "mentee": {}}
     for row, m, e in zip(numbers, frame[mentor_col].str.strip(), frame[mentee_col].str.strip(), strict=True):
         if not m and not e:
             continue
-        if m not in mentor_of or e not in mentee_of:
-            if ignore_unknown:
-                continue
-            for who, column, known in ((m, mentor_col, mentor_of), (e, mentee_col, mentee_of)):
-                if who not in known:
-                    role = "participant" if prep.peer else ("mentor" if column == mentor_col else "mentee")
-                    problems.append((row, column, f"'{who}' is not on the {role} roster"))
+        found_m, found_e = mentor_dir.resolve(m), mentee_dir.resolve(e)
+        if not (found_m.ok and found_e.ok):
+            for found, column, side in ((found_m, mentor_col, "mentor"), (found_e, mentee_col, "mentee")):
+                if found.ok:
+                    continue
+                role = "participant" if prep.peer else side
+                unknown[side].setdefault(found.text, []).append(int(row))
+                resolutions[side][found.text] = found
+                hint = (f" (did you mean {' or '.join(repr(s) for s in found.suggestions)}?)"
+                        if found.suggestions else "")
+                what = (found.describe(role) if found.ambiguous else
+                        f"'{found.text}' is not on the {role} roster{hint}")
+                problems.append((row, column, what))
             continue
-        out_e.append(mentee_of[e])
-        out_m.append(mentor_of[m])
+        out_e.append(mentee_of[found_e.id])
+        out_m.append(mentor_of[found_m.id])
         rows.append(row)
-    if problems:
+    if problems and warnings is not None:  # history, forbidden: the pair cannot happen anyway; say so
+        for side in ("mentor", "mentee"):
+            if unknown[side]:
+                role = "participant" if prep.peer else side
+                warnings.append(f"{label} ({shown}): {len(unknown[side])} {role} reference(s) match nobody, so "
+                                f"their rows are ignored: {summarise(unknown[side], resolutions[side], role)}")
+    elif problems:
         row, column, first = problems[0]
         raise MentorctlError(f"{label}: {first}; fix the id or delete the row"
                              + (f" ({len(problems)} problems in all)" if len(problems) > 1 else ""),

@@ -50,7 +50,8 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     prep = prepare(programme, participants)
     matching = programme.matching
     n_m = len(prep.mentors)
-    fixed, excluded = _pair_files(programme, prep, keep)
+    warnings: list[str] = []
+    fixed, excluded = _pair_files(programme, prep, keep, warnings)
     mentee_res, mentor_res = _residual_capacities(prep, fixed)
     codes = _group_codes(prep) if matching.constraints.max_per_mentor else None
     _check_groups(prep, fixed, codes)
@@ -96,30 +97,38 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     summary = _summary(prep, pairs, unmatched, cands, info, fixed, mentee,
                        {"build_candidates": build_seconds, "solve": solve_seconds,
                         "total": time.perf_counter() - started})
+    if warnings:
+        summary["warnings"] = warnings
     return MatchResult(pairs, unmatched, summary)
 
 
 # --------------------------------------------------------------------------------------------- pair files
 
-def check_inputs(programme: Programme, participants: Participants) -> None:
+def check_inputs(programme: Programme, participants: Participants) -> list[str]:
     """Everything `solve` checks before it builds candidates — rules (fields, types, conditions), capacities,
     design.eligibility, pinned / forbidden / history files and pins against rules, capacity and side
     constraints — without solving. Raises the same errors `solve` would (exit 2, or 3 for pins that cannot
-    all hold). `mentorctl validate` calls it."""
+    all hold) and returns the same warnings (history or forbidden rows naming nobody). `mentorctl validate`
+    calls it."""
     prep = prepare(programme, participants)
-    fixed, _ = _pair_files(programme, prep, None)
+    warnings: list[str] = []
+    fixed, _ = _pair_files(programme, prep, None, warnings)
     _residual_capacities(prep, fixed)
     codes = _group_codes(prep) if programme.matching.constraints.max_per_mentor else None
     _check_groups(prep, fixed, codes)
+    return warnings
 
 
-def _pair_files(programme: Programme, prep: Prepared, keep: str | Path | None) -> tuple[_Fixed, np.ndarray]:
+def _pair_files(programme: Programme, prep: Prepared, keep: str | Path | None,
+                warnings: list[str] | None = None) -> tuple[_Fixed, np.ndarray]:
     m = programme.matching
     n_m = len(prep.mentors)
     empty = (np.zeros(0, np.int64),) * 3
+    warnings = [] if warnings is None else warnings
     pins = read_pair_file(programme, m.pinned, "matching.pinned", prep) if m.pinned else empty
-    forbidden = read_pair_file(programme, m.forbidden, "matching.forbidden", prep) if m.forbidden else empty
-    history = [read_pair_file(programme, h, "matching.history", prep, ignore_unknown=True) for h in m.history]
+    forbidden = (read_pair_file(programme, m.forbidden, "matching.forbidden", prep, warnings=warnings)
+                 if m.forbidden else empty)
+    history = [read_pair_file(programme, h, "matching.history", prep, warnings=warnings) for h in m.history]
     kept = read_pair_file(programme, Path(keep), "--keep", prep) if keep else empty
     excluded_e = np.concatenate([forbidden[0], *(h[0] for h in history)]).astype(np.int64)
     excluded_m = np.concatenate([forbidden[1], *(h[1] for h in history)]).astype(np.int64)

@@ -294,7 +294,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
                      "(run `mentorctl match` to count the matches made).")
 
     lap("read rosters and matches")
-    log = load_activity(programme, activity_paths)
+    log = load_activity(programme, activity_paths, participants)
     problems = [log.problems]
     events = prepare_events(log.frame, period, tz, people)
     unknown = np.zeros(len(events), dtype=bool)
@@ -330,7 +330,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
                      "report.json and the KPIs count them all.")
 
     lap("read and clean activity log")
-    hr_table = read_hr_extract(programme)
+    hr_table = read_hr_extract(programme, participants=participants)
     hr = None
     if hr_table is not None:
         problems.append(hr_table.problems)
@@ -340,7 +340,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
                          "promotion compare nobody. Are the ids the same as the rosters'?")
     else:
         notes.append("No HR extract: retention and promotion rates are not reported.")
-    survey_table = read_survey(programme)
+    survey_table = read_survey(programme, participants=participants)
     survey = None
     if survey_table is not None:
         survey = survey_table.frame

@@ -1,0 +1,127 @@
+"""How a file refers to a person: the one resolver every reader uses.
+
+Pins, forbidden pairs, history, `--keep`, an edited matches.csv, activity logs, HR extracts, surveys and the
+preference / "not wanted" lists in rosters all name people — by id, or (where a form has no ids) by name.
+`Directory.resolve` matches either ignoring case and surrounding (and repeated inner) spaces: an exact id
+first, then a name that exactly one person has. A name two people share is ambiguous (use the id); a text
+that matches nobody gets a did-you-mean from the ids and names that look like it.
+
+Callers decide what an unresolved reference is: an error for pins and kept pairs, a warning for history,
+forbidden pairs, preferences and activity (see `describe`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def reference_key(value: Any) -> str:
+    """How references are compared: trimmed, inner spaces collapsed, case-folded (`' hvf5HY '` → `hvf5hy`);
+    numbers from spreadsheets lose a trailing `.0`."""
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        if value.is_integer():
+            value = int(value)
+    return " ".join(str(value).split()).casefold()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What one reference resolved to: `id` (the roster's own spelling) or None, and why not."""
+
+    text: str
+    id: str | None
+    by: str | None = None                    # "id" | "name" when resolved
+    ambiguous: tuple[str, ...] = ()          # ids of the people sharing the name
+    suggestions: tuple[str, ...] = ()        # for a reference that matches nobody
+
+    @property
+    def ok(self) -> bool:
+        return self.id is not None
+
+    def describe(self, who: str = "person") -> str:
+        """`'M0O1' matches no mentor (did you mean 'M001'?)`, or the ambiguity, for messages."""
+        if self.ok:
+            return f"'{self.text}' is {self.id}"
+        if self.ambiguous:
+            shown = ", ".join(self.ambiguous[:5]) + (" …" if len(self.ambiguous) > 5 else "")
+            return f"'{self.text}' is the name of {len(self.ambiguous)} {who}s ({shown}); use the id"
+        hint = f" (did you mean {' or '.join(repr(s) for s in self.suggestions)}?)" if self.suggestions else ""
+        return f"'{self.text}' matches no {who}{hint}"
+
+
+@dataclass
+class Directory:
+    """The people of some rosters, found by id or name (see the module docstring)."""
+
+    ids: dict[str, str] = field(default_factory=dict)          # key → id
+    names: dict[str, list[str]] = field(default_factory=dict)  # key → ids of people with that name
+    shown: dict[str, str] = field(default_factory=dict)        # key → the id or name as written (suggestions)
+    _cache: dict[str, Resolution] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of_frames(cls, frames: Iterable[pd.DataFrame]) -> Directory:
+        """From roster frames (columns `id` and, when present, `name`)."""
+        import pandas as pd
+
+        directory = cls()
+        for frame in frames:
+            names = frame["name"].tolist() if "name" in frame.columns else [None] * len(frame)
+            for person_id, name in zip(frame["id"].tolist(), names, strict=True):
+                if person_id is None or (isinstance(person_id, float) and pd.isna(person_id)):
+                    continue
+                key = reference_key(person_id)
+                if key in directory.ids:
+                    continue
+                directory.ids[key] = str(person_id)
+                directory.shown.setdefault(key, str(person_id))
+                if isinstance(name, str) and name.strip():
+                    name_key = reference_key(name)
+                    directory.names.setdefault(name_key, []).append(str(person_id))
+                    directory.shown.setdefault(name_key, " ".join(name.split()))
+        return directory
+
+    def resolve(self, text: Any) -> Resolution:
+        """The person a reference means: an id (ignoring case and spaces), else a name only one person has."""
+        key = reference_key(text)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        shown = " ".join(str(text).split())
+        if key in self.ids:
+            found = Resolution(shown, self.ids[key], "id")
+        elif len(self.names.get(key, ())) == 1:
+            found = Resolution(shown, self.names[key][0], "name")
+        elif key in self.names:
+            found = Resolution(shown, None, ambiguous=tuple(self.names[key]))
+        else:
+            close = difflib.get_close_matches(key, list(self.shown), n=2, cutoff=0.7) if key else []
+            found = Resolution(shown, None, suggestions=tuple(self.shown[c] for c in close))
+        self._cache[key] = found
+        return found
+
+    def canonical(self, text: Any) -> str | None:
+        """The roster id for a reference, or None."""
+        return self.resolve(text).id
+
+
+def summarise(problems: dict[str, list[int]], resolutions: dict[str, Resolution], who: str,
+              shown: int = 5) -> str:
+    """`2 reference(s) match no mentor: 'M0O1' (row 3; did you mean 'M001'?), …` — likely typos first."""
+    ordered = sorted(problems, key=lambda t: (not resolutions[t].suggestions and not resolutions[t].ambiguous,
+                                              problems[t][0]))
+    parts = []
+    for text in ordered[:shown]:
+        rows = problems[text]
+        where = f"row {rows[0]}" if len(rows) == 1 else f"rows {', '.join(map(str, rows[:4]))}" + (
+            " …" if len(rows) > 4 else "")
+        parts.append(f"{resolutions[text].describe(who)} ({where})")
+    more = f"; and {len(ordered) - shown} more" if len(ordered) > shown else ""
+    return "; ".join(parts) + more
