@@ -270,15 +270,14 @@ def resolve_people(frame: pd.DataFrame, columns: Mapping[str, str | None], parti
 
 
 def check_references(programme: Programme, participants: Participants) -> list[Finding]:
-    """For `validate`: people named in activity logs, the HR extract and the survey who match nobody on the
-    rosters — one warning per file and column, with did-you-mean (their rows are not counted in reports)."""
+    """For `validate`: people named in activity logs and the survey who match nobody on the rosters — one
+    warning per file and column, with did-you-mean (their rows are not counted in reports)."""
     from mentorctl.errors import MentorctlError
     from mentorctl.references import summarise
 
     findings: list[Finding] = []
     readers = [("activity", lambda: load_activity(programme), {"mentor_id": "mentor", "mentee_id": "mentee"})]
-    if programme.reporting.hr_extract:
-        readers.append(("HR extract", lambda: read_hr_extract(programme), {"employee_id": None}))
+    # the HR extract is not checked: it normally covers every employee (the comparison group), not only these
     if programme.reporting.survey:
         readers.append(("survey", lambda: read_survey(programme), {"participant_id": None}))
     for what, read, columns in readers:

@@ -3,7 +3,7 @@
 Pins, forbidden pairs, history, `--keep`, an edited matches.csv, activity logs, HR extracts, surveys and the
 preference / "not wanted" lists in rosters all name people — by id, or (where a form has no ids) by name.
 `Directory.resolve` matches either ignoring case and surrounding (and repeated inner) spaces: an exact id
-first, then a name that exactly one person has. A name two people share is ambiguous (use the id); a text
+(or email address) first, then a name that exactly one person has. A name two people share is ambiguous (use the id); a text
 that matches nobody gets a did-you-mean from the ids and names that look like it.
 
 Callers decide what an unresolved reference is: an error for pins and kept pairs, a warning for history,
@@ -72,9 +72,11 @@ class Directory:
         import pandas as pd
 
         directory = cls()
+        emails: dict[str, str] = {}
         for frame in frames:
             names = frame["name"].tolist() if "name" in frame.columns else [None] * len(frame)
-            for person_id, name in zip(frame["id"].tolist(), names, strict=True):
+            mails = frame["email"].tolist() if "email" in frame.columns else [None] * len(frame)
+            for person_id, name, email in zip(frame["id"].tolist(), names, mails, strict=True):
                 if person_id is None or (isinstance(person_id, float) and pd.isna(person_id)):
                     continue
                 key = reference_key(person_id)
@@ -86,6 +88,10 @@ class Directory:
                     name_key = reference_key(name)
                     directory.names.setdefault(name_key, []).append(str(person_id))
                     directory.shown.setdefault(name_key, " ".join(name.split()))
+                if isinstance(email, str) and "@" in email:
+                    emails.setdefault(reference_key(email), str(person_id))
+        for key, person_id in emails.items():  # an email address is as good as the id (ids win a clash)
+            directory.ids.setdefault(key, person_id)
         return directory
 
     def resolve(self, text: Any) -> Resolution:

@@ -186,8 +186,8 @@ def check_matching_inputs(programme: Programme, participants: Participants) -> l
 
 
 def check_activity_references(programme: Programme, participants: Participants) -> list[Finding]:
-    """People named in activity logs, the HR extract and the survey who match nobody (warnings)."""
-    if not (programme.reporting.activity or programme.reporting.hr_extract or programme.reporting.survey):
+    """People named in activity logs and the survey who match nobody (warnings)."""
+    if not (programme.reporting.activity or programme.reporting.survey):
         return []
     from mentorctl.activity import check_references
 

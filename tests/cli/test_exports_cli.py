@@ -237,12 +237,13 @@ def test_availability_grid_of_168_columns_is_one_list_field(tmp_path, run_cli):
         "participants": "form.csv", "role_column": "role",
         "columns": {"availability": {"list": "When are you free? [*]"}}},
         "matching": {"mentor_capacity": 1, "eligibility": ["overlap(mentor.availability, mentee.availability) >= 2"]}})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = run_cli("match", folder)
+    result = run_cli("match", folder)
     assert result.exit_code == 0, _output(result)
-    assert not [w for w in caught if "pandas" in str(w.filename) or "Performance" in str(w.category)]
-    people = _people(folder)
+    assert "Warning" not in result.stderr
+    with warnings.catch_warnings(record=True) as caught:  # the reader itself makes none (pandas', for one)
+        warnings.simplefilter("always")
+        people = _people(folder)
+    assert not caught, [str(w.message) for w in caught]
     assert people.mentors.frame["availability"].tolist()[0] == "Mon 00:00;Mon 01:00;Mon 02:00;Tue 06:00"
     assert sorted(people.mentors.fields) == ["availability", "id", "name", "role"]  # 168 columns, one field
     pairs = pd.read_csv(folder / "out" / "matches.csv", dtype=str)

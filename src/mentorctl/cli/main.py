@@ -43,6 +43,10 @@ def main(
 ) -> None:
     """mentorctl: mentoring programmes from plain files."""
     state.debug = debug
+    if not debug:  # library warnings (pandas, openpyxl…) are for developers: never in a coordinator's terminal
+        import warnings
+
+        warnings.simplefilter("ignore")
 
 
 for _name in COMMAND_MODULES:

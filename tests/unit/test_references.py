@@ -1,0 +1,30 @@
+"""references.py: the one resolver of people named in other files."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mentorctl.references import Directory, reference_key
+
+FRAME = pd.DataFrame({"id": ["Hvf5hy", "M001", "K1", "K2", "7"],
+                      "name": ["Ann Lee", "Felicity Vo", "Sam Hill", "Sam  Hill", None],
+                      "email": ["ann@x.org", None, "sam1@x.org", "sam2@x.org", "seven@x.org"]})
+
+
+def test_ids_emails_and_unique_names_resolve_ignoring_case_and_spaces():
+    people = Directory.of_frames([FRAME])
+    assert people.canonical(" HVF5HY ") == "Hvf5hy" and people.resolve("hvf5hy").by == "id"
+    assert people.canonical("felicity   VO") == "M001" and people.resolve("felicity vo").by == "name"
+    assert people.canonical("ANN@x.org") == "Hvf5hy"
+    assert people.canonical(7.0) == "7" and reference_key(7.0) == "7"  # a number Excel wrote as 7.0
+
+
+def test_shared_names_are_ambiguous_and_unknowns_get_suggestions():
+    people = Directory.of_frames([FRAME])
+    shared = people.resolve("sam hill")
+    assert not shared.ok and shared.ambiguous == ("K1", "K2")
+    assert shared.describe("mentor") == "'sam hill' is the name of 2 mentors (K1, K2); use the id"
+    typo = people.resolve("M0O1")
+    assert not typo.ok and typo.suggestions[0] == "M001"
+    assert typo.describe("mentor") == "'M0O1' matches no mentor (did you mean 'M001'?)"
+    assert people.resolve("Zed Quux").describe() == "'Zed Quux' matches no person"
