@@ -3,7 +3,7 @@
 Pins, forbidden pairs, history, `--keep`, an edited matches.csv, activity logs, HR extracts, surveys and the
 preference / "not wanted" lists in rosters all name people — by id, or (where a form has no ids) by name.
 `Directory.resolve` matches either ignoring case and surrounding (and repeated inner) spaces: an exact id
-(or email address) first, then a name that exactly one person has. A name two people share is ambiguous (use the id); a text
+(or email address, also in brackets after a name: `Ann Lee (M001)`), then a name exactly one person has. A name two people share is ambiguous (use the id); a text
 that matches nobody gets a did-you-mean from the ids and names that look like it.
 
 Callers decide what an unresolved reference is: an error for pins and kept pairs, a warning for history,
@@ -13,12 +13,15 @@ forbidden pairs, preferences and activity (see `describe`).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+
+_BRACKETED = re.compile(r"[(\[<]([^()\[\]<>]+)[)\]>]\s*$")
 
 
 def reference_key(value: Any) -> str:
@@ -101,8 +104,11 @@ class Directory:
         if cached is not None:
             return cached
         shown = " ".join(str(text).split())
+        inner = _BRACKETED.search(key)  # a form's drop-down: "Ann Lee (M001)", "Ann Lee <ann@x.org>"
         if key in self.ids:
             found = Resolution(shown, self.ids[key], "id")
+        elif inner and inner.group(1).strip() in self.ids:
+            found = Resolution(shown, self.ids[inner.group(1).strip()], "id")
         elif len(self.names.get(key, ())) == 1:
             found = Resolution(shown, self.names[key][0], "name")
         elif key in self.names:

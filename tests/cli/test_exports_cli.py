@@ -197,11 +197,13 @@ def test_mentors_wanted_column_overrides_mentors_per_mentee(tmp_path, run_cli):
 
 
 def test_per_role_columns_types_ranks_and_separators(tmp_path, run_cli):
-    mentors = "Staff email,Full name,Seniority,Skills\nann@x.org,Ann Lee,3,python/sql\nbo@x.org,Bo Ng,1,r\n"
+    mentors = ("Staff email,Full name,Seniority,Skills,Joined\nann@x.org,Ann Lee,3,python/sql,2020-01-06\n"
+               "bo@x.org,Bo Ng,1,r,2021-02-01\n")
     mentees = "E-mail address,Student,Year of study,Wants to learn\ncat@x.org,Cat Day,Final year,Python; R\n"
     folder = _write(tmp_path / "p", {"mentors.csv": mentors, "mentees.csv": mentees}, {"rosters": {
-        "mentors": {"path": "mentors.csv", "columns": {"id": "Staff email", "level": "Seniority", "skills": "Skills"},
-                    "list_separators": {"skills": "/"}},
+        "mentors": {"path": "mentors.csv", "columns": {"id": "Staff email", "level": "Seniority", "skills": "Skills",
+                                                       "joined": "Joined"},
+                    "types": {"joined": "date"}, "list_separators": {"skills": "/"}},
         "mentees": {"path": "mentees.csv",
                     "columns": {"id": "E-mail address", "name": "Student", "level": "Year of study",
                                 "skills": "Wants to learn"},
@@ -213,6 +215,7 @@ def test_per_role_columns_types_ranks_and_separators(tmp_path, run_cli):
     assert result.exit_code == 0, _output(result)
     people = _people(folder)
     assert people.mentors.frame["skills"].tolist() == ["python;sql", "r"]  # read with "/", kept with ";"
+    assert people.mentors.types["joined"].value == "date" and "joined" not in people.mentees.types
     assert people.mentors.frame["level"].tolist() == ["3", "1"]  # numbers on one roster, text on the other
     assert people.mentees.frame["level"].tolist() == ["3"] and people.mentees.frame["level_rank"].tolist() == [3.0]
     pairs = pd.read_csv(folder / "out" / "matches.csv", dtype=str)

@@ -28,3 +28,8 @@ def test_shared_names_are_ambiguous_and_unknowns_get_suggestions():
     assert not typo.ok and typo.suggestions[0] == "M001"
     assert typo.describe("mentor") == "'M0O1' matches no mentor (did you mean 'M001'?)"
     assert people.resolve("Zed Quux").describe() == "'Zed Quux' matches no person"
+
+
+def test_a_drop_down_answer_with_the_id_or_email_in_brackets():
+    people = Directory.of_frames([FRAME])
+    assert people.canonical("Sam Hill (K2)") == "K2" and people.canonical("Ann Lee <ANN@x.org>") == "Hvf5hy"

@@ -66,34 +66,19 @@ class ExportRead:
 
 
 class Directory:
-    """Finds people by id, email or (unique) name, ignoring case and surrounding spaces."""
+    """Finds people by id, email or (unique) name, ignoring case and surrounding spaces — the one resolver of
+    references.py, with names only when asked for."""
 
     def __init__(self, frame: Any) -> None:
-        import pandas as pd
+        from mentorctl.references import Directory as People
 
-        self.by_key: dict[str, str] = {}
-        names: dict[str, list[str]] = {}
-        for row in frame.to_dict("records"):
-            person = str(row["id"])
-            self.by_key[person.strip().lower()] = person
-            email = row.get("email")
-            if isinstance(email, str) and email.strip():
-                self.by_key.setdefault(email.strip().lower(), person)
-            name = row.get("name")
-            if name is not None and not pd.isna(name):
-                names.setdefault(str(name).strip().lower(), []).append(person)
-        self.by_name = {k: v[0] for k, v in names.items() if len(v) == 1}
+        self.people = People.of_frames([frame])
 
     def find(self, text: str, *, names: bool = False) -> str | None:
-        key = text.strip().lower()
-        if key in self.by_key:
-            return self.by_key[key]
-        inner = re.search(r"[(\[<]([^()\[\]<>]+)[)\]>]\s*$", key)  # "Name (ID)" or "Name <email>"
-        if inner and inner.group(1).strip() in self.by_key:
-            return self.by_key[inner.group(1).strip()]
-        if names:
-            return self.by_name.get(key)
-        return None
+        found = self.people.resolve(text)
+        if not found.ok or (found.by == "name" and not names):
+            return None
+        return found.id
 
 
 def _table(programme: Programme, spec: str, label: str) -> tuple[str, list[str], list[list[Any]], list[int]]:
