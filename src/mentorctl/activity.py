@@ -276,25 +276,29 @@ def check_references(programme: Programme, participants: Participants) -> list[F
     from mentorctl.references import summarise
 
     findings: list[Finding] = []
-    readers = [("activity", lambda: load_activity(programme), {"mentor_id": "mentor", "mentee_id": "mentee"})]
+    wanted: list[tuple[str, dict[str, str | None]]] = []
+    if programme.reporting.activity:
+        wanted.append(("activity", {"mentor_id": "mentor", "mentee_id": "mentee"}))
     # the HR extract is not checked: it normally covers every employee (the comparison group), not only these
     if programme.reporting.survey:
-        readers.append(("survey", lambda: read_survey(programme), {"participant_id": None}))
-    for what, read, columns in readers:
-        if what == "activity" and not programme.reporting.activity:
-            continue
+        wanted.append(("survey", {"participant_id": None}))
+    for what, columns in wanted:
         try:
-            table = read()
+            table: ActivityLog | Table | None = (load_activity(programme) if what == "activity"
+                                                 else read_survey(programme))
         except MentorctlError as error:
             findings.append(Finding("warning", f"cannot check who the {what} names: {error.plain_message}",
                                     error.location))
             continue
+        if table is None:
+            continue
+        default_source = table.source if isinstance(table, Table) else ""
         frame = table.frame
         for column, role in columns.items():
             if column not in frame.columns:
                 continue
             sources = frame["_source"].astype(str) if "_source" in frame.columns else None
-            for source in (sorted(set(sources)) if sources is not None else [table.source]):
+            for source in (sorted(set(sources)) if sources is not None else [default_source]):
                 part = frame if sources is None else frame[sources == source]
                 unknown = resolve_people(part.copy(), {column: role}, participants).get(column, {})
                 if not unknown:

@@ -189,20 +189,20 @@ def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Pre
             continue
         found_m, found_e = mentor_dir.resolve(m), mentee_dir.resolve(e)
         if not (found_m.ok and found_e.ok):
-            for found, column, side in ((found_m, mentor_col, "mentor"), (found_e, mentee_col, "mentee")):
-                if found.ok:
+            for ref, column, side in ((found_m, mentor_col, "mentor"), (found_e, mentee_col, "mentee")):
+                if ref.ok:
                     continue
                 role = "participant" if prep.peer else side
-                unknown[side].setdefault(found.text, []).append(int(row))
-                resolutions[side][found.text] = found
-                hint = (f" (did you mean {' or '.join(repr(s) for s in found.suggestions)}?)"
-                        if found.suggestions else "")
-                what = (found.describe(role) if found.ambiguous else
-                        f"'{found.text}' is not on the {role} roster{hint}")
+                unknown[side].setdefault(ref.text, []).append(int(row))
+                resolutions[side][ref.text] = ref
+                hint = (f" (did you mean {' or '.join(repr(s) for s in ref.suggestions)}?)"
+                        if ref.suggestions else "")
+                what = (ref.describe(role) if ref.ambiguous else
+                        f"'{ref.text}' is not on the {role} roster{hint}")
                 problems.append((row, column, what))
             continue
-        out_e.append(mentee_of[found_e.id])
-        out_m.append(mentor_of[found_m.id])
+        out_e.append(mentee_of[str(found_e.id)])
+        out_m.append(mentor_of[str(found_m.id)])
         rows.append(row)
     if problems and warnings is not None:  # history, forbidden: the pair cannot happen anyway; say so
         for side in ("mentor", "mentee"):
