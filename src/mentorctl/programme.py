@@ -55,6 +55,11 @@ class Enrolment(StrEnum):
     CLOSED = "closed"
 
 
+class Intake(StrEnum):
+    COHORT = "cohort"
+    ROLLING = "rolling"
+
+
 class Objective(StrEnum):
     COVERAGE_THEN_SCORE = "coverage_then_score"
     SCORE = "score"
@@ -144,10 +149,20 @@ class Design(StrictModel):
     enrolment: Enrolment = Field(Enrolment.CLOSED, description="open (people join any time) or closed (one intake)")
     signup: str = Field("application form", description="how people sign up (form, nomination, HR extract…)")
     checkin_every: Duration = Field("2w", description="how often pairs are expected to meet")
+    intake: Intake = Field(Intake.COHORT, description="cohort (every pair runs start_date to the end) or rolling "
+                           "(evergreen: each pair runs relationship_length from its own start)")
+    relationship_length: Duration | None = Field(None, description="rolling intake: how long each pair runs, "
+                                                 "e.g. 12w")
     eligibility: ParticipantEligibility = Field(default_factory=ParticipantEligibility,
                                                 description="who may take part")
 
-    _duration = field_validator("checkin_every")(_check_duration)
+    _duration = field_validator("checkin_every", "relationship_length")(_check_duration)
+
+    @model_validator(mode="after")
+    def _rolling_length(self) -> Design:
+        if self.intake is Intake.ROLLING and not self.relationship_length:
+            raise ValueError("a rolling intake needs relationship_length (how long each pair runs, e.g. 12w)")
+        return self
 
     @property
     def end_date(self) -> date:

@@ -26,9 +26,6 @@ retried on the next run while its occurrence is still the latest.
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -459,26 +456,13 @@ def remind_lock(programme: Programme, lock_file: str = LOCK_FILE) -> Iterator[Pa
 
     A second run while the first holds it raises `LockedError` (exit code 0: cron sees a clean exit). The
     lock is released by the kernel when the process ends, so a crashed run never leaves it stuck."""
+    from mentorctl.files import exclusive_lock
+
     path = programme.state_dir / lock_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
-    try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise LockedError(LOCKED_MESSAGE) from e
-            raise
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        try:
-            yield path
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    finally:
-        handle.close()
+    with exclusive_lock(path, wait=False) as held:
+        if not held:
+            raise LockedError(LOCKED_MESSAGE)
+        yield path
 
 
 # --- running: render, record, deliver --------------------------------------------------------------------

@@ -13,8 +13,8 @@ import typer
 from mentorctl.cli.console import describe_os_error, err_console, report_error, state
 from mentorctl.errors import MentorctlError
 
-COMMAND_MODULES = ("init_cmd", "validate_cmd", "match_cmd", "packs_cmd", "remind_cmd", "report_cmd",
-                   "selfmatch_cmd")
+COMMAND_MODULES = ("init_cmd", "validate_cmd", "match_cmd", "relationships_cmd", "packs_cmd", "remind_cmd",
+                   "report_cmd", "selfmatch_cmd")
 
 app = typer.Typer(
     name="mentorctl",
