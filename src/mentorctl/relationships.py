@@ -21,6 +21,7 @@ the new rows, and replace it atomically: an earlier row is never lost and two co
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,7 @@ from mentorctl.errors import Location, MentorctlError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mentorctl.matching import MatchResult
     from mentorctl.programme import Programme
     from mentorctl.roster import Participants
 
@@ -455,11 +457,19 @@ class Lifecycle:
 
 
 def is_running(programme: Programme) -> bool:
-    """A programme is running once its relationships log exists (the first `end`, `pause`, `extend` or
-    `match` of a running programme writes it), or from the first match of a rolling programme."""
+    """A programme is running once its relationships log exists (the first `end`, `pause` or `extend`
+    writes it), once welcome packs went out (the ledger records them), or from the first match of a rolling
+    programme. Before that, `match` plans the cohort afresh every time."""
+    from mentorctl.ledger import LEDGER_FILE, Ledger, SendStatus
     from mentorctl.programme import Intake
 
-    return log_path(programme).exists() or programme.design.intake is Intake.ROLLING
+    if log_path(programme).exists() or programme.design.intake is Intake.ROLLING:
+        return True
+    ledger_file = programme.state_dir / LEDGER_FILE
+    if not ledger_file.exists():
+        return False
+    with Ledger(ledger_file) as ledger:
+        return bool(ledger.records("pack:", status=SendStatus.SENT))
 
 
 def load_lifecycle(programme: Programme, participants: Participants, today: date,
@@ -596,7 +606,7 @@ def end_pair(programme: Programme, participants: Participants, mentee: str, ment
     rows = [Event(on, Action.END, pair.mentee_id, pair.mentor_id, reason.value, None, note)]
     if rematch:
         rows.append(Event(on, Action.REMATCH, pair.mentee_id, pair.mentor_id if programme.is_peer else ""))
-    return append_events(programme, participants, [*_frozen_starts(life), *rows], on)
+    return append_events(programme, participants, [*frozen_starts(life), *rows], on)
 
 
 def pause_pair(programme: Programme, participants: Participants, mentee: str, mentor: str, *, on: date,
@@ -605,7 +615,7 @@ def pause_pair(programme: Programme, participants: Participants, mentee: str, me
     pair = _find_pair(life, mentee, mentor)
     action = Action.RESUME if resume else Action.PAUSE
     row = Event(on, action, pair.mentee_id, pair.mentor_id, "", None, note)
-    return append_events(programme, participants, [*_frozen_starts(life), row], on)
+    return append_events(programme, participants, [*frozen_starts(life), row], on)
 
 
 def extend_pair(programme: Programme, participants: Participants, mentee: str, mentor: str, *, until: date,
@@ -613,10 +623,10 @@ def extend_pair(programme: Programme, participants: Participants, mentee: str, m
     life = load_lifecycle(programme, participants, on)
     pair = _find_pair(life, mentee, mentor)
     row = Event(on, Action.EXTEND, pair.mentee_id, pair.mentor_id, "", until, note)
-    return append_events(programme, participants, [*_frozen_starts(life), row], on)
+    return append_events(programme, participants, [*frozen_starts(life), row], on)
 
 
-def _frozen_starts(life: Lifecycle) -> list[Event]:
+def frozen_starts(life: Lifecycle) -> list[Event]:
     """`start` rows for pairs known only from matches.csv, so that they outlive the next rewrite of it."""
     return [Event(r.start, Action.START, r.mentee_id, r.mentor_id, note="from matches.csv")
             for r in life.state.relationships if r.key not in life.state.started_in_log]
@@ -655,12 +665,47 @@ def match_plan(life: Lifecycle) -> MatchPlan:
                      {r.key: r.start for r in state.relationships})
 
 
+def carried_waitlist(life: Lifecycle, unmatched: Path) -> list[Event]:
+    """`waitlist` rows for the mentees (peers) an earlier match left unmatched (its unmatched.csv) who are not
+    on the waitlist yet: they have waited since its `waiting_since` column, else since the programme's start
+    (or today, if that is earlier)."""
+    from mentorctl.roster import FindingCollector, normalise_heading, read_table
+
+    if not unmatched.exists():
+        return []
+    table = read_table(unmatched, None, unmatched.name, FindingCollector())
+    if table is None or not table[0]:
+        return []
+    headings = [normalise_heading(h) for h in table[0]]
+    if "participantid" not in headings or "role" not in headings:
+        return []
+    at = {name: headings.index(name) for name in ("participantid", "role", "waitingsince") if name in headings}
+    state = life.state
+    busy = {who for r in state.current for who in r.key} | {w.person_id for w in state.waiting}
+    busy |= {who for r in state.ended for who in r.key}
+    role = "participant" if life.programme.is_peer else "mentee"
+    default = min(state.today, life.programme.design.start_date)
+    rows = []
+    for cells in table[1]:
+        who = life.ids.mentee(str(cells[at["participantid"]] or ""))
+        if str(cells[at["role"]] or "").strip().lower() != role or not who or who in busy \
+                or not life.ids.knows_mentee(who):
+            continue
+        since = default
+        if "waitingsince" in at and cells[at["waitingsince"]]:
+            with contextlib.suppress(ValueError):
+                since = min(date.fromisoformat(str(cells[at["waitingsince"]])[:10]), state.today)
+        rows.append(Event(since, Action.WAITLIST, who, note="from unmatched.csv"))
+        busy.add(who)
+    return rows
+
+
 def match_events(life: Lifecycle, pairs: pd.DataFrame, unmatched_mentees: Iterable[str], on: date) -> list[Event]:
-    """Rows a match in a running programme appends: starts frozen from the old matches.csv, a start for each
-    new pair, and a waitlist row for each mentee left unmatched who was not waiting yet."""
+    """Rows a match in a running programme appends after writing matches.csv (`frozen_starts` went first): a
+    start for each new pair, and a waitlist row for each mentee left unmatched who was not waiting yet."""
     known = {r.key for r in life.state.relationships}
     waiting = {w.person_id for w in life.state.waiting}
-    rows = _frozen_starts(life)
+    rows: list[Event] = []
     peer = life.programme.is_peer
     start = max(on, life.programme.design.start_date)
     for mentee, mentor in zip(pairs["mentee_id"], pairs["mentor_id"], strict=True):
@@ -723,3 +768,40 @@ def relationship_figures(state: RelationshipState) -> RelationshipFigures:
 def _median(values: Sequence[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
+
+
+def annotate_match(result: MatchResult, plan: MatchPlan, on: date, programme: Programme) -> MatchResult:
+    """A running programme's match: each pair with its `matched_on` day (kept pairs: their start), the people
+    left waiting in waitlist order (longest wait first) with `waiting_since` and `waiting_days`, and the
+    summary's `relationships` and `waitlist` entries."""
+    import pandas as pd
+
+    from mentorctl.matching import MatchResult
+
+    peer = programme.is_peer
+    start_new = on if programme.design.intake.value == "rolling" else max(on, programme.design.start_date)
+    pairs = result.pairs.copy()
+    keys = [_pair(Event(on, Action.START, str(a), str(b)), peer) for a, b in
+            zip(pairs["mentee_id"], pairs["mentor_id"], strict=True)]
+    pairs["matched_on"] = [plan.start.get(k, start_new).isoformat() for k in keys]
+    kept = sum(1 for k in keys if k in plan.start)
+    unmatched = result.unmatched.copy()
+    waiting_role = "participant" if peer else "mentee"
+    is_waiting = (unmatched["role"] == waiting_role) & ~unmatched["participant_id"].isin(list(plan.done))
+    since = [plan.waiting_since.get(str(p), on) if w else None
+             for p, w in zip(unmatched["participant_id"], is_waiting, strict=True)]
+    unmatched["waiting_since"] = [s.isoformat() if s else "" for s in since]
+    unmatched["waiting_days"] = pd.array([(on - s).days if s else None for s in since], dtype="Int64")
+    order = sorted((i for i in range(len(unmatched)) if is_waiting.iloc[i]),
+                   key=lambda i: (since[i], str(unmatched["participant_id"].iloc[i])))
+    position = {i: n for n, i in enumerate(order, start=1)}
+    unmatched["waitlist_position"] = pd.array([position.get(i) for i in range(len(unmatched))], dtype="Int64")
+    unmatched = unmatched.sort_values(["waitlist_position", "role", "participant_id"], na_position="last",
+                                      kind="stable").reset_index(drop=True)
+    summary = dict(result.summary)
+    summary["relationships"] = {"kept": kept, "new": len(keys) - kept, "ended_never_repeated": len(plan.history),
+                                "not_matched_again": len(plan.done)}
+    summary["waitlist"] = [{"id": str(unmatched["participant_id"].iloc[n - 1]),
+                            "since": unmatched["waiting_since"].iloc[n - 1],
+                            "days": int(unmatched["waiting_days"].iloc[n - 1])} for n in range(1, len(order) + 1)]
+    return MatchResult(pairs, unmatched, summary)

@@ -69,3 +69,54 @@ def test_validate_reports_bad_log_rows(programme, run_cli):
     result = run_cli("validate", programme)
     assert result.exit_code == 2
     assert "relationships.csv, row 2, column reason: 'bored' is not a reason for ending" in result.output
+
+
+def _pairs(folder) -> set[tuple[str, str]]:
+    import csv
+
+    with open(folder / "out" / "matches.csv", newline="") as handle:
+        return {(row["mentee_id"], row["mentor_id"]) for row in csv.DictReader(handle)}
+
+
+def _rows(folder, name: str) -> list[dict]:
+    import csv
+
+    with open(folder / "out" / name, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_match_in_a_running_programme_keeps_pairs_never_repeats_and_serves_the_waitlist(small_programme, run_cli):
+    # three mentors with one place each; everyone may pair with anyone; a mentee prefers M1 (score)
+    folder = small_programme(
+        "running", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\nM3,Cy,m3@x.org\n",
+        "id,name,email,likes\nE1,Eve,e1@x.org,M1\nE2,Fay,e2@x.org,M2\nE3,Gil,e3@x.org,M3\nE4,Hal,e4@x.org,M1\n",
+        matching={"mentor_capacity": 1, "scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id"}]})
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    assert _pairs(folder) == {("E1", "M1"), ("E2", "M2"), ("E3", "M3")}   # E4 is left over
+    assert not (folder / "relationships.csv").exists()                   # not running yet: plans afresh
+    # E1 – M1 ends early (rematch); E5 joins in week 3 and prefers M1 too; the next match keeps E2 and E3,
+    # never pairs E1 with M1 again, and gives M1's free place to the longest-waiting mentee: E4 (since the
+    # start), ahead of E1 (since 2027-03-10) and newcomer E5
+    assert run_cli("end", folder, "E1", "M1", "--reason", "not-a-fit", "--on", "2027-03-10", "--rematch"
+                   ).exit_code == 0
+    with open(folder / "mentees.csv", "a") as handle:
+        handle.write("E5,Ida,e5@x.org,M1\n")
+    result = run_cli("match", folder, "--on", "2027-03-15")
+    assert result.exit_code == 0, result.output
+    assert _pairs(folder) == {("E2", "M2"), ("E3", "M3"), ("E4", "M1")}
+    waiting = [(r["participant_id"], r["waiting_since"], r["waitlist_position"]) for r in _rows(folder, "unmatched.csv")
+               if r["waitlist_position"]]
+    assert waiting == [("E1", "2027-03-10", "1"), ("E5", "2027-03-15", "2")]
+    matched_on = {(r["mentee_id"], r["mentor_id"]): r["matched_on"] for r in _rows(folder, "matches.csv")}
+    assert matched_on == {("E2", "M2"): "2027-03-01", ("E3", "M3"): "2027-03-01", ("E4", "M1"): "2027-03-15"}
+    assert "waitlist" in result.stdout and "E1 (5 d)" in result.stdout
+    log = (folder / "relationships.csv").read_text().splitlines()
+    assert "2027-03-01,waitlist,E4,,,,from unmatched.csv" in log
+    assert "2027-03-15,start,E4,M1,,," in log and "2027-03-15,waitlist,E5,,,," in log
+    # M2's mentee completes; the next match gives M2 to E1 (waiting longest), never to E2 again
+    assert run_cli("end", folder, "E2", "M2", "--reason", "completed", "--on", "2027-04-01").exit_code == 0
+    assert run_cli("match", folder, "--on", "2027-04-02").exit_code == 0
+    assert _pairs(folder) == {("E1", "M2"), ("E3", "M3"), ("E4", "M1")}
+    unmatched = {r["participant_id"]: r for r in _rows(folder, "unmatched.csv")}
+    assert unmatched["E5"]["waitlist_position"] == "1" and unmatched["E5"]["waiting_days"] == "18"
+    assert unmatched["E2"]["waitlist_position"] == "" and "ended (completed) on 2027-04-01" in unmatched["E2"]["reason"]
