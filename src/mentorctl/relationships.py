@@ -456,6 +456,25 @@ class Lifecycle:
         return derive_state(self.programme, self.events, today, self.matched, peer=self.programme.is_peer)
 
 
+def pairs_with_status(life: Lifecycle, matches: pd.DataFrame | None, *statuses: Status) -> pd.DataFrame:
+    """The matches rows of the relationships with these statuses (as of the lifecycle's day), in matches.csv's
+    columns; such a pair missing from matches.csv (started by hand in the log) gets a row without a score."""
+    import pandas as pd
+
+    wanted = [r.key for r in life.state.with_status(*statuses)]
+    frame = matches if matches is not None else pd.DataFrame(columns=["mentee_id", "mentor_id"])
+    peer = life.programme.is_peer
+    keys = [_pair(Event(life.state.today, Action.START, str(a), str(b)), peer)
+            for a, b in zip(frame["mentee_id"], frame["mentor_id"], strict=True)]
+    chosen = [i for i, k in enumerate(keys) if k in set(wanted)]
+    rows = frame.iloc[chosen]
+    have = {keys[i] for i in chosen}
+    extra = [{"mentee_id": a, "mentor_id": b} for a, b in wanted if (a, b) not in have]
+    if extra:
+        rows = pd.concat([rows, pd.DataFrame(extra)], ignore_index=True)
+    return rows.reset_index(drop=True)
+
+
 def is_running(programme: Programme) -> bool:
     """A programme is running once its relationships log exists (the first `end`, `pause` or `extend`
     writes it), once welcome packs went out (the ledger records them), or from the first match of a rolling

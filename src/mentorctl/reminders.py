@@ -523,13 +523,17 @@ def load_activity_for(programme: Programme, participants: Any = None) -> pd.Data
     return read_activity(programme, participants=participants)
 
 
-def load_matches_for(programme: Programme, participants: Any) -> pd.DataFrame | None:
-    """`out/matches.csv` when it exists (None before `mentorctl match` has run)."""
+def load_matches_for(programme: Programme, participants: Any, on: date | None = None) -> pd.DataFrame | None:
+    """`out/matches.csv` when it exists (None before `mentorctl match` has run). In a running programme with
+    `on`, only the pairs active that day (relationships.csv: no reminders for paused or ended pairs)."""
     from mentorctl.matches import default_matches_path, read_matches
+    from mentorctl.relationships import Status, is_running, load_lifecycle, pairs_with_status
 
-    if not default_matches_path(programme).exists():
-        return None
-    return read_matches(programme, participants=participants)
+    matches = read_matches(programme, participants=participants) if default_matches_path(programme).exists() \
+        else None
+    if on is None or not is_running(programme):
+        return matches
+    return pairs_with_status(load_lifecycle(programme, participants, on, matches), matches, Status.ACTIVE)
 
 
 def message_context(programme: Programme, due: DueReminder, now: datetime,
@@ -614,7 +618,7 @@ def run_reminders(programme: Programme, now: datetime, *, mode: str = RunMode.OU
             from mentorctl.roster import load_participants
 
             participants = load_participants(programme)
-        matches = load_matches_for(programme, participants)
+        matches = load_matches_for(programme, participants, now.astimezone(programme.tz).date())
         directory = Directory(programme, participants, matches)
         schedule = programme_schedule(programme)
         for item in schedule:

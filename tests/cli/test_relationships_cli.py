@@ -120,3 +120,38 @@ def test_match_in_a_running_programme_keeps_pairs_never_repeats_and_serves_the_w
     unmatched = {r["participant_id"]: r for r in _rows(folder, "unmatched.csv")}
     assert unmatched["E5"]["waitlist_position"] == "1" and unmatched["E5"]["waiting_days"] == "18"
     assert unmatched["E2"]["waitlist_position"] == "" and "ended (completed) on 2027-04-01" in unmatched["E2"]["reason"]
+
+
+def test_packs_follow_the_relationships(small_programme, run_cli, smtp_server):
+    folder = small_programme(
+        "packs", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\nM3,Cy,m3@x.org\n",
+        "id,name,email,likes\nE1,Eve,e1@x.org,M1\nE2,Fay,e2@x.org,M2\nE3,Gil,e3@x.org,M3\nE4,Hal,e4@x.org,M1\n",
+        matching={"mentor_capacity": 1, "scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id"}]})
+    with open(folder / "programme.yaml", "a") as handle:
+        handle.write(smtp_server.yaml_block())
+
+    def sent() -> list[tuple[str, str]]:
+        out = [(m["To"].addresses[0].addr_spec, str(m["Subject"])) for m in smtp_server.messages]
+        smtp_server.reset()
+        return sorted(out)
+
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    assert run_cli("packs", folder, "--send").exit_code == 0
+    assert [to for to, _ in sent()] == ["e1@x.org", "e2@x.org", "e3@x.org", "m1@x.org", "m2@x.org", "m3@x.org"]
+    # packs went out: the programme is running, so the next match keeps the pairs without any log yet
+    with open(folder / "mentees.csv", "a") as handle:
+        handle.write("E5,Ida,e5@x.org,M2\n")
+    assert run_cli("end", folder, "E1", "M1", "--reason", "moved-or-left", "--on", "2027-03-20").exit_code == 0
+    assert run_cli("match", folder, "--on", "2027-03-21").exit_code == 0
+    assert _pairs(folder) == {("E2", "M2"), ("E3", "M3"), ("E4", "M1")}
+    result = run_cli("packs", folder, "--send", "--on", "2027-03-21")
+    assert result.exit_code == 0, result.output
+    assert "1 newly matched" not in result.stdout and "2 newly matched people to welcome, 2 closure" in result.stdout
+    messages = sent()
+    # welcome packs only for the new pair E4 – M1; the closure message to both people of the ended pair
+    assert [to for to, subject in messages if "welcome" in subject.lower()] == ["e4@x.org", "m1@x.org"]
+    assert [to for to, subject in messages if "ended" in subject] == ["e1@x.org", "m1@x.org"]
+    assert len(messages) == 4
+    # nothing twice
+    assert run_cli("packs", folder, "--send", "--on", "2027-03-22").exit_code == 0
+    assert sent() == []
