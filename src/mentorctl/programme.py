@@ -392,14 +392,36 @@ class Reminder(StrictModel):
     to: Audience = Field(description="mentors | mentees | pairs | everyone | coordinator")
     template: str = Field(description="template file name, e.g. checkin.md.j2")
     when_inactive_for: Duration | None = Field(None, description="only pairs with no logged session for this long")
+    escalate_after: Duration | None = Field(
+        None, description="with when_inactive_for: pairs inactive this long are listed in the coordinator's "
+        "digest (digest.escalated)")
+    after_match: Duration | None = Field(None, description="once per pair, this long after it started, e.g. 10d")
+    before_end: Duration | None = Field(None, description="once per pair, this long before its planned end, e.g. 14d")
+    after_first_session: Duration | None = Field(
+        None, description="once per pair, this long after its first logged session (e.g. 1d: a pairing-fit check)")
+    unless: Literal["session"] | None = Field(
+        None, description="`session`: skip pairs that have logged a session since they started")
 
-    _durations = field_validator("every", "when_inactive_for")(_check_duration)
+    _durations = field_validator("every", "when_inactive_for", "escalate_after", "after_match", "before_end",
+                                 "after_first_session")(_check_duration)
+
+    @property
+    def pair_event(self) -> bool:
+        """Triggered per pair by its relationship (after_match, before_end, after_first_session)."""
+        return bool(self.after_match or self.before_end or self.after_first_session)
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Reminder:
-        given = [k for k in ("every", "at", "cron") if getattr(self, k)]
+        triggers = ("every", "at", "cron", "after_match", "before_end", "after_first_session")
+        given = [k for k in triggers if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError(f"reminder '{self.id}' needs exactly one of every, at, cron (has {given or 'none'})")
+            raise ValueError(f"reminder '{self.id}' needs exactly one of {', '.join(triggers)} "
+                             f"(has {given or 'none'})")
+        if self.pair_event and self.to not in (Audience.PAIRS, Audience.MENTORS, Audience.MENTEES):
+            raise ValueError(f"reminder '{self.id}' is sent per pair ({given[0]}): `to` must be pairs, mentors "
+                             "or mentees")
+        if self.escalate_after and not self.when_inactive_for:
+            raise ValueError(f"reminder '{self.id}': escalate_after needs when_inactive_for")
         if not re.fullmatch(r"\d{1,2}:\d{2}", self.time):
             raise ValueError(f"time '{self.time}' is not HH:MM")
         if self.at and not re.fullmatch(r"(?i)week\s+\d+|\d{4}-\d{2}-\d{2}", self.at.strip()):
@@ -575,6 +597,10 @@ class Programme(StrictModel):
         if inactive and not self.reporting.activity:
             raise ValueError(f"reminder(s) {', '.join(inactive)} use when_inactive_for, which reads sessions from "
                              "an activity log: name one under reporting.activity, or remove when_inactive_for")
+        sessions = [r.id for r in self.reminders if r.after_first_session or r.unless]
+        if sessions and not self.reporting.activity:
+            raise ValueError(f"reminder(s) {', '.join(sessions)} use after_first_session or unless: session, "
+                             "which read sessions from an activity log: name one under reporting.activity")
         if self.design.type is MentoringType.PEER and not (self.rosters.participants or self.rosters.mentors):
             raise ValueError("a peer programme needs a `participants` roster")
         return self

@@ -123,7 +123,7 @@ class Relationship:
         return self.status is Status.ENDED and self.end_reason is not EndReason.COMPLETED
 
     def duration_days(self, today: date) -> int:
-        return ((self.ended_on or today) - self.start).days
+        return max(0, ((self.ended_on or today) - self.start).days)
 
     def as_dict(self) -> dict[str, Any]:
         return {"mentee_id": self.mentee_id, "mentor_id": self.mentor_id, "start": self.start.isoformat(),
@@ -347,10 +347,20 @@ def derive_state(programme: Programme, events: Sequence[Event], today: date,
             begin = on or default_start
             if programme.design.intake is not Intake.ROLLING:
                 begin = max(begin, default_start)
-            if begin <= today:
-                started[key] = _new(programme, key, begin)
+            started[key] = _new(programme, key, begin)   # a pair due to start later is current already
+    for _, _, event in order:   # starts first: a pair matched to start later is current already
+        if event.action is not Action.START:
+            continue
+        key = _pair(event, peer)
+        if key in started:
+            problems.append((event.row, "action", f"the pair {event.mentee_id} – {event.mentor_id} already started "
+                                                  f"on {started[key]['start']}; a pair starts once (an ended pair "
+                                                  "stays in the programme's history)"))
+        else:
+            started[key] = _new(programme, key, event.day)
+            in_log.add(key)
     for day, _, event in order:
-        if day > today:
+        if day > today:   # later rows happen later
             continue
         row = event.row
         if event.action is Action.WAITLIST:
@@ -366,16 +376,8 @@ def derive_state(programme: Programme, events: Sequence[Event], today: date,
         pair = started.get(key)
         label = f"the pair {event.mentee_id} – {event.mentor_id}"
         if event.action is Action.START:
-            if pair is not None and pair["status"] is not Status.ENDED:
-                problems.append((row, "action", f"{label} already started on {pair['start']}"))
-            elif pair is not None:
-                problems.append((row, "action", f"{label} ended on {pair['ended_on']}; an ended pair does not "
-                                                "start again (it stays in the programme's history)"))
-            else:
-                started[key] = _new(programme, key, day)
-                in_log.add(key)
-                for who in key:
-                    wait.pop(who, None)
+            for who in key:
+                wait.pop(who, None)
             continue
         if pair is None:
             problems.append((row, "mentee_id", f"{label} never started (no start row, not in matches.csv); "

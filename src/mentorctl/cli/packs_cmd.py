@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         from mentorctl.ledger import LEDGER_FILE, Ledger
         from mentorctl.mail import OutboxMailer, SmtpMailer, deliver
         from mentorctl.matches import read_matches
-        from mentorctl.packs import PackSet, build_packs, outgoing_messages, write_packs
+        from mentorctl.packs import build_packs, outgoing_messages, write_packs
         from mentorctl.programme import load_programme
         from mentorctl.relationship_mail import closure_messages, record_welcomed, welcome_selection
         from mentorctl.relationships import is_running, load_lifecycle
@@ -72,22 +72,28 @@ def register(app: typer.Typer) -> None:
         pairs = read_matches(prog, matches, participants=participants)
         ledger_path = prog.state_dir / LEDGER_FILE
         life = None
+        newcomers: set[str] = set()
         if is_running(prog) and matches is None:   # welcome only the newly matched; closures for ended pairs
             life = load_lifecycle(prog, participants, parse_day(on, "--on", prog), pairs)
             with Ledger(ledger_path) if ledger_path.exists() else nullcontext() as known:
-                pairs, newcomers = welcome_selection(prog, life, pairs, known)
-            only = only or newcomers
+                pairs, selected = welcome_selection(prog, life, pairs, known)
+            newcomers = set(selected)
         with console.status("Rendering packs…") if is_interactive() else nullcontext():
-            rendered = build_packs(prog, participants, pairs, only=only) if only or life is None \
-                else PackSet(packs=[], without_email=[])
+            rendered = build_packs(prog, participants, pairs, only=only)
         written = write_packs(prog, rendered.packs)
         outgoing = outgoing_messages(prog, rendered.packs, sending=send)
-        closures = closure_messages(prog, participants, life) if life is not None else []
-        if life is not None:
-            console.print(f"Running programme: {len(rendered.packs)} newly matched "
-                          f"{'person' if len(rendered.packs) == 1 else 'people'} to welcome, "
+        if life is not None:   # a pack changed only by an ended pair is not a welcome: it stays unsent
+            person_of = {p.key: p.person_id for p in rendered.packs}
+            ended = {who for r in life.state.ended for who in r.key}
+            with Ledger(ledger_path) if ledger_path.exists() else nullcontext() as known:
+                sent_before = known.statuses([o.key for o in outgoing]) if known is not None else {}
+            outgoing = [o for o in outgoing if person_of[o.key] in newcomers or o.key in sent_before
+                        or person_of[o.key] not in ended]
+            closures = closure_messages(prog, participants, life)
+            console.print(f"Running programme: {len(newcomers)} newly matched "
+                          f"{'person' if len(newcomers) == 1 else 'people'} to welcome, "
                           f"{len(closures)} closure message{_s(closures)} for ended pairs.")
-        outgoing += closures
+            outgoing += closures
         console.print(f"Rendered {len(rendered.packs)} pack{_s(rendered.packs)} into {_shown(prog.out_dir / 'packs')} "
                       f"({len(written)} files).")
         for pair in rendered.broken_pairs:
