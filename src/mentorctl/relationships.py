@@ -826,3 +826,112 @@ def annotate_match(result: MatchResult, plan: MatchPlan, on: date, programme: Pr
                             "since": unmatched["waiting_since"].iloc[n - 1],
                             "days": int(unmatched["waiting_days"].iloc[n - 1])} for n in range(1, len(order) + 1)]
     return MatchResult(pairs, unmatched, summary)
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+FIT_COLUMNS = ("pairing_fit", "fit", "pairingfit", "is_it_a_good_fit")
+NOT_A_FIT = ("not a fit", "not-a-fit", "no", "bad fit", "poor fit")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A pair the coordinator should look at, and why (for the coordinator only: never in breakdowns)."""
+
+    mentee_id: str
+    mentor_id: str
+    reason: str
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"mentee_id": self.mentee_id, "mentor_id": self.mentor_id, "reason": self.reason,
+                "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class RelationshipsSection:
+    """The report's relationships section: figures (counts under `min_group_size` shown as '<N' in the
+    report's breakdown of endings by reason) and the coordinator's follow-up list."""
+
+    figures: RelationshipFigures
+    median_days_to_first_meeting: float | None
+    ended_by_reason_shown: Mapping[str, int | str]
+    follow_up: tuple[FollowUp, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """What report.json shows: the figures, with small groups of endings by reason hidden (no list of
+        pairs: that goes to the coordinator's follow-up.csv only)."""
+        data = self.figures.as_dict()
+        data["ended_by_reason"] = dict(self.ended_by_reason_shown)
+        data["median_days_to_first_meeting"] = self.median_days_to_first_meeting
+        data["follow_up_pairs"] = len(self.follow_up)
+        return data
+
+
+def relationships_section(programme: Programme, state: RelationshipState, activity: pd.DataFrame | None,
+                          survey: pd.DataFrame | None, *, inactive_days: int | None = None,
+                          min_group_size: int = 5) -> RelationshipsSection:
+    """Figures as of `state.today`, days from each pair's start to its first logged session, and the follow-up
+    list: current pairs with no first meeting after `design.checkin_every`, pairs inactive for more than
+    `inactive_days` (default: twice checkin_every), anyone answering "not a fit" (survey column pairing_fit),
+    and pairs whose mentor and mentee satisfaction differ by 2 or more."""
+    import pandas as pd
+
+    from mentorctl.programme import parse_duration
+
+    figures = relationship_figures(state)
+    today = state.today
+    sessions: dict[tuple[str, str], list[date]] = {}
+    if activity is not None and not activity.empty:
+        kinds = activity["event"].astype(str).str.lower()
+        held = activity[kinds.isin(("session", "meeting")).to_numpy()]
+        stamps = pd.to_datetime(held["timestamp"], utc=True).dt.tz_convert(programme.tz).dt.date
+        for a, b, day in zip(held["mentee_id"].astype(str), held["mentor_id"].astype(str), stamps, strict=True):
+            key = (min(a, b), max(a, b)) if programme.is_peer else (a, b)
+            sessions.setdefault(key, []).append(day)
+    first_gaps = []
+    checkin = parse_duration(programme.design.checkin_every).days
+    quiet_limit = inactive_days if inactive_days is not None else 2 * checkin
+    follow: list[FollowUp] = []
+    for pair in state.relationships:
+        held_days = sorted(d for d in sessions.get(pair.key, []) if pair.start <= d <= (pair.ended_on or today))
+        if held_days:
+            first_gaps.append((held_days[0] - pair.start).days)
+        if pair.status is not Status.ACTIVE or pair.start > today:
+            continue
+        if not held_days and (today - pair.start).days > checkin:
+            follow.append(FollowUp(pair.mentee_id, pair.mentor_id, "no first meeting",
+                                   f"started {pair.start}, {(today - pair.start).days} days ago"))
+        elif held_days and (today - held_days[-1]).days > quiet_limit:
+            follow.append(FollowUp(pair.mentee_id, pair.mentor_id, "inactive",
+                                   f"last session {held_days[-1]}, {(today - held_days[-1]).days} days ago"))
+    follow += _survey_flags(state, survey)
+    shown: dict[str, int | str] = {reason: (count if count == 0 or count >= min_group_size else f"<{min_group_size}")
+                                   for reason, count in figures.ended_by_reason.items()}
+    return RelationshipsSection(figures, _median(first_gaps), shown,
+                                tuple(sorted(follow, key=lambda f: (f.reason, f.mentee_id, f.mentor_id))))
+
+
+def _survey_flags(state: RelationshipState, survey: pd.DataFrame | None) -> list[FollowUp]:
+    import pandas as pd
+
+    if survey is None or survey.empty:
+        return []
+    from mentorctl.roster import normalise_heading
+
+    fit_column = next((c for c in survey.columns if normalise_heading(c) in {normalise_heading(f) for f in FIT_COLUMNS}),
+                      None)
+    latest = survey.drop_duplicates("participant_id", keep="last").set_index("participant_id")
+    out: list[FollowUp] = []
+    for pair in state.with_status(Status.ACTIVE, Status.PAUSED):
+        for who in pair.key:
+            if fit_column and who in latest.index:
+                answer = str(latest.at[who, fit_column] or "").strip().lower()
+                if answer in NOT_A_FIT:
+                    out.append(FollowUp(pair.mentee_id, pair.mentor_id, "not a fit", f"{who} answered '{answer}'"))
+        if "satisfaction" in latest.columns and all(w in latest.index for w in pair.key):
+            a, b = (latest.at[w, "satisfaction"] for w in pair.key)
+            if not (pd.isna(a) or pd.isna(b)) and abs(float(a) - float(b)) >= 2:
+                out.append(FollowUp(pair.mentee_id, pair.mentor_id, "ratings diverge",
+                                    f"satisfaction {float(a):g} ({pair.mentee_id}) vs {float(b):g} ({pair.mentor_id})"))
+    return out

@@ -182,3 +182,25 @@ def test_two_writers_at_once_lose_nothing(programme):
     assert len(lines) == 1 + 3 + 1 + 16
     assert sum(",extend,E1,M1," in line for line in lines) == 8
     assert sum(",extend,E2,M2," in line for line in lines) == 8
+
+
+def test_report_section_follow_up_and_suppression(programme):
+    import pandas as pd
+
+    from mentorctl.relationships import relationships_section
+
+    prog, participants, _ = load(programme)
+    end_pair(prog, participants, "E1", "M1", EndReason.NOT_A_FIT, on=date(2027, 3, 31))
+    _, _, life = load(programme, date(2027, 5, 1))
+    activity = pd.DataFrame({"timestamp": pd.to_datetime(["2027-03-04 10:00", "2027-03-11 10:00"]).tz_localize("UTC"),
+                             "event": ["session", "session"], "mentee_id": ["E2", "E2"], "mentor_id": ["M2", "M2"]})
+    survey = pd.DataFrame({"participant_id": ["E3", "M3", "E2"], "satisfaction": [5.0, 2.0, 4.0],
+                           "pairing_fit": ["good fit", "not a fit", "good fit"]})
+    section = relationships_section(prog, life.state, activity, survey, min_group_size=5)
+    # E2 – M2 met 3 days after the start; E3 – M3 never met; E2 – M2 is quiet since 11 March (> 28 days)
+    assert section.median_days_to_first_meeting == 3
+    assert [(f.mentee_id, f.reason) for f in section.follow_up] == [
+        ("E2", "inactive"), ("E3", "no first meeting"), ("E3", "not a fit"), ("E3", "ratings diverge")]
+    # one early ending is a group smaller than 5: hidden in the report, and no pair is named there
+    assert section.as_dict()["ended_by_reason"]["not-a-fit"] == "<5"
+    assert section.as_dict()["follow_up_pairs"] == 4 and "E3" not in str(section.as_dict())
