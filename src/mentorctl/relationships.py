@@ -627,7 +627,33 @@ def end_pair(programme: Programme, participants: Participants, mentee: str, ment
     rows = [Event(on, Action.END, pair.mentee_id, pair.mentor_id, reason.value, None, note)]
     if rematch:
         rows.append(Event(on, Action.REMATCH, pair.mentee_id, pair.mentor_id if programme.is_peer else ""))
-    return append_events(programme, participants, [*frozen_starts(life), *rows], on)
+    after = append_events(programme, participants, [*frozen_starts(life), *rows], on)
+    _drop_from_matches(programme, pair.key)
+    return after
+
+
+def _drop_from_matches(programme: Programme, key: tuple[str, str]) -> None:
+    """Take an ended pair out of out/matches.csv (its start is in the log now), so that its people may leave
+    the rosters; a matches file the coordinator edited is left as it is."""
+    import pandas as pd
+
+    from mentorctl.files import record_output, was_edited, write_csv
+    from mentorctl.matches import default_matches_path
+
+    path = default_matches_path(programme)
+    if not path.exists() or was_edited(path):
+        return
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not {"mentee_id", "mentor_id"} <= set(frame.columns):
+        return
+    peer = programme.is_peer
+    keys = [_pair(Event(date.min, Action.START, a, b), peer) for a, b in zip(frame["mentee_id"], frame["mentor_id"],
+                                                                            strict=True)]
+    keep = [k != key for k in keys]
+    if all(keep):
+        return
+    write_csv(frame[keep], path)
+    record_output(path)
 
 
 def pause_pair(programme: Programme, participants: Participants, mentee: str, mentor: str, *, on: date,

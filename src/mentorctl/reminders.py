@@ -697,7 +697,8 @@ def _relationship_events(programme: Programme, participants: Any, now: datetime,
     life = load_lifecycle(programme, participants, now.astimezone(programme.tz).date())
     extra = due_pair_reminders(programme, now, directory, life.state, activity=activity, recorded=recorded,
                                retry_unknown=retry_unknown)
-    plan = ReminderPlan(now=plan.now, due=plan.due + extra.due, skipped=plan.skipped,
+    kept, paused = _active_at_occurrence(programme, life, plan.due)
+    plan = ReminderPlan(now=plan.now, due=kept + extra.due, skipped=plan.skipped + paused,
                         unknown=plan.unknown + extra.unknown)
     closures: list[tuple[Any, DueReminder]] = []
     if running:
@@ -711,6 +712,30 @@ def _relationship_events(programme: Programme, participants: Any, now: datetime,
                                email=message.recipient_email)
             closures.append((message, DueReminder(key=message.key, reminder=item, occurrence=now, recipient=person)))
     return plan, closures, escalated_pairs(programme, life.state, activity, now)
+
+
+def _active_at_occurrence(programme: Programme, life: Any, due: list[DueReminder]
+                          ) -> tuple[list[DueReminder], list[Skipped]]:
+    """A pair reminder whose occurrence fell while none of the person's pairs was active (paused, not yet
+    started, ended) is skipped for good, so that it does not go out late when the pair resumes."""
+    from mentorctl.relationships import Status
+
+    states: dict[date, set[tuple[str, str]]] = {}
+    kept: list[DueReminder] = []
+    skipped: list[Skipped] = []
+    for item in due:
+        if not item.recipient.pairs or (item.reminder.to is not Audience.PAIRS and item.reminder.inactive_for is None):
+            kept.append(item)
+            continue
+        day = item.occurrence.astimezone(programme.tz).date()
+        if day not in states:
+            states[day] = {r.key for r in life.on(day).with_status(Status.ACTIVE) if r.start <= day}
+        keys = {(min(a, b), max(a, b)) if programme.is_peer else (b, a) for a, b in item.recipient.pairs}
+        if keys & states[day]:
+            kept.append(item)
+        else:
+            skipped.append(Skipped(item.key, item.reminder.id, item.recipient.id))
+    return kept, skipped
 
 
 def _row(due: DueReminder, outcome: str, detail: str = "") -> RemindRow:
