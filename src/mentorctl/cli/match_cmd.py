@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mentorctl.cli.console import console, err_console, handle_errors, print_findings
+
+if TYPE_CHECKING:
+    from mentorctl.matching.explain import Explanation
 
 
 def register(app: typer.Typer) -> None:
@@ -172,7 +175,7 @@ def _print_summary(summary: dict) -> None:
     console.print(table)
 
 
-def _print_explanation(result, no_matches: bool) -> None:
+def _print_explanation(result: Explanation, no_matches: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 

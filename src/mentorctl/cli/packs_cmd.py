@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import nullcontext
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mentorctl.cli.console import console, err_console, handle_errors, is_interactive
+
+if TYPE_CHECKING:
+    from mentorctl.ledger import Ledger
+    from mentorctl.mail import DeliveryReport, Mailer, OutgoingMessage
 
 
 def register(app: typer.Typer) -> None:
@@ -128,7 +134,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _deliver_with_progress(outgoing, mailer, ledger, *, resend: bool):  # noqa: ANN001, ANN202
+def _deliver_with_progress(outgoing: Sequence[OutgoingMessage], mailer: Mailer, ledger: Ledger | None, *,
+                           resend: bool) -> DeliveryReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from mentorctl.mail import deliver
@@ -140,7 +147,7 @@ def _deliver_with_progress(outgoing, mailer, ledger, *, resend: bool):  # noqa: 
                        on_progress=lambda done, total, item, outcome: progress.update(task, completed=done))
 
 
-def _summary(report) -> None:  # noqa: ANN001
+def _summary(report: DeliveryReport) -> None:
     from rich.table import Table
 
     table = Table(title="Emails", title_justify="left")
@@ -166,9 +173,7 @@ def _summary(report) -> None:  # noqa: ANN001
         err_console.print("Run again to retry the failed ones after fixing the addresses.", markup=False)
 
 
-def _shown(path) -> str:  # noqa: ANN001
-    from pathlib import Path
-
+def _shown(path: str | Path) -> str:
     try:
         return str(Path(path).relative_to(Path.cwd()))
     except ValueError:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from mentorctl.cli.console import console, err_console, handle_errors
+
+if TYPE_CHECKING:
+    from mentorctl.report.build import Report
 
 
 def register(app: typer.Typer) -> None:
@@ -63,7 +66,7 @@ def _from_cwd(spec: str) -> str:
     return str(Path(file).expanduser().resolve()) + hash_ + sheet
 
 
-def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, imported lazily
+def _print_summary(result: Report) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -82,7 +85,9 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
     if result.goals:
         met, _ = result.goals_met
         goals = Table(title=f"Goals: {met} of {len(result.goals)} met", title_justify="left")
-        for column, justify in (("Goal", "left"), ("Value", "right"), ("Target", "right"), ("Status", "left")):
+        alignments: tuple[tuple[str, Literal["left", "right"]], ...] = (
+            ("Goal", "left"), ("Value", "right"), ("Target", "right"), ("Status", "left"))
+        for column, justify in alignments:
             goals.add_column(column, justify=justify)
         colours = {"met": "green", "on track": "green", "behind": "red", "missed": "red", "not met yet": "red"}
         for goal in result.goals:
@@ -108,7 +113,7 @@ def _print_summary(result) -> None:  # noqa: ANN001 - mentorctl.report.Report, i
     console.print(kpis)
 
 
-def _print_problems(result, shown: int = 5) -> None:  # noqa: ANN001
+def _print_problems(result: Report, shown: int = 5) -> None:
     from mentorctl.report.writers import clean_text
 
     quality = result.data_quality

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mentorctl.cli.console import console, err_console, handle_errors, mailer_for, print_findings
+
+if TYPE_CHECKING:
+    from mentorctl.mail import DeliveryReport, Mailer, OutgoingMessage
+    from mentorctl.programme import Programme
 
 ProgrammeArg = Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")]
 SendOpt = Annotated[bool, typer.Option("--send", help="Send through the SMTP server in programme.yaml (default: "
@@ -213,7 +218,7 @@ def _request_state(prog):  # noqa: ANN001, ANN202
     return state.taken(), state.closed_pairs()
 
 
-def _deliver(prog, outgoing, mailer, send: bool):  # noqa: ANN001, ANN202
+def _deliver(prog: Programme, outgoing: Sequence[OutgoingMessage], mailer: Mailer, send: bool) -> DeliveryReport:
     """Deliver through the ledger (or write the outbox) and print what happened."""
     from mentorctl.ledger import LEDGER_FILE, Ledger
     from mentorctl.mail import deliver
