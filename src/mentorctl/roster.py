@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 REQUIRED_FIELDS = ("id", "name")
 ROW_COLUMN = "_row"
+RawTable = tuple[list[str], list[list[Any]], list[int]]  # headings, rows of cells, spreadsheet row numbers
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm"}
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -119,11 +120,11 @@ class FindingCollector:
         self.closest: dict[tuple[str, str], list[str]] = {}  # (role, field) → headings a missing mapping may mean
 
     def error(self, message: str, file: str | None = None, row: int | None = None, column: str | None = None,
-              *, full: str | None = None):
+              *, full: str | None = None) -> None:
         self.findings.append(Finding("error", message, Location(file, row, column), full=full))
 
     def warning(self, message: str, file: str | None = None, row: int | None = None, column: str | None = None,
-                *, full: str | None = None):
+                *, full: str | None = None) -> None:
         self.findings.append(Finding("warning", message, Location(file, row, column), full=full))
 
     @property
@@ -150,22 +151,21 @@ def check_participants(programme: Programme, *, require_email: bool = False
     spec = programme.rosters
     mentors = mentees = everyone = None
     unfound: dict[str, dict[str, list[str]]] = {}  # role → mappings for every roster this file lacks
-    if spec.participants:
-        source = spec.file_of("participant")
+    if source := spec.file_of("participant"):
         everyone = _read_roster(programme, source, "participant", out, require_email,
                                 unfound.setdefault("participant", {}))
         if everyone is not None and spec.role_column:
-            mentors, mentees = _split_roles(programme, everyone, out)
+            mentors, mentees = _split_roles(programme, everyone, spec.role_column, out)
         elif everyone is not None and programme.is_peer:
             mentors = mentees = everyone
         elif everyone is not None:
             out.error("a `participants` roster in a non-peer programme needs `rosters.role_column` naming the "
                       "column that tells mentors from mentees", source)
-    if spec.mentors:
-        mentors = _read_roster(programme, spec.file_of("mentor"), "mentor", out, require_email,
+    if mentor_file := spec.file_of("mentor"):
+        mentors = _read_roster(programme, mentor_file, "mentor", out, require_email,
                                unfound.setdefault("mentor", {}))
-    if spec.mentees:
-        mentees = _read_roster(programme, spec.file_of("mentee"), "mentee", out, require_email,
+    if mentee_file := spec.file_of("mentee"):
+        mentees = _read_roster(programme, mentee_file, "mentee", out, require_email,
                                unfound.setdefault("mentee", {}))
     read = [r for r in (everyone, mentors, mentees) if r is not None]
     if read and len(read) == len([s for s in (spec.participants, spec.mentors, spec.mentees) if s]):
@@ -282,13 +282,14 @@ def _resolve_reference_lists(programme: Programme, rosters: dict[str, Roster], o
                         "nobody; fix it in the roster", roster.source, rows[0], name)
 
 
-def _split_roles(programme: Programme, everyone: Roster, out: FindingCollector) -> tuple[Roster | None, Roster | None]:
+def _split_roles(programme: Programme, everyone: Roster, role_column: str, out: FindingCollector
+                 ) -> tuple[Roster | None, Roster | None]:
     import pandas as pd
 
-    column = snake_case(_mapped_field_for(programme, programme.rosters.role_column))
+    column = snake_case(_mapped_field_for(programme, role_column))
     frame = everyone.frame
     if column not in frame.columns:
-        out.error(f"role column '{programme.rosters.role_column}' not found; fields found: "
+        out.error(f"role column '{role_column}' not found; fields found: "
                   f"{', '.join(everyone.fields)}", everyone.source)
         return None, None
     values = frame[column].map(lambda v: "" if pd.isna(v) else str(v).strip().lower())
@@ -296,17 +297,17 @@ def _split_roles(programme: Programme, everyone: Roster, out: FindingCollector) 
     is_mentor = values.isin(roles.get("mentor", set()))
     is_mentee = values.isin(roles.get("mentee", set()))
     for index in frame.index[~(is_mentor | is_mentee)]:
-        out.warning(f"role '{frame.at[index, column]}' is neither a mentor value "
+        out.warning(f"role '{str(frame.at[index, column])}' is neither a mentor value "
                     f"({', '.join(sorted(roles.get('mentor', [])))}) nor a mentee value "
                     f"({', '.join(sorted(roles.get('mentee', [])))}); this person is left out "
                     "(set `rosters.roles`)", everyone.source, row_at(frame, index),
-                    programme.rosters.role_column)
+                    role_column)
     mentors = Roster("mentor", everyone.source, frame[is_mentor].reset_index(drop=True), everyone.types)
     mentees = Roster("mentee", everyone.source, frame[is_mentee].reset_index(drop=True), everyone.types)
     for roster in (mentors, mentees):
         if len(roster) == 0:
             out.error(f"no {roster.role}s: no row has a {roster.role} value in column "
-                      f"'{programme.rosters.role_column}' (values found: "
+                      f"'{role_column}' (values found: "
                       f"{', '.join(sorted(set(values) - {''}))[:200]}); set `rosters.roles`", everyone.source)
     return mentors, mentees
 
@@ -331,7 +332,7 @@ def _report_unfound(programme: Programme, unfound: dict[str, dict[str, list[str]
         if not all(name in unfound[role] for role in roles):
             continue
         sources = unfound[roles[0]][name]
-        files = [programme.rosters.file_of(role) for role in roles]
+        files = [file for role in roles if (file := programme.rosters.file_of(role))]
         hints = []
         for role in roles:
             table_hint = out.closest.get((role, name))
@@ -374,8 +375,7 @@ def split_sheet(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-def read_table(path: Path, sheet: str | None, source: str, out: FindingCollector) -> tuple[list[str], list[list[Any]],
-                                                                                    list[int]] | None:
+def read_table(path: Path, sheet: str | None, source: str, out: FindingCollector) -> RawTable | None:
     """Read a CSV or Excel sheet as (headings, rows of cells, spreadsheet row numbers); None on error."""
     if not path.exists():
         out.error(f"file not found (looked at {path}); check the path under `rosters:` in programme.yaml "
@@ -396,7 +396,7 @@ def read_table(path: Path, sheet: str | None, source: str, out: FindingCollector
     return _read_csv(path, source, out)
 
 
-def _read_excel(path: Path, sheet: str | None, source: str, out: FindingCollector):
+def _read_excel(path: Path, sheet: str | None, source: str, out: FindingCollector) -> RawTable | None:
     import zipfile
 
     from openpyxl import load_workbook
@@ -444,7 +444,7 @@ def _header_row(raw: list[list[Any]], source: str, out: FindingCollector) -> int
     return start
 
 
-def _read_csv(path: Path, source: str, out: FindingCollector):
+def _read_csv(path: Path, source: str, out: FindingCollector) -> RawTable | None:
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -490,7 +490,7 @@ def sniff_delimiter(text: str) -> str:
         return csv.Sniffer().sniff("\n".join(lines) or ",", delimiters=",;\t|").delimiter
     except csv.Error:
         counts = {d: lines[0].count(d) for d in ",;\t|"} if lines else {}
-        return max(counts, key=counts.get) if counts and max(counts.values()) else ","
+        return max(counts, key=lambda d: counts[d]) if counts and max(counts.values()) else ","
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -843,7 +843,8 @@ def _map_values(settings: Any, frame: pd.DataFrame, heading_of: dict[str, str], 
         is_list = _is_list(settings, name, listed)
         unmapped: dict[str, list[int]] = {}
 
-        def convert(cell: Any, row: int, lookup=lookup, other=other, unmapped=unmapped) -> Any:
+        def convert(cell: Any, row: int, lookup: dict[str, str] = lookup, other: str | None = other,
+                    unmapped: dict[str, list[int]] = unmapped) -> Any:
             if cell is None:
                 return None
             key = _answer_key(cell)
