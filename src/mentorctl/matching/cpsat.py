@@ -5,8 +5,12 @@ bound and gap are reported. Suited to moderate sizes (thousands of people, ~10^5
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 SCALE = 1000  # CP-SAT objective scale: scores to 1/1000 (small coefficients keep CP-SAT fast)
 
@@ -52,15 +56,15 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
     n = len(p.left)
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{a}") for a in range(n)]
-    for a in np.flatnonzero(p.fixed):
+    for a in np.flatnonzero(p.fixed).tolist():
         model.add(x[a] == 1)
     if p.peer:
         touching: dict[int, list[int]] = {}
         for a in range(n):
             touching.setdefault(int(p.left[a]), []).append(a)
             touching.setdefault(int(p.right[a]), []).append(a)
-        for person, arcs in touching.items():
-            model.add(sum(x[a] for a in arcs) <= int(p.left_cap[person]))
+        for person, person_arcs in touching.items():
+            model.add(sum(x[a] for a in person_arcs) <= int(p.left_cap[person]))
     else:
         for side, cap in ((p.left, p.left_cap), (p.right, p.right_cap)):
             order = np.argsort(side, kind="stable")
@@ -73,9 +77,9 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
             for arcs in np.split(order, np.flatnonzero(np.diff(p.right[order])) + 1):
                 if len(arcs):
                     lead = model.new_bool_var("")
-                    total = sum(x[a] for a in arcs)
-                    model.add(total >= p.min_group_size * lead)
-                    model.add(total <= len(arcs) * lead)
+                    size = sum(x[a] for a in arcs)
+                    model.add(size >= p.min_group_size * lead)
+                    model.add(size <= len(arcs) * lead)
     for gid, limit in p.groups:
         ok = gid >= 0
         order = np.flatnonzero(ok)[np.argsort(gid[ok], kind="stable")]
@@ -87,7 +91,7 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
         model.add(sum((1000 * int(sat[a]) - per_mille) * x[a] for a in range(n)) >= 0)
     score_int = np.rint(p.score * SCALE).astype(np.int64)
     count = sum(x)
-    total = sum(int(score_int[a]) * x[a] for a in range(n))
+    total: cp_model.LinearExpr | int = sum(int(score_int[a]) * x[a] for a in range(n))
     if p.balance > 0 and not p.peer:
         total -= _balance_penalty(model, p, x)
     if p.hint is not None:
@@ -96,7 +100,7 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
 
     stages = ["coverage", "score"] if p.objective == "coverage_then_score" else \
         ["score"] if p.objective == "score" else ["coverage", "level", "score"]
-    targets = {"coverage": count, "score": total}
+    targets: dict[str, cp_model.LinearExprT] = {"coverage": count, "score": total}
     if "coverage" in stages and not p.peer:  # lexicographic: most mentees with ≥ 1 mentor, then ≥ 2, …
         lex = _coverage_levels(model, p, x)
         at = stages.index("coverage")
@@ -108,12 +112,13 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
         low = int(score_int.min(initial=0))
         for a in range(n):
             model.add(level <= int(score_int[a]) + (int(score_int.max(initial=0)) - low) * (1 - x[a]))
+        targets["level"] = level
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = max(1, workers)
     solver.parameters.random_seed = seed
     all_optimal, seconds, status_code = True, 0.0, None
     for index, stage in enumerate(stages):
-        target = {**targets, "level": level}[stage]
+        target = targets[stage]
         model.maximize(target)
         solver.parameters.max_time_in_seconds = max(0.5, (time_limit - seconds) / (len(stages) - index))
         status_code = solver.solve(model)
@@ -133,11 +138,11 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
             model.add(target >= value)
     if status_code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SatOutcome(np.zeros(n, bool), "UNKNOWN", 0.0, 0.0, 1.0, seconds, stages)
-    value = solver.objective_value
+    objective = solver.objective_value
     bound = solver.best_objective_bound
     scale = SCALE if stages[-1] == "score" else 1
-    gap = abs(bound - value) / max(1.0, abs(bound))
-    return SatOutcome(chosen, "OPTIMAL" if all_optimal else "FEASIBLE", value / scale, bound / scale, gap,
+    gap = abs(bound - objective) / max(1.0, abs(bound))
+    return SatOutcome(chosen, "OPTIMAL" if all_optimal else "FEASIBLE", objective / scale, bound / scale, gap,
                       seconds, stages)
 
 
@@ -146,7 +151,8 @@ def _by(side: np.ndarray) -> list[np.ndarray]:
     return [arcs for arcs in np.split(order, np.flatnonzero(np.diff(side[order])) + 1) if len(arcs)]
 
 
-def _coverage_levels(model, p: SatProblem, x: list) -> list:
+def _coverage_levels(model: cp_model.CpModel, p: SatProblem, x: list[cp_model.IntVar]
+                     ) -> list[cp_model.LinearExprT]:
     """For u = 1 … (largest demand − 1): Σ_mentee min(load, u) — maximised in turn, they give the most mentees
     with ≥ 1 mentor, then with ≥ 2, … (the total count is the last level)."""
     top = int(p.left_cap.max(initial=0))
@@ -169,10 +175,10 @@ def _coverage_levels(model, p: SatProblem, x: list) -> list:
     return out
 
 
-def _balance_penalty(model, p: SatProblem, x: list):
+def _balance_penalty(model: cp_model.CpModel, p: SatProblem, x: list[cp_model.IntVar]) -> cp_model.LinearExpr | int:
     """Σ_mentor Σ_k (k − 1) × balance × [load ≥ k], with ordered unit Booleans per mentor (convex, exact)."""
     step = int(round(p.balance * SCALE))
-    penalty = 0
+    penalty: cp_model.LinearExpr | int = 0
     for arcs in _by(p.right):
         cap = min(len(arcs), int(p.right_cap[p.right[arcs[0]]]))
         if cap <= 1:

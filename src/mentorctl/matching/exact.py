@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mentorctl.matching.candidates import Candidates, Filters, PairSource, top_k
-from mentorctl.matching.flow import SCALE, Network, build_network, certify, solve_network, tighten, to_cost
+from mentorctl.matching.flow import (
+    SCALE,
+    Certificate,
+    Network,
+    build_network,
+    certify,
+    solve_network,
+    tighten,
+    to_cost,
+)
 
 MAX_ROUNDS = 12
 
@@ -73,11 +82,16 @@ class _Model:
         i, j = self.i[sel], self.j[sel]
         cost = np.zeros(len(i), np.int64) if zero_cost else to_cost(self.s[sel])
         bypass = p.objective == "score" and not zero_cost
-        shape = {"bypass": bypass, "levels": p.levels, "mentee_base": p.mentee_base,
-                 "balance_cost": 0 if zero_cost else p.balance_cost, "mentor_base": p.mentor_base,
-                 "cost_bound": 0 if zero_cost else self.score_bound}
+
+        def build(arc_group: np.ndarray | None = None, group_mentor: np.ndarray | None = None,
+                  group_cap: np.ndarray | None = None) -> Network:
+            return build_network(p.mentee_cap, p.mentor_cap, i, j, cost, arc_group=arc_group,
+                                 group_mentor=group_mentor, group_cap=group_cap, bypass=bypass, levels=p.levels,
+                                 mentee_base=p.mentee_base, balance_cost=0 if zero_cost else p.balance_cost,
+                                 mentor_base=p.mentor_base, cost_bound=0 if zero_cost else self.score_bound)
+
         if p.mentee_code is None:
-            return build_network(p.mentee_cap, p.mentor_cap, i, j, cost, **shape), sel
+            return build(), sel
         gkey, ginv = np.unique(self._gk(i, j), return_inverse=True)
         gm = gkey // self.n_codes
         gcap = np.full(len(gkey), p.group_limit, np.int64)
@@ -85,19 +99,25 @@ class _Model:
             hit = np.searchsorted(gkey, m * self.n_codes + c)
             if hit < len(gkey) and gkey[hit] == m * self.n_codes + c:
                 gcap[hit] = max(0, p.group_limit - used)
-        net = build_network(p.mentee_cap, p.mentor_cap, i, j, cost, arc_group=ginv, group_mentor=gm,
-                            group_cap=gcap, **shape)
+        net = build(arc_group=ginv, group_mentor=gm, group_cap=gcap)
         self.gkey = gkey
         return net, sel
 
     @property
+    def mentee_code(self) -> np.ndarray:
+        """Each mentee's code of the field a mentor's group limit counts (only with a group limit)."""
+        if self.problem.mentee_code is None:
+            raise ValueError("this problem has no per-mentor group limit")
+        return self.problem.mentee_code
+
+    @property
     def n_codes(self) -> int:
-        return int(self.problem.mentee_code.max(initial=0)) + 1
+        return int(self.mentee_code.max(initial=0)) + 1
 
     def _gk(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        return j * self.n_codes + self.problem.mentee_code[i]
+        return j * self.n_codes + self.mentee_code[i]
 
-    def head_potential(self, net: Network, cert, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def head_potential(self, net: Network, cert: Certificate, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Potential of the node a new pair (i, j) would enter (a missing group node behaves like its mentor)."""
         mentor_pot = cert.potential[net.mentor_node(j)]
         if self.problem.mentee_code is None:
@@ -169,7 +189,7 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
     return used, {"proven": False, "rounds": MAX_ROUNDS, "rechecked_mentees": rechecked, "pairs_added": added}
 
 
-def _mentor_head_potential(model: _Model, net: Network, cert, n_mentors: int) -> np.ndarray:
+def _mentor_head_potential(model: _Model, net: Network, cert: Certificate, n_mentors: int) -> np.ndarray:
     """Per mentor, the highest potential a new pair to that mentor could enter (its node or a group node)."""
     all_j = np.arange(n_mentors)
     head = cert.potential[net.mentor_node(all_j)].copy()
@@ -193,7 +213,7 @@ def _split(slack: np.ndarray, head: np.ndarray, n_mentors: int) -> tuple[np.ndar
     return slack < tau, np.flatnonzero(head > tau)
 
 
-def _rescan(model: _Model, source: PairSource, filters: Filters, rows: np.ndarray, net: Network, cert,
+def _rescan(model: _Model, source: PairSource, filters: Filters, rows: np.ndarray, net: Network, cert: Certificate,
             min_cost_exclusive: int | None, zero_cost: bool, cols: np.ndarray, per_mentee: int = 50
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The eligible pairs of `rows` × `cols` not yet in the model whose reduced cost is negative (at most

@@ -42,13 +42,17 @@ class _Fixed:
     label: list[str]      # "pins.csv row 3" per fixed pair, for messages
 
 
+def _no_progress(message: str, done: int | None = None, total: int | None = None) -> None:
+    return None
+
+
 def solve(programme: Programme, participants: Participants, *, keep: str | Path | None = None, workers: int = 1,
           seed: int | None = None, progress: Progress | None = None, plan: MatchPlan | None = None) -> MatchResult:
     """Match mentees with mentors (or peers with each other) as programme.yaml asks; see the package docs.
     `plan` (a running programme, see relationships.py): its current pairs are kept, its ended pairs never
     repeat, the people it names as done are not matched again, and waiting people come first."""
     started = time.perf_counter()
-    note: Progress = progress or (lambda _m, _d=None, _t=None: None)
+    note: Progress = progress or _no_progress
     note("checking rules and rosters", None, None)
     prep = prepare(programme, participants)
     matching = programme.matching
@@ -486,7 +490,7 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
     order = np.argsort(cands.mentee, kind="stable")
     by_mentee = (cands.mentee[order], cands.mentor[order])
     mentee_contacts = _contacts(prep.mentees)
-    for i in np.flatnonzero(load < wanted):
+    for i in np.flatnonzero(load < wanted).tolist():
         if not prep.mentee_ok[i]:
             reason = prep.mentee_reason[i]
         elif cands.rule_eligible[i] == 0:
@@ -507,7 +511,7 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
     if not prep.peer:
         mentor_load = np.bincount(mentor, minlength=n_m)
         mentor_contacts = _contacts(prep.mentors)
-        for j in np.flatnonzero(mentor_load == 0):
+        for j in np.flatnonzero(mentor_load == 0).tolist():
             reason = prep.mentor_reason[j] or f"no mentee assigned (capacity {int(prep.mentor_cap[j])})"
             rows.append((*mentor_contacts[j], "mentor", reason))
     # name and email beside the id, so the coordinator can contact the people left out
