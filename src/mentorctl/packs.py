@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from mentorctl.errors import Location, ProgrammeError, RosterError
 from mentorctl.programme import MentoringType, Programme
+from mentorctl.roster import records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,13 +208,13 @@ def content_hash(person_id: str, counterpart_ids: Iterable[str], group_ids: Iter
 def _people(frame: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
     if frame is None:
         return {}
-    return {str(row["id"]): row for row in frame.to_dict("records")}
+    return {str(row["id"]): row for row in records(frame)}
 
 
 def _reasons(programme: Programme, match_row: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The scoring terms that contributed to this pair, largest first: {name, explain, points}."""
     columns = {_norm(c): c for c in match_row}
-    reasons = []
+    reasons: list[dict[str, Any]] = []
     from mentorctl.rules import uses_private_field
 
     for term in programme.matching.scoring:
@@ -310,7 +311,7 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
     broken = broken_pairs(programme, participants, matches)
     breaking = {(b.mentor_id, b.mentee_id) for b in broken}
     links: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for row in matches.to_dict("records"):
+    for row in records(matches):
         mentor_id, mentee_id = str(row["mentor_id"]), str(row["mentee_id"])
         reasons, score = _reasons(programme, row), _clean(row.get("score"))
         # No score (no column, or an empty cell): a pair the coordinator typed in. A score but no reasons:
@@ -408,7 +409,7 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         zone = participant_zone(me_row, programme)
         training = [_localised(s, zone) for s in sessions if peer or s["audience"] in audience[role]]
         stem = pack_file_stem(person_id, role, prefixed=person_id in ids_in_both)
-        context = {
+        context: dict[str, Any] = {
             **shared,
             "kickoff": _localised(kickoff, zone),
             "role": role,

@@ -35,6 +35,11 @@ _MAX_CELL_MESSAGES = 5
 _TRUTH = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
 
 
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame as dicts keyed by column name (our frames' column names are always str)."""
+    return cast("list[dict[str, Any]]", frame.to_dict("records"))
+
+
 def row_at(frame: pd.DataFrame, label: Hashable) -> int:
     """The source row number (the `_row` column) of the row labelled `label`."""
     return int(cast(int, frame.at[label, ROW_COLUMN]))  # pandas-stubs types a cell as any scalar; _row is int

@@ -89,14 +89,15 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
     """One email per mentee of `entries` (rendered before anything is sent: a template error stops here)."""
     from mentorctl.mail import FILE_HEADER, OutgoingMessage, build_message, format_address
     from mentorctl.packs import choose_template, public_profile
+    from mentorctl.roster import records
     from mentorctl.templating import make_environment, render_message
 
     settings = settings_of(programme)
     sender, reply_to, prefix = _envelope(programme, sending)
     env = make_environment(programme)
     template = choose_template(programme, env, TEMPLATE)
-    mentors = {str(r["id"]): r for r in participants.mentors.frame.to_dict("records")} if participants.mentors is not None else {}
-    mentees = {str(r["id"]): r for r in participants.mentees.frame.to_dict("records")} if participants.mentees is not None else {}
+    mentors = {str(r["id"]): r for r in records(participants.mentors.frame)} if participants.mentors is not None else {}
+    mentees = {str(r["id"]): r for r in records(participants.mentees.frame)} if participants.mentees is not None else {}
     stamp = now or datetime.now(UTC)
     deadline = (stamp.astimezone(programme.tz) + timedelta(days=settings.deadline_days)).date() \
         if settings.deadline_days else None
@@ -105,15 +106,15 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
     for mentee_id, group in entries.groupby("mentee_id", sort=True):
         mentee_id = str(mentee_id)
         me = public_profile(mentees[mentee_id], programme)
-        cards = []
-        for row in group.sort_values("rank").to_dict("records"):
+        cards: list[dict[str, Any]] = []
+        for row in records(group.sort_values("rank")):
             mentor_id = str(row["mentor_id"])
             profile = public_profile(mentors[mentor_id], programme)
             profile.pop("email", None)
             cards.append({"rank": int(row["rank"]), "id": mentor_id, "name": profile.get("name") or mentor_id,
                           "profile": profile, "fields": profile_lines(profile, programme),
                           "reasons": terms.get(f"{mentee_id}\x1f{mentor_id}", [])})
-        context = {
+        context: dict[str, Any] = {
             "programme_name": programme.programme.name,
             "recipient": {"id": mentee_id, "name": me.get("name") or mentee_id, "email": me.get("email")},
             "mentors": cards,
