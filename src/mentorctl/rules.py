@@ -803,8 +803,9 @@ def _prepare_lookup(enc: _ListEncoding, values: np.ndarray, list_side: str,
 
     def sparse_lookup(ev: _Eval) -> np.ndarray:
         mi, mj = ev.idx["mentee"], ev.idx["mentor"]
+        assert mi is not None  # blocks and pairs always index the mentees
         if ev.mode == "pairs":
-            assert mi is not None and mj is not None  # pairs always index both sides
+            assert mj is not None  # pairs index both sides
             if len(mi) == 0:
                 return np.zeros(0)
             return np.asarray(matrix[mi, mj]).ravel().astype(np.float64)

@@ -88,7 +88,7 @@ class DataQuality:
         if self.problems.empty:
             return []
         groups = self.problems.groupby(["file", "column", "problem"], sort=False)
-        examples = groups["value"].first()
+        examples = groups["value"].first().to_dict()
         out = []
         for (file, column, problem), rows in groups["row"]:
             example = examples[(file, column, problem)]
@@ -235,10 +235,7 @@ class Report:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.to_dict(orient="records"):
-        out.append({k: _plain(v) for k, v in row.items()})
-    return out
+    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _plain(value: Any) -> Any:

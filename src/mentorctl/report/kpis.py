@@ -91,7 +91,7 @@ def prepare_events(events: pd.DataFrame, period: Period, tz: tzinfo, people: pd.
     local_days = stamps.to_numpy().astype("datetime64[D]")
     out["_day"] = (local_days - np.datetime64(period.start, "D")).astype(np.int64)
     for column, code in (("mentor_id", "_mentor"), ("mentee_id", "_mentee")):
-        out[code] = people.get_indexer(out[column]) if len(out) else np.array([], dtype=np.int64)
+        out[code] = people.get_indexer(pd.Index(out[column])) if len(out) else np.array([], dtype=np.int64)
     out["_code"] = _event_codes(out["event"])
     return out
 
@@ -141,7 +141,7 @@ def date_pairs(pairs: pd.DataFrame, events: pd.DataFrame, people: pd.Index, star
     and its two people as taking part when it was formed by the end of the period."""
     out = pairs.copy()
     size = len(people) + 1
-    a, b = people.get_indexer(out["mentor_id"]), people.get_indexer(out["mentee_id"])
+    a, b = people.get_indexer(pd.Index(out["mentor_id"])), people.get_indexer(pd.Index(out["mentee_id"]))
     mentor, mentee = events["_mentor"].to_numpy(), events["_mentee"].to_numpy()
     both = (mentor >= 0) & (mentee >= 0)
     event_key = np.minimum(mentor[both], mentee[both]).astype(np.int64) * size + np.maximum(mentor[both],
@@ -169,7 +169,7 @@ def participant_codes(events: pd.DataFrame, people: pd.Index, pairs: pd.DataFram
     if period is not None:
         pairs = _pairs_in_place(pairs, period)
     if pairs is not None and len(pairs):
-        parts += [people.get_indexer(pairs["mentor_id"]), people.get_indexer(pairs["mentee_id"])]
+        parts += [people.get_indexer(pd.Index(pairs["mentor_id"])), people.get_indexer(pd.Index(pairs["mentee_id"]))]
     codes = np.concatenate(parts) if parts else np.array([], dtype=np.int64)
     seen = np.zeros(len(people) + 1, dtype=bool)
     seen[codes[codes >= 0]] = True
@@ -307,7 +307,7 @@ def _satisfaction(events: pd.DataFrame, code: np.ndarray, survey: pd.DataFrame |
     if survey is not None and "recommend" in survey:
         scores = survey["recommend"].dropna().to_numpy()
         if scores.size:
-            nps = round(100.0 * float(np.sum(scores >= 9) - np.sum(scores <= 6)) / scores.size, 1)
+            nps = round(100.0 * float(np.count_nonzero(scores >= 9) - np.count_nonzero(scores <= 6)) / scores.size, 1)
     return satisfaction, nps
 
 
@@ -519,9 +519,9 @@ def person_metrics(events: pd.DataFrame, period: Period, people: pd.Index, pairs
     else:
         is_response = (code == _EVENT_INDEX["survey_response"]) & ~np.isnan(events["rating"].to_numpy())
         total = per_person(is_response, events["rating"].to_numpy(), owner_only=True)
-        answers = per_person(is_response, owner_only=True)
+        answered = per_person(is_response, owner_only=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            frame["satisfaction"] = np.where(answers > 0, total / np.maximum(answers, 1), np.nan)
+            frame["satisfaction"] = np.where(answered > 0, total / np.maximum(answered, 1), np.nan)
     return frame
 
 
@@ -581,5 +581,5 @@ def _with_complement(counts: pd.Series, k: int) -> pd.Series:
     if int(small.sum()) == 1 and len(counts) >= 2:
         others = counts[~small]
         small = small.copy()
-        small[others.idxmin()] = True
+        small[small.index == others.idxmin()] = True
     return small

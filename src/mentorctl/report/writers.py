@@ -556,7 +556,8 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
 
     bold = Font(bold=True)
     book = Workbook()
-    book.remove(book.active)
+    if book.active is not None:  # the default empty sheet
+        book.remove(book.active)
 
     kpi_list = kpi_rows(report)
     kpis = pd.DataFrame([{
@@ -701,7 +702,9 @@ def _safe_strings(uniques: list[str]) -> list[str]:
 def _string_cells(values: pd.Series, shared: list[str], base: int) -> np.ndarray:
     """Cells of a text column as shared-string references (index `base` + position in `shared`), built from
     the column's distinct values; text a spreadsheet would run as a formula is neutralised."""
-    codes, uniques = pd.factorize(np.asarray(values.to_numpy(dtype=object, na_value=None), dtype=object),
+    # (pandas-stubs does not admit na_value=None, which pandas documents and accepts)
+    cells = values.to_numpy(dtype="O", na_value=None)  # type: ignore[call-overload]
+    codes, uniques = pd.factorize(np.asarray(cells, dtype="O"),
                                   use_na_sentinel=True)
     offset = base + len(shared)
     shared.extend(_safe_strings([str(u) for u in uniques]))
@@ -723,7 +726,7 @@ def _inject_data_sheet(workbook: bytes, sheet: str, events: pd.DataFrame) -> byt
     source = zipfile.ZipFile(BytesIO(workbook))
     part = _sheet_part(source, sheet)
     template = source.read(part).decode("utf-8")
-    header = re.search(r"<row r=\"1\".*?</row>", template, re.S).group(0)
+    header = _found(re.search(r"<row r=\"1\".*?</row>", template, re.S)).group(0)
     date_style = re.search(r'<c r="A2"[^>]*\bs="(\d+)"', template)
     style = f' s="{date_style.group(1)}"' if date_style else ""
 
@@ -788,15 +791,22 @@ def _inject_data_sheet(workbook: bytes, sheet: str, events: pd.DataFrame) -> byt
     return out.getvalue()
 
 
+def _found(match: re.Match[str] | None) -> re.Match[str]:
+    """A part of the workbook openpyxl always writes (the header row, a sheet's relationship)."""
+    if match is None:
+        raise RuntimeError("unexpected workbook layout from openpyxl")  # pragma: no cover
+    return match
+
+
 def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str:
     workbook = book.read("xl/workbook.xml").decode("utf-8")
     rels = book.read("xl/_rels/workbook.xml.rels").decode("utf-8")
     match = re.search(rf'<sheet[^>]*name="{re.escape(sheet)}"[^>]*r:id="([^"]+)"', workbook) or \
         re.search(rf'<sheet[^>]*r:id="([^"]+)"[^>]*name="{re.escape(sheet)}"', workbook)
-    rel = match.group(1)
+    rel = _found(match).group(1)
     target = re.search(rf'<Relationship[^>]*Id="{rel}"[^>]*Target="([^"]+)"', rels) or \
         re.search(rf'<Relationship[^>]*Target="([^"]+)"[^>]*Id="{rel}"', rels)
-    path = target.group(1)
+    path = _found(target).group(1)
     return path.lstrip("/") if path.startswith("/") else f"xl/{path}"
 
 
