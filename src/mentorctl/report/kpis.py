@@ -216,8 +216,8 @@ def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.Data
     if need & {"satisfaction_mean", "nps"}:
         kpis["satisfaction_mean"], kpis["nps"] = _satisfaction(events, code, survey)
     if need & {"retention_rate", "promotion_rate"}:
-        took_part = people[participant_codes(events, people, pairs, period)]
-        kpis["retention_rate"], kpis["promotion_rate"] = _organisation(hr, period, took_part)
+        took_part_ids = people[participant_codes(events, people, pairs, period)]
+        kpis["retention_rate"], kpis["promotion_rate"] = _organisation(hr, period, took_part_ids)
     return {name: kpis[name] for name in KPI_NAMES if name in kpis}
 
 
@@ -561,10 +561,12 @@ def breakdown(metrics: pd.DataFrame, values: pd.Series, min_group: int) -> tuple
     part_columns = ["participants", "participation_rate", "active", "sessions_per_participant",
                     "hours_per_participant", "goals_set", "goals_achieved", "goal_completion_rate"]
 
-    def hide(mask: pd.Series, columns: list[str], counts: pd.Series) -> None:
+    people_counts: pd.Series[int] = table["people"]
+
+    def hide(mask: pd.Series, columns: list[str], counts: pd.Series[int]) -> None:
         # a group hidden only to protect another is marked as such: it has min_group people or more
         for group in mask.index[mask.to_numpy()]:
-            own = counts[group] < min_group or small_people[group] and table.at[group, "people"] < min_group
+            own = counts[group] < min_group or small_people[group] and people_counts[group] < min_group
             out.loc[group, columns] = SUPPRESSED if own else SUPPRESSED_COMPLEMENT
 
     hide(small_people, ["people"], table["people"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -384,15 +384,15 @@ def html_context(report: Report) -> dict[str, Any]:
                       "spark": Markup(charts.sparkline([v for _, v in g.trend], target)) if g.trend else "",
                       "trend": ", ".join(f"{d:%d %b}: {format_value(g.kpi or '', v)}" for d, v in g.trend)})
     groups: dict[str, list[dict[str, Any]]] = {}
-    for row in kpi_rows(report):
-        value = row["value"]
-        row = {**row, "sub": None}
+    for kpi in kpi_rows(report):
+        value = kpi["value"]
+        entry: dict[str, Any] = {**kpi, "sub": None}
         if isinstance(value, dict):   # retention, promotion: people who took part big, everyone else below
-            row = {**row, "text": format_value(row["name"], value.get("participants")),
-                   "sub": f"others {format_value(row['name'], value.get('non_participants'))}"}
+            entry = {**entry, "text": format_value(entry["name"], value.get("participants")),
+                     "sub": f"others {format_value(entry['name'], value.get('non_participants'))}"}
         if value is None:
-            row["unit"] = ""
-        groups.setdefault(row["group"], []).append(row)
+            entry["unit"] = ""
+        groups.setdefault(entry["group"], []).append(entry)
     breakdowns = [{
         "field": name,
         "headers": [BREAKDOWN_LABELS.get(c, c) for c in table.columns],
@@ -492,7 +492,7 @@ def _column_format(name: str) -> str | None:
 
 
 def _append_frame(sheet: Any, frame: pd.DataFrame, bold: Any, *, headers: dict[str, str] | None = None,
-                  formats: dict[str, str | None] | None = None, row_formats: list[str | None] | None = None,
+                  formats: dict[str, str | None] | None = None, row_formats: Sequence[str | None] | None = None,
                   value_columns: tuple[str, ...] = ()) -> None:
     """`frame` as a table: plain headers (`headers` maps column names), bold and frozen, an autofilter,
     number formats per column (`formats`, else by the column's name) or per row for `value_columns`
