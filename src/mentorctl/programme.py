@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from mentorctl import limits
 from mentorctl.choices import MentoringType
 from mentorctl.errors import Location, ProgrammeError
 
@@ -47,7 +48,7 @@ def _default_roles() -> dict[Literal["mentor", "mentee"], list[str]]:
 class StrictModel(BaseModel):
     """Base for every section: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False, allow_inf_nan=False)
 
 
 class Enrolment(StrEnum):
@@ -88,11 +89,15 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(w|d|h|m|weeks?|days?|hours?|minutes?)\s*$"
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse a duration such as `2w`, `21d`, `12h`, `30m` (or `2 weeks`)."""
+    """Parse a duration such as `2w`, `21d`, `12h`, `30m` (or `2 weeks`), at most `limits.MAX_DURATION_DAYS`."""
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"'{text}' is not a duration; write e.g. 2w, 21d, 12h or 30m")
-    amount, unit = int(match.group(1)), match.group(2).lower()[0]
+    digits, unit = match.group(1), match.group(2).lower()[0]
+    per_day = {"w": 1 / 7, "d": 1, "h": 24, "m": 1440}[unit]
+    if len(digits) > 9 or int(digits) / per_day > limits.MAX_DURATION_DAYS:
+        raise ValueError(f"'{text}' is longer than mentorctl's limit of {limits.MAX_DURATION_DAYS:,} days")
+    amount = int(digits)
     return {"w": timedelta(weeks=amount), "d": timedelta(days=amount), "h": timedelta(hours=amount),
             "m": timedelta(minutes=amount)}[unit]
 
@@ -101,8 +106,55 @@ Duration = Annotated[str, Field(description="a duration: 2w, 21d, 12h, 30m")]
 
 
 def _check_duration(value: str | None) -> str | None:
+    """A duration that is readable, within the limit and longer than zero (`0w` would repeat for ever)."""
+    if value is not None and parse_duration(value) <= timedelta(0):
+        raise ValueError(f"'{value}' is zero; a duration must be longer than zero (e.g. 2w)")
+    return value
+
+
+def _check_offset(value: str | None) -> str | None:
+    """A readable duration within the limit; zero is allowed (e.g. `after_match: 0d`)."""
     if value is not None:
         parse_duration(value)
+    return value
+
+
+def _check_day(value: date) -> date:
+    if not limits.in_date_range(value):
+        raise ValueError(f"{value.isoformat()} is outside the dates mentorctl works with ({limits.DATE_RANGE})")
+    return value
+
+
+def _check_moment(value: datetime) -> datetime:
+    _check_day(value.date())
+    return value
+
+
+def check_template_name(value: str) -> str:
+    """A template is named by its file name (or a path inside templates/), never a path outside the programme."""
+    parts = re.split(r"[/\\]", value)
+    if not value.strip() or Path(value).is_absolute() or value.startswith(("/", "\\")) or ".." in parts \
+            or re.match(r"^[A-Za-z]:", value):
+        raise ValueError(f"template '{value}' must be a file name in the programme's templates/ folder (or a "
+                         "built-in template such as checkin.md.j2), not a path outside it")
+    return value
+
+
+def _check_date_format(value: str | None) -> str | None:
+    """A strptime format whose directives Python knows (`%Q` would make every date unreadable)."""
+    if value is None:
+        return value
+    from datetime import UTC
+
+    if "%" not in value:
+        raise ValueError(f"date_format '{value}' has no %-directive; write e.g. '%d/%m/%Y %H:%M'")
+    sample = datetime(2027, 1, 31, 9, 30, 45, tzinfo=UTC)
+    try:
+        datetime.strptime(sample.strftime(value), value)
+    except ValueError as e:
+        if "directive" in str(e) or "stray" in str(e):
+            raise ValueError(f"date_format '{value}' is not a strftime format ({e}); write e.g. "
+                             "'%d/%m/%Y %H:%M'") from None
     return value
 
 
@@ -157,6 +209,7 @@ class Design(StrictModel):
                                                 description="who may take part")
 
     _duration = field_validator("checkin_every", "relationship_length")(_check_duration)
+    _start_day = field_validator("start_date")(_check_day)
 
     @model_validator(mode="after")
     def _rolling_length(self) -> Design:
@@ -222,7 +275,8 @@ class RosterSettings(StrictModel):
         default_factory=dict,
         description="free-text answers mapped to values before ranks apply: field: {value: [answer, ...]}; "
         "'*' as an answer takes every other one; an answer no mapping covers is an error")
-    list_separators: dict[str, str] = Field(default_factory=dict, description="per-field separator overrides")
+    list_separators: dict[str, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict, description="per-field separator overrides")
 
 
 class RosterFile(RosterSettings):
@@ -245,7 +299,7 @@ class Rosters(RosterSettings):
     roles: dict[Literal["mentor", "mentee"], list[str]] = Field(
         default_factory=_default_roles,
         description="values of role_column meaning mentor / mentee (case-insensitive)")
-    list_separator: str = Field(";", description="separator of list fields (languages, skills…)")
+    list_separator: str = Field(";", min_length=1, description="separator of list fields (languages, skills…)")
 
     @model_validator(mode="after")
     def _some_roster(self) -> Rosters:
@@ -282,13 +336,15 @@ class Rosters(RosterSettings):
 class ScoringTerm(StrictModel):
     name: str = Field(description="short name, shown in matches.csv and explanations")
     expr: str = Field(description="expression over mentor.<field> and mentee.<field>; true=1, false=0")
-    weight: float = Field(1.0, description="multiplies the expression's value")
+    weight: float = Field(1.0, ge=-limits.MAX_WEIGHT, le=limits.MAX_WEIGHT,
+                          description="multiplies the expression's value")
     explain: str | None = Field(None, description="sentence for packs, e.g. 'you share skills'")
 
 
 class MaxPerMentor(StrictModel):
     field: str = Field(description="mentee field, e.g. department")
-    max: int = Field(ge=1, description="at most this many of one mentor's mentees share a value of the field")
+    max: int = Field(ge=1, le=limits.MAX_CAPACITY,
+                     description="at most this many of one mentor's mentees share a value of the field")
 
 
 class MinShare(StrictModel):
@@ -303,28 +359,33 @@ class Constraints(StrictModel):
 
 
 class Matching(StrictModel):
-    mentor_capacity: int = Field(2, ge=1, description="mentees per mentor; a roster column `capacity` overrides it")
+    mentor_capacity: int = Field(2, ge=1, le=limits.MAX_CAPACITY,
+                                 description="mentees per mentor; a roster column `capacity` overrides it")
     capacity_column: str = Field("capacity", description="roster field holding each mentor's own capacity")
-    mentors_per_mentee: int = Field(1, ge=1, description="how many mentors each mentee gets; a mentee roster "
+    mentors_per_mentee: int = Field(1, ge=1, le=limits.MAX_CAPACITY,
+                                    description="how many mentors each mentee gets; a mentee roster "
                                     "column `mentors_wanted` overrides it per mentee")
     mentors_wanted_column: str = Field("mentors_wanted", description="mentee field holding how many mentors each "
                                        "mentee wants (empty: mentors_per_mentee)")
-    min_group_size: int | None = Field(None, ge=1, description="group programmes: a mentor leads no group or at least this many")
+    min_group_size: int | None = Field(None, ge=1, le=limits.MAX_CAPACITY,
+                                       description="group programmes: a mentor leads no group or at least this many")
     eligibility: list[str] = Field(default_factory=list, description="rules every pair must satisfy")
     scoring: list[ScoringTerm] = Field(default_factory=list, description="weighted terms summed into a pair's score")
     objective: Objective = Field(Objective.COVERAGE_THEN_SCORE, description="coverage_then_score | score | fair")
-    min_score: float | None = Field(None, description="pairs scoring below this are not allowed")
-    balance: float = Field(0, ge=0, description="spread mentees across mentors: a mentor's 2nd, 3rd … mentee "
+    min_score: float | None = Field(None, ge=-limits.MAX_WEIGHT, le=limits.MAX_WEIGHT,
+                                    description="pairs scoring below this are not allowed")
+    balance: float = Field(0, ge=0, le=limits.MAX_WEIGHT, description="spread mentees across mentors: a mentor's 2nd, 3rd … mentee "
                            "costs 1, 2 … × balance score points, so a mentee goes to a less-loaded mentor unless "
                            "the busier one scores more than that much better (0 = off; coverage comes first)")
     pinned: str | None = Field(None, description="CSV of pairs that must be matched (mentor_id, mentee_id)")
     forbidden: str | None = Field(None, description="CSV of pairs that must never be matched")
     history: list[str] = Field(default_factory=list, description="CSVs of earlier cohorts' pairs not to repeat")
     constraints: Constraints = Field(default_factory=Constraints, description="side constraints (solved with CP-SAT)")
-    candidates_per_mentee: int = Field(50, ge=1, description="best candidates kept per mentee before the optimality proof")
-    candidates_per_mentor: int = Field(0, ge=0, description="best mentees kept per mentor too (keeps coverage when popular mentors are scarce)")
-    time_limit_seconds: float = Field(60, gt=0, description="CP-SAT time limit (side constraints only)")
-    seed: int = Field(0, description="solver random seed")
+    candidates_per_mentee: int = Field(50, ge=1, le=limits.MAX_CANDIDATES, description="best candidates kept per mentee before the optimality proof")
+    candidates_per_mentor: int = Field(0, ge=0, le=limits.MAX_CANDIDATES, description="best mentees kept per mentor too (keeps coverage when popular mentors are scarce)")
+    time_limit_seconds: float = Field(60, gt=0, le=limits.MAX_TIME_LIMIT_SECONDS,
+                                      description="CP-SAT time limit (side constraints only)")
+    seed: int = Field(0, ge=0, le=limits.MAX_SEED, description="solver random seed")
 
     @field_validator("history", mode="before")
     @classmethod
@@ -335,16 +396,20 @@ class Matching(StrictModel):
 class Session(StrictModel):
     title: str = Field(description="what the session is")
     start: datetime = Field(description="when it starts (YYYY-MM-DD HH:MM, in the programme's time zone)")
-    duration_minutes: int = Field(60, gt=0, description="how long")
+    duration_minutes: int = Field(60, gt=0, le=limits.MAX_SESSION_MINUTES, description="how long")
     location: str | None = Field(None, description="room or address")
     url: str | None = Field(None, description="video-call link")
     audience: Audience = Field(Audience.EVERYONE, description="mentors | mentees | everyone")
 
+    _start_moment = field_validator("start")(_check_moment)
+
 
 class TrainingReminders(StrictModel):
     enabled: bool = Field(True, description="remind attendees of each training session")
-    days_before: int = Field(2, ge=0, description="how many days before the session")
+    days_before: int = Field(2, ge=0, le=365, description="how many days before the session")
     template: str = Field("training.md.j2", description="template of the reminder")
+
+    _template = field_validator("template")(check_template_name)
 
 
 class Schedule(StrictModel):
@@ -402,8 +467,9 @@ class Reminder(StrictModel):
     unless: Literal["session"] | None = Field(
         None, description="`session`: skip pairs that have logged a session since they started")
 
-    _durations = field_validator("every", "when_inactive_for", "escalate_after", "after_match", "before_end",
-                                 "after_first_session")(_check_duration)
+    _durations = field_validator("every", "when_inactive_for", "escalate_after")(_check_duration)
+    _offsets = field_validator("after_match", "before_end", "after_first_session")(_check_offset)
+    _template = field_validator("template")(check_template_name)
 
     @property
     def pair_event(self) -> bool:
@@ -424,14 +490,58 @@ class Reminder(StrictModel):
             raise ValueError(f"reminder '{self.id}': escalate_after needs when_inactive_for")
         if not re.fullmatch(r"\d{1,2}:\d{2}", self.time):
             raise ValueError(f"time '{self.time}' is not HH:MM")
-        if self.at and not re.fullmatch(r"(?i)week\s+\d+|\d{4}-\d{2}-\d{2}", self.at.strip()):
+        if self.at and not re.fullmatch(r"(?i)week\s+\d{1,4}|\d{4}-\d{2}-\d{2}", self.at.strip()):
             raise ValueError(f"at '{self.at}' must be 'week N' or a date YYYY-MM-DD")
+        if self.at and re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.at.strip()):
+            try:
+                day = date.fromisoformat(self.at.strip())
+            except ValueError:
+                raise ValueError(f"at '{self.at}' is not a date that exists; write YYYY-MM-DD") from None
+            _check_day(day)
+        if re.fullmatch(r"(?i)week\s+0+", (self.at or "").strip()):
+            raise ValueError(f"at '{self.at}': weeks count from 1 (week 1 starts on the start date)")
         if self.cron:
-            from croniter import croniter
-
-            if not croniter.is_valid(self.cron):
-                raise ValueError(f"cron '{self.cron}' is not a cron expression (e.g. '0 9 * * MON')")
+            check_cron(self.cron)
         return self
+
+
+def count_occurrences(reminder: Reminder, start: date, end: date) -> int:
+    """How many times an `every` or `cron` reminder fires from `start` to `end`, counted up to one more
+    than `limits.MAX_REMINDER_OCCURRENCES` (enough to tell it is too many)."""
+    if reminder.every:
+        step = parse_duration(reminder.every)
+        return int((end - start) / step) if step > timedelta(0) else 0
+    if not reminder.cron:
+        return 1
+    from croniter import CroniterBadDateError, croniter
+
+    iterator = croniter(reminder.cron, datetime.combine(start, datetime.min.time()))
+    stop = datetime.combine(end, datetime.min.time())
+    count = 0
+    try:
+        while count <= limits.MAX_REMINDER_OCCURRENCES and iterator.get_next(datetime) < stop:
+            count += 1
+    except (CroniterBadDateError, ValueError, OverflowError):
+        pass
+    return count
+
+
+def check_cron(expression: str) -> None:
+    """A cron expression of five fields (minute hour day month weekday) that fires at least once."""
+    from croniter import CroniterBadDateError, croniter
+
+    fields = expression.split()
+    if len(fields) != 5:
+        extra = "; mentorctl has no seconds or years field" if len(fields) in (6, 7) else ""
+        raise ValueError(f"cron '{expression}' is not a cron expression of five fields (minute hour day month "
+                         f"weekday, e.g. '0 9 * * MON'): it has {len(fields)}{extra}")
+    if not croniter.is_valid(expression):
+        raise ValueError(f"cron '{expression}' is not a cron expression (e.g. '0 9 * * MON')")
+    try:
+        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
+    except (CroniterBadDateError, ValueError, OverflowError):
+        raise ValueError(f"cron '{expression}' never fires (e.g. 30 February); check the day and month "
+                         "fields") from None
 
 
 class SmtpSettings(StrictModel):
@@ -440,8 +550,8 @@ class SmtpSettings(StrictModel):
     security: Literal["starttls", "ssl", "none"] = Field("starttls", description="starttls | ssl | none")
     username_env: str | None = Field(None, description="NAME of the environment variable holding the user name")
     password_env: str | None = Field(None, description="NAME of the environment variable holding the password")
-    per_minute: int = Field(60, ge=1, description="rate limit: messages per minute")
-    timeout_seconds: float = Field(30, gt=0, description="network timeout")
+    per_minute: int = Field(60, ge=1, le=100_000, description="rate limit: messages per minute")
+    timeout_seconds: float = Field(30, gt=0, le=3600, description="network timeout")
 
 
 class Email(StrictModel):
@@ -458,6 +568,8 @@ class ActivitySource(StrictModel):
         default_factory=dict, description="mentorctl event: the export's own event name (or a list of names)")
     dayfirst: bool = Field(False, description="dates are written day first (31/01/2026)")
     date_format: str | None = Field(None, description="strftime format of the timestamp, when not ISO")
+
+    _date_format = field_validator("date_format")(_check_date_format)
 
 
 class HrExtract(StrictModel):
@@ -476,8 +588,9 @@ class Reporting(StrictModel):
     activity: list[ActivitySource] = Field(default_factory=list, description="activity-log exports")
     hr_extract: HrExtract | None = Field(None, description="HR outcomes for retention and promotion")
     survey: SurveyExport | None = Field(None, description="survey export")
-    min_group_size: int = Field(5, ge=1, description="breakdown groups smaller than this are shown as '<N'")
-    active_window_days: int = Field(30, ge=1, description="active = any activity in this many final days")
+    min_group_size: int = Field(5, ge=1, le=1_000_000, description="breakdown groups smaller than this are shown as '<N'")
+    active_window_days: int = Field(30, ge=1, le=limits.MAX_DURATION_DAYS,
+                                    description="active = any activity in this many final days")
 
     @field_validator("activity", mode="before")
     @classmethod
@@ -603,6 +716,11 @@ class Programme(StrictModel):
                              "which read sessions from an activity log: name one under reporting.activity")
         if self.design.type is MentoringType.PEER and not (self.rosters.participants or self.rosters.mentors):
             raise ValueError("a peer programme needs a `participants` roster")
+        for reminder in self.reminders:
+            if count_occurrences(reminder, self.design.start_date, self.design.end_date) > \
+                    limits.MAX_REMINDER_OCCURRENCES:
+                raise ValueError(f"reminder '{reminder.id}' would fire more than {limits.MAX_REMINDER_OCCURRENCES:,} "
+                                 "times over the programme (mentorctl's limit per reminder); repeat it less often")
         return self
 
     @property
@@ -653,10 +771,17 @@ def load_programme(path: str | Path = ".") -> Programme:
     """Read and validate programme.yaml (safe_load); errors name the line and key and suggest fixes."""
     file = find_programme_file(path)
     try:
+        if not file.is_file():
+            raise ProgrammeError("is not a regular file; programme.yaml must be a text file",
+                                 location=Location(str(file)))
+        if file.stat().st_size > limits.MAX_PROGRAMME_BYTES:
+            raise ProgrammeError(f"is larger than mentorctl's limit of {limits.MAX_PROGRAMME_BYTES // limits.MIB} "
+                                 "MiB for programme.yaml; is it the right file?", location=Location(str(file)))
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise ProgrammeError(f"cannot read it: {e}", location=Location(str(file))) from e
     try:
+        _check_yaml_shape(text, file)
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         lines = _key_lines(text)
     except yaml.YAMLError as e:
@@ -677,12 +802,54 @@ def load_programme(path: str | Path = ".") -> Programme:
     return programme
 
 
+def _check_yaml_shape(text: str, file: Path) -> None:
+    """Refuse, before anything is built, YAML that would explode or recurse: more alias uses than
+    `limits.MAX_YAML_ALIASES`, more than `limits.MAX_YAML_VALUES` values once aliases are expanded (alias
+    bombs), or nesting deeper than `limits.MAX_YAML_DEPTH`. The event parser is iterative and every count is
+    a number, so this pass itself cannot recurse or grow."""
+    aliases = 0
+    sizes: dict[str, int] = {}           # anchor → values it expands to
+    stack: list[list[Any]] = [[0, None]]  # per open collection: [values inside, anchor]
+
+    def refuse(event: yaml.Event, what: str) -> ProgrammeError:
+        return ProgrammeError(f"line {event.start_mark.line + 1}: {what}", location=Location(str(file)))
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > limits.MAX_YAML_ALIASES:
+                raise refuse(event, f"uses more than {limits.MAX_YAML_ALIASES} YAML aliases (*name), "
+                             "mentorctl's limit for programme.yaml: write the values out")
+            stack[-1][0] += sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            stack[-1][0] += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            stack.append([0, event.anchor])
+            if len(stack) - 1 > limits.MAX_YAML_DEPTH:
+                raise refuse(event, f"nested more than {limits.MAX_YAML_DEPTH} levels deep (mentorctl's limit "
+                             "for programme.yaml); check the brackets and indentation there")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            count, anchor = stack.pop()
+            if anchor:
+                sizes[anchor] = count + 1
+            stack[-1][0] += count + 1
+        if stack[-1][0] > limits.MAX_YAML_VALUES:
+            raise refuse(event, f"expands to more than {limits.MAX_YAML_VALUES:,} values once its aliases "
+                         "(*name) are filled in, mentorctl's limit for programme.yaml: write the values out")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """yaml.SafeLoader that refuses a key given twice in one mapping (the second would silently win)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(
+                    None, None, "YAML merge keys (<<) are not supported in programme.yaml; write the keys out",
+                    key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -792,6 +959,10 @@ def _friendly_errors(error: ValidationError, lines: dict[tuple, int]) -> list[st
                 text += f"; expected one of: {', '.join(sorted(names))}"
         elif kind == "missing":
             text = f"{where}{dotted}: required but missing"
+        elif kind == "finite_number":
+            text = f"{where}{dotted}: {item.get('input')!r} is not a finite number; write an ordinary number"
+        elif kind == "int_parsing_size":
+            text = f"{where}{dotted}: {item.get('input')!r} is far too large; see the limit in the reference"
         elif kind in ("float_parsing", "int_parsing", "float_type", "int_type"):
             got = item.get("input")
             percent = " (a rate is written 0-1: 60% is 0.6)" if isinstance(got, str) and got.strip().endswith("%") else ""
@@ -806,7 +977,8 @@ def _friendly_errors(error: ValidationError, lines: dict[tuple, int]) -> list[st
         else:
             msg = item["msg"].removeprefix("Value error, ")
             got = item.get("input")
-            shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
+            shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) \
+                and str(got) not in msg else ""
             text = f"{where}{dotted}: {msg}{shown}"
         messages.append(text)
     return messages

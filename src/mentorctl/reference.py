@@ -63,11 +63,30 @@ def _default(field: Any) -> str:
     return "**required**"
 
 
+def _bounds(field: Any) -> str:
+    """The documented range of a number field (from its ge/gt/le/lt constraints), e.g. ` (1 to 10,000)`."""
+    low = high = None
+    for item in field.metadata:
+        for attr, word in (("ge", ""), ("gt", "more than ")):
+            if getattr(item, attr, None) is not None:
+                low = (getattr(item, attr), word)
+        for attr, word in (("le", ""), ("lt", "less than ")):
+            if getattr(item, attr, None) is not None:
+                high = (getattr(item, attr), word)
+    if low and high and not low[1] and not high[1]:
+        return f" ({low[0]:,} to {high[0]:,})"
+    parts = ([f"{'at least ' if not low[1] else low[1]}{low[0]:,}"] if low else []) + \
+            ([f"{'at most ' if not high[1] else high[1]}{high[0]:,}"] if high else [])
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def programme_reference_markdown() -> str:
     """Every key of programme.yaml with its type, default and description, as Markdown tables."""
     lines = ["# programme.yaml reference", "",
              "Generated from the models in `src/mentorctl/programme.py` by `python -m mentorctl.reference`.",
-             "Unknown keys are errors (with a did-you-mean suggestion).", ""]
+             "Unknown keys are errors (with a did-you-mean suggestion). Numbers must be finite (`.nan` and `.inf` "
+             "are refused) and within the range shown; durations are at most 3,660 days and dates within "
+             "1900-01-01 to 2199-12-31 (see `src/mentorctl/limits.py` and the README, \"Safety\").", ""]
     queue: list[tuple[str, type[BaseModel]]] = [("", Programme)]
     seen: set[str] = set()
     while queue:
@@ -84,7 +103,7 @@ def programme_reference_markdown() -> str:
             kind = _type_name(field.annotation)
             if nested:
                 queue.append((path + ("[]" if typing.get_origin(field.annotation) is list else ""), nested))
-            description = (field.description or "").replace("|", "\\|")
+            description = ((field.description or "") + _bounds(field)).replace("|", "\\|")
             lines.append(f"| `{key}` | {kind.replace('|', chr(92) + '|')} | {_default(field)} | {description} |")
         lines.append("")
     return "\n".join(lines)

@@ -112,13 +112,16 @@ def reminder_times(programme: Programme, reminder: Reminder) -> tuple[datetime, 
         day = start + timedelta(weeks=int(week.group(1)) - 1) if week else date.fromisoformat(text)
         naive.append(datetime.combine(day, at_time))
     elif reminder.cron:
-        from croniter import croniter
-
         # Iterate in naive wall-clock time, then attach the zone: cron fields mean local time, and each
         # wall-clock time comes out once even on a fall-back day.
+        from croniter import CroniterBadDateError, croniter
+
         iterator = croniter(reminder.cron, datetime.combine(start, time(0)) - timedelta(seconds=1))
-        while (moment := iterator.get_next(datetime)).date() < end:
-            naive.append(moment)
+        try:  # croniter gives up on an expression with no next time within its search window
+            while (moment := iterator.get_next(datetime)).date() < end:
+                naive.append(moment)
+        except CroniterBadDateError:
+            pass
     return tuple(sorted({localize(m, tz) for m in naive}))
 
 

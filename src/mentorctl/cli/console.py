@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mentorctl.errors import Finding, MentorctlError
 
@@ -29,30 +30,53 @@ class _State:
 state = _State()
 
 
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
+HANDLED = (MentorctlError, OSError, KeyboardInterrupt)
+"""What the one error path turns into a line and an exit code; anything else is a bug (a traceback)."""
+
+
 def report_error(error: MentorctlError) -> None:
     """Print a user error as `Error: …` (plain text, no markup) on stderr."""
     err_console.print(f"Error: {error}", markup=False, soft_wrap=True)
 
 
+def exit_code_for(error: BaseException) -> int:
+    """The one error path of the CLI: print one clear line for `error` on stderr and return its exit code.
+
+    A MentorctlError prints its message (exit code from errors.py); an OSError (a path the user gave is
+    missing, a folder, or not writable) prints the path and what is wrong (2); Ctrl-C prints `Interrupted.`
+    (130; outputs are written atomically, so none is left half-written)."""
+    if isinstance(error, KeyboardInterrupt):
+        err_console.print("Interrupted.", markup=False)
+        return INTERRUPTED
+    if isinstance(error, MentorctlError):
+        report_error(error)
+        return int(error.exit_code)
+    if isinstance(error, OSError):
+        err_console.print(f"Error: {describe_os_error(error)}", markup=False, soft_wrap=True)
+        return 2
+    raise error
+
+
 def handle_errors(func: F) -> F:
-    """Turn a MentorctlError raised by a command into one clear message and its exit code."""
+    """Run a command through the one error path (`exit_code_for`); `--debug` re-raises instead."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except MentorctlError as error:
-            if state.debug:
+        except HANDLED as error:
+            if state.debug and not isinstance(error, KeyboardInterrupt):
                 raise
-            report_error(error)
-            raise typer.Exit(int(error.exit_code)) from None
-        except OSError as error:  # a path the user gave is missing, a folder, a file, or not writable
-            if state.debug:
-                raise
-            err_console.print(f"Error: {describe_os_error(error)}", markup=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(exit_code_for(error)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def plain(value: Any) -> str:
+    """A value from the user's files (a name, id, path, heading) made safe to print with Rich markup on:
+    `[red]` or `[/x]` is shown as written, never interpreted."""
+    return escape("" if value is None else str(value))
 
 
 def describe_os_error(error: OSError) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mentorctl.choices import MentoringType
-from mentorctl.cli.console import console, handle_errors
+from mentorctl.cli.console import console, handle_errors, plain
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +28,6 @@ def register(app: typer.Typer) -> None:
         from mentorctl.scaffold import create_programme
 
         folder = create_programme(name, type, directory, force=force)
-        console.print(f"Created [bold]{folder}[/bold] ({type.value} programme).")
+        console.print(f"Created [bold]{plain(folder)}[/bold] ({type.value} programme).")
         console.print("Next: edit programme.yaml and the rosters, then run "
                       f"[bold]mentorctl validate {shlex.quote(str(folder))}[/bold].")

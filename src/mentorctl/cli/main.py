@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from mentorctl.cli.console import describe_os_error, err_console, report_error, state
-from mentorctl.errors import MentorctlError
+from mentorctl.cli.console import HANDLED, exit_code_for, state
 
 COMMAND_MODULES = ("init_cmd", "validate_cmd", "match_cmd", "relationships_cmd", "packs_cmd", "remind_cmd",
                    "report_cmd", "selfmatch_cmd")
@@ -57,16 +56,7 @@ def run() -> None:
     """Console-script entry point."""
     try:
         app()
-    except MentorctlError as error:  # a command without its own handler
-        if state.debug:
+    except HANDLED as error:  # raised outside a command body (an option callback): the same one path
+        if state.debug and not isinstance(error, KeyboardInterrupt):
             raise
-        report_error(error)
-        raise SystemExit(int(error.exit_code)) from None
-    except OSError as error:
-        if state.debug:
-            raise
-        err_console.print(f"Error: {describe_os_error(error)}", markup=False, soft_wrap=True)
-        raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        err_console.print("Interrupted.")
-        raise SystemExit(130) from None
+        raise SystemExit(exit_code_for(error)) from None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mentorctl.cli.console import console, err_console, handle_errors, print_findings
+from mentorctl.cli.console import console, err_console, handle_errors, plain, print_findings
 
 if TYPE_CHECKING:
     from mentorctl.matching.explain import Explanation
@@ -171,7 +171,7 @@ def _print_summary(summary: dict) -> None:
     colour = "green" if status == "OPTIMAL" else "yellow"
     table = Table(title=f"Matching: [{colour}]{status}[/{colour}]", show_header=False, title_justify="left")
     for item, value in summary_rows(summary):
-        table.add_row(item, value)
+        table.add_row(plain(item), plain(value))
     console.print(table)
 
 
@@ -193,7 +193,7 @@ def _print_explanation(result: Explanation, no_matches: bool) -> None:
     if result.role == "mentor":
         table = Table("mentee", "name", "score", title="Mentees", title_justify="left")
         for m in result.matched:
-            table.add_row(m["id"], escape(m["name"] or ""), f"{m['score']:g}")
+            table.add_row(plain(m["id"]), escape(m["name"] or ""), f"{m['score']:g}")
         console.print(table)
         return
     if result.matched:
@@ -201,17 +201,17 @@ def _print_explanation(result: Explanation, no_matches: bool) -> None:
             console.print(f"Matched with {m['id']} ({m['name'] or ''}): score {m['score']:g}", markup=False)
             table = Table("term", "contribution")
             for term, value in m["terms"].items():
-                table.add_row(term, f"{value:g}")
+                table.add_row(plain(term), f"{value:g}")
             console.print(table)
     else:
         console.print("[yellow]Not matched.[/yellow]")
     if result.alternatives:
         terms = list(result.alternatives[0]["terms"])
-        table = Table("candidate", "name", "score", *terms, "why not chosen", title="Best eligible alternatives",
+        table = Table("candidate", "name", "score", *map(plain, terms), "why not chosen", title="Best eligible alternatives",
                       title_justify="left")
         for a in result.alternatives:
-            table.add_row(a["id"], escape(a["name"] or ""), f"{a['score']:g}",
-                          *(f"{a['terms'][t]:g}" for t in terms), a["why"])
+            table.add_row(plain(a["id"]), escape(a["name"] or ""), f"{a['score']:g}",
+                          *(f"{a['terms'][t]:g}" for t in terms), plain(a["why"]))
         console.print(table)
     table = Table("eligibility rule", "candidates it removes", title=f"Eligibility: {result.eligible} of "
                   f"{result.candidates} candidates", title_justify="left")

@@ -174,10 +174,12 @@ def _summary(report: DeliveryReport) -> None:
 
 
 def _shown(path: str | Path) -> str:
+    from mentorctl.cli.console import plain
+
     try:
-        return str(Path(path).relative_to(Path.cwd()))
+        return plain(Path(path).relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        return plain(path)
 
 
 def _s(items: object) -> str:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mentorctl.cli.console import console, err_console, handle_errors
+from mentorctl.cli.console import console, err_console, handle_errors, plain
+from mentorctl.limits import MAX_DAYS_AHEAD
 
 if TYPE_CHECKING:
     from mentorctl.mail import Mailer
@@ -23,6 +24,7 @@ NowOption = Annotated[str | None, typer.Option(
 
 def parse_now(text: str | None, programme: Programme) -> datetime:
     """`--now`: an ISO date-time (naive = programme time zone), a date (= the end of that day), or now."""
+    from mentorctl import limits
     from mentorctl.errors import MentorctlError
     from mentorctl.reminders import localize
 
@@ -30,12 +32,18 @@ def parse_now(text: str | None, programme: Programme) -> datetime:
     if not text:
         return datetime.now(tz)
     try:
-        if len(text.strip()) == 10:
-            day = datetime.fromisoformat(text.strip()).date()
-            return localize(datetime.combine(day, time(23, 59, 59)), tz)
-        return localize(datetime.fromisoformat(text.strip()), tz)
+        moment = datetime.fromisoformat(text.strip())
     except ValueError as e:
-        raise MentorctlError(f"--now '{text}' is not an ISO date or date-time; write e.g. 2027-03-01T09:30") from e
+        raise MentorctlError(f"--now '{text}' is not an ISO date or date-time that exists; write e.g. "
+                             "2027-03-01T09:30") from e
+    if not limits.in_date_range(moment.date()):
+        raise MentorctlError(f"--now '{text}' is outside the dates mentorctl works with ({limits.DATE_RANGE})")
+    try:
+        if len(text.strip()) == 10:
+            return localize(datetime.combine(moment.date(), time(23, 59, 59)), tz)
+        return localize(moment, tz)
+    except (ValueError, OverflowError) as e:
+        raise MentorctlError(f"--now '{text}' cannot be placed in the programme's time zone ({e})") from e
 
 
 def _when(moment: datetime) -> str:
@@ -105,7 +113,7 @@ def register(app: typer.Typer) -> None:
             groups = Counter((row.occurrence, row.reminder_id, row.outcome) for row in result.rows)
             for (occurrence, reminder_id, outcome), count in sorted(groups.items()):
                 style = "red" if outcome in ("failed", "not attempted", "unknown") else None
-                table.add_row(_when(occurrence), reminder_id, outcome, str(count), style=style)
+                table.add_row(_when(occurrence), plain(reminder_id), plain(outcome), str(count), style=style)
             console.print(table)
         elif result.rows:
             table = Table(title=f"Reminders at {_when(result.now)} ({prog.programme.timezone})",
@@ -116,8 +124,8 @@ def register(app: typer.Typer) -> None:
             for row in result.rows:
                 outcome = row.outcome + (f": {row.detail}" if row.detail else "")
                 style = "red" if row.outcome in ("failed", "not attempted", "unknown") else None
-                table.add_row(_when(row.occurrence), row.reminder_id, row.name or row.recipient_id,
-                              row.email or "—", outcome, style=style)
+                table.add_row(_when(row.occurrence), plain(row.reminder_id), plain(row.name or row.recipient_id),
+                              plain(row.email or "—"), plain(outcome), style=style)
             console.print(table)
         done = sum(1 for r in result.rows if r.outcome in ("sent", "written", "would send"))
         summary = f"{done} reminder(s) {verb}"
@@ -201,7 +209,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def upcoming(
         programme: ProgrammeArg = ".",
-        days: Annotated[int, typer.Option("--days", min=1, help="How many days ahead to look.")] = 14,
+        days: Annotated[int, typer.Option("--days", min=1, max=MAX_DAYS_AHEAD,
+                                          help="How many days ahead to look.")] = 14,
         now: NowOption = None,
     ) -> None:
         """List the reminders that will go out in the next N days, with how many people each reaches.
@@ -249,6 +258,6 @@ def register(app: typer.Typer) -> None:
                 count = str(len(directory.audience(item.to, inactive)))
                 if inactive is not None and item.inactive_for is not None:
                     count += f" (inactive {item.inactive_for.days}+ days)"
-            cells = [_when(moment), item.id, item.to.value, item.template, count]
+            cells = [_when(moment), plain(item.id), item.to.value, plain(item.template), plain(count)]
             table.add_row(*(cells[:3] + cells[4:] if narrow else cells))
         console.print(table)

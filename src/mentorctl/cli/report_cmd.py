@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from mentorctl.cli.console import console, err_console, handle_errors
+from mentorctl.cli.console import console, err_console, handle_errors, plain
 
 if TYPE_CHECKING:
     from mentorctl.report.build import Report
@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
 
         Example: mentorctl report programmes/example --period 2027-01-11..2027-04-30
         """
+        from mentorctl import limits
         from mentorctl.errors import MentorctlError
         from mentorctl.programme import load_programme
         from mentorctl.report import build_report, default_period, parse_period
@@ -49,6 +50,11 @@ def register(app: typer.Typer) -> None:
             chosen = parse_period(period, default_period(loaded))
         except ValueError as e:
             raise MentorctlError(f"{e}") from e
+        if not (limits.in_date_range(chosen.start) and limits.in_date_range(chosen.end)):
+            raise MentorctlError(f"--period '{period}' is outside the dates mentorctl works with ({limits.DATE_RANGE})")
+        if (chosen.end - chosen.start).days > limits.MAX_PERIOD_DAYS:
+            raise MentorctlError(f"--period '{period}' is longer than mentorctl's limit of "
+                                 f"{limits.MAX_PERIOD_DAYS:,} days; report a shorter window")
         folder = check_out_dir(out or loaded.out_dir)      # before the work: --out may name a file
         paths = [_from_cwd(a) for a in activity] if activity else None
         result = build_report(loaded, period=chosen, activity_paths=paths, compare=compare)
@@ -57,7 +63,7 @@ def register(app: typer.Typer) -> None:
         _print_problems(result)
         html = written["html"]
         others = ", ".join(p.name for f, p in written.items() if f != "html")
-        console.print(f"Report written to [bold]{html}[/bold] (also {others} in {folder}).")
+        console.print(f"Report written to [bold]{plain(html)}[/bold] (also {plain(others)} in {plain(folder)}).")
 
 
 def _from_cwd(spec: str) -> str:
@@ -102,13 +108,13 @@ def _print_summary(result: Report) -> None:
     kpis.add_column("Measure")
     kpis.add_column("Value", justify="right")
     if result.compare is not None:
-        kpis.add_column(result.compare.programme, justify="right")
+        kpis.add_column(plain(result.compare.programme), justify="right")
     previous = None
     for row in kpi_rows(result):
         cells = [row["group"] if row["group"] != previous else "", row["label"], with_unit(row["name"], row["value"])]
         if result.compare is not None:
             cells.append(row["compare_text"])
-        kpis.add_row(*cells)
+        kpis.add_row(*map(plain, cells))
         previous = row["group"]
     console.print(kpis)
 

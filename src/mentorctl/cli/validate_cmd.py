@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mentorctl.cli.console import console, handle_errors, print_findings
+from mentorctl.cli.console import console, handle_errors, plain, print_findings
 
 
 def register(app: typer.Typer) -> None:
@@ -36,12 +36,12 @@ def register(app: typer.Typer) -> None:
             print_findings(report.findings)
             summary = report.summary()
             if summary:
-                table = Table(title=f"{summary.pop('name')}", show_header=False, title_justify="left")
+                table = Table(title=plain(summary.pop("name")), show_header=False, title_justify="left")
                 for key, value in summary.items():
-                    table.add_row(key.replace("_", " "), str(value))
+                    table.add_row(key.replace("_", " "), plain(value))
                 console.print(table)
             verdict = "[green]valid[/green]" if report.ok else "[red]not valid[/red]"
-            console.print(f"{report.path}: {verdict} — {len(report.errors)} error(s), "
+            console.print(f"{plain(report.path)}: {verdict} — {len(report.errors)} error(s), "
                           f"{len(report.warnings)} warning(s).")
         if not report.ok:
             raise typer.Exit(2)
