@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from mentorctl.errors import ActivityError, Finding, Location
+from mentorctl.guards import InputRefused, check_table_file, check_width, check_workbook
+from mentorctl.limits import DATE_RANGE, EARLIEST_DATE, LATEST_DATE
 from mentorctl.programme import ActivitySource, Programme
 
 if TYPE_CHECKING:
@@ -64,6 +66,8 @@ class ActivityLog:
     rows_read: int = 0
     duplicates: int = 0
     """Events found in more than one source file (overlapping exports): each is counted once."""
+    notes: tuple[str, ...] = ()
+    """How the files were read, worth a look (e.g. a file that is not UTF-8, read as Windows-1252)."""
 
     @property
     def bad_rows(self) -> int:
@@ -110,10 +114,11 @@ def load_activity(programme: Programme, paths: Sequence[str | Path] | None = Non
     and mentee_id hold the rosters' own ids for people written by id or name in any case (see
     `resolve_people`); references that match nobody are left as written."""
     sources = activity_sources(programme, paths)
-    frames, problems, names, rows_read = [], [], [], 0
+    frames, problems, names, rows_read, notes = [], [], [], 0, []
     for index, source in enumerate(sources):
         label = _yaml_label(programme, source, index if not paths else None)
         frame, found, name, count = _read_activity_source(programme, source, label)
+        notes += frame.attrs.pop(_NOTES, [])
         frames.append(frame)
         problems.append(found)
         names.append(name)
@@ -134,7 +139,7 @@ def load_activity(programme: Programme, paths: Sequence[str | Path] | None = Non
         resolve_people(frame, {"mentor_id": "mentor", "mentee_id": "mentee"}, participants)
     problem_frame = _concat_problems(problems)
     return ActivityLog(frame=frame, problems=problem_frame, sources=tuple(names), rows_read=rows_read,
-                       duplicates=duplicates)
+                       duplicates=duplicates, notes=tuple(notes))
 
 
 def activity_sources(programme: Programme, paths: Sequence[str | Path] | None = None) -> list[ActivitySource]:
@@ -416,7 +421,11 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
         stamp_text = _text(stamp_raw)
         given = stamp_text != ""
         problems.append(_problems(name, rows, "timestamp", stamp_text, ~given, "no timestamp"))
-        problems.append(_problems(name, rows, "timestamp", stamp_text, given & timestamp.isna(), hint))
+        year = pd.to_numeric(stamp_text.str.extract(r"(?<!\d)(\d{4})(?!\d)", expand=False), errors="coerce")
+        outside = given & timestamp.isna() & ((year < EARLIEST_DATE.year) | (year > LATEST_DATE.year))
+        problems.append(_problems(name, rows, "timestamp", stamp_text, given & timestamp.isna() & ~outside, hint))
+        problems.append(_problems(name, rows, "timestamp", stamp_text, outside,
+                                  f"outside the dates mentorctl works with ({DATE_RANGE})"))
 
     event_text = text["event"]
     codes, uniques = pd.factorize(event_text)
@@ -462,6 +471,7 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
         bad = np.zeros(n + 2, dtype=bool)
         bad[found["row"].to_numpy(dtype=np.int64)] = True
         frame = frame[~bad[rows.to_numpy()]]
+    frame.attrs[_NOTES] = list(raw.attrs.get(_NOTES, []))
     return frame, found, name, n
 
 
@@ -500,14 +510,22 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str, pd.Series]:
     if not file.exists():
         raise ActivityError("file not found; check the path in programme.yaml or on the command line",
                             location=Location(str(file)))
-    if file.is_file() and file.stat().st_size == 0:
+    excel = file.suffix.lower() in _EXCEL_SUFFIXES
+    try:  # before parsing: a device, an oversized file, a CSV named .xlsx or a zip bomb is refused
+        check_workbook(file) if file.suffix.lower() in (".xlsx", ".xlsm", ".ods") else check_table_file(file)
+    except InputRefused as e:
+        raise ActivityError(str(e), location=Location(name)) from e
+    if file.stat().st_size == 0:
         raise ActivityError(_EMPTY_FILE, location=Location(name))
+    notes: list[str] = []
     try:
-        if file.suffix.lower() in _EXCEL_SUFFIXES:
-            frame = pd.read_excel(file, sheet_name=sheet if sheet else 0, dtype=object, engine="calamine")
+        if excel:
+            frame = _read_workbook(file, sheet)
+            check_width(len(frame.columns), 1)
         else:
-            frame = pd.read_csv(file, dtype=object, keep_default_na=False, encoding="utf-8-sig",
-                                sep=_sniff_separator(file), skip_blank_lines=True)
+            frame = _read_csv_text(file, name, notes)
+    except InputRefused as e:
+        raise ActivityError(str(e), location=Location(name)) from e
     except pd.errors.EmptyDataError as e:
         raise ActivityError(_EMPTY_FILE, location=Location(name)) from e
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
@@ -515,13 +533,56 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str, pd.Series]:
         raise ActivityError(f"cannot read it ({first}); save it as UTF-8 CSV or .xlsx",
                             location=Location(name)) from e
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs[_NOTES] = notes
     rows = pd.Series(np.arange(2, len(frame) + 2, dtype=np.int64), index=frame.index)
     return frame, name, rows
 
 
-def _sniff_separator(file: Path) -> str:
-    with file.open(encoding="utf-8-sig", errors="replace") as handle:
-        sample = handle.read(8192)
+_NOTES = "mentorctl_notes"
+
+
+def _read_workbook(file: Path, sheet: str | None) -> pd.DataFrame:
+    from python_calamine import CalamineError
+
+    try:
+        return pd.read_excel(file, sheet_name=sheet if sheet else 0, dtype=object, engine="calamine")
+    except CalamineError as e:
+        raise InputRefused(f"cannot be read as a workbook ({e}); open it in Excel and save it as .xlsx or "
+                           "CSV") from e
+
+
+def _read_csv_text(file: Path, name: str, notes: list[str]) -> pd.DataFrame:
+    """A CSV export as text cells: decoded like a roster (UTF-8, else Windows-1252 with a note), no wider than
+    `limits.MAX_COLUMNS`, and refused when an unbalanced quote swallowed rows (far fewer rows than lines)."""
+    import io
+
+    from mentorctl.roster import decode_text
+
+    text, encoding = decode_text(file.read_bytes())
+    if encoding != "utf-8-sig":
+        notes.append(f"{name} is not UTF-8; it was read as {encoding} (Windows/Latin-1): check accented names "
+                     "look right, or export it as UTF-8")
+    separator = _sniff_separator(text)
+    header = text[:text.find("\n")] if "\n" in text else text
+    check_width(header.count(separator) + 1, 1)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, sep=separator,
+                            skip_blank_lines=True)
+    except pd.errors.ParserError:
+        from mentorctl.guards import read_csv_records
+
+        read_csv_records(text, separator)  # names the row where a stray quote opens, if that is the cause
+        raise
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if len(frame) + 1 < 0.9 * lines and len(frame) + 1 < lines - 1:  # rows went missing: find the quote
+        from mentorctl.guards import read_csv_records
+
+        read_csv_records(text, separator)
+    return frame
+
+
+def _sniff_separator(text: str) -> str:
+    sample = text[:8192]
     header = sample.splitlines()[0] if sample else ""
     try:
         return csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter
@@ -632,7 +693,19 @@ def _concat_problems(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _localize(values: pd.Series, tz: tzinfo) -> pd.Series:
-    return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.as_unit("ns")
+    """Attach the programme's zone to wall-clock times. A time in the repeated hour of a fall-back day
+    (01:30 on the last Sunday of October in London) is its first occurrence, still summer time; a time in
+    the skipped hour of a spring-forward day becomes the first time after the gap (01:30 becomes 02:00 in
+    London)."""
+    values = _in_range(values)
+    first = np.ones(len(values), dtype=bool)  # True = the daylight-saving reading, i.e. the first of the two
+    return values.dt.tz_localize(tz, ambiguous=first, nonexistent="shift_forward").dt.as_unit("ns")
+
+
+def _in_range(values: pd.Series) -> pd.Series:
+    """NaT for dates outside `limits.EARLIEST_DATE`..`LATEST_DATE` (pandas cannot hold year 1600 in ns)."""
+    years = values.dt.year
+    return values.where((years >= EARLIEST_DATE.year) & (years <= LATEST_DATE.year))
 
 
 def _parse_text(text: pd.Series, tz: tzinfo, *, dayfirst: bool, date_format: str | None) -> pd.Series:
@@ -642,12 +715,23 @@ def _parse_text(text: pd.Series, tz: tzinfo, *, dayfirst: bool, date_format: str
     except (ValueError, TypeError):
         aware = text.str.contains(_AWARE, regex=True)
         out = pd.Series(pd.NaT, index=text.index, dtype=pd.DatetimeTZDtype("ns", tz))
-        if aware.any():
-            out[aware] = pd.to_datetime(text[aware], format=fmt, dayfirst=dayfirst, errors="coerce",
-                                        utc=True).dt.tz_convert(tz).dt.as_unit("ns")
-        if (~aware).any():
-            out[~aware] = _parse_text(text[~aware], tz, dayfirst=dayfirst, date_format=date_format)
+        if aware.all() or not aware.any():  # mixed no further: read the values one by one
+            return pd.Series([_parse_one(v, tz, dayfirst, fmt) for v in text], index=text.index,
+                             dtype=pd.DatetimeTZDtype("ns", tz))
+        out[aware] = _parse_text(text[aware], tz, dayfirst=dayfirst, date_format=date_format)
+        out[~aware] = _parse_text(text[~aware], tz, dayfirst=dayfirst, date_format=date_format)
         return out
     if parsed.dt.tz is not None:
-        return parsed.dt.tz_convert(tz).dt.as_unit("ns")
+        return _in_range(parsed).dt.tz_convert(tz).dt.as_unit("ns")
     return _localize(parsed, tz)
+
+
+def _parse_one(value: str, tz: tzinfo, dayfirst: bool, fmt: str | None) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(pd.to_datetime(value, format=fmt, dayfirst=dayfirst))
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    if not EARLIEST_DATE.year <= stamp.year <= LATEST_DATE.year:
+        return pd.NaT
+    series = pd.Series([stamp])
+    return (series.dt.tz_convert(tz) if stamp.tzinfo is not None else _localize(series, tz)).iloc[0]

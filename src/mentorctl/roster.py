@@ -4,7 +4,6 @@ wrong and saying where: file, row and column."""
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from mentorctl.errors import Finding, Location, RosterError, shorten
+from mentorctl.guards import InputRefused, check_table_file, check_width, check_workbook, read_csv_records
 from mentorctl.programme import FieldType, Programme
 
 if TYPE_CHECKING:
@@ -390,6 +390,11 @@ def read_table(path: Path, sheet: str | None, source: str, out: FindingCollector
         out.error("is a folder, not a roster file", source)
         return None
     suffix = path.suffix.lower()
+    try:  # before parsing: a device, an oversized file or a zip bomb is refused with the limit it breaks
+        check_workbook(path) if suffix in EXCEL_SUFFIXES else check_table_file(path)
+    except InputRefused as e:
+        out.error(str(e), source)
+        return None
     if suffix in EXCEL_SUFFIXES:
         return _read_excel(path, sheet, source, out)
     if suffix == ".xls":
@@ -424,7 +429,10 @@ def _read_excel(path: Path, sheet: str | None, source: str, out: FindingCollecto
                           f"{', '.join(repr(s) for s in workbook.sheetnames)}", source)
                 return None
             worksheet = workbook[match[0]]
-        raw = [list(r) for r in worksheet.iter_rows(values_only=True)]
+        raw = _sheet_rows(worksheet)
+    except InputRefused as e:
+        out.error(str(e), source)
+        return None
     finally:
         workbook.close()
     start = _header_row(raw, source, out)
@@ -433,6 +441,22 @@ def _read_excel(path: Path, sheet: str | None, source: str, out: FindingCollecto
     headings = [_as_text(c) or "" for c in raw[start]]
     rows = [[_excel_cell(c) for c in r] for r in raw[start + 1:]]
     return headings, rows, list(range(start + 2, start + 2 + len(rows)))
+
+
+def _sheet_rows(worksheet: Any) -> list[list[Any]]:
+    """A sheet's rows as lists of equal width. The sheet's recorded size is ignored (a stale `A1:XFD1048576`
+    would pad every row to 16,384 cells) and a row wider than `limits.MAX_COLUMNS` is refused."""
+    if hasattr(worksheet, "reset_dimensions"):
+        worksheet.reset_dimensions()
+    raw: list[list[Any]] = []
+    for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+        row = list(values)
+        while row and row[-1] is None:
+            row.pop()
+        check_width(len(row), number)
+        raw.append(row)
+    width = max(map(len, raw), default=0)
+    return [row + [None] * (width - len(row)) for row in raw]
 
 
 def _header_row(raw: list[list[Any]], source: str, out: FindingCollector) -> int | None:
@@ -467,9 +491,9 @@ def _read_csv(path: Path, source: str, out: FindingCollector) -> RawTable | None
         return None
     delimiter = sniff_delimiter(text)
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as e:
-        out.error(f"not a readable CSV file ({e})", source)
+        records = read_csv_records(text, delimiter).records
+    except InputRefused as e:
+        out.error(str(e), source)
         return None
     start = _header_row(records, source, out)
     if start is None:

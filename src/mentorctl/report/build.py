@@ -322,6 +322,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
     if outside:
         notes.append(f"{outside} event(s) fall outside the period {period} and are not counted.")
     events = events[inside].reset_index(drop=True)
+    notes.extend(log.notes)
     if log.duplicates:
         notes.append(f"{log.duplicates} event(s) appear in more than one activity file; each is counted once.")
     if not log.sources:
