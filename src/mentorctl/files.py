@@ -1,5 +1,14 @@
 """Writing outputs safely: atomically, protected against spreadsheet formula injection, and never silently
-over a file the coordinator has edited."""
+over a file the coordinator has edited.
+
+Crash safety. Every output goes to a temporary file `.NAME.<pid>.<random>.tmp` beside it, is flushed to disk,
+then renamed over NAME, so a reader sees the old file or the new one, never half of one. A run killed between
+those steps leaves the temporary file behind; the next write into the same folder removes every such file
+whose process is gone (`clean_stale_temporaries`). The manifest `.mentorctl-outputs.json` records, per file,
+the digest of what mentorctl wrote and the id of the run that wrote it; `write_output` records the new digest
+*before* the rename, so a kill between rename and record never makes a later run take mentorctl's own file
+for one the coordinator edited. Files written by one run carry the same run id (`output_runs`), so a set of
+outputs mixing two runs (a kill half-way through) can be recognised and reported."""
 
 from __future__ import annotations
 
@@ -13,7 +22,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +40,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        clean_stale_temporaries(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=target.parent)
     except OSError as e:
         raise OutputError(f"cannot write {target}: {e.strerror or e}; choose a folder you can write to "
                           "(e.g. --out DIR)") from e
@@ -46,6 +56,49 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+TEMP_SUFFIX = ".tmp"
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
+
+
+def clean_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove the temporary files an interrupted write left in `folder`: those named
+    `.NAME.<pid>.<random>.tmp` whose process no longer runs. A live run's temporary file is kept."""
+    where = Path(folder)
+    removed = []
+    try:
+        names = os.listdir(where)
+    except OSError:
+        return []
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match and not _alive(int(match.group(1))):
+            try:
+                (where / name).unlink()
+                removed.append(where / name)
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0
+    return True
+
+
+def new_run_id() -> str:
+    """An id for one run's outputs: UTC time and a random part, e.g. `20270301T093000Z-4f2a9c`."""
+    import secrets
+
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def _mode_for(target: Path) -> int:
@@ -114,7 +167,12 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a DataFrame as UTF-8 CSV, formula-safe and atomic."""
-    return atomic_write_text(path, neutralise_frame(frame).to_csv(index=False))
+    return atomic_write_bytes(path, csv_bytes(frame))
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A DataFrame as formula-safe UTF-8 CSV."""
+    return neutralise_frame(frame).to_csv(index=False).encode("utf-8")
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
@@ -123,6 +181,11 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     The SpreadsheetML is generated column by column (vectorised) rather than cell by cell through openpyxl,
     which is several times faster on a 50,000-row matches sheet; the result opens in Excel, LibreOffice and
     openpyxl (a test reads it back)."""
+    return atomic_write_bytes(path, xlsx_bytes(sheets))
+
+
+def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """DataFrames as the sheets of one formula-safe workbook (see `write_xlsx`)."""
     import zipfile
     from io import BytesIO
 
@@ -137,7 +200,7 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
         book.writestr("xl/workbook.xml", _workbook_xml(names))
         book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(names)))
         book.writestr("xl/styles.xml", _STYLES)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -258,27 +321,78 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _manifest(folder: Path) -> dict[str, str]:
+def _manifest(folder: Path) -> dict[str, Any]:
     try:
-        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
-def record_output(path: str | Path) -> None:
-    """Remember the content mentorctl wrote to `path`, so a later run can tell whether it was edited."""
+def _entry(manifest: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A file's record: {"sha256": digest, "run": run id or None, "pending": [digests being written]}."""
+    value = manifest.get(name)
+    if isinstance(value, str):  # the manifest's first format: the digest alone
+        return {"sha256": value}
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _save_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
+    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def record_output(path: str | Path, run_id: str | None = None) -> None:
+    """Remember the content mentorctl wrote to `path` (and the run that wrote it), so a later run can tell
+    whether it was edited."""
     target = Path(path)
     manifest = _manifest(target.parent)
-    manifest[target.name] = _digest(target)
-    atomic_write_text(target.parent / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+    manifest[target.name] = {"sha256": _digest(target), "run": run_id}
+    _save_manifest(target.parent, manifest)
+
+
+def write_output(path: str | Path, data: bytes, run_id: str | None = None) -> Path:
+    """Write `data` atomically and record it as mentorctl's, crash-safely: the new digest is recorded as
+    pending before the rename and as the file's own after it, so at every instant the manifest recognises
+    what is on disk."""
+    import hashlib
+
+    target = Path(path)
+    digest = hashlib.sha256(data).hexdigest()
+    manifest = _manifest(target.parent)
+    entry = _entry(manifest, target.name)
+    entry["pending"] = {**(entry.get("pending") or {}), digest: run_id}
+    manifest[target.name] = entry
+    _save_manifest(target.parent, manifest)
+    atomic_write_bytes(target, data)
+    manifest = _manifest(target.parent)
+    manifest[target.name] = {"sha256": digest, "run": run_id}
+    _save_manifest(target.parent, manifest)
+    return target
+
+
+def output_runs(folder: str | Path, names: list[str]) -> dict[str, str | None]:
+    """The run id that wrote each of `names` in `folder` (None when unknown), for those that exist and are
+    unchanged since mentorctl wrote them."""
+    where = Path(folder)
+    manifest = _manifest(where)
+    runs: dict[str, str | None] = {}
+    for name in names:
+        if (where / name).exists() and not was_edited(where / name):
+            entry = _entry(manifest, name)
+            digest = _digest(where / name)
+            runs[name] = entry.get("run") if entry.get("sha256") == digest else (entry.get("pending") or {}).get(digest)
+    return runs
 
 
 def was_edited(path: str | Path) -> bool:
-    """True when `path` exists and differs from what mentorctl last wrote there (or was not written by it)."""
+    """True when `path` exists and differs from what mentorctl last wrote there, or was about to write there
+    when a run was interrupted (or was not written by it at all)."""
     target = Path(path)
     if not target.exists():
         return False
-    return _manifest(target.parent).get(target.name) != _digest(target)
+    entry = _entry(_manifest(target.parent), target.name)
+    digest = _digest(target)
+    return digest != entry.get("sha256") and digest not in (entry.get("pending") or {})
 
 
 def guard_output(path: str | Path, force: bool, now: datetime | None = None) -> Path | None:

@@ -283,7 +283,7 @@ class SmtpMailer:
                     smtp.starttls(context=ssl.create_default_context())
                     smtp.ehlo()
                 if self._username is not None and self._password is not None:
-                    smtp.login(self._username, self._password)
+                    _login(smtp, self._username, self._password)
             except BaseException:
                 smtp.close()
                 raise
@@ -493,3 +493,20 @@ def deliver(outgoing: Sequence[OutgoingMessage], mailer: Mailer, ledger: Ledger 
     finally:
         mailer.close()
 
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in. smtplib sends credentials as ASCII only (a password such as 'pässwörd' raised
+    UnicodeEncodeError); non-ASCII credentials go as UTF-8 in AUTH PLAIN, as RFC 4616 defines it."""
+    if (username + password).isascii():
+        smtp.login(username, password)
+        return
+    import base64
+
+    smtp.ehlo_or_helo_if_needed()
+    if not smtp.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    token = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
+    code, reply = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, reply)

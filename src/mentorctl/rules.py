@@ -971,6 +971,11 @@ class _Compiler:
 
         if isinstance(node, ast.Attribute):
             side, name = self.field(node)
+            if function in ("len()", "overlap()", "jaccard()") and self.ctx.scalar(side, name)[0] in (_NUMBER, _BOOL) \
+                    and self.ctx._frames[side][name].notna().any():  # `x in field` may test one numeric id
+                raise self.error(node, f"{function} takes list or text fields, but {side}.{name} holds numbers; "
+                                       "compare numbers with == < >, or declare the field `list` under "
+                                       "rosters.types if its values are ids")
             return _FieldList(side, name, self.ctx.list_encoding(side, name))
         if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
             values = [node.value]

@@ -76,6 +76,11 @@ def register(app: typer.Typer) -> None:
             mailer = SmtpMailer(prog.email.smtp)   # checks the credential variables before any work
         participants = load_participants(prog, require_email=send)
         pairs = read_matches(prog, matches, participants=participants)
+        if matches is None:
+            from mentorctl.matching.output import match_set_warnings
+
+            for warning in match_set_warnings(prog.out_dir):
+                err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
         ledger_path = prog.state_dir / LEDGER_FILE
         life = None
         newcomers: set[str] = set()

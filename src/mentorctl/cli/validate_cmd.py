@@ -30,6 +30,12 @@ def register(app: typer.Typer) -> None:
         from mentorctl.validation import validate_programme
 
         report = validate_programme(programme, require_email=for_sending)
+        if report.programme is not None:
+            from mentorctl.errors import Finding, Location
+            from mentorctl.matching.output import match_set_warnings
+
+            report.findings.extend(Finding("warning", w, Location("out/")) for w in
+                                   match_set_warnings(report.programme.out_dir))
         if as_json:
             typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
         else:

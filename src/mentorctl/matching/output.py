@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mentorctl.files import atomic_write_text, guard_output, record_output, write_csv, write_xlsx
+from mentorctl.files import csv_bytes, guard_output, new_run_id, output_runs, write_output, xlsx_bytes
 
 if TYPE_CHECKING:
     from mentorctl.matching.solve import MatchResult
@@ -81,15 +81,31 @@ def write_match_outputs(result: MatchResult, out_dir: str | Path, force: bool = 
         backup = guard_output(paths[key], force)
         if backup:
             backups[f"backup_{key}"] = backup
-    summary_sheet = pd.DataFrame(summary_rows(result.summary), columns=["item", "value"])
-    # each file is recorded as mentorctl's own as soon as it is written, so a failure half-way never makes
-    # the next run mistake a file it wrote for one the coordinator edited
-    write_xlsx({"Matches": result.pairs, "Unmatched": result.unmatched, "Summary": summary_sheet}, paths["xlsx"])
-    record_output(paths["xlsx"])
-    write_csv(result.pairs, paths["matches"])
-    record_output(paths["matches"])
-    write_csv(result.unmatched, paths["unmatched"])
-    record_output(paths["unmatched"])
-    atomic_write_text(paths["summary"], json.dumps(result.summary, indent=2, default=str) + "\n")
-    record_output(paths["summary"])
+    run_id = new_run_id()
+    summary = {**result.summary, "run_id": run_id}
+    summary_sheet = pd.DataFrame([*summary_rows(summary), ("run id", run_id)], columns=["item", "value"])
+    # write_output records each file as mentorctl's own (with this run's id) crash-safely, so a kill half-way
+    # never makes the next run mistake a file it wrote for one the coordinator edited, and a set mixing two
+    # runs is recognised (match_set_warnings)
+    write_output(paths["xlsx"], xlsx_bytes({"Matches": result.pairs, "Unmatched": result.unmatched,
+                                            "Summary": summary_sheet}), run_id)
+    write_output(paths["matches"], csv_bytes(result.pairs), run_id)
+    write_output(paths["unmatched"], csv_bytes(result.unmatched), run_id)
+    write_output(paths["summary"], (json.dumps(summary, indent=2, default=str) + "\n").encode("utf-8"), run_id)
     return {**paths, **backups}
+
+
+def match_set_warnings(out_dir: str | Path) -> list[str]:
+    """Warnings when the match outputs in `out_dir` come from different runs (an interrupted `match`):
+    e.g. matches.xlsx from a new run beside matches.csv from an old one. Files edited since are left out."""
+    names = [MATCHES, MATCHES_XLSX, UNMATCHED, SUMMARY]
+    runs = output_runs(out_dir, names)
+    ids = {run for run in runs.values() if run}
+    if len(ids) < 2:
+        return []
+    latest = max(ids)
+    stale = [name for name in names if runs.get(name) and runs[name] != latest]
+    fresh = [name for name in names if runs.get(name) == latest]
+    return [f"{', '.join(stale)} {'is' if len(stale) == 1 else 'are'} from an earlier `mentorctl match` run than "
+            f"{', '.join(fresh)} (run {latest}); the last run was interrupted: run `mentorctl match` again "
+            "so the files agree"]

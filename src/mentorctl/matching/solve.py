@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,10 +75,13 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     filters = Filters(prep.mentor_ok & (mentor_res > 0), np.unique(np.concatenate(keys)), min_score)
     rows = np.flatnonzero(prep.mentee_ok & (mentee_res > 0))
     built = time.perf_counter()
-    cands = build_candidates(prep.source, rows, filters, matching.candidates_per_mentee, prep.mentor_ok,
-                             progress=lambda d, t: note("building candidate pairs", d, t),
-                             per_mentor=0 if prep.peer else matching.candidates_per_mentor)
+    with warnings.catch_warnings():  # scores out of range (inf, overflowing casts) are refused just below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        cands = build_candidates(prep.source, rows, filters, matching.candidates_per_mentee, prep.mentor_ok,
+                                 progress=lambda d, t: note("building candidate pairs", d, t),
+                                 per_mentor=0 if prep.peer else matching.candidates_per_mentor)
     build_seconds = time.perf_counter() - built
+    _check_score_range(prep, cands)
     note("solving", None, None)
     solved = time.perf_counter()
     need_sat = (prep.peer or bool(matching.constraints.min_share) or bool(matching.min_group_size)
@@ -112,6 +116,27 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     if warnings:
         summary["warnings"] = warnings
     return MatchResult(pairs, unmatched, summary)
+
+
+def _check_score_range(prep: Prepared, cands: Candidates) -> None:
+    """Pair scores beyond `limits.MAX_PAIR_SCORE` would overflow the solvers' integer costs: say which
+    scoring term to scale down instead of failing inside OR-Tools."""
+    from mentorctl.limits import MAX_PAIR_SCORE
+
+    if not len(cands.mentee):
+        return
+    worst = max(abs(cands.score_low), abs(cands.score_high))
+    if np.isfinite(worst) and worst <= MAX_PAIR_SCORE:
+        return
+    with np.errstate(all="ignore"):
+        terms = prep.source.terms_for_pairs(cands.mentee, cands.mentor)
+    sizes = {name: float(np.nanmax(np.abs(values))) if np.isfinite(values).any() or len(values) else 0.0
+             for name, values in terms.items()}
+    name = max(sizes, key=lambda n: sizes[n]) if sizes else None
+    which = (f"; scoring term '{name}' alone reaches {sizes[name]:.3g}: scale its weight (or the field it reads) "
+             "down" if name else "")
+    raise MentorctlError(f"pair scores reach {worst:.3g}, beyond mentorctl's limit of ±{MAX_PAIR_SCORE:,} (the "
+                         f"matcher's integer costs would overflow){which}", location=Location("programme.yaml"))
 
 
 # --------------------------------------------------------------------------------------------- pair files
