@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mentorctl.errors import Finding, Location, RosterError, shorten
 from mentorctl.guards import InputRefused, check_table_file, check_width, check_workbook, read_csv_records
+from mentorctl.limits import MAX_CAPACITY
 from mentorctl.programme import FieldType, Programme
 
 if TYPE_CHECKING:
@@ -966,6 +967,13 @@ def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, hea
                 for index in frame.index[negative]:
                     out.error(f"capacity {values[index]} is negative", source, row_at(frame, index),
                               heading_of[name])
+                for index in frame.index[parsed.notna() & (parsed > MAX_CAPACITY)][:_MAX_CELL_MESSAGES]:
+                    out.error(f"capacity {values[index]} is more than mentorctl's limit of {MAX_CAPACITY:,} mentees "
+                              "per mentor", source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
+            if name == wanted and role != "mentor":
+                for index in frame.index[parsed.notna() & (parsed > MAX_CAPACITY)][:_MAX_CELL_MESSAGES]:
+                    out.error(f"{values[index]} mentors wanted is more than mentorctl's limit of {MAX_CAPACITY:,}",
+                              source, int(frame.at[index, ROW_COLUMN]), heading_of[name])
             if name == wanted and role != "mentor":
                 for index in frame.index[parsed.notna() & (parsed < 1)]:
                     out.error(f"{values[index]} mentors wanted: write at least 1 (or leave it empty for "

@@ -121,3 +121,17 @@ def test_write_output_records_the_run_and_the_old_manifest_format(tmp_path):
     write_output(tmp_path / "a.csv", b"new", "run-1")
     assert not was_edited(tmp_path / "a.csv")
     assert output_runs(tmp_path, ["a.csv", "missing.csv"]) == {"a.csv": "run-1"}
+
+
+@pytest.mark.parametrize("target", ["report.html", "report.xlsx"])
+def test_report_killed_at_a_write_point(tmp_path, run_cli, target):
+    folder = programme(tmp_path / "p")
+    out = folder / "out"
+    assert run_cli("report", folder).exit_code == 0
+    assert killed_run(target, "before", "report", folder) == 137
+    assert temporaries(out) and (out / target).stat().st_size > 0
+    assert run_cli("report", folder).exit_code == 0
+    assert temporaries(out) == []
+    names = ["report.html", "report.xlsx", "report.md", "report.json"]
+    runs = output_runs(out, names)
+    assert set(runs) == set(names) and len(set(runs.values())) == 1 and None not in runs.values()

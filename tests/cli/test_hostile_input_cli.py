@@ -183,3 +183,55 @@ def test_report_period_beyond_the_limit(tmp_path, run_cli):
 
 def test_schedule_when_with_seconds_is_refused(tmp_path, run_cli):
     one_clear_error(run_cli("schedule", programme(tmp_path / "p"), "--when", "*/5 * * * * *"), "five fields")
+
+
+@pytest.mark.parametrize("capacity", ["1e20", "20000", "1e400"])
+def test_roster_capacity_beyond_the_limit_is_checked_at_the_source(tmp_path, run_cli, capacity):
+    folder = programme(tmp_path / "p", files={"mentors.csv": MENTORS.replace(",2\n", f",{capacity}\n")})
+    text = one_clear_error(run_cli("match", folder), "mentors.csv", "row 2", "column capacity",
+                           "more than mentorctl's limit of 10,000 mentees per mentor")
+    assert "pin" not in text and "-9223372036854775808" not in text
+
+
+def test_rich_markup_in_roster_names_is_printed_as_written(tmp_path, run_cli):
+    mentors = MENTORS.replace("Ann", "[/x]").replace("Bob", "[red]Bob[/red] [bold]")
+    folder = programme(tmp_path / "p", reminder(), files={"mentors.csv": mentors})
+    result = run_cli("remind", folder, "--now", "2027-03-09T10:00", "--dry-run")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "[/x]" in result.stdout and "[red]Bob[/red] [bold]" in result.stdout
+    assert run_cli("match", folder).exit_code == 0
+    explained = run_cli("explain", folder, "M2")
+    assert explained.exit_code == 0 and "[red]Bob[/red] [bold]" in explained.stdout
+
+
+def test_markup_in_the_programme_name_is_printed_as_written(tmp_path, run_cli):
+    folder = programme(tmp_path / "p", lambda d: d["programme"].update(name="[/x] [red]Mentoring"))
+    result = run_cli("validate", folder)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "[/x] [red]Mentoring" in result.stdout
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path, run_cli, monkeypatch):
+    import mentorctl.roster
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mentorctl.roster, "load_participants", interrupted)
+    result = run_cli("match", programme(tmp_path / "p"))
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "Interrupted." and "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_entry_point_shares_the_one_error_path(tmp_path, monkeypatch, capsys):
+    from mentorctl.cli import console, main
+
+    seen = []
+    original = console.exit_code_for
+    monkeypatch.setattr(main, "exit_code_for", lambda e: seen.append(e) or original(e))
+    monkeypatch.setattr("sys.argv", ["mentorctl", "--version"])
+    monkeypatch.setattr(main, "app", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(SystemExit) as stopped:
+        main.run()
+    assert stopped.value.code == 130 and isinstance(seen[0], KeyboardInterrupt)
+    assert capsys.readouterr().err.strip() == "Interrupted."

@@ -172,8 +172,11 @@ def check_out_dir(out_dir: str | Path) -> Path:
 def write_report(report: Report, out_dir: str | Path, formats: Iterable[str] = ("html", "xlsx", "md", "json"),
                  programme: Any = None) -> dict[str, Path]:
     """Write the chosen formats into `out_dir` (OutputError when that is a file); return {format: path}."""
+    from mentorctl.files import new_run_id, record_output
+
     out = check_out_dir(out_dir)
     written: dict[str, Path] = {}
+    run_id = new_run_id()  # recorded with each file (out/.mentorctl-outputs.json): the files of one run agree
     for fmt in formats:
         path = out / f"report.{fmt}"
         if fmt == "json":
@@ -186,6 +189,7 @@ def write_report(report: Report, out_dir: str | Path, formats: Iterable[str] = (
             write_xlsx(report, path)
         else:
             raise ValueError(f"unknown report format {fmt!r}")
+        record_output(path, run_id)
         written[fmt] = path
     if report.relationships is not None:   # the coordinator's list of pairs to look at: never in the report
         written["follow_up"] = write_follow_up(report, out / "follow-up.csv")
