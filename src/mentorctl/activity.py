@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -726,7 +726,7 @@ def _parse_text(text: pd.Series, tz: tzinfo, *, dayfirst: bool, date_format: str
     return _localize(parsed, tz)
 
 
-def _parse_one(value: str, tz: tzinfo, dayfirst: bool, fmt: str | None) -> pd.Timestamp:
+def _parse_one(value: str, tz: tzinfo, dayfirst: bool, fmt: str | None) -> Any:  # a Timestamp or NaT
     try:
         stamp = pd.Timestamp(pd.to_datetime(value, format=fmt, dayfirst=dayfirst))
     except (ValueError, TypeError, OverflowError):

@@ -812,7 +812,8 @@ def _check_yaml_shape(text: str, file: Path) -> None:
     stack: list[list[Any]] = [[0, None]]  # per open collection: [values inside, anchor]
 
     def refuse(event: yaml.Event, what: str) -> ProgrammeError:
-        return ProgrammeError(f"line {event.start_mark.line + 1}: {what}", location=Location(str(file)))
+        line = f"line {event.start_mark.line + 1}: " if event.start_mark is not None else ""
+        return ProgrammeError(f"{line}{what}", location=Location(str(file)))
 
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
@@ -820,7 +821,7 @@ def _check_yaml_shape(text: str, file: Path) -> None:
             if aliases > limits.MAX_YAML_ALIASES:
                 raise refuse(event, f"uses more than {limits.MAX_YAML_ALIASES} YAML aliases (*name), "
                              "mentorctl's limit for programme.yaml: write the values out")
-            stack[-1][0] += sizes.get(event.anchor, 1)
+            stack[-1][0] += sizes.get(event.anchor or "", 1)
         elif isinstance(event, yaml.ScalarEvent):
             stack[-1][0] += 1
             if event.anchor:
