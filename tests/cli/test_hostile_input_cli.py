@@ -181,6 +181,11 @@ def test_report_period_beyond_the_limit(tmp_path, run_cli):
                     "longer than mentorctl's limit of 7,320 days")
 
 
+def test_programme_reaching_past_the_supported_dates_needs_a_period(tmp_path, run_cli):
+    folder = programme(tmp_path / "p", lambda d: d["design"].update(start_date="2199-06-01", length_weeks=520))
+    one_clear_error(run_cli("report", folder), "the programme's dates (2199-06-01 to", "give --period inside them")
+
+
 def test_schedule_when_with_seconds_is_refused(tmp_path, run_cli):
     one_clear_error(run_cli("schedule", programme(tmp_path / "p"), "--when", "*/5 * * * * *"), "five fields")
 

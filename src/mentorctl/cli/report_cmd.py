@@ -50,11 +50,13 @@ def register(app: typer.Typer) -> None:
             chosen = parse_period(period, default_period(loaded))
         except ValueError as e:
             raise MentorctlError(f"{e}") from e
+        shown = f"--period '{period}'" if period else f"the programme's dates ({chosen.start} to {chosen.end})"
         if not (limits.in_date_range(chosen.start) and limits.in_date_range(chosen.end)):
-            raise MentorctlError(f"--period '{period}' is outside the dates mentorctl works with ({limits.DATE_RANGE})")
+            raise MentorctlError(f"{shown}: outside the dates mentorctl works with ({limits.DATE_RANGE}); "
+                                 "give --period inside them")
         if (chosen.end - chosen.start).days > limits.MAX_PERIOD_DAYS:
-            raise MentorctlError(f"--period '{period}' is longer than mentorctl's limit of "
-                                 f"{limits.MAX_PERIOD_DAYS:,} days; report a shorter window")
+            raise MentorctlError(f"{shown}: longer than mentorctl's limit of {limits.MAX_PERIOD_DAYS:,} days; "
+                                 "report a shorter window with --period")
         folder = check_out_dir(out or loaded.out_dir)      # before the work: --out may name a file
         paths = [_from_cwd(a) for a in activity] if activity else None
         result = build_report(loaded, period=chosen, activity_paths=paths, compare=compare)
