@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-import warnings
+import warnings as pywarnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,8 +75,8 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     filters = Filters(prep.mentor_ok & (mentor_res > 0), np.unique(np.concatenate(keys)), min_score)
     rows = np.flatnonzero(prep.mentee_ok & (mentee_res > 0))
     built = time.perf_counter()
-    with warnings.catch_warnings():  # scores out of range (inf, overflowing casts) are refused just below
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with pywarnings.catch_warnings():  # scores out of range (inf, overflowing casts) are refused just below
+        pywarnings.simplefilter("ignore", RuntimeWarning)
         cands = build_candidates(prep.source, rows, filters, matching.candidates_per_mentee, prep.mentor_ok,
                                  progress=lambda d, t: note("building candidate pairs", d, t),
                                  per_mentor=0 if prep.peer else matching.candidates_per_mentor)
