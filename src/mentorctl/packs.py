@@ -455,3 +455,8 @@ def outgoing_messages(programme: Programme, packs: Iterable[Pack], *, sending: b
         out.append(OutgoingMessage(key=pack.key, kind=PACK_KIND, recipient_id=pack.recipient_id, message=message,
                                    content_hash=pack.content_hash))
     return out
+
+
+def sender_for(programme: Programme) -> str:
+    """The From of participant messages: email.from, else the coordinator, else a placeholder."""
+    return _sender(programme)

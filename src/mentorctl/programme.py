@@ -56,6 +56,11 @@ class Enrolment(StrEnum):
     CLOSED = "closed"
 
 
+class Intake(StrEnum):
+    COHORT = "cohort"
+    ROLLING = "rolling"
+
+
 class Objective(StrEnum):
     COVERAGE_THEN_SCORE = "coverage_then_score"
     SCORE = "score"
@@ -104,6 +109,13 @@ def _check_duration(value: str | None) -> str | None:
     """A duration that is readable, within the limit and longer than zero (`0w` would repeat for ever)."""
     if value is not None and parse_duration(value) <= timedelta(0):
         raise ValueError(f"'{value}' is zero; a duration must be longer than zero (e.g. 2w)")
+    return value
+
+
+def _check_offset(value: str | None) -> str | None:
+    """A readable duration within the limit; zero is allowed (e.g. `after_match: 0d`)."""
+    if value is not None:
+        parse_duration(value)
     return value
 
 
@@ -221,11 +233,21 @@ class Design(StrictModel):
     enrolment: Enrolment = Field(Enrolment.CLOSED, description="open (people join any time) or closed (one intake)")
     signup: str = Field("application form", description="how people sign up (form, nomination, HR extract…)")
     checkin_every: Duration = Field("2w", description="how often pairs are expected to meet")
+    intake: Intake = Field(Intake.COHORT, description="cohort (every pair runs start_date to the end) or rolling "
+                           "(evergreen: each pair runs relationship_length from its own start)")
+    relationship_length: Duration | None = Field(None, description="rolling intake: how long each pair runs, "
+                                                 "e.g. 12w")
     eligibility: ParticipantEligibility = Field(default_factory=ParticipantEligibility,
                                                 description="who may take part")
 
-    _duration = field_validator("checkin_every")(_check_duration)
+    _duration = field_validator("checkin_every", "relationship_length")(_check_duration)
     _start_day = field_validator("start_date")(_check_day)
+
+    @model_validator(mode="after")
+    def _rolling_length(self) -> Design:
+        if self.intake is Intake.ROLLING and not self.relationship_length:
+            raise ValueError("a rolling intake needs relationship_length (how long each pair runs, e.g. 12w)")
+        return self
 
     @property
     def end_date(self) -> date:
@@ -472,15 +494,37 @@ class Reminder(StrictModel):
     to: Audience = Field(description="mentors | mentees | pairs | everyone | coordinator")
     template: str = Field(description="template file name, e.g. checkin.md.j2")
     when_inactive_for: Duration | None = Field(None, description="only pairs with no logged session for this long")
+    escalate_after: Duration | None = Field(
+        None, description="with when_inactive_for: pairs inactive this long are listed in the coordinator's "
+        "digest (digest.escalated)")
+    after_match: Duration | None = Field(None, description="once per pair, this long after it started, e.g. 10d")
+    before_end: Duration | None = Field(None, description="once per pair, this long before its planned end, e.g. 14d")
+    after_first_session: Duration | None = Field(
+        None, description="once per pair, this long after its first logged session (e.g. 1d: a pairing-fit check)")
+    unless: Literal["session"] | None = Field(
+        None, description="`session`: skip pairs that have logged a session since they started")
 
-    _durations = field_validator("every", "when_inactive_for")(_check_duration)
+    _durations = field_validator("every", "when_inactive_for", "escalate_after")(_check_duration)
+    _offsets = field_validator("after_match", "before_end", "after_first_session")(_check_offset)
     _template = field_validator("template")(check_template_name)
+
+    @property
+    def pair_event(self) -> bool:
+        """Triggered per pair by its relationship (after_match, before_end, after_first_session)."""
+        return bool(self.after_match or self.before_end or self.after_first_session)
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Reminder:
-        given = [k for k in ("every", "at", "cron") if getattr(self, k)]
+        triggers = ("every", "at", "cron", "after_match", "before_end", "after_first_session")
+        given = [k for k in triggers if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError(f"reminder '{self.id}' needs exactly one of every, at, cron (has {given or 'none'})")
+            raise ValueError(f"reminder '{self.id}' needs exactly one of {', '.join(triggers)} "
+                             f"(has {given or 'none'})")
+        if self.pair_event and self.to not in (Audience.PAIRS, Audience.MENTORS, Audience.MENTEES):
+            raise ValueError(f"reminder '{self.id}' is sent per pair ({given[0]}): `to` must be pairs, mentors "
+                             "or mentees")
+        if self.escalate_after and not self.when_inactive_for:
+            raise ValueError(f"reminder '{self.id}': escalate_after needs when_inactive_for")
         if not re.fullmatch(r"\d{1,2}:\d{2}", self.time):
             raise ValueError(f"time '{self.time}' is not HH:MM")
         if self.at and not re.fullmatch(r"(?i)week\s+\d{1,4}|\d{4}-\d{2}-\d{2}", self.at.strip()):
@@ -705,6 +749,10 @@ class Programme(StrictModel):
         if inactive and not self.reporting.activity:
             raise ValueError(f"reminder(s) {', '.join(inactive)} use when_inactive_for, which reads sessions from "
                              "an activity log: name one under reporting.activity, or remove when_inactive_for")
+        sessions = [r.id for r in self.reminders if r.after_first_session or r.unless]
+        if sessions and not self.reporting.activity:
+            raise ValueError(f"reminder(s) {', '.join(sessions)} use after_first_session or unless: session, "
+                             "which read sessions from an activity log: name one under reporting.activity")
         if self.design.type is MentoringType.PEER and not (self.rosters.participants or self.rosters.mentors):
             raise ValueError("a peer programme needs a `participants` roster")
         for reminder in self.reminders:

@@ -150,12 +150,14 @@ def training_schedule(programme: Programme) -> list[ScheduledReminder]:
 
 def programme_schedule(programme: Programme) -> list[ScheduledReminder]:
     """Every reminder of the programme with its occurrences: configured ones, then training reminders."""
+    from mentorctl.pair_reminders import pair_relative
+
     end = _end(programme)
     items = [
         ScheduledReminder(
             id=r.id, to=r.to, template=r.template, times=reminder_times(programme, r), expires=end,
             inactive_for=parse_duration(r.when_inactive_for) if r.when_inactive_for else None)
-        for r in programme.reminders
+        for r in programme.reminders if not pair_relative(programme, r)  # pair clocks: pair_reminders.py
     ]
     return items + training_schedule(programme)
 
@@ -455,8 +457,10 @@ def upcoming_reminders(programme: Programme, start: datetime, end: datetime,
 
 
 def digest_context(programme: Programme, directory: Directory, activity: pd.DataFrame | None,
-                   now: datetime, days_ahead: int = 14) -> dict[str, Any]:
-    """The coordinator's digest: pairs that have not met, pairs overdue for a session, upcoming sessions."""
+                   now: datetime, days_ahead: int = 14, escalated: Sequence[Mapping[str, Any]] = ()
+                   ) -> dict[str, Any]:
+    """The coordinator's digest: pairs that have not met, pairs overdue for a session, upcoming sessions, and
+    pairs inactive beyond a reminder's `escalate_after` (`escalated`)."""
     import pandas as pd
 
     not_met: list[dict[str, Any]] = []
@@ -487,6 +491,7 @@ def digest_context(programme: Programme, directory: Directory, activity: pd.Data
                              "location": session.location, "url": session.url,
                              "audience": session.audience.value})
     return {"not_met": not_met, "overdue": overdue, "upcoming_sessions": sessions,
+            "escalated": [dict(p) for p in escalated],
             "pairs": 0 if matches is None else len(matches), "days_ahead": days_ahead}
 
 
@@ -549,9 +554,13 @@ class RemindResult:
         return not self.failed and self.aborted is None
 
 
-def _needs_activity(schedule: Sequence[ScheduledReminder], now: datetime) -> bool:
-    return any((item.inactive_for is not None or item.to is Audience.COORDINATOR)
-               and item.latest_due(now)[0] is not None for item in schedule)
+def _needs_activity(schedule: Sequence[ScheduledReminder], now: datetime, programme: Programme | None = None
+                    ) -> bool:
+    from mentorctl.pair_reminders import needs_sessions
+
+    return (programme is not None and needs_sessions(programme)) or any(
+        (item.inactive_for is not None or item.to is Audience.COORDINATOR)
+        and item.latest_due(now)[0] is not None for item in schedule)
 
 
 def load_activity_for(programme: Programme, participants: Any = None) -> pd.DataFrame | None:
@@ -564,13 +573,17 @@ def load_activity_for(programme: Programme, participants: Any = None) -> pd.Data
     return read_activity(programme, participants=participants)
 
 
-def load_matches_for(programme: Programme, participants: Any) -> pd.DataFrame | None:
-    """`out/matches.csv` when it exists (None before `mentorctl match` has run)."""
+def load_matches_for(programme: Programme, participants: Any, on: date | None = None) -> pd.DataFrame | None:
+    """`out/matches.csv` when it exists (None before `mentorctl match` has run). In a running programme with
+    `on`, only the pairs active that day (relationships.csv: no reminders for paused or ended pairs)."""
     from mentorctl.matches import default_matches_path, read_matches
+    from mentorctl.relationships import Status, is_running, load_lifecycle, pairs_with_status
 
-    if not default_matches_path(programme).exists():
-        return None
-    return read_matches(programme, participants=participants)
+    matches = read_matches(programme, participants=participants) if default_matches_path(programme).exists() \
+        else None
+    if on is None or not is_running(programme):
+        return matches
+    return pairs_with_status(load_lifecycle(programme, participants, on, matches), matches, Status.ACTIVE)
 
 
 def message_context(programme: Programme, due: DueReminder, now: datetime,
@@ -608,7 +621,8 @@ def _sender(programme: Programme) -> tuple[str, str | None, str]:
 
 
 def build_outgoing(programme: Programme, plan: ReminderPlan, directory: Directory,
-                   activity: pd.DataFrame | None) -> tuple[list[Any], list[tuple[DueReminder, str]]]:
+                   activity: pd.DataFrame | None, escalated: Sequence[Mapping[str, Any]] = ()
+                   ) -> tuple[list[Any], list[tuple[DueReminder, str]]]:
     """Render every due reminder into an `OutgoingMessage`; people without an email address are returned
     separately with the reason."""
     from mentorctl.mail import FILE_HEADER, OutgoingMessage, build_message, format_address
@@ -618,7 +632,7 @@ def build_outgoing(programme: Programme, plan: ReminderPlan, directory: Director
     env = make_environment(programme)
     digest = None
     if any(d.recipient.role == "coordinator" for d in plan.due):
-        digest = digest_context(programme, directory, activity, plan.now)
+        digest = digest_context(programme, directory, activity, plan.now, escalated=escalated)
     from mentorctl.files import dedupe_stems, safe_file_stem
 
     keys = [(d.reminder.id, d.occurrence_id, d.recipient.id) for d in plan.due]
@@ -659,14 +673,15 @@ def run_reminders(programme: Programme, now: datetime, *, mode: str = RunMode.OU
             from mentorctl.roster import load_participants
 
             participants = load_participants(programme)
-        matches = load_matches_for(programme, participants)
+        matches = load_matches_for(programme, participants, now.astimezone(programme.tz).date())
         directory = Directory(programme, participants, matches)
         schedule = programme_schedule(programme)
         for item in schedule:
             if item.inactive_for is not None and not programme.reporting.activity:
                 raise ProgrammeError(f"reminder '{item.id}' uses when_inactive_for, but reporting.activity "
                                      "names no activity log to read sessions from; add one or remove it")
-        activity = load_activity_for(programme, participants) if _needs_activity(schedule, now) else None
+        activity = load_activity_for(programme, participants) if _needs_activity(schedule, now, programme) \
+            else None
 
         ledger_path = programme.state_dir / "ledger.sqlite"
         ledger = Ledger.for_programme(programme) if mode == RunMode.SEND or ledger_path.exists() else None
@@ -676,8 +691,11 @@ def run_reminders(programme: Programme, now: datetime, *, mode: str = RunMode.OU
             recorded = {r.key: str(r.status) for r in ledger.records("reminder:")} if ledger is not None else {}
             plan = due_reminders(programme, now, directory, activity=activity, recorded=recorded,
                                  retry_unknown=retry_unknown and mode != RunMode.SEND, schedule=schedule)
-            outgoing, unreachable = build_outgoing(programme, plan, directory, activity)
-            by_key = {d.key: d for d in plan.due}
+            plan, closures, escalated = _relationship_events(programme, participants, now, directory, plan,
+                                                             activity, recorded, ledger, retry_unknown)
+            outgoing, unreachable = build_outgoing(programme, plan, directory, activity, escalated)
+            outgoing += [message for message, _ in closures]
+            by_key = {d.key: d for d in plan.due} | {m.key: d for m, d in closures}
             rows = [_row(due, "failed", reason) for due, reason in unreachable]
             aborted = None
             if mode == RunMode.DRY_RUN:
@@ -704,6 +722,65 @@ def run_reminders(programme: Programme, now: datetime, *, mode: str = RunMode.OU
     rows.sort(key=lambda r: (r.occurrence, r.reminder_id, r.recipient_id))
     return RemindResult(mode=mode, now=now, rows=rows, skipped=len(plan.skipped) if mode == RunMode.SEND else 0,
                         unknown=plan.unknown, aborted=aborted)
+
+
+def _relationship_events(programme: Programme, participants: Any, now: datetime, directory: Directory,
+                         plan: ReminderPlan, activity: pd.DataFrame | None, recorded: Mapping[str, str],
+                         ledger: Any, retry_unknown: bool) -> tuple[ReminderPlan, list[tuple[Any, DueReminder]],
+                                                                    list[dict[str, Any]]]:
+    """What each pair's own clock adds (pair_reminders.py), the closure messages of ended pairs (once each),
+    and the pairs escalated to the coordinator's digest."""
+    from mentorctl.matches import default_matches_path
+    from mentorctl.pair_reminders import due_pair_reminders, escalated_pairs, pair_relative
+    from mentorctl.relationship_mail import closure_messages
+    from mentorctl.relationships import is_running, load_lifecycle
+
+    running = is_running(programme)
+    wanted = any(pair_relative(programme, r) or r.escalate_after for r in programme.reminders)
+    if not (running or wanted) or not default_matches_path(programme).exists():
+        return plan, [], []
+    life = load_lifecycle(programme, participants, now.astimezone(programme.tz).date())
+    extra = due_pair_reminders(programme, now, directory, life.state, activity=activity, recorded=recorded,
+                               retry_unknown=retry_unknown)
+    kept, paused = _active_at_occurrence(programme, life, plan.due)
+    plan = ReminderPlan(now=plan.now, due=kept + extra.due, skipped=plan.skipped + paused,
+                        unknown=plan.unknown + extra.unknown)
+    closures: list[tuple[Any, DueReminder]] = []
+    if running:
+        messages = closure_messages(programme, participants, life)
+        done = ledger.statuses([m.key for m in messages]) if ledger is not None and messages else {}
+        for message in messages:
+            if str(done.get(message.key, "")) in ("sent", "skipped", "sending"):
+                continue
+            item = ScheduledReminder(id="closure", to=Audience.PAIRS, template="closure.md.j2", times=(now,))
+            person = Recipient(id=message.recipient_id, role="", person_id=message.recipient_id, name="",
+                               email=message.recipient_email)
+            closures.append((message, DueReminder(key=message.key, reminder=item, occurrence=now, recipient=person)))
+    return plan, closures, escalated_pairs(programme, life.state, activity, now)
+
+
+def _active_at_occurrence(programme: Programme, life: Any, due: list[DueReminder]
+                          ) -> tuple[list[DueReminder], list[Skipped]]:
+    """A pair reminder whose occurrence fell while none of the person's pairs was active (paused, not yet
+    started, ended) is skipped for good, so that it does not go out late when the pair resumes."""
+    from mentorctl.relationships import Status
+
+    states: dict[date, set[tuple[str, str]]] = {}
+    kept: list[DueReminder] = []
+    skipped: list[Skipped] = []
+    for item in due:
+        if not item.recipient.pairs or (item.reminder.to is not Audience.PAIRS and item.reminder.inactive_for is None):
+            kept.append(item)
+            continue
+        day = item.occurrence.astimezone(programme.tz).date()
+        if day not in states:
+            states[day] = {r.key for r in life.on(day).with_status(Status.ACTIVE) if r.start <= day}
+        keys = {(min(a, b), max(a, b)) if programme.is_peer else (b, a) for a, b in item.recipient.pairs}
+        if keys & states[day]:
+            kept.append(item)
+        else:
+            skipped.append(Skipped(item.key, item.reminder.id, item.recipient.id))
+    return kept, skipped
 
 
 def _row(due: DueReminder, outcome: str, detail: str = "") -> RemindRow:

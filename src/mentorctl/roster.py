@@ -276,7 +276,7 @@ def _resolve_reference_lists(programme: Programme, rosters: dict[str, Roster], o
                     resolved.append(item)
                     problems.setdefault(found.text, []).append(int(row))
                     resolutions[found.text] = found
-            cells.append(separator.join(resolved))
+            cells.append(separator.join(r for r in resolved if r is not None))
         roster.frame[name] = cells
         who = "participant" if programme.is_peer else other
         for number, (text, rows) in enumerate(problems.items()):

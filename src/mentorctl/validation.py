@@ -98,9 +98,28 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
         findings += check_group_sizes(programme, participants)
         findings += check_profile_fields(programme, participants)
         findings += check_time_zones(programme, participants)
+        findings += check_relationships(programme, participants)
         if not any(f.level == "error" for f in findings):
             findings += check_edited_matches(programme, participants)
     return ValidationReport(str(programme.path), programme, participants, findings)
+
+
+def check_relationships(programme: Programme, participants: Participants) -> list[Finding]:
+    """The relationships log (relationships.csv) against the rosters and matches.csv: every bad row."""
+    from datetime import datetime
+
+    from mentorctl.errors import MentorctlError
+    from mentorctl.relationships import LOG_FILE, load_lifecycle, log_path
+
+    if not log_path(programme).exists():
+        return []
+    try:
+        life = load_lifecycle(programme, participants, datetime.now(programme.tz).date())
+    except MentorctlError as error:
+        first = Finding("error", error.plain_message.replace("; fix the row (nothing was written)", "; fix the row"),
+                        error.location)
+        return [first] + [Finding("error", d, Location(LOG_FILE)) for d in error.details]
+    return [Finding("warning", w, Location(LOG_FILE)) for w in life.warnings]
 
 
 def check_rules(programme: Programme, participants: Participants) -> list[Finding]:

@@ -12,8 +12,8 @@ import typer
 
 from mentorctl.cli.console import HANDLED, exit_code_for, state
 
-COMMAND_MODULES = ("init_cmd", "validate_cmd", "match_cmd", "packs_cmd", "remind_cmd", "report_cmd",
-                   "selfmatch_cmd")
+COMMAND_MODULES = ("init_cmd", "validate_cmd", "match_cmd", "relationships_cmd", "packs_cmd", "remind_cmd",
+                   "report_cmd", "selfmatch_cmd")
 
 app = typer.Typer(
     name="mentorctl",

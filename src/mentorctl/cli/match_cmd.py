@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         stable: Annotated[bool, typer.Option("--stable", help="Self-matching with mentors' rankings: a stable "
                                              "matching (deferred acceptance) instead of the rank-maximal one.")
                           ] = False,
+        on: Annotated[str | None, typer.Option("--on", metavar="DATE", help="The day of this match in a running "
+                                               "programme, YYYY-MM-DD (default: today).")] = None,
     ) -> None:
         """Match mentees with mentors as programme.yaml asks; write out/matches.csv, matches.xlsx,
         unmatched.csv, match-summary.json and matches.html (the matching on one page to review).
@@ -38,28 +40,59 @@ def register(app: typer.Typer) -> None:
         optimal (min-cost flow, proven over every eligible pair) or, with side constraints, CP-SAT's status,
         bound and gap are shown.
 
+        In a running programme (relationships.csv exists, welcome packs went out, or `design.intake: rolling`)
+        current pairs are kept, ended pairs never repeat, and only newcomers and people marked for rematching
+        are matched, the longest-waiting first; unmatched mentees join the waitlist.
+
         Example: mentorctl match programmes/example
         """
+        from mentorctl.cli.relationships_cmd import parse_day
         from mentorctl.matching import solve, write_match_outputs
         from mentorctl.matching.html import write_matches_page
         from mentorctl.programme import load_programme
+        from mentorctl.relationships import (
+            annotate_match,
+            append_events,
+            carried_waitlist,
+            frozen_starts,
+            is_running,
+            load_lifecycle,
+            match_events,
+            match_plan,
+        )
         from mentorctl.roster import load_participants
 
         prog = load_programme(programme)
+        day = parse_day(on, "--on", prog)
         with _progress() as step:
             step("reading rosters", None, None)
             participants = load_participants(prog)
             print_findings(participants.warnings)
             from mentorctl.selfmatch.choose import match_on_picks, uses_picks
 
+            life = None
             if uses_picks(prog):  # self_matching.mode: mentee-prefers (see cli/selfmatch_cmd.py)
                 outcome = match_on_picks(prog, participants, stable=True if stable else None)
                 print_findings(outcome.findings)
                 result = outcome.result
             else:
-                result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step)
+                life = load_lifecycle(prog, participants, day) if is_running(prog) else None
+                if life is not None:   # pairs known only from matches.csv, people left unmatched: written first
+                    life = append_events(prog, participants, [*frozen_starts(life), *carried_waitlist(
+                        life, (out or prog.out_dir) / "unmatched.csv")], day)
+                plan = match_plan(life) if life is not None else None
+                for warning in life.warnings if life is not None else ():
+                    err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
+                result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step,
+                               plan=plan)
+                if life is not None and plan is not None:
+                    result = annotate_match(result, plan, day, prog)
             step("writing files", None, None)
             paths = write_match_outputs(result, out or prog.out_dir, force)
+            if life is not None:
+                waiting = result.unmatched.loc[result.unmatched["waitlist_position"].notna(), "participant_id"]
+                append_events(prog, participants, match_events(life, result.pairs, waiting.tolist(), day), day,
+                              matches=result.pairs)
             page = write_matches_page(prog, result, out or prog.out_dir)
         from mentorctl.errors import Finding
 

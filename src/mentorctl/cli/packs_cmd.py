@@ -33,6 +33,9 @@ def register(app: typer.Typer) -> None:
         retry_unknown: Annotated[bool, typer.Option(
             "--retry-unknown", help="With --send: retry sends an interrupted run left unconfirmed "
                                     "(they may arrive twice).")] = False,
+        on: Annotated[str | None, typer.Option(
+            "--on", metavar="DATE", help="Today, YYYY-MM-DD, for a running programme's relationships "
+                                         "(default: today).")] = None,
     ) -> None:
         """Render onboarding packs and welcome emails for every matched participant; optionally send them.
 
@@ -42,18 +45,24 @@ def register(app: typer.Typer) -> None:
         send is recorded: a re-run sends only what is missing, and an edited matches.csv sends a new pack
         only to the people whose match changed. Everything is rendered before anything is sent.
 
+        In a running programme (see `mentorctl match`) only newly matched or rematched people get a welcome
+        pack, and both people of every ended pair get the closure message (templates/closure.md.j2), once.
+
         Exits 0 when done, 1 when some sends failed (listed), 2 for bad input or a template error.
 
         Example: mentorctl packs programmes/example (then check out/outbox/)
 
         Example: mentorctl packs programmes/example --send
         """
+        from mentorctl.cli.relationships_cmd import parse_day
         from mentorctl.errors import ProgrammeError
         from mentorctl.ledger import LEDGER_FILE, Ledger
         from mentorctl.mail import OutboxMailer, SmtpMailer, deliver
         from mentorctl.matches import read_matches
         from mentorctl.packs import build_packs, outgoing_messages, write_packs
         from mentorctl.programme import load_programme
+        from mentorctl.relationship_mail import closure_messages, record_welcomed, welcome_selection
+        from mentorctl.relationships import is_running, load_lifecycle
         from mentorctl.roster import load_participants
 
         if (resend or retry_unknown) and not send:
@@ -72,10 +81,30 @@ def register(app: typer.Typer) -> None:
 
             for warning in match_set_warnings(prog.out_dir):
                 err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
+        ledger_path = prog.state_dir / LEDGER_FILE
+        life = None
+        newcomers: set[str] = set()
+        if is_running(prog) and matches is None:   # welcome only the newly matched; closures for ended pairs
+            life = load_lifecycle(prog, participants, parse_day(on, "--on", prog), pairs)
+            with Ledger(ledger_path) if ledger_path.exists() else nullcontext() as known:
+                pairs, selected = welcome_selection(prog, life, pairs, known)
+            newcomers = set(selected)
         with console.status("Rendering packs…") if is_interactive() else nullcontext():
             rendered = build_packs(prog, participants, pairs, only=only)
         written = write_packs(prog, rendered.packs)
         outgoing = outgoing_messages(prog, rendered.packs, sending=send)
+        if life is not None:   # a pack changed only by an ended pair is not a welcome: it stays unsent
+            person_of = {p.key: p.person_id for p in rendered.packs}
+            ended = {who for r in life.state.ended for who in r.key}
+            with Ledger(ledger_path) if ledger_path.exists() else nullcontext() as known:
+                sent_before = known.statuses([o.key for o in outgoing]) if known is not None else {}
+            outgoing = [o for o in outgoing if person_of[o.key] in newcomers or o.key in sent_before
+                        or person_of[o.key] not in ended]
+            closures = closure_messages(prog, participants, life)
+            console.print(f"Running programme: {len(newcomers)} newly matched "
+                          f"{'person' if len(newcomers) == 1 else 'people'} to welcome, "
+                          f"{len(closures)} closure message{_s(closures)} for ended pairs.")
+            outgoing += closures
         console.print(f"Rendered {len(rendered.packs)} pack{_s(rendered.packs)} into {_shown(prog.out_dir / 'packs')} "
                       f"({len(written)} files).")
         for pair in rendered.broken_pairs:
@@ -83,7 +112,6 @@ def register(app: typer.Typer) -> None:
         for person in rendered.without_email:
             err_console.print(f"Warning: {person} has no email address; pack written, no email.", markup=False)
 
-        ledger_path = prog.state_dir / LEDGER_FILE
         if not send:
             ledger = Ledger(ledger_path) if ledger_path.exists() else None
             try:
@@ -111,6 +139,7 @@ def register(app: typer.Typer) -> None:
                 if cleared:
                     console.print(f"Retrying {cleared} unconfirmed send(s) from an interrupted run.")
             report = _deliver_with_progress(outgoing, mailer, ledger, resend=resend)
+            record_welcomed(ledger, rendered.packs, report.sent)
         _summary(report)
         if not report.ok:
             raise typer.Exit(1)
@@ -135,7 +164,7 @@ def _deliver_with_progress(outgoing: Sequence[OutgoingMessage], mailer: Mailer, 
 def _summary(report: DeliveryReport) -> None:
     from rich.table import Table
 
-    table = Table(title="Welcome emails", title_justify="left")
+    table = Table(title="Emails", title_justify="left")
     table.add_column("Outcome")
     table.add_column("Count", justify="right")
     rows = [("sent now", len(report.sent)), ("already sent (skipped)", len(report.skipped)),

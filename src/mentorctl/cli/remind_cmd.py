@@ -238,7 +238,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"No reminders between {_when(start)} and {_when(end)} ({prog.programme.timezone}).")
             return
         participants = load_participants(prog)
-        directory = Directory(prog, participants, load_matches_for(prog, participants))
+        directory = Directory(prog, participants, load_matches_for(prog, participants, start.date()))
         needs_activity = any(item.inactive_for is not None for _, item in found)
         activity = load_activity_for(prog, participants) if needs_activity else None
         table = Table(title=f"Reminders from {_when(start)} to {_when(end)} ({prog.programme.timezone})",

@@ -42,6 +42,13 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
         rows.append(("mentors used", f"{load['used']} of {load['mentors']} (load max {load['max']}, mean "
                                      f"{load['mean']:g} per mentor used)"
                      + (f"; balance {load['balance']:g}" if load.get("balance") else "")))
+    if "relationships" in summary:   # a running programme (relationships.csv)
+        kept = summary["relationships"]
+        rows.append(("relationships", f"{kept['kept']} kept, {kept['new']} new, {kept['ended_never_repeated']} "
+                                      f"ended (never repeated), {kept['not_matched_again']} not matched again"))
+        waiting = summary.get("waitlist") or []
+        rows.append(("waitlist", ", ".join(f"{w['id']} ({w['days']} d)" for w in waiting[:10])
+                     + (f" … {len(waiting)} in all" if len(waiting) > 10 else "") if waiting else "nobody"))
     rows += [("eligible pairs", f"{summary['candidates']['eligible_pairs']:,}"),
              ("solve seconds", f"{summary['solve_seconds']:g}")]
     if summary.get("bound") is not None:

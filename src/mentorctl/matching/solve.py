@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-import warnings as python_warnings
+import warnings as pywarnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mentorctl.programme import Programme
+    from mentorctl.relationships import MatchPlan
     from mentorctl.roster import Participants
 
 Progress = Callable[[str, int | None, int | None], None]
@@ -47,8 +48,10 @@ def _no_progress(message: str, done: int | None = None, total: int | None = None
 
 
 def solve(programme: Programme, participants: Participants, *, keep: str | Path | None = None, workers: int = 1,
-          seed: int | None = None, progress: Progress | None = None) -> MatchResult:
-    """Match mentees with mentors (or peers with each other) as programme.yaml asks; see the package docs."""
+          seed: int | None = None, progress: Progress | None = None, plan: MatchPlan | None = None) -> MatchResult:
+    """Match mentees with mentors (or peers with each other) as programme.yaml asks; see the package docs.
+    `plan` (a running programme, see relationships.py): its current pairs are kept, its ended pairs never
+    repeat, the people it names as done are not matched again, and waiting people come first."""
     started = time.perf_counter()
     note: Progress = progress or _no_progress
     note("checking rules and rosters", None, None)
@@ -57,6 +60,11 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     n_m = len(prep.mentors)
     warnings: list[str] = []
     fixed, excluded = _pair_files(programme, prep, keep, warnings)
+    min_score = matching.min_score
+    if plan is not None:
+        fixed, excluded = _apply_plan(prep, plan, fixed, excluded)
+        if plan.waiting_days and matching.objective.value != "fair":
+            min_score = None   # the priority source applies min_score to the real scores
     mentee_res, mentor_res = _residual_capacities(prep, fixed)
     codes = _group_codes(prep) if matching.constraints.max_per_mentor else None
     _check_groups(prep, fixed, codes)
@@ -64,11 +72,11 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     keys = [fixed.mentee * n_m + fixed.mentor, excluded]
     if prep.peer:
         keys += [fixed.mentor * n_m + fixed.mentee]
-    filters = Filters(prep.mentor_ok & (mentor_res > 0), np.unique(np.concatenate(keys)), matching.min_score)
+    filters = Filters(prep.mentor_ok & (mentor_res > 0), np.unique(np.concatenate(keys)), min_score)
     rows = np.flatnonzero(prep.mentee_ok & (mentee_res > 0))
     built = time.perf_counter()
-    with python_warnings.catch_warnings():  # scores out of range (inf, overflowing casts) are refused just below
-        python_warnings.simplefilter("ignore", RuntimeWarning)
+    with pywarnings.catch_warnings():  # scores out of range (inf, overflowing casts) are refused just below
+        pywarnings.simplefilter("ignore", RuntimeWarning)
         cands = build_candidates(prep.source, rows, filters, matching.candidates_per_mentee, prep.mentor_ok,
                                  progress=lambda d, t: note("building candidate pairs", d, t),
                                  per_mentor=0 if prep.peer else matching.candidates_per_mentor)
@@ -132,6 +140,44 @@ def _check_score_range(prep: Prepared, cands: Candidates) -> None:
 
 
 # --------------------------------------------------------------------------------------------- pair files
+
+def _apply_plan(prep: Prepared, plan: MatchPlan, fixed: _Fixed, excluded: np.ndarray) -> tuple[_Fixed, np.ndarray]:
+    """A running programme: current pairs fixed, ended pairs excluded, people done left out, waiting first."""
+    from mentorctl.matching.priority import PrioritySource, priority_step
+
+    mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
+    n_m = len(prep.mentors)
+    kept = [(mentee_of[e], mentor_of[m]) for e, m in plan.kept if e in mentee_of and m in mentor_of]
+    e = np.array([k[0] for k in kept], np.int64)
+    j = np.array([k[1] for k in kept], np.int64)
+    if prep.peer:
+        e, j = np.minimum(e, j), np.maximum(e, j)
+    known = {(int(a), int(b)) for a, b in zip(fixed.mentee, fixed.mentor, strict=True)}
+    new = [k for k, pair in enumerate(zip(e.tolist(), j.tolist(), strict=True)) if pair not in known]
+    fixed = _Fixed(np.concatenate([fixed.mentee, e[new]]).astype(np.int64),
+                   np.concatenate([fixed.mentor, j[new]]).astype(np.int64),
+                   [*fixed.label, *(f"relationships.csv: current pair {prep.mentees['id'].iloc[e[k]]} – "
+                                    f"{prep.mentors['id'].iloc[j[k]]}" for k in new)])
+    ended = [(mentee_of[a], mentor_of[b]) for a, b in plan.history if a in mentee_of and b in mentor_of]
+    keys = [a * n_m + b for a, b in ended] + ([b * n_m + a for a, b in ended] if prep.peer else [])
+    excluded = np.unique(np.concatenate([excluded, np.array(keys, np.int64)]))
+    for who, reason in plan.done.items():
+        if who in mentee_of:
+            prep.mentee_ok[mentee_of[who]] = False
+            prep.mentee_reason[mentee_of[who]] = reason
+            if prep.peer:
+                prep.mentor_ok[mentor_of[who]] = False
+                prep.mentor_reason[mentor_of[who]] = reason
+    matching = prep.programme.matching
+    if plan.waiting_days and matching.objective.value != "fair":
+        step = priority_step([t.weight for t in matching.scoring])
+        bonus = np.zeros(len(prep.mentees))
+        for who, days in plan.waiting_days.items():
+            if who in mentee_of:
+                bonus[mentee_of[who]] = days * step
+        prep.source = PrioritySource(prep.source, bonus, matching.min_score, prep.peer)  # type: ignore[assignment]
+    return fixed, excluded
+
 
 def check_inputs(programme: Programme, participants: Participants) -> list[str]:
     """Everything `solve` checks before it builds candidates — rules (fields, types, conditions), capacities,
@@ -328,6 +374,8 @@ def _solve_sat(prep: Prepared, fixed: _Fixed, cands: Candidates, codes: list | N
     is_fixed = np.zeros(len(e), bool)
     is_fixed[: len(fixed.mentee)] = True
     score = _pair_scores(prep, e, j) if len(e) else np.zeros(0)
+    if hasattr(prep.source, "pair_bonus") and len(e):   # waiting-time priority (matching/priority.py)
+        score = score + prep.source.pair_bonus(e, j)
     groups = []
     for rule, code in zip(m.constraints.max_per_mentor, codes or [], strict=False):
         _, gid = np.unique(j * (int(code.max()) + 1) + code[e], return_inverse=True)

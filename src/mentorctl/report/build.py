@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ from mentorctl.activity import (
     read_hr_extract,
     read_survey,
 )
-from mentorctl.programme import Programme, load_programme
+from mentorctl.programme import Programme, load_programme, parse_duration
 from mentorctl.report.kpis import (
     KPI_NAMES,
     UNDATED_KPIS,
@@ -39,6 +39,9 @@ from mentorctl.report.kpis import (
 )
 
 EXCEL_ROWS = 1_048_575
+
+if TYPE_CHECKING:
+    from mentorctl.relationships import RelationshipsSection
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ class Report:
     """What makes the whole report misleading (e.g. a period outside the programme's dates): shown first."""
     excluded: int = 0
     """Rostered people `design.eligibility` keeps out: not in `population` (eligible people)."""
+    relationships: RelationshipsSection | None = None
+    """A running programme (relationships.csv): its relationships section (follow-up list: coordinator only)."""
     coverage: Coverage | None = None
     """Matching's reach (None without out/matches.csv)."""
     elapsed: float = 1.0
@@ -217,6 +222,8 @@ class Report:
         }
         if self.self_matching is not None:
             data["self_matching"] = self.self_matching.as_dict()
+        if self.relationships is not None:
+            data["relationships"] = self.relationships.as_dict()
         if self.compare is not None:
             data["compare"] = {
                 "programme": self.compare.programme,
@@ -390,6 +397,7 @@ def build_report(programme: Programme, *, period: Period | None = None,
         rows_read=log.rows_read, events_used=len(events), bad_rows=bad_rows, duplicates=log.duplicates,
         outside_period=outside, problems=all_problems, notes=notes)
 
+    section = _relationships(programme, participants, log.frame, survey, period, today)
     weekly = weekly_series(events, period)
     distribution = satisfaction_counts(events, survey)
     lap("KPIs, trends, breakdowns")
@@ -407,13 +415,27 @@ def build_report(programme: Programme, *, period: Period | None = None,
         population=int(eligible.sum()), participants=int(metrics["participant"].sum()),
         active_window_days=settings.active_window_days, compare=other, warnings=warnings,
         excluded=int((~eligible).sum()), coverage=coverage, elapsed=share,
-        self_matching=_self_matching(programme))
+        self_matching=_self_matching(programme), relationships=section)
 
 
 def _self_matching(programme: Programme) -> Any:
     from mentorctl.selfmatch.funnel import programme_funnel
 
     return programme_funnel(programme)
+
+
+def _relationships(programme: Programme, participants: Any, activity: pd.DataFrame, survey: pd.DataFrame | None,
+                   period: Period, today: date | None) -> RelationshipsSection | None:
+    """The relationships section of a running programme, as of the period's last day (or today if earlier)."""
+    from mentorctl.relationships import is_running, load_lifecycle, relationships_section
+
+    if not is_running(programme):
+        return None
+    as_of = min(period.end, today or datetime.now(programme.tz).date())
+    life = load_lifecycle(programme, participants, as_of)
+    escalate = [parse_duration(r.escalate_after).days for r in programme.reminders if r.escalate_after]
+    return relationships_section(programme, life.state, activity, survey, inactive_days=max(escalate, default=None),
+                                 min_group_size=programme.reporting.min_group_size)
 
 
 def _period_warnings(programme: Programme, period: Period, notes: list[str]) -> list[str]:

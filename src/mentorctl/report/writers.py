@@ -191,7 +191,19 @@ def write_report(report: Report, out_dir: str | Path, formats: Iterable[str] = (
             raise ValueError(f"unknown report format {fmt!r}")
         record_output(path, run_id)
         written[fmt] = path
+    if report.relationships is not None:   # the coordinator's list of pairs to look at: never in the report
+        written["follow_up"] = write_follow_up(report, out / "follow-up.csv")
     return written
+
+
+def write_follow_up(report: Report, path: str | Path) -> Path:
+    """follow-up.csv: the pairs the coordinator should look at (no first meeting, inactive, "not a fit",
+    diverging ratings). It names people, so it is written apart and never enters a report."""
+    from mentorctl.files import write_csv
+
+    assert report.relationships is not None
+    rows = [f.as_dict() for f in report.relationships.follow_up]
+    return write_csv(pd.DataFrame(rows, columns=["mentee_id", "mentor_id", "reason", "detail"]), path)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -274,6 +286,8 @@ def render_markdown(report: Report) -> str:
         lines += ["## Self-matching", ""]
         lines += _md_table(["Step", "Value"], [list(row) for row in report.self_matching.rows()])
         lines.append("")
+    if report.relationships is not None:
+        lines += _relationship_lines(report)
     lines += ["## Data quality", ""] + [f"- {item}" for item in _quality_lines(report)]
     for problem in report.data_quality.summary():
         rows = ", ".join(str(r) for r in problem["rows"]) + (" …" if problem["count"] > len(problem["rows"]) else "")
@@ -281,6 +295,26 @@ def render_markdown(report: Report) -> str:
         lines.append(f"- {problem['file']}, column {problem['column']}: {problem['count']} row(s) "
                      f"{problem['problem']} (rows {rows}{example})")
     return clean_text("\n".join(lines) + "\n")
+
+
+def _relationship_lines(report: Report) -> list[str]:
+    section = report.relationships
+    assert section is not None
+    f = section.figures
+
+    def days(value: float | None) -> str:
+        return "—" if value is None else f"{value:g} days"
+
+    share = "—" if f.reached_planned_length is None else f"{f.reached_planned_length:.0%}"
+    reasons = ", ".join(f"{k} {v}" for k, v in section.ended_by_reason_shown.items() if v != 0) or "none"
+    rows: list[list[Any]] = [["Relationships started", f.started], ["Active", f.active], ["Paused", f.paused],
+            ["Ended", f"{f.ended} ({f.ended_completed} completed, {f.ended_early} early)"],
+            ["Ended by reason", reasons], ["Median duration", days(f.median_duration_days)],
+            ["Reached the planned length", share],
+            ["Median days to first meeting", days(section.median_days_to_first_meeting)],
+            ["Waitlist", f"{f.waitlist} (median wait {days(f.median_wait_days)})"], ["Rematches", f.rematches],
+            ["Pairs for the coordinator to follow up", f"{len(section.follow_up)} (see follow-up.csv)"]]
+    return ["## Relationships", "", *_md_table(["", "Value"], rows), ""]
 
 
 def _quality_lines(report: Report) -> list[str]:

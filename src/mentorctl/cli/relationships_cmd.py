@@ -1,0 +1,161 @@
+"""`mentorctl end`, `pause`, `resume` and `extend`: what happens to a pair, appended to relationships.csv."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mentorctl.cli.console import console, err_console, handle_errors
+
+if TYPE_CHECKING:
+    from mentorctl.programme import Programme
+    from mentorctl.relationships import Lifecycle
+    from mentorctl.roster import Participants
+
+
+class Reason(StrEnum):
+    COMPLETED = "completed"
+    MOVED_OR_LEFT = "moved-or-left"
+    NOT_A_FIT = "not-a-fit"
+    NO_SHOW = "no-show"
+    OTHER = "other"
+
+
+ProgrammeArg = Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")]
+MenteeArg = Annotated[str, typer.Argument(metavar="MENTEE_ID", help="The mentee's id (any case).")]
+MentorArg = Annotated[str, typer.Argument(metavar="MENTOR_ID", help="The mentor's id (any case).")]
+OnOption = Annotated[str | None, typer.Option("--on", metavar="DATE", help="The day it happened, YYYY-MM-DD "
+                                              "(default: today in the programme's time zone).")]
+NoteOption = Annotated[str, typer.Option("--note", metavar="TEXT", help="Free text kept in the log.")]
+
+
+def parse_day(text: str | None, option: str, programme: Programme) -> date:
+    """A YYYY-MM-DD option, or today in the programme's time zone."""
+    from datetime import datetime
+
+    from mentorctl.errors import MentorctlError
+
+    if text is None:
+        return datetime.now(programme.tz).date()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as e:
+        raise MentorctlError(f"{option} '{text}' is not a date; write YYYY-MM-DD") from e
+
+
+def _load(programme: str) -> tuple[Programme, Participants]:
+    from mentorctl.programme import load_programme
+    from mentorctl.roster import load_participants
+
+    prog = load_programme(programme)
+    return prog, load_participants(prog)
+
+
+def _done(life: Lifecycle, what: str) -> None:
+    from mentorctl.relationships import log_path
+
+    console.print(f"{what}; recorded in {log_path(life.programme).name}.", markup=False, soft_wrap=True)
+    for warning in life.warnings:
+        err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
+
+
+@handle_errors
+def end(
+    programme: ProgrammeArg,
+    mentee_id: MenteeArg,
+    mentor_id: MentorArg,
+    reason: Annotated[Reason, typer.Option("--reason", case_sensitive=False, help="Why the pair ends.")],
+    note: NoteOption = "",
+    on: OnOption = None,
+    rematch: Annotated[bool, typer.Option("--rematch", help="Match the mentee again at the next "
+                                          "`mentorctl match` (peers: both).")] = False,
+) -> None:
+    """End a relationship: append an `end` row (and a `rematch` row with --rematch) to relationships.csv.
+
+    The pair is never matched again; the next `mentorctl packs` sends both people the closure message.
+    Nothing is written when the pair does not exist, has ended already, or DATE is before its start.
+
+    Example: mentorctl end programmes/example E0012 M0003 --reason not-a-fit --rematch
+    """
+    from mentorctl.relationships import EndReason, end_pair
+
+    prog, participants = _load(programme)
+    day = parse_day(on, "--on", prog)
+    life = end_pair(prog, participants, mentee_id, mentor_id, EndReason(reason.value), on=day, note=note,
+                    rematch=rematch)
+    _done(life, f"Ended {mentee_id} – {mentor_id} on {day} ({reason.value})"
+          + ("; the mentee will be rematched" if rematch else ""))
+
+
+@handle_errors
+def pause(
+    programme: ProgrammeArg,
+    mentee_id: MenteeArg,
+    mentor_id: MentorArg,
+    note: NoteOption = "",
+    on: OnOption = None,
+) -> None:
+    """Pause a relationship (no check-in reminders while paused); `mentorctl resume` ends the break.
+
+    Example: mentorctl pause programmes/example E0012 M0003 --note "parental leave"
+    """
+    from mentorctl.relationships import pause_pair
+
+    prog, participants = _load(programme)
+    day = parse_day(on, "--on", prog)
+    _done(pause_pair(prog, participants, mentee_id, mentor_id, on=day, note=note),
+          f"Paused {mentee_id} – {mentor_id} from {day}")
+
+
+@handle_errors
+def resume(
+    programme: ProgrammeArg,
+    mentee_id: MenteeArg,
+    mentor_id: MentorArg,
+    note: NoteOption = "",
+    on: OnOption = None,
+) -> None:
+    """Resume a paused relationship.
+
+    Example: mentorctl resume programmes/example E0012 M0003
+    """
+    from mentorctl.relationships import pause_pair
+
+    prog, participants = _load(programme)
+    day = parse_day(on, "--on", prog)
+    _done(pause_pair(prog, participants, mentee_id, mentor_id, on=day, resume=True, note=note),
+          f"Resumed {mentee_id} – {mentor_id} on {day}")
+
+
+@handle_errors
+def extend(
+    programme: ProgrammeArg,
+    mentee_id: MenteeArg,
+    mentor_id: MentorArg,
+    until: Annotated[str, typer.Option("--until", metavar="DATE", help="The new planned end, YYYY-MM-DD.")],
+    note: NoteOption = "",
+    on: OnOption = None,
+) -> None:
+    """Extend a relationship beyond its planned end ("ending soon" notices follow the new date).
+
+    Example: mentorctl extend programmes/example E0012 M0003 --until 2027-09-30
+    """
+    from mentorctl.relationships import extend_pair
+
+    prog, participants = _load(programme)
+    day = parse_day(on, "--on", prog)
+    last = parse_day(until, "--until", prog)
+    _done(extend_pair(prog, participants, mentee_id, mentor_id, until=last, on=day, note=note),
+          f"Extended {mentee_id} – {mentor_id} until {last}")
+
+
+COMMANDS = (end, pause, resume, extend)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the module-level commands to the app."""
+    for command in COMMANDS:
+        app.command()(command)

@@ -1,0 +1,157 @@
+"""`mentorctl end / pause / resume / extend` and `validate` on the relationships log, end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+MENTORS = "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\n"
+MENTEES = "id,name,email\nE1,Eve,e1@x.org\nE2,Fay,e2@x.org\n"
+
+
+@pytest.fixture
+def programme(small_programme):
+    folder = small_programme("rel", MENTORS, MENTEES)
+    (folder / "out").mkdir()
+    (folder / "out" / "matches.csv").write_text("mentee_id,mentor_id,score\nE1,M1,1\nE2,M2,1\n")
+    return folder
+
+
+def test_end_with_rematch_then_pause_resume_extend(programme, run_cli):
+    result = run_cli("end", programme, "e1", "m1", "--reason", "not-a-fit", "--note", "no chemistry",
+                     "--on", "2027-04-01", "--rematch")
+    assert result.exit_code == 0, result.output
+    assert "Ended e1 – m1 on 2027-04-01 (not-a-fit); the mentee will be rematched" in result.stdout
+    assert run_cli("pause", programme, "E2", "M2", "--on", "2027-04-02").exit_code == 0
+    assert run_cli("resume", programme, "E2", "M2", "--on", "2027-04-09").exit_code == 0
+    assert run_cli("extend", programme, "E2", "M2", "--until", "2027-10-01", "--on", "2027-04-10").exit_code == 0
+    rows = (programme / "relationships.csv").read_text().splitlines()
+    assert rows[3:] == ["2027-04-01,end,E1,M1,not-a-fit,,no chemistry", "2027-04-01,rematch,E1,,,,",
+                        "2027-04-02,pause,E2,M2,,,", "2027-04-09,resume,E2,M2,,,",
+                        "2027-04-10,extend,E2,M2,,2027-10-01,"]
+    assert run_cli("validate", programme).exit_code == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("end", "E1", "M2", "--reason", "completed", "--on", "2027-04-01"),
+     "Error: there is no relationship between mentee E1 and mentor M2"),
+    (("end", "E1", "M1", "--reason", "completed", "--on", "2027-02-01"),
+     "Error: end on 2027-02-01 is before the pair E1 – M1 started (2027-03-01); nothing was written"),
+    (("end", "E1", "M1", "--reason", "completed", "--on", "1st April"),
+     "Error: --on '1st April' is not a date; write YYYY-MM-DD"),
+    (("resume", "E1", "M1", "--on", "2027-04-01"), "Error: the pair E1 – M1 is not paused"),
+])
+def test_bad_input_exits_2_and_writes_nothing(programme, run_cli, args, message):
+    result = run_cli(args[0], programme, *args[1:])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert "Traceback" not in result.output
+    assert not (programme / "relationships.csv").exists()
+
+
+def test_unknown_reason_is_a_usage_error(programme, run_cli):
+    result = run_cli("end", programme, "E1", "M1", "--reason", "bored")
+    assert result.exit_code == 2
+    assert "completed" in result.stderr and "not-a-fit" in result.stderr
+
+
+def test_pause_of_an_ended_pair(programme, run_cli):
+    assert run_cli("end", programme, "E1", "M1", "--reason", "completed", "--on", "2027-04-01").exit_code == 0
+    before = (programme / "relationships.csv").read_bytes()
+    result = run_cli("pause", programme, "E1", "M1", "--on", "2027-04-05")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: the pair E1 – M1 already ended on 2027-04-01")
+    assert (programme / "relationships.csv").read_bytes() == before
+
+
+def test_validate_reports_bad_log_rows(programme, run_cli):
+    (programme / "relationships.csv").write_text("date,action,mentee_id,mentor_id,reason\n"
+                                                 "2027-04-01,end,E1,M1,bored\n2027-04-01,start,E7,M1,\n")
+    result = run_cli("validate", programme)
+    assert result.exit_code == 2
+    assert "relationships.csv, row 2, column reason: 'bored' is not a reason for ending" in result.output
+
+
+def _pairs(folder) -> set[tuple[str, str]]:
+    import csv
+
+    with open(folder / "out" / "matches.csv", newline="") as handle:
+        return {(row["mentee_id"], row["mentor_id"]) for row in csv.DictReader(handle)}
+
+
+def _rows(folder, name: str) -> list[dict]:
+    import csv
+
+    with open(folder / "out" / name, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_match_in_a_running_programme_keeps_pairs_never_repeats_and_serves_the_waitlist(small_programme, run_cli):
+    # three mentors with one place each; everyone may pair with anyone; a mentee prefers M1 (score)
+    folder = small_programme(
+        "running", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\nM3,Cy,m3@x.org\n",
+        "id,name,email,likes\nE1,Eve,e1@x.org,M1\nE2,Fay,e2@x.org,M2\nE3,Gil,e3@x.org,M3\nE4,Hal,e4@x.org,M1\n",
+        matching={"mentor_capacity": 1, "scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id"}]})
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    assert _pairs(folder) == {("E1", "M1"), ("E2", "M2"), ("E3", "M3")}   # E4 is left over
+    assert not (folder / "relationships.csv").exists()                   # not running yet: plans afresh
+    # E1 – M1 ends early (rematch); E5 joins in week 3 and prefers M1 too; the next match keeps E2 and E3,
+    # never pairs E1 with M1 again, and gives M1's free place to the longest-waiting mentee: E4 (since the
+    # start), ahead of E1 (since 2027-03-10) and newcomer E5
+    assert run_cli("end", folder, "E1", "M1", "--reason", "not-a-fit", "--on", "2027-03-10", "--rematch"
+                   ).exit_code == 0
+    with open(folder / "mentees.csv", "a") as handle:
+        handle.write("E5,Ida,e5@x.org,M1\n")
+    result = run_cli("match", folder, "--on", "2027-03-15")
+    assert result.exit_code == 0, result.output
+    assert _pairs(folder) == {("E2", "M2"), ("E3", "M3"), ("E4", "M1")}
+    waiting = [(r["participant_id"], r["waiting_since"], r["waitlist_position"]) for r in _rows(folder, "unmatched.csv")
+               if r["waitlist_position"]]
+    assert waiting == [("E1", "2027-03-10", "1"), ("E5", "2027-03-15", "2")]
+    matched_on = {(r["mentee_id"], r["mentor_id"]): r["matched_on"] for r in _rows(folder, "matches.csv")}
+    assert matched_on == {("E2", "M2"): "2027-03-01", ("E3", "M3"): "2027-03-01", ("E4", "M1"): "2027-03-15"}
+    assert "waitlist" in result.stdout and "E1 (5 d)" in result.stdout
+    log = (folder / "relationships.csv").read_text().splitlines()
+    assert "2027-03-01,waitlist,E4,,,,from unmatched.csv" in log
+    assert "2027-03-15,start,E4,M1,,," in log and "2027-03-15,waitlist,E5,,,," in log
+    # M2's mentee completes; the next match gives M2 to E1 (waiting longest), never to E2 again
+    assert run_cli("end", folder, "E2", "M2", "--reason", "completed", "--on", "2027-04-01").exit_code == 0
+    assert run_cli("match", folder, "--on", "2027-04-02").exit_code == 0
+    assert _pairs(folder) == {("E1", "M2"), ("E3", "M3"), ("E4", "M1")}
+    unmatched = {r["participant_id"]: r for r in _rows(folder, "unmatched.csv")}
+    assert unmatched["E5"]["waitlist_position"] == "1" and unmatched["E5"]["waiting_days"] == "18"
+    assert unmatched["E2"]["waitlist_position"] == "" and "ended (completed) on 2027-04-01" in unmatched["E2"]["reason"]
+
+
+def test_packs_follow_the_relationships(small_programme, run_cli, smtp_server):
+    folder = small_programme(
+        "packs", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\nM3,Cy,m3@x.org\n",
+        "id,name,email,likes\nE1,Eve,e1@x.org,M1\nE2,Fay,e2@x.org,M2\nE3,Gil,e3@x.org,M3\nE4,Hal,e4@x.org,M1\n",
+        matching={"mentor_capacity": 1, "scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id"}]})
+    with open(folder / "programme.yaml", "a") as handle:
+        handle.write(smtp_server.yaml_block())
+
+    def sent() -> list[tuple[str, str]]:
+        out = [(m["To"].addresses[0].addr_spec, str(m["Subject"])) for m in smtp_server.messages]
+        smtp_server.reset()
+        return sorted(out)
+
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    assert run_cli("packs", folder, "--send").exit_code == 0
+    assert [to for to, _ in sent()] == ["e1@x.org", "e2@x.org", "e3@x.org", "m1@x.org", "m2@x.org", "m3@x.org"]
+    # packs went out: the programme is running, so the next match keeps the pairs without any log yet
+    with open(folder / "mentees.csv", "a") as handle:
+        handle.write("E5,Ida,e5@x.org,M2\n")
+    assert run_cli("end", folder, "E1", "M1", "--reason", "moved-or-left", "--on", "2027-03-20").exit_code == 0
+    assert run_cli("match", folder, "--on", "2027-03-21").exit_code == 0
+    assert _pairs(folder) == {("E2", "M2"), ("E3", "M3"), ("E4", "M1")}
+    result = run_cli("packs", folder, "--send", "--on", "2027-03-21")
+    assert result.exit_code == 0, result.output
+    assert "1 newly matched" not in result.stdout and "2 newly matched people to welcome, 2 closure" in result.stdout
+    messages = sent()
+    # welcome packs only for the new pair E4 – M1; the closure message to both people of the ended pair
+    assert [to for to, subject in messages if "welcome" in subject.lower()] == ["e4@x.org", "m1@x.org"]
+    assert [to for to, subject in messages if "ended" in subject] == ["e1@x.org", "m1@x.org"]
+    assert len(messages) == 4
+    # nothing twice
+    assert run_cli("packs", folder, "--send", "--on", "2027-03-22").exit_code == 0
+    assert sent() == []
