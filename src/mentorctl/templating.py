@@ -1,7 +1,8 @@
 """Jinja templates for packs and messages: a sandboxed, strict environment and friendly errors.
 
 A programme's own `templates/` folder overrides any built-in template by file name. Templates render in
-Jinja's `SandboxedEnvironment` with `StrictUndefined`, so a misspelt variable is an error naming the
+`TemplateSandbox` (Jinja's immutable sandbox with a call whitelist) over plain data only (`plain()`: no models,
+paths or objects whose methods could reach the file system), with `StrictUndefined`, so a misspelt variable is an error naming the
 template, the line and the variable, never a silent blank. Templates whose name contains `.html` are
 auto-escaped; message templates (`*.md.j2`, `*.txt.j2`) start with `Subject: …`, a blank line, then a
 Markdown body, from which `render_message` also derives the HTML alternative (escaped).
@@ -11,16 +12,21 @@ jinja2 is imported here at module level: import this module only from inside com
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from pathlib import Path
-from types import TracebackType
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path, PurePath
+from types import SimpleNamespace, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from mentorctl.errors import Location, TemplateError
@@ -47,16 +53,17 @@ class RenderedMessage:
     html: str
 
 
-def make_environment(programme: Programme | None = None) -> SandboxedEnvironment:
-    """A sandboxed, strict Jinja environment: the programme's `templates/` first, then the built-in ones."""
+def make_environment(programme: Programme | None = None) -> TemplateSandbox:
+    """A sandboxed, strict Jinja environment: the programme's `templates/` first, then the built-in ones.
+    The `programme` global is the programme definition as plain data (see `plain`)."""
     loaders: list[jinja2.BaseLoader] = []
     if programme is not None:
         own = programme.base_dir / TEMPLATES_FOLDER
         if own.is_dir():
             loaders.append(jinja2.FileSystemLoader(own))
     loaders.append(jinja2.FileSystemLoader(builtin_templates_dir()))
-    env = SandboxedEnvironment(
-        loader=jinja2.ChoiceLoader(loaders),
+    env = TemplateSandbox(
+        loader=_TemplateLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=_autoescape,
         trim_blocks=True,
@@ -71,7 +78,7 @@ def make_environment(programme: Programme | None = None) -> SandboxedEnvironment
         join_list=join_list,
         every=humanize_every,
     )
-    env.globals["programme"] = programme
+    env.globals["programme"] = plain(programme) if programme is not None else None
     return env
 
 
@@ -93,7 +100,11 @@ def template_exists(env: jinja2.Environment, name: str) -> bool:
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
     """Render one template; any Jinja problem becomes a `TemplateError` naming template, line and variable."""
     try:
-        return env.get_template(name).render(context)
+        data = plain(context)
+    except TypeError as e:  # a bug in mentorctl, not in the template
+        raise TypeError(f"context of template '{name}': {e}") from e
+    try:
+        return env.get_template(name).render(data)
     except jinja2.TemplateNotFound as e:
         missing = e.name if isinstance(e.name, str) and e.name else name
         raise TemplateError(
@@ -114,9 +125,14 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
     except jinja2.TemplateError as e:
         file, line, _ = _template_frame(e.__traceback__, env, name)
         raise TemplateError(f"template error: {e}", location=Location(file, line=line)) from e
-    except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as e:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, ZeroDivisionError, OverflowError) as e:
         file, line, _ = _template_frame(e.__traceback__, env, name)
         raise TemplateError(f"template error: {type(e).__name__}: {e}",
+                            location=Location(file, line=line)) from e
+    except (MemoryError, RecursionError) as e:
+        file, line, _ = _template_frame(e.__traceback__, env, name)
+        what = "too much memory" if isinstance(e, MemoryError) else "recursion too deep"
+        raise TemplateError(f"template error: {what}; simplify the template",
                             location=Location(file, line=line)) from e
 
 
@@ -135,6 +151,187 @@ def render_message(env: jinja2.Environment, name: str, context: dict[str, Any]) 
     layout_context = {**context, "subject": subject, "body_html": Markup(html_body)}
     page = render_template(env, EMAIL_LAYOUT, layout_context)
     return RenderedMessage(subject=subject, text=markdown_to_text(body), html=page)
+
+
+# -- plain data and the sandbox --------------------------------------------------------------------------------
+
+MAX_RANGE = 10_000          # range(n) in a template
+MAX_REPEAT = 100_000        # len(text * n) or len(list * n)
+MAX_EXPONENT = 128          # a ** b with |a| > 1
+MAX_DEPTH = 40              # nesting of the data given to a template
+
+# The only methods a template may call, per type of the object they belong to (plain data has no way out).
+_TEXT_METHODS = frozenset({
+    "capitalize", "casefold", "count", "endswith", "find", "index", "isalnum", "isalpha", "isdecimal",
+    "isdigit", "islower", "isnumeric", "isspace", "istitle", "isupper", "join", "lower", "lstrip", "partition",
+    "removeprefix", "removesuffix", "replace", "rfind", "rindex", "rpartition", "rsplit", "rstrip", "split",
+    "splitlines", "startswith", "strip", "swapcase", "title", "upper", "striptags", "unescape"})
+_SAFE_METHODS: tuple[tuple[type, frozenset[str]], ...] = (
+    (str, _TEXT_METHODS),
+    (dict, frozenset({"get", "items", "keys", "values"})),
+    (list, frozenset({"count", "index"})),
+    (tuple, frozenset({"count", "index"})),
+    (datetime, frozenset({"date", "isoformat", "isoweekday", "strftime", "time", "timestamp", "weekday"})),
+    (date, frozenset({"isoformat", "isoweekday", "strftime", "weekday"})),
+    (time, frozenset({"isoformat", "strftime"})),
+    (timedelta, frozenset({"total_seconds"})),
+    (int, frozenset({"bit_length"})),
+    (float, frozenset({"is_integer"})),
+)
+_LEAVES = (str, int, float, bool, type(None), date, time, timedelta)
+
+
+def plain(value: Any, _depth: int = 0) -> Any:
+    """`value` as plain data for a template: text, numbers, booleans, None, dates, times, lists and dicts.
+
+    Models (pydantic, dataclasses) become dicts of their fields, enums their values, paths and time zones
+    their text, numpy and pandas scalars Python ones, NaN/NaT None, tuples and sets lists. Anything else
+    (a DataFrame, a file, a function) is refused with TypeError: a template never holds an object whose
+    methods could reach the file system or the environment. `Markup` (pre-escaped HTML) stays as it is."""
+    if _depth > MAX_DEPTH:
+        raise TypeError("template data nested too deeply")
+    kind = type(value)
+    if kind in (str, Markup, int, bool, date, time, timedelta, type(None)):
+        return value
+    if kind is float:
+        return None if math.isnan(value) else value
+    if kind is datetime:
+        return value
+    if isinstance(value, Enum):
+        return plain(value.value, _depth + 1)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {(k if type(k) in (str, int) else str(plain(k, _depth + 1))): plain(v, _depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return [plain(v, _depth + 1) for v in items]
+    if isinstance(value, PurePath | tzinfo):
+        return str(getattr(value, "key", None) or value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(type(value), "model_fields") and hasattr(value, "model_dump"):      # pydantic models
+        return {name: plain(getattr(value, name), _depth + 1) for name in type(value).model_fields}
+    if isinstance(value, SimpleNamespace):
+        return plain(vars(value), _depth + 1)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name), _depth + 1) for f in dataclasses.fields(value)}
+    if kind.__module__.split(".")[0] in ("numpy", "pandas"):
+        if kind.__name__ in ("NaTType", "NAType"):
+            return None
+        if kind.__name__ == "Timestamp":
+            return None if value != value else value.to_pydatetime()
+        if kind.__name__ == "Timedelta":
+            return None if value != value else value.to_pytimedelta()
+        if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+            return plain(value.item(), _depth + 1)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return plain(float(value), _depth + 1)
+    if isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second,
+                        value.microsecond, tzinfo=value.tzinfo, fold=value.fold)
+    if isinstance(value, date):
+        return date(value.year, value.month, value.day)
+    raise TypeError(f"a {kind.__name__} cannot be given to a template (plain data only)")
+
+
+def _allowed_method(obj: Any) -> bool:
+    """Whether `obj` is a bound method of a plain value that templates may call (`name.upper`)."""
+    owner = getattr(obj, "__self__", None)
+    name = getattr(obj, "__name__", "")
+    if owner is None or isinstance(owner, type) or not callable(obj):
+        return False
+    from jinja2.runtime import LoopContext
+
+    if isinstance(owner, LoopContext):
+        return name in ("cycle", "changed")
+    return any(isinstance(owner, kind) and name in names for kind, names in _SAFE_METHODS)
+
+
+def _safe_range(*args: int) -> range:
+    span = range(*args)
+    if len(span) > MAX_RANGE:
+        raise jinja2.exceptions.SecurityError(
+            f"range() of {len(span):,} numbers; templates may use at most {MAX_RANGE:,}")
+    return span
+
+
+class TemplateSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with a call whitelist: a template may call its macros (and `caller`,
+    `super()`, `loop.cycle`), the `range` and `dict` globals, and the listed methods of plain values
+    (text, dicts, lists, dates) — nothing else. Attribute access reaches only plain data, macros and those
+    methods; `cycler`, `joiner`, `namespace` and `lipsum` are gone; `range`, `*` and `**` are bounded."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        for name in ("cycler", "joiner", "namespace", "lipsum"):
+            self.globals.pop(name, None)
+        self.globals["range"] = _safe_range
+        self._callable_globals = (_safe_range, dict)
+
+    def _allowed_value(self, value: Any) -> bool:
+        from jinja2.environment import TemplateModule
+        from jinja2.runtime import BlockReference, LoopContext, Macro, Undefined
+
+        return (isinstance(value, (*_LEAVES, Mapping, list, tuple, Macro, BlockReference, LoopContext,
+                                   TemplateModule, Undefined))
+                or _allowed_method(value) or any(value is f for f in self._callable_globals))
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return super().is_safe_attribute(obj, attr, value) and self._allowed_value(value)
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        from jinja2.runtime import BlockReference, LoopContext, Macro
+
+        allowed = (isinstance(obj, Macro | BlockReference | LoopContext) or _allowed_method(obj)
+                   or any(obj is f for f in self._callable_globals))
+        if not allowed:
+            shown = getattr(obj, "__name__", None) or type(obj).__name__
+            raise jinja2.exceptions.SecurityError(
+                f"calling '{shown}' is refused: templates may call only their macros and the methods of "
+                "text, lists, dicts and dates")
+        return super().call(context, obj, *args, **kwargs)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) \
+                        and len(seq) * times > MAX_REPEAT:
+                    raise jinja2.exceptions.SecurityError(
+                        f"repeating a value {times:,} times is refused (at most {MAX_REPEAT:,} items)")
+        if operator == "**" and isinstance(left, int | float) and isinstance(right, int | float) \
+                and abs(left) > 1 and right > MAX_EXPONENT:
+            raise jinja2.exceptions.SecurityError(f"a power above {MAX_EXPONENT} is refused")
+        return super().call_binop(context, operator, left, right)
+
+
+_REFUSED_NAME = re.compile(r"(^[/\\~])|(^[A-Za-z]:)|(\\)|(\x00)|((^|/)\.\.(/|$))")
+
+
+class _TemplateLoader(jinja2.BaseLoader):
+    """The programme's templates/ folder, then the built-in templates; names that are absolute paths or climb
+    out with `..` are refused (not merely "not found")."""
+
+    def __init__(self, loaders: list[jinja2.BaseLoader]):
+        self._choice = jinja2.ChoiceLoader(loaders)
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> Any:
+        if _REFUSED_NAME.search(template):
+            raise jinja2.exceptions.SecurityError(
+                f"the template name '{template}' is refused: a template may include, import or extend only "
+                "another template by its file name in the programme's templates/ folder (no absolute paths, "
+                "no '..')")
+        return self._choice.get_source(environment, template)
+
+    def list_templates(self) -> list[str]:
+        return self._choice.list_templates()
 
 
 # -- Markdown (the small subset message templates use) ------------------------------------------------------
