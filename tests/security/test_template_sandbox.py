@@ -134,6 +134,9 @@ def contexts(tmp_path_factory, monkeypatch_module) -> dict[str, tuple[Any, dict[
     result = run_cli("report", example)
     assert result.exit_code == 0, result.output
     collect(example)
+    result = run_cli("shortlist", example, "--size", "3")
+    assert result.exit_code == 0, result.output
+    collect(example)
     return found
 
 
