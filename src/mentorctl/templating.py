@@ -555,5 +555,5 @@ def _undefined_message(message: str, source: str = "") -> str:
 def render_plain_text(source: str, context: dict[str, Any]) -> str:
     """Render a built-in plain-text template (such as the programme.yaml that `init` writes): sandboxed,
     strict, not escaped and not a message (no `Subject:` line)."""
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    env = TemplateSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return env.from_string(source).render(context)
