@@ -177,6 +177,7 @@ class Recipient:
     profile: Mapping[str, Any] = field(default_factory=dict)   # their card (people.person_card): public only
     counterparts: tuple[Mapping[str, Any], ...] = ()             # the cards of the people they are matched with
     pairs: tuple[tuple[str, str], ...] = ()                      # (mentor_id, mentee_id) of their pairs
+    zone: tzinfo | None = None                                   # their own time zone (timezones.py), if known
 
 
 def _clean(value: Any) -> Any:
@@ -193,10 +194,12 @@ class Directory:
     with their counterparts; `coordinator` is `programme.coordinator`."""
 
     def __init__(self, programme: Programme, participants: Any, matches: pd.DataFrame | None):
-        from mentorctl.people import person_card, privacy_policy
+        from mentorctl.people import person_card, privacy_policy, private_fields
+        from mentorctl.timezones import participant_zone
 
         self.programme = programme
         policy = privacy_policy(programme, participants)
+        private = frozenset(private_fields(programme))
         self.matches = matches
         self.people: dict[str, Recipient] = {}
         self._by_role: dict[str, list[str]] = {"mentor": [], "mentee": []}
@@ -215,7 +218,8 @@ class Directory:
                     email = _clean(row.get("email"))
                     self.people[rid] = Recipient(
                         id=rid, role=roster.role, person_id=str(row["id"]), name=str(_clean(row.get("name")) or ""),
-                        email=email, profile=person_card(row, programme, role=roster.role, policy=policy))
+                        email=email, profile=person_card(row, programme, role=roster.role, policy=policy),
+                        zone=participant_zone(row, private))
         self._mentor_role = rosters[0][1].role if rosters[0][1] is not None else "mentor"
         self._mentee_role = rosters[1][1].role if rosters[1][1] is not None else "mentee"
 
@@ -239,7 +243,7 @@ class Directory:
                     counterparts.append(other.profile)
                 own_pairs.append((str(mentor_id), str(mentee_id)))
         return [Recipient(id=p.id, role=p.role, person_id=p.person_id, name=p.name, email=p.email,
-                          profile=p.profile, counterparts=tuple(cps), pairs=tuple(prs))
+                          profile=p.profile, counterparts=tuple(cps), pairs=tuple(prs), zone=p.zone)
                 for p in (self.people[rid] for rid in collected)
                 for cps, prs in [collected[p.id]]]
 
@@ -594,8 +598,13 @@ def message_context(programme: Programme, due: DueReminder, now: datetime,
     session = None
     if item.session is not None:
         s = item.session
+        from mentorctl.timezones import local_time
+
+        local = local_time(item.session_start, person.zone) if item.session_start is not None else None
         session = {"title": s.title, "start": item.session_start, "duration_minutes": s.duration_minutes,
-                   "location": s.location, "url": s.url, "audience": s.audience.value}
+                   "location": s.location, "url": s.url, "audience": s.audience.value,
+                   # the start in the recipient's own zone, as in packs (templates/_wording.j2: your_time)
+                   "local": local.time if local else None, "local_text": local.text if local else None}
     week = (due.occurrence.date() - programme.design.start_date).days // 7 + 1
     return {
         "recipient": {**person.profile, "id": person.person_id, "name": person.name, "email": person.email,

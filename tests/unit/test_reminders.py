@@ -454,3 +454,24 @@ def test_no_training_reminder_after_the_programme_ends(tmp_path):
     by_title = {item.session.title: item for item in training_schedule(programme)}
     assert by_title["Late training"].times == ()
     assert len(by_title["Early training"].times) == 1
+
+
+def test_training_reminder_gives_the_session_in_the_recipients_own_time_zone(tmp_path):
+    from mentorctl.reminders import DueReminder, message_context
+    from mentorctl.templating import make_environment, render_message
+
+    programme = make_programme(tmp_path, [], start="2026-06-01", training=[
+        {"title": "Mentee training", "start": "2026-07-15 15:00", "audience": "mentees"}])
+    group = people(["M1"], ["E1", "E2"])
+    group.mentees.frame["timezone"] = ["America/New_York", None]
+    directory = Directory(programme, group, matches([("M1", "E1")]))
+    (item,) = programme_schedule(programme)
+    env = make_environment(programme)
+    texts = {}
+    for person in directory.audience(item.to):
+        due = DueReminder(key="k", reminder=item, occurrence=item.times[0], recipient=person)
+        message = render_message(env, item.template, message_context(programme, due, item.times[0], None))
+        texts[person.person_id] = message.text
+    # 15:00 in London in July (BST) is 10:00 in New York (EDT): the zone, not a fixed offset, decides
+    assert "(your time: 10:00)" in texts["E1"]
+    assert "your time" not in texts["E2"]                 # no time zone known: the programme's clock only
