@@ -27,8 +27,10 @@ def external_available() -> bool:
     if EXTERNAL.is_dir():
         return True
     if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
-        pytest.fail(f"CI=true but the external rosters are missing at {EXTERNAL}: put them at ../shared/external "
-                    "beside the checkout or set MENTORCTL_EXTERNAL")
+        # only under CI=true: a fresh clone (no CI) skips these tests with the reason instead
+        reason = (f"CI=true but the external rosters are missing at {EXTERNAL}: put them at ../shared/external "
+                  "beside the checkout or set MENTORCTL_EXTERNAL")
+        pytest.fail(reason)
     return False
 
 
