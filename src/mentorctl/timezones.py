@@ -26,21 +26,6 @@ def _norm(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", str(name).lower())
 
 
-def _value(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
-
-
 def zone_from_name(text: str) -> tzinfo | None:
     """The IANA zone called `text`, or None when there is none by that name."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,11 +53,13 @@ def zone_from_offset(value: Any) -> tzinfo | None:
 def participant_zone(person: Mapping[str, Any], private: set[str] | frozenset[str] = frozenset()) -> tzinfo | None:
     """The person's own zone from `timezone` (preferred) or `utc_offset`; None when they have neither, the
     value is unusable, or the field is private (`private`: normalised field names)."""
+    from mentorctl.people import clean
+
     fields = {_norm(k): k for k in person if not str(k).startswith("_")}
     for norm, parse in ((_norm(TIMEZONE_FIELD), zone_from_name), (_norm(OFFSET_FIELD), zone_from_offset)):
         if norm not in fields or norm in private:
             continue
-        value = _value(person[fields[norm]])
+        value = clean(person[fields[norm]])
         if value is None or str(value).strip() == "":
             continue
         zone = parse(value)
