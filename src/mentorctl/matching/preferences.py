@@ -207,25 +207,9 @@ def _eligible(prep: Any, i: int, j: int) -> bool:
 
 def pairs_frame(prep: Any, e: np.ndarray, j: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
     """The matches.csv columns for these pairs, plus `choice_rank`."""
-    import pandas as pd
+    from mentorctl.matching.solve import pairs_frame as matches_columns
 
-    terms = prep.source.terms_for_pairs(e, j) if len(e) else {t.name: np.zeros(0) for t in prep.rules.scoring}
-    score = np.sum(list(terms.values()), axis=0) if terms else np.zeros(len(e))
-
-    def col(frame: pd.DataFrame, name: str, idx: np.ndarray) -> list:
-        if name not in frame.columns:
-            return [None] * len(idx)
-        return [None if pd.isna(v) else v for v in frame[name].to_numpy()[idx]]
-
-    data = {"mentee_id": col(prep.mentees, "id", e), "mentee_name": col(prep.mentees, "name", e),
-            "mentee_email": col(prep.mentees, "email", e), "mentor_id": col(prep.mentors, "id", j),
-            "mentor_name": col(prep.mentors, "name", j), "mentor_email": col(prep.mentors, "email", j),
-            "score": np.round(score, 4)}
-    for name, values in terms.items():
-        data[name] = np.round(values, 4)
-    data["choice_rank"] = rank
-    frame = pd.DataFrame(data)
-    return frame.sort_values(["mentee_id", "mentor_id"], kind="stable").reset_index(drop=True)
+    return matches_columns(prep, e, j, extra={"choice_rank": rank})
 
 
 def _unmatched(prep: Any, e: np.ndarray, j: np.ndarray, used: np.ndarray, mentee_cap: np.ndarray,

@@ -108,7 +108,7 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     note("writing the result", None, None)
     mentee = np.concatenate([fixed.mentee, mentee]).astype(np.int64)
     mentor = np.concatenate([fixed.mentor, mentor]).astype(np.int64)
-    pairs = _pairs_frame(prep, mentee, mentor)
+    pairs = pairs_frame(prep, mentee, mentor)
     unmatched = _unmatched_frame(prep, cands, mentee, mentor)
     summary = _summary(prep, pairs, unmatched, cands, info, fixed, mentee,
                        {"build_candidates": build_seconds, "solve": solve_seconds,
@@ -439,7 +439,10 @@ def _global_bound(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Fil
 
 # ---------------------------------------------------------------------------------------------- outputs
 
-def _pairs_frame(prep: Prepared, mentee: np.ndarray, mentor: np.ndarray) -> pd.DataFrame:
+def pairs_frame(prep: Prepared, mentee: np.ndarray, mentor: np.ndarray,
+                extra: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """The matches.csv columns for these pairs (ids, names, emails, score, one column per scoring term), then
+    the `extra` columns, sorted by mentee and mentor."""
     import pandas as pd
 
     terms = prep.source.terms_for_pairs(mentee, mentor) if len(mentee) else {
@@ -457,6 +460,7 @@ def _pairs_frame(prep: Prepared, mentee: np.ndarray, mentor: np.ndarray) -> pd.D
             "score": np.round(score, 4)}
     for name, values in terms.items():
         data[name] = np.round(values, 4)
+    data.update(extra or {})
     frame = pd.DataFrame(data)
     return frame.sort_values(["mentee_id", "mentor_id"], kind="stable").reset_index(drop=True)
 
