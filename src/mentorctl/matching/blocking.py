@@ -115,7 +115,7 @@ def _combine(parts: list[np.ndarray], n: int) -> tuple[np.ndarray, int]:
 def build_blocking(ctx: RuleContext, rules: list[Rule], mentor_ok: np.ndarray | None = None) -> Blocking | None:
     """Group people by the few-valued fields of the eligibility rules that read only such fields, adding rules
     while the group table stays small. None when no rule qualifies (or blocking would not skip anything)."""
-    frames = {"mentor": ctx._frames["mentor"], "mentee": ctx._frames["mentee"]}
+    frames = {"mentor": ctx.frame("mentor"), "mentee": ctx.frame("mentee")}
     codes: dict[tuple[str, str], np.ndarray | None] = {}
 
     def field_codes(side: str, name: str) -> np.ndarray | None:

@@ -1,4 +1,4 @@
-"""Pair sources backed by the programme's rules (rules.py): bipartite (mentee × mentor) and peer (symmetric)."""
+"""Pair sources backed by the programme's rules (the rules package): bipartite (mentee × mentor) and peer (symmetric)."""
 
 from __future__ import annotations
 
