@@ -1,5 +1,5 @@
-"""Writing outputs safely: atomically, protected against spreadsheet formula injection, and never silently
-over a file the coordinator has edited.
+"""Writing outputs safely: atomically, protected against spreadsheet formula injection (CSV here; workbooks in
+`xlsx.py`, through the same `neutralise_formula`), and never silently over a file the coordinator has edited.
 
 Crash safety. Every output goes to a temporary file `.NAME.<pid>.<random>.tmp` beside it, is flushed to disk,
 then renamed over NAME, so a reader sees the old file or the new one, never half of one. A run killed between
@@ -202,7 +202,9 @@ def path_inside(folder: str | Path, name: str) -> Path:
 
 
 def neutralise_formula(value: Any) -> Any:
-    """Prefix text that a spreadsheet would run as a formula (=, +, -, @ …) with a quote; numbers pass."""
+    """Prefix text that a spreadsheet would run as a formula (=, +, -, @ …) with a quote; numbers pass.
+
+    The one formula neutraliser: CSV outputs here and every workbook cell (`xlsx.py`) go through it."""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         try:
             float(value)
@@ -232,148 +234,6 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """A DataFrame as formula-safe UTF-8 CSV."""
     return neutralise_frame(frame).to_csv(index=False).encode("utf-8")
-
-
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write DataFrames as sheets of one workbook: formula-safe, atomic, bold frozen header row.
-
-    The SpreadsheetML is generated column by column (vectorised) rather than cell by cell through openpyxl,
-    which is several times faster on a 50,000-row matches sheet; the result opens in Excel, LibreOffice and
-    openpyxl (a test reads it back)."""
-    return atomic_write_bytes(path, xlsx_bytes(sheets))
-
-
-def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    """DataFrames as the sheets of one formula-safe workbook (see `write_xlsx`)."""
-    import zipfile
-    from io import BytesIO
-
-    names: list[str] = []
-    buffer = BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
-        for number, (title, frame) in enumerate(sheets.items(), start=1):
-            names.append(_sheet_title(title, names))
-            book.writestr(f"xl/worksheets/sheet{number}.xml", _sheet_xml(neutralise_frame(frame)))
-        book.writestr("[Content_Types].xml", _content_types(len(names)))
-        book.writestr("_rels/.rels", _RELS)
-        book.writestr("xl/workbook.xml", _workbook_xml(names))
-        book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(names)))
-        book.writestr("xl/styles.xml", _STYLES)
-    return buffer.getvalue()
-
-
-_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_RELS = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{_PKG_NS}">'
-         f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-_STYLES = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="{_NS}">'
-           '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-           '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-           '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
-           '</fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-           '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-           '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-           '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
-           '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
-
-
-def _sheet_title(title: str, taken: list[str]) -> str:
-    clean = re.sub(r"[\[\]:*?/\\]", " ", _xml_safe(str(title))).strip()[:31] or "Sheet"
-    candidate, number = clean, 2
-    while candidate in taken:
-        candidate = f"{clean[:28]} {number}"
-        number += 1
-    return candidate
-
-
-def _escape(values: pd.Series) -> pd.Series:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return (values.str.replace(ILLEGAL_CHARACTERS_RE.pattern, "", regex=True)
-            .str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False)
-            .str.replace(">", "&gt;", regex=False))
-
-
-def _cells(column: pd.Series, refs: pd.Series) -> pd.Series:
-    """Each value of a column as a SpreadsheetML cell with its reference (`refs`: ' r="B7"'); a missing value
-    becomes an empty cell."""
-    import numpy as np
-    import pandas as pd
-
-    missing = column.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(column):
-        cells = "<c" + refs + pd.Series(np.where(column.fillna(False).to_numpy(dtype=bool), ' t="b"><v>1</v></c>',
-                                                 ' t="b"><v>0</v></c>'), index=column.index, dtype=object)
-    elif pd.api.types.is_numeric_dtype(column):
-        numbers = column.astype("float64").map(lambda v: f"{v:.17g}" if v == v and abs(v) != float("inf") else "")
-        cells = "<c" + refs + "><v>" + numbers.astype(object) + "</v></c>"
-        missing = missing | (numbers == "").to_numpy()
-    else:
-        text = column.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else
-                          "; ".join(map(str, v)) if isinstance(v, list | tuple | set) else str(v)).astype(object)
-        cells = "<c" + refs + ' t="inlineStr"><is><t xml:space="preserve">' + _escape(text) + "</t></is></c>"
-    cells = cells.astype(object)
-    cells[missing] = ("<c" + refs[missing] + "/>").to_numpy()
-    return cells
-
-
-def _sheet_xml(frame: pd.DataFrame) -> str:
-    from xml.sax.saxutils import escape
-
-    import pandas as pd
-    from openpyxl.utils import get_column_letter
-
-    letters = [get_column_letter(i) for i in range(1, len(frame.columns) + 1)]
-    header = "".join(f'<c r="{letter}1" t="inlineStr" s="1"><is><t xml:space="preserve">'
-                     f"{escape(_xml_safe(str(c)))}</t></is></c>" for letter, c in zip(letters, frame.columns, strict=True))
-    widths = "".join(f'<col min="{i}" max="{i}" width="{min(60, max(10, len(str(c)) + 2))}" customWidth="1"/>'
-                     for i, c in enumerate(frame.columns, start=1))
-    rows = ['<row r="1">' + header + "</row>"]
-    if len(frame.columns) and len(frame):
-        numbers = pd.Series((pd.RangeIndex(2, len(frame) + 2)).astype(str), index=frame.index, dtype=object)
-        joined = pd.Series("", index=frame.index, dtype=object)
-        for position, letter in enumerate(letters):
-            joined = joined + _cells(frame.iloc[:, position], ' r="' + letter + numbers + '"')
-        rows += ('<row r="' + numbers + '">' + joined + "</row>").tolist()
-    cols = f"<cols>{widths}</cols>" if widths else ""
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="{_NS}">'
-            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-            f'state="frozen"/></sheetView></sheetViews>{cols}<sheetData>{"".join(rows)}</sheetData></worksheet>')
-
-
-def _workbook_xml(names: list[str]) -> str:
-    from xml.sax.saxutils import quoteattr
-
-    sheets = "".join(f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>'
-                     for i, name in enumerate(names, start=1))
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="{_NS}" '
-            f'xmlns:r="{_REL_NS}"><sheets>{sheets}</sheets></workbook>')
-
-
-def _workbook_rels(count: int) -> str:
-    items = "".join(f'<Relationship Id="rId{i}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                    for i in range(1, count + 1))
-    items += f'<Relationship Id="rId{count + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
-    return f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="{_PKG_NS}">{items}</Relationships>'
-
-
-def _content_types(count: int) -> str:
-    sheets = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
-                     'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, count + 1))
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/'
-            'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
-            'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-            'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/styles.xml" ContentType="application/'
-            f'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{sheets}</Types>')
-
-
-def _xml_safe(value: Any) -> Any:
-    """Drop control characters that a workbook (XML) cannot hold; they would make the save fail."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _digest(path: Path) -> str:

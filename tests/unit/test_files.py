@@ -6,7 +6,6 @@ import csv
 
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
 
 from mentorctl.errors import OutputExistsError
 from mentorctl.files import (
@@ -15,7 +14,6 @@ from mentorctl.files import (
     neutralise_formula,
     record_output,
     write_csv,
-    write_xlsx,
 )
 
 
@@ -33,15 +31,12 @@ def test_neutralise_formula(value, safe):
     assert neutralise_formula(value) == safe
 
 
-def test_csv_and_xlsx_are_formula_safe(tmp_path):
+def test_csv_is_formula_safe(tmp_path):
+    """(The workbook half of this test is tests/unit/test_xlsx.py::test_xlsx_is_formula_safe.)"""
     frame = pd.DataFrame({"name": ["=cmd|' /C calc'!A0", "Ann"], "score": [1.5, -2.0]})
     write_csv(frame, tmp_path / "x.csv")
     rows = list(csv.reader((tmp_path / "x.csv").open()))
     assert rows[1][0].startswith("'=") and rows[2] == ["Ann", "-2.0"]
-    write_xlsx({"Data": frame}, tmp_path / "x.xlsx")
-    sheet = load_workbook(tmp_path / "x.xlsx")["Data"]
-    assert sheet["A2"].value.startswith("'=") and sheet["A2"].data_type == "s"
-    assert sheet["B3"].value == -2.0
 
 
 def test_guard_refuses_edited_file_and_keeps_a_backup_with_force(tmp_path):
@@ -71,35 +66,6 @@ def test_unwritable_folder_is_a_user_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(OutputError, match="cannot write .*choose a folder"):
         atomic_write_text(blocker / "out" / "matches.csv", "x")
-
-
-def test_control_characters_never_break_a_workbook(tmp_path):
-    frame = pd.DataFrame({"name\x01": ["Ann\x0bLee", "Bo\x00"], "n": [1, 2]})
-    write_xlsx({"Data": frame}, tmp_path / "x.xlsx")
-    sheet = load_workbook(tmp_path / "x.xlsx")["Data"]
-    assert [sheet["A1"].value, sheet["A2"].value, sheet["A3"].value] == ["name", "AnnLee", "Bo"]
-
-
-def test_workbook_layout_and_types(tmp_path):
-    frame = pd.DataFrame({"id": ["E1", None], "score": [1.5, float("nan")], "ok": [True, False], "n": [3, 4],
-                          "tags": [["a", "b"], []]})
-    write_xlsx({"Matches": frame, "Summary": pd.DataFrame({"item": ["status"], "value": ["OPTIMAL"]})},
-               tmp_path / "x.xlsx")
-    book = load_workbook(tmp_path / "x.xlsx")
-    assert book.sheetnames == ["Matches", "Summary"]
-    sheet = book["Matches"]
-    assert [c.value for c in sheet[1]] == ["id", "score", "ok", "n", "tags"] and sheet["A1"].font.b
-    assert sheet.freeze_panes == "A2"
-    assert [c.value for c in sheet[2]] == ["E1", 1.5, True, 3, "a; b"]
-    assert [c.value for c in sheet[3]][:4] == [None, None, False, 4]
-    assert book["Summary"]["B2"].value == "OPTIMAL"
-
-
-def test_workbook_reads_back_with_an_independent_reader(tmp_path):
-    frame = pd.DataFrame({"name": ["x<y&z", "=2+2"], "score": [1.0, 2.5]})
-    write_xlsx({"M": frame}, tmp_path / "x.xlsx")
-    back = pd.read_excel(tmp_path / "x.xlsx", engine="calamine")
-    assert back["name"].tolist() == ["x<y&z", "'=2+2"] and back["score"].tolist() == [1.0, 2.5]
 
 
 def test_outputs_get_ordinary_permissions(tmp_path):

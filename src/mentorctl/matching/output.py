@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mentorctl.files import csv_bytes, guard_output, new_run_id, output_runs, write_output, xlsx_bytes
+from mentorctl.files import csv_bytes, guard_output, new_run_id, output_runs, write_output
+from mentorctl.xlsx import xlsx_bytes
 
 if TYPE_CHECKING:
     from mentorctl.matching.solve import MatchResult

@@ -44,7 +44,8 @@ def write_shortlist_outputs(result: ShortlistResult, out_dir: str | Path) -> dic
     shortlist-summary.json, each written atomically."""
     import pandas as pd
 
-    from mentorctl.files import atomic_write_text, record_output, write_csv, write_xlsx
+    from mentorctl.files import atomic_write_text, record_output, write_csv
+    from mentorctl.xlsx import write_xlsx
 
     folder = Path(out_dir)
     paths = {"shortlists": folder / SHORTLISTS, "xlsx": folder / SHORTLISTS_XLSX, "missing": folder / MISSING,
