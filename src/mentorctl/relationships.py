@@ -824,6 +824,7 @@ def annotate_match(result: MatchResult, plan: MatchPlan, on: date, programme: Pr
     import pandas as pd
 
     from mentorctl.matching import MatchResult
+    from mentorctl.matching.summary import RelationshipCounts, Waiting
 
     peer = programme.is_peer
     start_new = on if programme.design.intake.value == "rolling" else max(on, programme.design.start_date)
@@ -845,12 +846,11 @@ def annotate_match(result: MatchResult, plan: MatchPlan, on: date, programme: Pr
     unmatched["waitlist_position"] = pd.array([position.get(i) for i in range(len(unmatched))], dtype="Int64")
     unmatched = unmatched.sort_values(["waitlist_position", "role", "participant_id"], na_position="last",
                                       kind="stable").reset_index(drop=True)
-    summary = dict(result.summary)
-    summary["relationships"] = {"kept": kept, "new": len(keys) - kept, "ended_never_repeated": len(plan.history),
-                                "not_matched_again": len(plan.done)}
-    summary["waitlist"] = [{"id": str(unmatched["participant_id"].iloc[n - 1]),
-                            "since": unmatched["waiting_since"].iloc[n - 1],
-                            "days": int(unmatched["waiting_days"].iloc[n - 1])} for n in range(1, len(order) + 1)]
+    summary = replace(
+        result.summary,
+        relationships=RelationshipCounts(kept, len(keys) - kept, len(plan.history), len(plan.done)),
+        waitlist=tuple(Waiting(str(unmatched["participant_id"].iloc[n - 1]), unmatched["waiting_since"].iloc[n - 1],
+                               int(unmatched["waiting_days"].iloc[n - 1])) for n in range(1, len(order) + 1)))
     return MatchResult(pairs, unmatched, summary)
 
 

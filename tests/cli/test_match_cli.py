@@ -341,10 +341,10 @@ def test_solve_reports_progress_counts_for_an_estimate(example_programme: Path) 
     seen: list[tuple[str, int | None, int | None]] = []
     result = solve(programme, load_participants(programme), progress=lambda m, d, t: seen.append((m, d, t)))
     counted = [(d, t) for m, d, t in seen if m == "building candidate pairs"]
-    assert counted and counted[-1][0] == counted[-1][1] == int(result.summary["people"])
+    assert counted and counted[-1][0] == counted[-1][1] == result.summary.people
     assert [d for d, _ in counted] == sorted(d for d, _ in counted)  # never goes backwards
     assert any(m.startswith("solving") for m, _, _ in seen)
-    assert result.summary["proof"]["proven"] and "optimal over all" in result.summary["optimality"]
+    assert result.summary.proof.proven and "optimal over all" in result.summary.optimality
 
 
 @pytest.mark.parametrize("share, reached", [(0.0, True), (1.0, False)])

@@ -11,6 +11,7 @@ from mentorctl.cli.console import console, err_console, handle_errors, plain, pr
 
 if TYPE_CHECKING:
     from mentorctl.matching.explain import Explanation
+    from mentorctl.matching.summary import MatchSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -96,12 +97,12 @@ def register(app: typer.Typer) -> None:
             page = write_matches_page(prog, result, out or prog.out_dir)
         from mentorctl.errors import Finding
 
-        print_findings(Finding("warning", w) for w in result.summary.get("warnings", []))
+        print_findings(Finding("warning", w) for w in result.summary.warnings or ())
         _print_summary(result.summary)
-        if "choices" in result.summary:
+        if result.summary.choices is not None:
             from mentorctl.cli.selfmatch_cmd import print_choice_summary
 
-            print_choice_summary(result.summary)
+            print_choice_summary(result.summary.as_dict())
         for key in ("backup_matches", "backup_xlsx"):
             if key in paths:
                 err_console.print(f"Kept your edited file as {paths[key]}", markup=False)
@@ -162,12 +163,12 @@ def _progress():
     return manager()
 
 
-def _print_summary(summary: dict) -> None:
+def _print_summary(summary: MatchSummary) -> None:
     from rich.table import Table
 
     from mentorctl.matching.output import summary_rows
 
-    status = summary["status"]
+    status = summary.status
     colour = "green" if status == "OPTIMAL" else "yellow"
     table = Table(title=f"Matching: [{colour}]{status}[/{colour}]", show_header=False, title_justify="left")
     for item, value in summary_rows(summary):
@@ -193,25 +194,25 @@ def _print_explanation(result: Explanation, no_matches: bool) -> None:
     if result.role == "mentor":
         table = Table("mentee", "name", "score", title="Mentees", title_justify="left")
         for m in result.matched:
-            table.add_row(plain(m["id"]), escape(m["name"] or ""), f"{m['score']:g}")
+            table.add_row(plain(m.id), escape(m.name or ""), f"{m.score:g}")
         console.print(table)
         return
     if result.matched:
         for m in result.matched:
-            console.print(f"Matched with {m['id']} ({m['name'] or ''}): score {m['score']:g}", markup=False)
+            console.print(f"Matched with {m.id} ({m.name or ''}): score {m.score:g}", markup=False)
             table = Table("term", "contribution")
-            for term, value in m["terms"].items():
+            for term, value in m.terms.items():
                 table.add_row(plain(term), f"{value:g}")
             console.print(table)
     else:
         console.print("[yellow]Not matched.[/yellow]")
     if result.alternatives:
-        terms = list(result.alternatives[0]["terms"])
+        terms = list(result.alternatives[0].terms)
         table = Table("candidate", "name", "score", *map(plain, terms), "why not chosen", title="Best eligible alternatives",
                       title_justify="left")
         for a in result.alternatives:
-            table.add_row(plain(a["id"]), escape(a["name"] or ""), f"{a['score']:g}",
-                          *(f"{a['terms'][t]:g}" for t in terms), plain(a["why"]))
+            table.add_row(plain(a.id), escape(a.name or ""), f"{a.score:g}",
+                          *(f"{a.terms[t]:g}" for t in terms), plain(a.why or ""))
         console.print(table)
     table = Table("eligibility rule", "candidates it removes", title=f"Eligibility: {result.eligible} of "
                   f"{result.candidates} candidates", title_justify="left")

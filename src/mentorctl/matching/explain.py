@@ -6,13 +6,15 @@ Only ids, names, scores and rule texts are shown — never field values, so `pri
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mentorctl.errors import MentorctlError, RuleError
 from mentorctl.matching.prepare import Prepared, prepare
+from mentorctl.matching.summary import AsDict
 from mentorctl.rules import parse_rule
 
 if TYPE_CHECKING:
@@ -26,20 +28,32 @@ _OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 
 
 @dataclass(frozen=True)
-class Explanation:
+class ExplainedPair(AsDict):
+    """A matched partner or an alternative: its score, the scoring terms (private ones summed into
+    "private terms"), and for an alternative why it was not chosen."""
+
+    id: str
+    name: str | None
+    score: float
+    terms: Mapping[str, float]
+    why: str | None = field(default=None, metadata={"optional": True})
+
+
+@dataclass(frozen=True)
+class Explanation(AsDict):
     person_id: str
     role: str                                    # mentee | mentor | participant
     name: str | None
-    matched: list[dict[str, Any]]                # id, name, score, terms
-    alternatives: list[dict[str, Any]] = field(default_factory=list)   # id, name, score, terms, why
-    rule_removals: list[tuple[str, int]] = field(default_factory=list)  # (rule, candidates it removed)
+    matched: tuple[ExplainedPair, ...]
+    alternatives: tuple[ExplainedPair, ...] = ()
+    rule_removals: tuple[tuple[str, int], ...] = ()  # (rule, candidates it removed)
     candidates: int = 0                          # people on the other side
     eligible: int = 0                            # of them, eligible for this person
     capacity: int | None = None                  # mentors: capacity
-    suggestions: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    suggestions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     wanted: int | None = None                    # mentees: mentors wanted (their demand)
-    coverage: dict[str, int] = field(default_factory=dict)  # the programme: mentees with 0, 1, 2 … mentors
+    coverage: Mapping[str, int] = field(default_factory=dict)  # the programme: mentees with 0, 1, 2 … mentors
 
 
 def explain(programme: Programme, participants: Participants, person_id: str,
@@ -102,9 +116,9 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
     matched_idx = [index[m] for m in mine if m in index]
     load = _loads(prep, matches)
     matched = [_entry(prep, i, j) for j in matched_idx]
-    chosen_score = min((m["score"] for m in matched), default=None)
+    chosen_score = min((m.score for m in matched), default=None)
     order = np.lexsort((np.arange(n_m), -score))
-    alternatives: list[dict[str, Any]] = []
+    alternatives: list[ExplainedPair] = []
     for j in order if prep.mentee_ok[i] else []:  # someone the programme excludes has no alternatives
         if len(alternatives) >= ALTERNATIVES:
             break
@@ -113,19 +127,19 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
         entry = _entry(prep, i, int(j))
         cap = int(prep.mentor_cap[j])
         if load[j] >= cap:
-            entry["why"] = f"at capacity ({int(load[j])} of {cap})"
-        elif chosen_score is not None and entry["score"] < chosen_score - 1e-9:
-            entry["why"] = f"lower score ({entry['score']:g} < {chosen_score:g})"
-        elif chosen_score is not None and abs(entry["score"] - chosen_score) <= 1e-9:
-            entry["why"] = "same score; the matching as a whole did not need the change"
+            why = f"at capacity ({int(load[j])} of {cap})"
+        elif chosen_score is not None and entry.score < chosen_score - 1e-9:
+            why = f"lower score ({entry.score:g} < {chosen_score:g})"
+        elif chosen_score is not None and abs(entry.score - chosen_score) <= 1e-9:
+            why = "same score; the matching as a whole did not need the change"
         elif chosen_score is None and prep.programme.matching.min_group_size:
-            entry["why"] = (f"has room, but no group of at least {prep.programme.matching.min_group_size} "
-                            "(matching.min_group_size) could form with them")
+            why = (f"has room, but no group of at least {prep.programme.matching.min_group_size} "
+                   "(matching.min_group_size) could form with them")
         elif chosen_score is None:
-            entry["why"] = "has spare capacity, but a side constraint or an edit of matches.csv prevented it"
+            why = "has spare capacity, but a side constraint or an edit of matches.csv prevented it"
         else:
-            entry["why"] = "higher score, not chosen: a side constraint, mentors_per_mentee, or an edited matches.csv"
-        alternatives.append(entry)
+            why = "higher score, not chosen: a side constraint, mentors_per_mentee, or an edited matches.csv"
+        alternatives.append(replace(entry, why=why))
     suggestions, notes = [], []
     if not prep.mentee_ok[i]:
         notes.append(prep.mentee_reason[i] or "not eligible for the programme")
@@ -142,8 +156,9 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
     if wanted > 1 and prep.mentee_ok[i]:
         notes.insert(0, f"{len(matched_idx)} of {wanted} mentors wanted")
     candidates = int(prep.mentor_ok.sum()) - (1 if prep.peer and prep.mentor_ok[i] else 0)  # not oneself
-    return Explanation(pid, role, _name(prep.mentees, i), matched, alternatives, removals, candidates,
-                       int(allowed.sum()), None, suggestions, notes, wanted, _coverage(prep, matches))
+    return Explanation(pid, role, _name(prep.mentees, i), tuple(matched), tuple(alternatives), tuple(removals),
+                       candidates, int(allowed.sum()), None, tuple(suggestions), tuple(notes), wanted,
+                       _coverage(prep, matches))
 
 
 def _coverage(prep: Prepared, matches: pd.DataFrame) -> dict[str, int]:
@@ -163,14 +178,12 @@ def _explain_mentor(prep: Prepared, j: int, matches: pd.DataFrame) -> Explanatio
     entries = []
     for m in mine:
         if m in index:
-            entry = _entry(prep, index[m], j)
-            entry["id"], entry["name"] = m, _name(prep.mentees, index[m])
-            entries.append(entry)
+            entries.append(replace(_entry(prep, index[m], j), id=m, name=_name(prep.mentees, index[m])))
     cap = int(prep.mentor_cap[j])
     notes = [f"capacity {cap}, {len(entries)} mentee(s), {max(0, cap - len(entries))} spare"]
     if not prep.mentor_ok[j]:
         notes.insert(0, prep.mentor_reason[j] or "not eligible for the programme")
-    return Explanation(pid, "mentor", _name(prep.mentors, j), entries, capacity=cap, notes=notes,
+    return Explanation(pid, "mentor", _name(prep.mentors, j), tuple(entries), capacity=cap, notes=tuple(notes),
                        candidates=len(prep.mentees), coverage=_coverage(prep, matches))
 
 
@@ -183,7 +196,7 @@ def _holds(prep: Prepared, rule: Any, rows: np.ndarray) -> np.ndarray:
     return value
 
 
-def _entry(prep: Prepared, i: int, j: int) -> dict[str, Any]:
+def _entry(prep: Prepared, i: int, j: int) -> ExplainedPair:
     """A candidate's score and its terms; terms reading private fields are summed into one "private" entry,
     so their values (an age gap, say) are never shown on their own."""
     from mentorctl.rules import uses_private_field
@@ -193,8 +206,8 @@ def _entry(prep: Prepared, i: int, j: int) -> dict[str, Any]:
     shown = {k: round(v, 4) for k, v in terms.items() if k not in hidden}
     if hidden & set(terms):
         shown["private terms"] = round(sum(v for k, v in terms.items() if k in hidden), 4)
-    return {"id": prep.mentors["id"].iloc[j], "name": _name(prep.mentors, j),
-            "score": round(sum(terms.values()), 4), "terms": shown}
+    return ExplainedPair(str(prep.mentors["id"].iloc[j]), _name(prep.mentors, j), round(sum(terms.values()), 4),
+                         shown)
 
 
 def _loads(prep: Prepared, matches: pd.DataFrame) -> np.ndarray:

@@ -97,12 +97,10 @@ def matches_page_context(programme: Any, result: MatchResult) -> dict[str, Any]:
     unmatched = [{"id": str(r.get("participant_id", "")), "name": str(r.get("name") or ""),
                   "role": str(r.get("role") or ""), "reason": str(r.get("reason") or "")}
                  for r in result.unmatched.to_dict("records")]
-    charts = [{"field": field.replace("_", " "), "svg": Markup(rate_chart(field, groups))}
-              for field, groups in (summary.get("report_by") or {}).items() if isinstance(groups, dict) and groups]
-    rate = summary.get("match_rate")
-    headline = (f"{summary.get('matched', '?')} of {summary.get('people', '?')} matched"
-                + (f" ({rate:.1%})" if isinstance(rate, int | float) else "")
-                + f" · {summary.get('pairs', len(pairs))} pairs · {summary.get('unmatched', len(unmatched))} unmatched")
+    charts = [{"field": field.replace("_", " "), "svg": Markup(rate_chart(field, {k: v.as_dict() for k, v in groups.items()}))}
+              for field, groups in summary.report_by.items() if groups]
+    headline = (f"{summary.matched} of {summary.people} matched ({summary.match_rate:.1%})"
+                + f" · {summary.pairs} pairs · {summary.unmatched} unmatched")
     return {
         "title": f"{programme.programme.name}: matches",
         "programme_name": programme.programme.name,

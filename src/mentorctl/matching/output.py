@@ -12,6 +12,7 @@ from mentorctl.xlsx import xlsx_bytes
 
 if TYPE_CHECKING:
     from mentorctl.matching.solve import MatchResult
+    from mentorctl.matching.summary import MatchSummary
 
 MATCHES = "matches.csv"
 MATCHES_XLSX = "matches.xlsx"
@@ -19,49 +20,47 @@ UNMATCHED = "unmatched.csv"
 SUMMARY = "match-summary.json"
 
 
-def summary_rows(summary: dict) -> list[tuple[str, str]]:
+def summary_rows(summary: MatchSummary) -> list[tuple[str, str]]:
     """The summary as (item, value) rows, for the Summary sheet and the terminal."""
-    rows = [("status", summary["status"]), ("objective", summary["objective"]),
-            ("total score", f"{summary['objective_value']:g}"), ("optimality", summary["optimality"]),
-            ("model", summary["model"]), ("pairs", str(summary["pairs"])),
-            ("matched", f"{summary['matched']} of {summary['people']} ({summary['match_rate']:.1%})"),
-            ("unmatched", str(summary["unmatched"]))]
-    if summary.get("excluded"):
-        rows.append(("not eligible for the programme", f"{summary['excluded']} (design.eligibility; see unmatched.csv)"))
-    if summary.get("fixed_pairs"):
-        rows.append(("pinned or kept pairs", str(summary["fixed_pairs"])))
-    coverage = summary.get("coverage")
+    s = summary
+    rows = [("status", s.status), ("objective", s.objective), ("total score", f"{s.objective_value:g}"),
+            ("optimality", s.optimality), ("model", s.model), ("pairs", str(s.pairs)),
+            ("matched", f"{s.matched} of {s.people} ({s.match_rate:.1%})"), ("unmatched", str(s.unmatched))]
+    if s.excluded:
+        rows.append(("not eligible for the programme", f"{s.excluded} (design.eligibility; see unmatched.csv)"))
+    if s.fixed_pairs:
+        rows.append(("pinned or kept pairs", str(s.fixed_pairs)))
+    coverage = s.coverage
     if coverage:
-        counts = sorted(coverage["by_mentors"].items(), key=lambda kv: -int(kv[0]))
-        noun = "partner" if summary.get("type") == "peer" else "mentor"
+        counts = sorted(coverage.by_mentors.items(), key=lambda kv: -int(kv[0]))
+        noun = "partner" if s.type == "peer" else "mentor"
         rows.append((f"{'people' if noun == 'partner' else 'mentees'} by {noun}s",
                      ", ".join(f"{v} with {k}" for k, v in counts)))
-        if coverage.get("max_wanted", 1) > 1:
-            rows.append(("fully covered", f"{coverage['fully_covered']} ({coverage['wanted_more']} wanted more)"))
-    load = summary.get("mentor_load")
+        if coverage.max_wanted > 1:
+            rows.append(("fully covered", f"{coverage.fully_covered} ({coverage.wanted_more} wanted more)"))
+    load = s.mentor_load
     if load:
-        rows.append(("mentors used", f"{load['used']} of {load['mentors']} (load max {load['max']}, mean "
-                                     f"{load['mean']:g} per mentor used)"
-                     + (f"; balance {load['balance']:g}" if load.get("balance") else "")))
-    if "relationships" in summary:   # a running programme (relationships.csv)
-        kept = summary["relationships"]
-        rows.append(("relationships", f"{kept['kept']} kept, {kept['new']} new, {kept['ended_never_repeated']} "
-                                      f"ended (never repeated), {kept['not_matched_again']} not matched again"))
-        waiting = summary.get("waitlist") or []
-        rows.append(("waitlist", ", ".join(f"{w['id']} ({w['days']} d)" for w in waiting[:10])
+        rows.append(("mentors used", f"{load.used} of {load.mentors} (load max {load.max}, mean "
+                                     f"{load.mean:g} per mentor used)"
+                     + (f"; balance {load.balance:g}" if load.balance else "")))
+    if s.relationships is not None:   # a running programme (relationships.csv)
+        kept = s.relationships
+        rows.append(("relationships", f"{kept.kept} kept, {kept.new} new, {kept.ended_never_repeated} "
+                                      f"ended (never repeated), {kept.not_matched_again} not matched again"))
+        waiting = s.waitlist or ()
+        rows.append(("waitlist", ", ".join(f"{w.id} ({w.days} d)" for w in waiting[:10])
                      + (f" … {len(waiting)} in all" if len(waiting) > 10 else "") if waiting else "nobody"))
-    rows += [("eligible pairs", f"{summary['candidates']['eligible_pairs']:,}"),
-             ("solve seconds", f"{summary['solve_seconds']:g}")]
-    if summary.get("bound") is not None:
-        rows.insert(3, ("bound", f"{summary['bound']:g} (gap {summary['gap']:.2%})"))
-    if summary.get("fair_level") is not None:
-        rows.insert(3, ("lowest pair score", f"{summary['fair_level']:g}"))
-    if summary.get("min_pair_score") is not None:
-        rows.append(("lowest / mean pair score", f"{summary['min_pair_score']:g} / {summary['mean_pair_score']:g}"))
-    for name, share in summary.get("min_share", {}).items():
-        rows.append((f"share {name}", f"{share['achieved']:.1%} (required {share['required']:.0%})"))
-    for field, values in summary.get("report_by", {}).items():
-        shown = ", ".join(f"{k} {v['rate']:.0%}" if v["rate"] is not None else f"{k} ({v['people']})"
+    rows += [("eligible pairs", f"{s.candidates.eligible_pairs:,}"), ("solve seconds", f"{s.solve_seconds:g}")]
+    if s.bound is not None:
+        rows.insert(3, ("bound", f"{s.bound:g} (gap {s.gap:.2%})"))
+    if s.fair_level is not None:
+        rows.insert(3, ("lowest pair score", f"{s.fair_level:g}"))
+    if s.min_pair_score is not None:
+        rows.append(("lowest / mean pair score", f"{s.min_pair_score:g} / {s.mean_pair_score:g}"))
+    for name, share in (s.min_share or {}).items():
+        rows.append((f"share {name}", f"{share.achieved:.1%} (required {share.required:.0%})"))
+    for field, values in s.report_by.items():
+        shown = ", ".join(f"{k} {v.rate:.0%}" if v.rate is not None else f"{k} ({v.people})"
                           for k, v in values.items())
         rows.append((f"match rate by {field}", shown))
     return rows
@@ -83,8 +82,8 @@ def write_match_outputs(result: MatchResult, out_dir: str | Path, force: bool = 
         if backup:
             backups[f"backup_{key}"] = backup
     run_id = new_run_id()
-    summary = {**result.summary, "run_id": run_id}
-    summary_sheet = pd.DataFrame([*summary_rows(summary), ("run id", run_id)], columns=["item", "value"])
+    summary = {**result.summary.as_dict(), "run_id": run_id}
+    summary_sheet = pd.DataFrame([*summary_rows(result.summary), ("run id", run_id)], columns=["item", "value"])
     # write_output records each file as mentorctl's own (with this run's id) crash-safely, so a kill half-way
     # never makes the next run mistake a file it wrote for one the coordinator edited, and a set mixing two
     # runs is recognised (match_set_warnings)

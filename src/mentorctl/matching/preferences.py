@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mentorctl.errors import Finding, Location, MentorctlError
+from mentorctl.matching.summary import BlockingPair, CandidateCounts, Choices, MatchSummary, Proof
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -245,37 +246,33 @@ def _unmatched(prep: Any, e: np.ndarray, j: np.ndarray, used: np.ndarray, mentee
 
 def _summary(prep: Any, pairs: pd.DataFrame, unmatched: pd.DataFrame, rank: np.ndarray, e: np.ndarray,
              used: np.ndarray, model: str, blocking: list[tuple[str, str]] | None, seconds: float,
-             max_picks: int) -> dict[str, Any]:
+             max_picks: int) -> MatchSummary:
     people = int(prep.mentee_ok.sum())
     matched = int(pairs["mentee_id"].nunique()) if len(pairs) else 0
     got = rank[used]
     by_rank = {str(r): int((got == r).sum()) for r in range(1, max(max_picks, int(got.max(initial=0))) + 1)}
     chose = int(len(np.unique(e))) if len(e) else 0
-    summary: dict[str, Any] = {
-        "status": "OPTIMAL",
-        "objective": "rank_maximal" if "rank-maximal" in model else "stable",
-        "objective_value": round(float(pairs["score"].sum()) if len(pairs) else 0.0, 4),
-        "bound": None, "gap": 0.0,
-        "optimality": ("optimal: most first choices, then second, …, then total score (exact min-cost flows)"
-                       if "rank-maximal" in model else "stable: no mentee and mentor both prefer each other"),
-        "model": model,
-        "type": prep.programme.design.type.value,
-        "pairs": int(len(pairs)), "matched": matched, "unmatched": people - matched, "people": people,
-        "excluded": int((~prep.mentee_ok).sum()),
-        "match_rate": round(matched / people, 4) if people else 0.0,
-        "min_pair_score": None if not len(pairs) else round(float(pairs["score"].min()), 4),
-        "mean_pair_score": None if not len(pairs) else round(float(pairs["score"].mean()), 4),
-        "mentors_with_mentees": int(pairs["mentor_id"].nunique()) if len(pairs) else 0,
-        "fixed_pairs": 0,
-        "candidates": {"eligible_pairs": int(len(e)), "kept_per_mentee": max_picks, "model_pairs": int(len(e)),
-                       "pruned": False},
-        "proof": {"proven": True},
-        "seconds": {"total": round(seconds, 3)}, "solve_seconds": round(seconds, 3),
-        "report_by": {},
-        "choices": {"mentees_with_picks": chose, "by_rank": by_rank,
-                    "first_choice_share": round(by_rank.get("1", 0) / matched, 4) if matched else None,
-                    "none_of_their_picks": int(chose - len(np.unique(e[used]))) if len(e) else 0},
-    }
-    if blocking is not None:
-        summary["blocking_pairs"] = [{"mentee_id": a, "mentor_id": b} for a, b in blocking]
-    return summary
+    return MatchSummary(
+        status="OPTIMAL",
+        objective="rank_maximal" if "rank-maximal" in model else "stable",
+        objective_value=round(float(pairs["score"].sum()) if len(pairs) else 0.0, 4),
+        bound=None, gap=0.0,
+        optimality=("optimal: most first choices, then second, …, then total score (exact min-cost flows)"
+                    if "rank-maximal" in model else "stable: no mentee and mentor both prefer each other"),
+        model=model,
+        type=prep.programme.design.type.value,
+        pairs=int(len(pairs)), matched=matched, unmatched=people - matched, people=people,
+        excluded=int((~prep.mentee_ok).sum()),
+        match_rate=round(matched / people, 4) if people else 0.0,
+        min_pair_score=None if not len(pairs) else round(float(pairs["score"].min()), 4),
+        mean_pair_score=None if not len(pairs) else round(float(pairs["score"].mean()), 4),
+        mentors_with_mentees=int(pairs["mentor_id"].nunique()) if len(pairs) else 0,
+        fixed_pairs=0,
+        candidates=CandidateCounts(int(len(e)), max_picks, int(len(e)), False),
+        proof=Proof(True),
+        seconds={"total": round(seconds, 3)}, solve_seconds=round(seconds, 3),
+        report_by={},
+        choices=Choices(chose, by_rank, round(by_rank.get("1", 0) / matched, 4) if matched else None,
+                        int(chose - len(np.unique(e[used]))) if len(e) else 0),
+        blocking_pairs=None if blocking is None else tuple(BlockingPair(a, b) for a, b in blocking),
+    )

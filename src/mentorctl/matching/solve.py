@@ -7,13 +7,23 @@ import warnings as pywarnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mentorctl.errors import InfeasibleError, Location, MentorctlError
 from mentorctl.matching.candidates import Candidates, Filters, build_candidates
 from mentorctl.matching.prepare import Prepared, prepare, read_pair_file
+from mentorctl.matching.summary import (
+    CandidateCounts,
+    Coverage,
+    GlobalBound,
+    GroupRate,
+    MatchSummary,
+    MentorLoad,
+    Proof,
+    ShareAchieved,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,11 +39,11 @@ _SHOWN_PINS = 8
 @dataclass(frozen=True)
 class MatchResult:
     """The matching: `pairs` (the matches.csv columns, sorted by mentee_id then mentor_id), `unmatched`
-    (participant_id, role, reason) and `summary` (what match-summary.json holds)."""
+    (participant_id, role, reason) and `summary` (what match-summary.json holds: `summary.as_dict()`)."""
 
     pairs: pd.DataFrame
     unmatched: pd.DataFrame
-    summary: dict[str, Any]
+    summary: MatchSummary
 
 
 @dataclass
@@ -112,9 +122,7 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     unmatched = _unmatched_frame(prep, cands, mentee, mentor)
     summary = _summary(prep, pairs, unmatched, cands, info, fixed, mentee,
                        {"build_candidates": build_seconds, "solve": solve_seconds,
-                        "total": time.perf_counter() - started})
-    if warnings:
-        summary["warnings"] = warnings
+                        "total": time.perf_counter() - started}, warnings)
     return MatchResult(pairs, unmatched, summary)
 
 
@@ -549,7 +557,7 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
 
 
 def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands: Candidates, info: dict,
-             fixed: _Fixed, mentee: np.ndarray, seconds: dict) -> dict[str, Any]:
+             fixed: _Fixed, mentee: np.ndarray, seconds: dict, warnings: list[str]) -> MatchSummary:
     import pandas as pd
 
     m = prep.programme.matching
@@ -560,7 +568,7 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
     matched = people["id"].isin(matched_ids)
     smallest = prep.programme.reporting.min_group_size
     from mentorctl.people import complement_hidden, pool_small_groups
-    report_by: dict[str, Any] = {}
+    report_by: dict[str, dict[str, GroupRate]] = {}
     for field in prep.programme.reporting.report_by:
         if field not in people.columns:
             continue
@@ -572,58 +580,56 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
         counts = {str(k): int(c) for k, c in table.count().items()}
         hidden = complement_hidden(counts, smallest, pooled)
         report_by[field] = {
-            str(k): ({"people": int(c), "matched": int(s), "rate": round(float(s) / c, 4)} if str(k) not in hidden
-                     else {"people": f"<{smallest}", "matched": None, "rate": None})
+            str(k): (GroupRate(int(c), int(s), round(float(s) / c, 4)) if str(k) not in hidden
+                     else GroupRate(f"<{smallest}", None, None))
             for k, c, s in zip(table.count().index, table.count(), table.sum(), strict=True)}
     objective_value = float(pairs["score"].sum()) if len(pairs) else 0.0
-    summary = {
-        "status": info["status"],
-        "objective": m.objective.value,
-        "objective_value": round(objective_value, 4),
-        "bound": None if info.get("bound") is None else round(float(info["bound"]), 4),
-        "gap": round(float(info.get("gap") or 0.0), 6),
-        "optimality": info["optimality"],
-        "model": info["model"],
-        "type": prep.programme.design.type.value,
-        "pairs": int(len(pairs)),
-        "matched": int(matched.sum()),
-        "unmatched": int((~matched).sum()),
-        "people": int(len(people)),
-        "excluded": excluded,
-        "match_rate": round(float(matched.mean()) if len(people) else 0.0, 4),
-        "min_pair_score": None if not len(pairs) else round(float(pairs["score"].min()), 4),
-        "mean_pair_score": None if not len(pairs) else round(float(pairs["score"].mean()), 4),
-        "mentors_with_mentees": int(pairs["mentor_id"].nunique()) if not prep.peer else None,
-        "fixed_pairs": int(len(fixed.mentee)),
-        "candidates": {"eligible_pairs": int(cands.total_eligible // (2 if prep.peer else 1)),
-                       "kept_per_mentee": m.candidates_per_mentee,
-                       "model_pairs": int(info.get("model_pairs", len(cands.mentee))),
-                       "pruned": cands.pruned},
-        "proof": info.get("proof"),
-        "seconds": {k: round(v, 3) for k, v in seconds.items()},
-        "solve_seconds": round(seconds["solve"], 3),
-        "report_by": report_by,
-    }
-    summary["coverage"] = _coverage(prep, pairs)
-    if not prep.peer:
-        summary["mentor_load"] = _mentor_load(prep, pairs, m.balance)
+    min_share = None
     constraints = prep.programme.matching.constraints
     if constraints.min_share and len(pairs):
         e = np.array([prep.mentee_index[x] for x in pairs["mentee_id"]], np.int64)
         j = np.array([prep.mentor_index[x] for x in pairs["mentor_id"]], np.int64)
-        summary["min_share"] = {
-            c.name: {"required": c.share, "achieved": round(float(prep.source.rule_holds_for_pairs(rule, e, j).mean()), 4)}
+        min_share = {
+            c.name: ShareAchieved(c.share, round(float(prep.source.rule_holds_for_pairs(rule, e, j).mean()), 4))
             for rule, c in zip(prep.rules.min_share, constraints.min_share, strict=True)}
-    if "fair_level" in info:
-        summary["fair_level"] = info["fair_level"]
-    if "stages" in info:
-        summary["stages"] = info["stages"]
-    if "global_bound" in info:
-        summary["global_bound"] = info["global_bound"]
-    return summary
+    proof = info.get("proof")
+    bound = info.get("global_bound")
+    return MatchSummary(
+        status=info["status"],
+        objective=m.objective.value,
+        objective_value=round(objective_value, 4),
+        bound=None if info.get("bound") is None else round(float(info["bound"]), 4),
+        gap=round(float(info.get("gap") or 0.0), 6),
+        optimality=info["optimality"],
+        model=info["model"],
+        type=prep.programme.design.type.value,
+        pairs=int(len(pairs)),
+        matched=int(matched.sum()),
+        unmatched=int((~matched).sum()),
+        people=int(len(people)),
+        excluded=excluded,
+        match_rate=round(float(matched.mean()) if len(people) else 0.0, 4),
+        min_pair_score=None if not len(pairs) else round(float(pairs["score"].min()), 4),
+        mean_pair_score=None if not len(pairs) else round(float(pairs["score"].mean()), 4),
+        mentors_with_mentees=int(pairs["mentor_id"].nunique()) if not prep.peer else None,
+        fixed_pairs=int(len(fixed.mentee)),
+        candidates=CandidateCounts(int(cands.total_eligible // (2 if prep.peer else 1)), m.candidates_per_mentee,
+                                   int(info.get("model_pairs", len(cands.mentee))), bool(cands.pruned)),
+        proof=None if proof is None else Proof(**proof),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+        solve_seconds=round(seconds["solve"], 3),
+        report_by=report_by,
+        coverage=_coverage(prep, pairs),
+        mentor_load=None if prep.peer else _mentor_load(prep, pairs, m.balance),
+        min_share=min_share,
+        fair_level=info.get("fair_level"),
+        stages=tuple(info["stages"]) if "stages" in info else None,
+        global_bound=None if bound is None else GlobalBound(**bound),
+        warnings=tuple(warnings) if warnings else None,
+    )
 
 
-def _coverage(prep: Prepared, pairs: pd.DataFrame) -> dict[str, Any]:
+def _coverage(prep: Prepared, pairs: pd.DataFrame) -> Coverage:
     """Mentees (people the programme admits) by how many mentors they got, and by how many they wanted."""
     n = len(prep.mentees)
     index = prep.mentee_index
@@ -631,19 +637,18 @@ def _coverage(prep: Prepared, pairs: pd.DataFrame) -> dict[str, Any]:
     got = np.bincount(np.array([index[x] for x in ids], np.int64), minlength=n)[prep.mentee_ok]
     wanted = (np.ones(n, np.int64) if prep.peer else prep.mentee_cap)[prep.mentee_ok]
     counts = np.bincount(got, minlength=int(wanted.max(initial=1)) + 1)
-    return {"by_mentors": {str(k): int(c) for k, c in enumerate(counts)},
-            "fully_covered": int((got >= wanted).sum()), "wanted_more": int((got < wanted).sum()),
-            "max_wanted": int(wanted.max(initial=0))}
+    return Coverage({str(k): int(c) for k, c in enumerate(counts)}, int((got >= wanted).sum()),
+                    int((got < wanted).sum()), int(wanted.max(initial=0)))
 
 
-def _mentor_load(prep: Prepared, pairs: pd.DataFrame, balance: float) -> dict[str, Any]:
+def _mentor_load(prep: Prepared, pairs: pd.DataFrame, balance: float) -> MentorLoad:
     """How the mentees spread over the mentors the programme admits (those with capacity)."""
     index = prep.mentor_index
     load = np.bincount(np.array([index[x] for x in pairs["mentor_id"]], np.int64), minlength=len(prep.mentors))
     open_ = prep.mentor_ok & (prep.mentor_cap > 0)
     used = load[open_] > 0
-    return {"mentors": int(open_.sum()), "used": int(used.sum()), "max": int(load.max(initial=0)),
-            "mean": round(float(load[open_][used].mean()) if used.any() else 0.0, 3),
-            "mean_all": round(float(load[open_].mean()) if open_.any() else 0.0, 3),
-            "by_mentees": {str(k): int(c) for k, c in enumerate(np.bincount(load[open_]))},
-            "balance": float(balance)}
+    return MentorLoad(mentors=int(open_.sum()), used=int(used.sum()), max=int(load.max(initial=0)),
+                      mean=round(float(load[open_][used].mean()) if used.any() else 0.0, 3),
+                      mean_all=round(float(load[open_].mean()) if open_.any() else 0.0, 3),
+                      by_mentees={str(k): int(c) for k, c in enumerate(np.bincount(load[open_]))},
+                      balance=float(balance))
