@@ -15,8 +15,6 @@ This module imports pandas at import time; import it only from inside functions 
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -26,10 +24,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from mentorctl import tables
 from mentorctl.errors import ActivityError, Finding, Location
-from mentorctl.guards import InputRefused, check_table_file, check_width, check_workbook
 from mentorctl.limits import DATE_RANGE, EARLIEST_DATE, LATEST_DATE
 from mentorctl.programme import ActivitySource, Programme
+from mentorctl.tables import (
+    EXCEL_SUFFIXES,
+    REFUSED_SUFFIXES,
+    TableError,
+    normalise_heading,
+    read_table,
+)
 
 if TYPE_CHECKING:
     from mentorctl.references import Resolution
@@ -46,7 +51,6 @@ PROBLEM_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "problem")
 HR_FIELDS: tuple[str, ...] = ("employee_id", "left_on", "promoted_on")
 SURVEY_FIELDS: tuple[str, ...] = ("participant_id", "satisfaction", "recommend")
 
-_EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 MAX_SESSION_MINUTES = 1440
 """A session longer than a day is taken to be a typing or export error (e.g. seconds in a minutes column)."""
 RATING_SCALE = (1, 5)
@@ -500,98 +504,30 @@ _EMPTY_FILE = "is empty (no header row, no data): export it again with its heade
 
 
 def _read_table(path: Path) -> tuple[pd.DataFrame, str, pd.Series]:
-    """Read a CSV or Excel sheet (`file.xlsx#Sheet`) as text; return it, a display name and row numbers."""
+    """Read a CSV or Excel sheet (`file.xlsx#Sheet`) through tables.py; return its cells (text or None), a
+    display name and the spreadsheet row numbers. How it was read (not UTF-8, a title row skipped) is kept in
+    `frame.attrs` for the notes."""
     text = str(path)
     sheet: str | None = None
-    if "#" in text and Path(text.split("#")[0]).suffix.lower() in _EXCEL_SUFFIXES:
+    if "#" in text and Path(text.split("#")[0]).suffix.lower() in EXCEL_SUFFIXES | REFUSED_SUFFIXES:
         text, sheet = text.split("#", 1)
     file = Path(text)
     name = file.name + (f"#{sheet}" if sheet else "")
     if not file.exists():
         raise ActivityError("file not found; check the path in programme.yaml or on the command line",
                             location=Location(str(file)))
-    excel = file.suffix.lower() in _EXCEL_SUFFIXES
-    try:  # before parsing: a device, an oversized file, a CSV named .xlsx or a zip bomb is refused
-        check_workbook(file) if file.suffix.lower() in (".xlsx", ".xlsm", ".ods") else check_table_file(file)
-    except InputRefused as e:
-        raise ActivityError(str(e), location=Location(name)) from e
-    if file.stat().st_size == 0:
-        raise ActivityError(_EMPTY_FILE, location=Location(name))
-    notes: list[str] = []
     try:
-        if excel:
-            frame = _read_workbook(file, sheet)
-            check_width(len(frame.columns), 1)
-        else:
-            frame = _read_csv_text(file, name, notes)
-    except InputRefused as e:
-        raise ActivityError(str(e), location=Location(name)) from e
-    except pd.errors.EmptyDataError as e:
-        raise ActivityError(_EMPTY_FILE, location=Location(name)) from e
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ActivityError(f"cannot read it ({first}); save it as UTF-8 CSV or .xlsx",
-                            location=Location(name)) from e
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame.attrs[_NOTES] = notes
-    rows = pd.Series(np.arange(2, len(frame) + 2, dtype=np.int64), index=frame.index)
-    return frame, name, rows
+        table = read_table(file, sheet, name)
+    except TableError as e:
+        raise ActivityError(e.plain_message, location=Location(name)) from e
+    if not table.headings:
+        raise ActivityError(_EMPTY_FILE, location=Location(name))
+    frame = table.frame.loc[:, [bool(h) for h in table.headings]]  # a column without a heading is no field
+    frame.attrs[_NOTES] = table.note_lines()
+    return frame, name, pd.Series(table.rows, index=frame.index)
 
 
 _NOTES = "mentorctl_notes"
-
-
-def _read_workbook(file: Path, sheet: str | None) -> pd.DataFrame:
-    from python_calamine import CalamineError
-
-    try:
-        return pd.read_excel(file, sheet_name=sheet if sheet else 0, dtype=object, engine="calamine")
-    except CalamineError as e:
-        raise InputRefused(f"cannot be read as a workbook ({e}); open it in Excel and save it as .xlsx or "
-                           "CSV") from e
-
-
-def _read_csv_text(file: Path, name: str, notes: list[str]) -> pd.DataFrame:
-    """A CSV export as text cells: decoded like a roster (UTF-8, else Windows-1252 with a note), no wider than
-    `limits.MAX_COLUMNS`, and refused when an unbalanced quote swallowed rows (far fewer rows than lines)."""
-    import io
-
-    from mentorctl.roster import decode_text
-
-    text, encoding = decode_text(file.read_bytes())
-    if encoding != "utf-8-sig":
-        notes.append(f"{name} is not UTF-8; it was read as {encoding} (Windows/Latin-1): check accented names "
-                     "look right, or export it as UTF-8")
-    separator = _sniff_separator(text)
-    header = text[:text.find("\n")] if "\n" in text else text
-    check_width(header.count(separator) + 1, 1)
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, sep=separator,
-                            skip_blank_lines=True)
-    except pd.errors.ParserError:
-        from mentorctl.guards import read_csv_records
-
-        read_csv_records(text, separator)  # names the row where a stray quote opens, if that is the cause
-        raise
-    lines = text.count("\n") + (not text.endswith("\n"))
-    if len(frame) + 1 < 0.9 * lines and len(frame) + 1 < lines - 1:  # rows went missing: find the quote
-        from mentorctl.guards import read_csv_records
-
-        read_csv_records(text, separator)
-    return frame
-
-
-def _sniff_separator(text: str) -> str:
-    sample = text[:8192]
-    header = sample.splitlines()[0] if sample else ""
-    try:
-        return csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
-def _normal(heading: str) -> str:
-    return re.sub(r"[\s\-]+", "_", str(heading).strip().casefold())
 
 
 def _headings(frame: pd.DataFrame) -> str:
@@ -601,8 +537,8 @@ def _headings(frame: pd.DataFrame) -> str:
 def _find_column(frame: pd.DataFrame, wanted: str) -> str | None:
     if wanted in frame.columns:
         return wanted
-    normal = _normal(wanted)
-    return next((c for c in frame.columns if _normal(c) == normal), None)
+    normal = normalise_heading(wanted)
+    return next((c for c in frame.columns if normalise_heading(c) == normal), None)
 
 
 def _has_column(frame: pd.DataFrame, columns: Mapping[str, str], field_name: str) -> bool:
@@ -629,9 +565,9 @@ def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str], fields: Iterab
             used.add(found)
     extra = []
     for column in frame.columns:
-        if column in used or str(column).startswith("Unnamed:"):
+        if column in used:
             continue
-        name = _normal(column)
+        name = tables.field_name(column)
         if name and name not in mapped:
             mapped[name] = frame[column]
             extra.append(name)

@@ -3,17 +3,24 @@ wrong and saying where: file, row and column."""
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from mentorctl import tables
 from mentorctl.errors import Finding, Location, RosterError, shorten
-from mentorctl.guards import InputRefused, check_table_file, check_width, check_workbook, read_csv_records
 from mentorctl.limits import MAX_CAPACITY
 from mentorctl.programme import FieldType, Programme
+from mentorctl.tables import Table, TableError, unique_headings
+
+# re-exported under their old names: other modules read tables through these too
+from mentorctl.tables import decode_text as decode_text
+from mentorctl.tables import field_name as snake_case
+from mentorctl.tables import normalise_heading as normalise_heading
+from mentorctl.tables import sniff_delimiter as sniff_delimiter
+from mentorctl.tables import split_sheet as split_sheet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,7 +31,7 @@ REQUIRED_FIELDS = ("id", "name")
 ROW_COLUMN = "_row"
 RawTable = tuple[list[str], list[list[Any]], list[int]]  # headings, rows of cells, spreadsheet row numbers
 
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xltx", ".xltm"}
+EXCEL_SUFFIXES = tables.EXCEL_SUFFIXES
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _ALIASES = {
@@ -45,20 +52,6 @@ def row_at(frame: pd.DataFrame, label: Hashable) -> int:
     """The source row number (the `_row` column) of the row labelled `label`."""
     return int(cast(int, frame.at[label, ROW_COLUMN]))  # pandas-stubs types a cell as any scalar; _row is int
 
-
-
-def normalise_heading(heading: str) -> str:
-    """How headings are compared: case-, space-, underscore- and hyphen-insensitive."""
-    return re.sub(r"[\s_\-]+", "", str(heading).strip().lower())
-
-
-def snake_case(heading: str) -> str:
-    """`Job Level`, `JobLevel`, `job-level` → `job_level`."""
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(heading).strip())
-    text = re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_").lower()
-    if not text:
-        return "column"
-    return f"f_{text}" if text[0].isdigit() else text
 
 
 def is_email(value: Any) -> bool:
@@ -373,202 +366,29 @@ def missing_file_message(programme: Programme, paths: list[Path]) -> str:
     return f"{what}; check the path under `rosters:` in programme.yaml (paths are relative to the programme folder)"
 
 
-def split_sheet(spec: str) -> tuple[str, str | None]:
-    """`file.xlsx#Sheet` → (`file.xlsx`, `Sheet`)."""
-    if "#" in spec:
-        path, sheet = spec.rsplit("#", 1)
-        return path, sheet or None
-    return spec, None
-
-
 def read_table(path: Path, sheet: str | None, source: str, out: FindingCollector) -> RawTable | None:
-    """Read a CSV or Excel sheet as (headings, rows of cells, spreadsheet row numbers); None on error."""
+    """A table (tables.read_table) as (headings, rows of cells, spreadsheet row numbers), its notes and any
+    error added to `out` as findings; None when it cannot be read."""
+    table = read_roster_table(path, sheet, source, out)
+    if table is None:
+        return None
+    cells = table.frame.to_numpy(dtype=object).tolist() if len(table.headings) else []
+    return list(table.headings), cells, table.rows.tolist()
+
+
+def read_roster_table(path: Path, sheet: str | None, source: str, out: FindingCollector) -> Table | None:
+    """tables.read_table with its notes and error as findings (a roster's messages for a missing file)."""
     if not path.exists():
         out.error(f"file not found (looked at {path}); check the path under `rosters:` in programme.yaml "
                   "(paths are relative to the programme folder)", source)
         return None
-    if path.is_dir():
-        out.error("is a folder, not a roster file", source)
-        return None
-    suffix = path.suffix.lower()
-    try:  # before parsing: a device, an oversized file or a zip bomb is refused with the limit it breaks
-        check_workbook(path) if suffix in EXCEL_SUFFIXES else check_table_file(path)
-    except InputRefused as e:
-        out.error(str(e), source)
-        return None
-    if suffix in EXCEL_SUFFIXES:
-        return _read_excel(path, sheet, source, out)
-    if suffix == ".xls":
-        out.error("old .xls workbooks are not supported; open it and save as .xlsx or CSV", source)
-        return None
-    if sheet:
-        out.error(f"'#{sheet}' names a sheet, but {path.name} is not an Excel workbook", source)
-        return None
-    return _read_csv(path, source, out)
-
-
-def _read_excel(path: Path, sheet: str | None, source: str, out: FindingCollector) -> RawTable | None:
-    import zipfile
-
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as e:
-        out.error(f"cannot open as an Excel workbook ({e.__class__.__name__}: {e}); is it an .xlsx file?", source)
+        table = tables.read_table(path, sheet, source)
+    except TableError as e:
+        out.error(e.plain_message, source)
         return None
-    try:
-        if sheet is None:
-            visible = [w for w in workbook.worksheets if getattr(w, "sheet_state", "visible") == "visible"]
-            worksheet = (visible or workbook.worksheets)[0]
-        elif sheet in workbook.sheetnames:
-            worksheet = workbook[sheet]
-        else:
-            match = [s for s in workbook.sheetnames if s.strip().lower() == sheet.strip().lower()]
-            if not match:
-                out.error(f"no sheet named '{sheet}'; sheets in {path.name}: "
-                          f"{', '.join(repr(s) for s in workbook.sheetnames)}", source)
-                return None
-            worksheet = workbook[match[0]]
-        raw = _sheet_rows(worksheet)
-    except InputRefused as e:
-        out.error(str(e), source)
-        return None
-    finally:
-        workbook.close()
-    start = _header_row(raw, source, out)
-    if start is None:
-        return [], [], []
-    headings = [_as_text(c) or "" for c in raw[start]]
-    rows = [[_excel_cell(c) for c in r] for r in raw[start + 1:]]
-    return headings, rows, list(range(start + 2, start + 2 + len(rows)))
-
-
-def _sheet_rows(worksheet: Any) -> list[list[Any]]:
-    """A sheet's rows as lists of equal width. The sheet's recorded size is ignored (a stale `A1:XFD1048576`
-    would pad every row to 16,384 cells) and a row wider than `limits.MAX_COLUMNS` is refused."""
-    if hasattr(worksheet, "reset_dimensions"):
-        worksheet.reset_dimensions()
-    raw: list[list[Any]] = []
-    for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
-        row = list(values)
-        while row and row[-1] is None:
-            row.pop()
-        check_width(len(row), number)
-        raw.append(row)
-    width = max(map(len, raw), default=0)
-    return [row + [None] * (width - len(row)) for row in raw]
-
-
-def _header_row(raw: list[list[Any]], source: str, out: FindingCollector) -> int | None:
-    """The heading row: the first row about as wide as the table (a title or note above it is skipped)."""
-    widths = [sum(1 for c in r if _present(c)) for r in raw[:30]]
-    if not any(widths):
-        return None
-    needed = max(min(2, max(widths)), (max(widths) + 1) // 2)
-    start = next(i for i, w in enumerate(widths) if w >= needed)
-    skipped = [i + 1 for i in range(start) if widths[i]]
-    if skipped:
-        out.warning(f"row(s) {', '.join(map(str, skipped))} above the column headings were skipped "
-                    f"(a title?); the headings are on row {start + 1}", source)
-    return start
-
-
-def _read_csv(path: Path, source: str, out: FindingCollector) -> RawTable | None:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        out.error(f"cannot read the file ({e.strerror or e}); check its permissions", source)
-        return None
-    if data[:4] == b"PK\x03\x04":
-        out.error("looks like an Excel workbook with a .csv name; rename it to .xlsx", source)
-        return None
-    text, encoding = decode_text(data)
-    if encoding != "utf-8-sig":
-        out.warning(f"not UTF-8; read as {encoding} (Windows/Latin-1). Check accented names look right, "
-                    "or save it as 'CSV UTF-8'", source)
-    if "\x00" in text:
-        out.error("contains NUL bytes: it may be UTF-16; save it as 'CSV UTF-8'", source)
-        return None
-    delimiter = sniff_delimiter(text)
-    try:
-        records = read_csv_records(text, delimiter).records
-    except InputRefused as e:
-        out.error(str(e), source)
-        return None
-    start = _header_row(records, source, out)
-    if start is None:
-        return [], [], []
-    headings = [_as_text(h) or "" for h in records[start]]
-    while headings and not headings[-1]:  # trailing empty columns (a stray delimiter at line ends)
-        headings.pop()
-    rows, numbers = [], []
-    for offset, record in enumerate(records[start + 1:], start=start + 2):
-        if len(record) > len(headings) and any(c.strip() for c in record[len(headings):]):
-            out.warning(f"has {len(record)} cells but the header has {len(headings)}; extra cells ignored "
-                        "(a stray delimiter or unquoted comma?)", source, offset)
-        rows.append([c if c.strip() else None for c in record[:len(headings)]] +
-                    [None] * max(0, len(headings) - len(record)))
-        numbers.append(offset)
-    return headings, rows, numbers
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter of a CSV text: comma, semicolon (European Excel), tab or pipe."""
-    lines = [line for line in text[:20000].splitlines() if line.strip()][:10]
-    try:
-        return csv.Sniffer().sniff("\n".join(lines) or ",", delimiters=",;\t|").delimiter
-    except csv.Error:
-        counts = {d: lines[0].count(d) for d in ",;\t|"} if lines else {}
-        return max(counts, key=lambda d: counts[d]) if counts and max(counts.values()) else ","
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode a text file: UTF-8 (with or without BOM), else Windows-1252, else Latin-1; returns (text, encoding)."""
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
-
-
-def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, str) and not value.strip())
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-_LINE_BREAKS = re.compile(r"\s*[\r\n\t\x0b\x0c]+\s*")
-
-
-def _as_text(value: Any) -> str | None:
-    """A cell as clean text: control characters dropped, line breaks and tabs (Alt+Enter in Excel, quoted
-    newlines in CSV) folded to one space, surrounding spaces trimmed; None when empty."""
-    if value is None:
-        return None
-    text = str(value)
-    if not text.isprintable():  # rare: only then pay for the regular expressions
-        text = _LINE_BREAKS.sub(" ", _CONTROL.sub("", text))
-    return text.strip() or None
-
-
-def _excel_cell(value: Any) -> Any:
-    from datetime import date, datetime
-
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds") if value.time() != datetime.min.time() \
-            else value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+    out.findings.extend(table.notes)
+    return table
 
 
 _TICKED = {"1", "yes", "y", "true", "x", "✓", "✔", "☑", "ticked", "checked", "available", "on"}
@@ -591,7 +411,7 @@ class _Headings:
     def __init__(self, headings: list[str]) -> None:
         self.headings = headings
         self.lookup: dict[str, int] = {}
-        self.display: list[str] = list(headings)
+        self.display: list[str] = [u if h else "" for h, u in zip(headings, unique_headings(headings), strict=True)]
         counts: dict[str, int] = {}
         copies = []
         for index, heading in enumerate(headings):
@@ -603,7 +423,6 @@ class _Headings:
                 self.lookup.setdefault(norm, index)
             else:
                 copies.append((f"{norm}{counts[norm]}", index))
-                self.display[index] = f"{heading}_{counts[norm]}"
         for key, index in copies:  # a real heading wins over a copy's name
             self.lookup.setdefault(key, index)
         self.repeated = {norm for norm, count in counts.items() if count > 1}
@@ -773,10 +592,8 @@ def _ticked(value: str | None, label: str) -> list[str]:
     return [f"{label} {part.strip()}" for part in value.split(separator) if part.strip()]
 
 
-def _cells(column: _Column, row: list[Any], list_separator: str) -> str | None:
-    if column.how == "one":
-        return _as_text(row[column.positions[0]])
-    parts = [_as_text(row[p]) for p in column.positions]
+def _combine(column: _Column, parts: tuple[str | None, ...], list_separator: str) -> str | None:
+    """One field from the (clean) cells of the several columns it is read from."""
     if column.how == "first_non_empty":
         return next((p for p in parts if p), None)
     if column.how == "list":
@@ -797,21 +614,28 @@ def _read_roster(programme: Programme, spec: str, role: str, out: FindingCollect
     if not path.exists():
         out.missing.setdefault(path, spec)  # reported together, once per file (see check_participants)
         return None
-    table = read_table(path, sheet, spec, out)
+    table = read_roster_table(path, sheet, spec, out)
     if table is None:
         return None
-    headings, rows, numbers = table
-    keep = [i for i, r in enumerate(rows) if any(_present(c) for c in r)]
-    if not headings or not keep:
+    headings = list(table.headings)
+    if not headings or not len(table):
         out.error("has no people in it (no data rows under the header); add at least one row", spec)
         return None
     fields = _resolve_columns(programme, role, headings, spec, out, {} if unfound is None else unfound)
     if fields is None:
         return None
     separator_for = programme.rosters.separator_for
-    data = {name: pd.Series([_cells(column, rows[i], separator_for(name)) for i in keep], dtype=object)
-            for name, column in fields.items()}
-    data[ROW_COLUMN] = pd.Series(np.asarray([numbers[i] for i in keep], dtype=np.int64))
+    cells = [table.frame.iloc[:, i].to_numpy(dtype=object) for i in range(len(headings))]
+    data: dict[str, pd.Series] = {}
+    for name, column in fields.items():
+        if column.how == "one":
+            data[name] = pd.Series(cells[column.positions[0]].copy(), dtype=object)
+        else:
+            separator = separator_for(name)
+            data[name] = pd.Series([_combine(column, parts, separator)
+                                    for parts in zip(*(cells[p] for p in column.positions), strict=True)],
+                                   dtype=object)
+    data[ROW_COLUMN] = pd.Series(table.rows.astype(np.int64))
     frame = pd.DataFrame(data)  # built at once: a 168-column grid never makes pandas warn
     heading_of = {name: " + ".join(headings[p] for p in column.positions[:3])
                   + (f" + {len(column.positions) - 3} more" if len(column.positions) > 3 else "")
