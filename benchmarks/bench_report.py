@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         from mentorctl.programme import load_programme
         from mentorctl.report import build_report
-        from mentorctl.report.writers import write_html, write_json, write_markdown, write_xlsx
+        from mentorctl.report.writers import write_html, write_json, write_markdown, write_workbook
 
         timings: dict[str, float] = {"import mentorctl.report": time.perf_counter() - start}
         programme = load_programme(folder)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         for label, write in (("write report.json", lambda: write_json(report, out / "report.json")),
                              ("write report.md", lambda: write_markdown(report, out / "report.md")),
                              ("write report.html", lambda: write_html(report, out / "report.html", programme)),
-                             ("write report.xlsx", lambda: write_xlsx(report, out / "report.xlsx"))):
+                             ("write report.xlsx", lambda: write_workbook(report, out / "report.xlsx"))):
             began = time.perf_counter()
             write()
             timings[label] = time.perf_counter() - began

@@ -305,6 +305,25 @@ def test_request_round_end_to_end(programme, run_cli, smtp_server):
     assert "## Self-matching" in markdown and "| Requests expired | 2 |" in markdown
     html = (folder / "out" / "report.html").read_text()
     assert "<h2>Self-matching</h2>" in html and "Days to match (median / longest)" in html
+    from openpyxl import load_workbook
+
+    book = load_workbook(folder / "out" / "report.xlsx")
+    sheet = book["Self-matching"]
+    steps = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    assert {k: steps[k].value for k in ("Mentees shortlisted", "Mentees who sent requests", "Requests sent",
+                                        "Mentees matched", "Requests declined", "Requests expired",
+                                        "Requests withdrawn (matched elsewhere)",
+                                        "Acceptances refused (mentor full)")} == {
+        "Mentees shortlisted": 5, "Mentees who sent requests": 5, "Requests sent": 8, "Mentees matched": 2,
+        "Requests declined": 1, "Requests expired": 2, "Requests withdrawn (matched elsewhere)": 1,
+        "Acceptances refused (mentor full)": 1}
+    assert (steps["Days to match (median)"].value, steps["Days to match (longest)"].value) == (2.5, 3.0)
+    assert steps["Matched with their first choice"].value == 1.0
+    assert steps["Matched with their first choice"].number_format == "0.0%"
+    assert (steps["Requests per mentor (most)"].value, steps["Mentors who received requests"].value) == (3, 4)
+    assert steps["Share of requests to the busiest 10% of them"].value == 0.375
+    titles = [c.title.tx.rich.p[0].r[0].t for c in book["Charts"]._charts]
+    assert "Self-matching funnel" in titles
 
 
 def test_requests_preview_saves_nothing(programme, run_cli, smtp_server):

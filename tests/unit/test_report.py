@@ -60,10 +60,11 @@ def test_survey_and_hr_extract_kpis(tmp_path):
     assert report.kpis["nps"] == 25.0                       # promoters 10, 9; detractor 6; of 4
     # participants in the HR extract: m1 m2 m3 m4 e1 e2 e3 (7), m2 left on 02-20, m1 promoted on 02-15
     # others employed at the start: e4 e5 e6 x2 (x1 left before the period): e4 left, e5 promoted
-    assert report.kpis["retention_rate"] == {"participants": round(6 / 7, 3), "participants_n": 7,
-                                             "non_participants": 0.75, "non_participants_n": 4}
-    assert report.kpis["promotion_rate"]["participants"] == round(1 / 7, 3)
-    assert report.kpis["promotion_rate"]["non_participants"] == 0.25
+    assert report.kpis["retention_rate"].as_dict() == {"participants": round(6 / 7, 3), "participants_n": 7,
+                                                       "non_participants": 0.75, "non_participants_n": 4}
+    assert report.kpis["promotion_rate"].participants == round(1 / 7, 3)
+    assert report.kpis["promotion_rate"].non_participants == 0.25
+    assert report.as_dict()["kpis"]["retention_rate"] == report.kpis["retention_rate"].as_dict()   # report.json
 
 
 def test_goals_value_target_met_and_trend(tmp_path):
@@ -143,7 +144,7 @@ def test_no_activity_configured_is_a_note_not_a_crash(tmp_path):
     folder = make_programme(tmp_path / "p", activity_yaml="")
     report = _report(folder)
     assert report.is_empty
-    assert any("No activity log is configured" in note for note in report.data_quality.notes)
+    assert any("No activity log is configured" in note.text for note in report.data_quality.notes)
 
 
 def test_html_is_self_contained_and_shows_the_values(tmp_path):
@@ -266,12 +267,12 @@ def test_a_period_before_the_programme_counts_nothing_and_says_so(tmp_path):
     report = _report(folder, period=Period(date(2020, 1, 1), date(2020, 2, 1)))
     assert report.kpis["relationships_formed"] == 0
     assert report.kpis["participation_rate"] == 0.0 and report.participants == 0
-    assert report.kpis["retention_rate"]["participants"] is None     # nobody took part
+    assert report.kpis["retention_rate"].participants is None     # nobody took part
     goals = {g.name: g for g in report.goals}
     assert goals["People stay"].met is None and goals["Hours delivered"].met is False
     assert report.warnings and "lies entirely outside the programme's dates (2026-02-02..2026-03-01)" in \
         report.warnings[0]
-    assert report.warnings[0] in report.data_quality.notes
+    assert report.warnings[0] in report.data_quality.note_texts
     html, markdown = render_html(report, load_programme(folder)), render_markdown(report)
     assert '<p class="notice"><strong>Warning:</strong> The period 2020-01-01..2020-02-01 lies' in html
     assert "> **Warning:** The period 2020-01-01..2020-02-01 lies" in markdown
@@ -357,7 +358,7 @@ def test_goal_completion_counts_only_achievements_of_goals_set(tmp_path):
     report = _report(make_programme(tmp_path / "p", events=events))
     assert report.kpis["goals_set"] == 2 and report.kpis["goals_achieved"] == 4
     assert report.kpis["goal_completion_rate"] == 1.0                 # 2 of 2 set, not 4 of 2 = 200 %
-    assert any("2 goal achievement(s) match no goal set" in n for n in report.data_quality.notes)
+    assert any("2 goal achievement(s) match no goal set" in n.text for n in report.data_quality.notes)
     table = report.breakdowns["department"].set_index("group")
     assert table.loc["Sales", "goals_achieved"] == 2
 
@@ -484,3 +485,57 @@ def test_report_shows_match_coverage_unmatched_and_inactive_pairs(tmp_path):
     assert "Mentees matched" in html and "50.0%" in html and "Inactive pairs" in html
     assert "3 of 6 eligible mentees matched (50.0%); 3 unmatched." in render_markdown(report)
     assert report.as_dict()["coverage"]["inactive_pairs"] == 1
+
+
+REL_MENTORS = "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\nM3,Cy,m3@x.org\n"
+REL_MENTEES = "id,name,email\nE1,Eve,e1@x.org\nE2,Fay,e2@x.org\nE3,Gil,e3@x.org\nE4,Hal,e4@x.org\n"
+
+
+def test_relationships_section_is_in_every_format_but_the_follow_up_pairs_only_in_follow_up_csv(
+        small_programme, tmp_path):
+    from openpyxl import load_workbook
+
+    from mentorctl.relationships import EndReason, end_pair
+    from mentorctl.roster import load_participants
+
+    folder = small_programme("rel", REL_MENTORS, REL_MENTEES)
+    (folder / "out").mkdir()
+    (folder / "out" / "matches.csv").write_text("mentee_id,mentor_id,score\nE1,M1,1\nE2,M2,1\nE3,M3,1\n")
+    programme = load_programme(folder)
+    end_pair(programme, load_participants(programme), "E1", "M1", EndReason.NOT_A_FIT, on=date(2027, 3, 31),
+             rematch=True)
+    report = build_report(programme, period=Period(date(2027, 3, 1), date(2027, 5, 1)), today=date(2027, 5, 1),
+                          now=datetime(2027, 5, 2, 9, 0))
+    written = write_report(report, tmp_path / "out", programme=programme)
+    # by hand: three pairs from 1 March; E1–M1 ended "not a fit" on 31 March (30 days, early) and E1 waits
+    # for a rematch since then (31 days on 1 May); E2–M2 and E3–M3 run 61 days with no meeting logged
+    html = written["html"].read_text(encoding="utf-8")
+    section = html[html.index("<h2>Relationships</h2>"):]
+    section = section[:section.index("</section>")]
+    for label, value in (("Relationships started", "3"), ("Active", "2"), ("Ended", "1 (0 completed, 1 early)"),
+                         ("Ended by reason", "not-a-fit hidden*"), ("Median duration", "61 days"),
+                         ("Waitlist", "1 (median wait 31 days)"), ("Rematches", "1"),
+                         ("Pairs for the coordinator to follow up", "2 (see follow-up.csv)")):
+        assert f'<th scope="row">{label}</th><td>{value}</td>' in section, label
+    book = load_workbook(written["xlsx"])
+    rows = {r[0]: (r[1], cell.number_format) for r, cell in zip(
+        book["Relationships"].iter_rows(min_row=2, values_only=True), book["Relationships"]["B"][1:],
+        strict=True) if r[0]}
+    assert rows["Relationships started"] == (3, "#,##0") and rows["Ended early"] == (1, "#,##0")
+    assert rows["Ended by reason: not-a-fit"][0] == "hidden*"          # a group under 5: never a number
+    assert rows["Median duration (days)"] == (61, "#,##0.0") and rows["Reached the planned length"] == (0, "0.0%")
+    assert rows["Median wait (days)"][0] == 31 and rows["Rematches"][0] == 1
+    assert rows["Pairs for the coordinator to follow up (follow-up.csv)"][0] == 2
+    assert "| Relationships started | 3 |" in written["md"].read_text(encoding="utf-8")
+    # the follow-up list names pairs: follow-up.csv only, never report.html/md/json/xlsx
+    follow = written["follow_up"].read_text(encoding="utf-8")
+    assert "E2,M2,no first meeting" in follow and "E3,M3,no first meeting" in follow
+    for name in ("html", "md", "json"):
+        assert "no first meeting" not in written[name].read_text(encoding="utf-8"), name
+    import zipfile
+
+    with zipfile.ZipFile(written["xlsx"]) as archive:
+        assert not any(b"no first meeting" in archive.read(n) for n in archive.namelist())
+    # data-quality notes read as sentences in every format (not as the objects that carry them)
+    assert "No activity log is configured" in html and "Note(" not in written["md"].read_text(encoding="utf-8")
+    assert any("No activity log is configured" in str(c.value) for c in book["Data quality"]["A"])

@@ -137,5 +137,5 @@ def _print_problems(result: Report, shown: int = 5) -> None:
             err_console.print(f"  {problem['file']}, {label} {rows}{more}, column {problem['column']}{example}: "
                               f"{problem['problem']} ({problem['count']:,} row(s))", markup=False, soft_wrap=True)
     for note in quality.notes:
-        if note.startswith(("No activity log", "No out/matches", "Goal '", "report_by")) or "is not UTF-8" in note:
-            err_console.print(f"Note: {note}", markup=False, soft_wrap=True)
+        if note.needs_attention:
+            err_console.print(f"Note: {note.text}", markup=False, soft_wrap=True)

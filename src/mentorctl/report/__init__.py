@@ -22,13 +22,39 @@ Definitions the numbers depend on:
 - Implausible input. Sessions must last 0 to 1440 minutes and ratings be 1-5; other rows are rejected with
   file, row and column like any unreadable row (`activity.py`).
 
+Modules: `load.py` reads every input once (`load_inputs` → a frozen `ReportInputs`); `build.py` computes the
+report from them without touching a file (`compute_report`; `build_report` does both); `kpis.py` the KPIs
+(vectorised); `formatting.py` how values and rows read; one writer per format: `markdown.py`, `html.py`
+(with `charts.py`'s inline SVG), `workbook.py` (through `mentorctl.xlsx`), and report.json as
+`Report.as_dict()`; `writers.write_report` writes the chosen formats.
+
 Imports pandas at import time: import it from inside functions or CLI command bodies only.
 """
 
-from mentorctl.report.build import Coverage, DataQuality, GoalResult, Report, build_report, default_period
-from mentorctl.report.kpis import KPI_LABELS, KPI_NAMES, Period, compute_kpis, parse_period
+from mentorctl.report.build import (
+    Coverage,
+    DataQuality,
+    GoalResult,
+    Note,
+    NoteKind,
+    Report,
+    build_report,
+    compute_report,
+    default_period,
+)
+from mentorctl.report.kpis import (
+    KPI_LABELS,
+    KPI_NAMES,
+    ByParticipation,
+    KpiValue,
+    Period,
+    compute_kpis,
+    parse_period,
+)
+from mentorctl.report.load import ReportInputs, load_inputs
 
 __all__ = [
-    "KPI_LABELS", "KPI_NAMES", "Coverage", "DataQuality", "GoalResult", "Period", "Report", "build_report",
-    "compute_kpis", "default_period", "parse_period",
+    "KPI_LABELS", "KPI_NAMES", "ByParticipation", "Coverage", "DataQuality", "GoalResult", "KpiValue", "Note",
+    "NoteKind", "Period", "Report", "ReportInputs", "build_report", "compute_kpis", "compute_report",
+    "default_period", "load_inputs", "parse_period",
 ]

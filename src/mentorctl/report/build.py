@@ -1,28 +1,25 @@
-"""Assemble a report: read every input, compute KPIs, goals with trends, breakdowns and data-quality notes."""
+"""Compute a report from its inputs (`load.ReportInputs`): KPIs, goals with trends, match coverage,
+suppressed breakdowns, the relationships section and data-quality notes. `compute_report` reads no file;
+`build_report` is `load.load_inputs` then `compute_report` (and the same for a compared programme)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from mentorctl.activity import (
-    ACTIVITY_COLUMNS,
-    EVENTS,
-    PROBLEM_COLUMNS,
-    load_activity,
-    read_hr_extract,
-    read_survey,
-)
+from mentorctl.activity import ACTIVITY_COLUMNS, EVENTS, PROBLEM_COLUMNS
 from mentorctl.programme import Programme, load_programme, parse_duration
 from mentorctl.report.kpis import (
     KPI_NAMES,
     UNDATED_KPIS,
+    KpiValue,
     Period,
     achieved_goals_set,
     breakdown,
@@ -30,6 +27,7 @@ from mentorctl.report.kpis import (
     date_pairs,
     elapsed_share,
     kpi_value,
+    kpis_as_dict,
     pace,
     person_metrics,
     prepare_events,
@@ -37,11 +35,42 @@ from mentorctl.report.kpis import (
     trend,
     weekly_series,
 )
+from mentorctl.report.load import ReportInputs, load_inputs
 
 EXCEL_ROWS = 1_048_575
 
 if TYPE_CHECKING:
     from mentorctl.relationships import RelationshipsSection
+
+
+class NoteKind(Enum):
+    """What a data-quality note is about; the kinds that need the coordinator's attention are also shown on
+    the terminal (`Note.needs_attention`)."""
+
+    INFO = "info"
+    """What was counted or left out and why (events outside the period, duplicates, hidden cells…)."""
+    MISSING_INPUT = "missing input"
+    """An input the report would use is not there (no activity log configured, no out/matches.csv)."""
+    CONFIGURATION = "configuration"
+    """programme.yaml asks for something the report cannot do (an unknown goal KPI or report_by field)."""
+    READING = "reading"
+    """How a file was read (e.g. not UTF-8: read as Windows/Latin-1)."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """One data-quality note of the report: its sentence and its kind."""
+
+    text: str
+    kind: NoteKind = NoteKind.INFO
+
+    @property
+    def needs_attention(self) -> bool:
+        """Shown on the terminal too: something to fix or to check, not only to know."""
+        return self.kind is not NoteKind.INFO
+
+    def as_dict(self) -> dict[str, str]:
+        return {"text": self.text, "kind": self.kind.value}
 
 
 @dataclass(frozen=True)
@@ -80,7 +109,11 @@ class DataQuality:
     duplicates: int
     outside_period: int
     problems: pd.DataFrame
-    notes: list[str]
+    notes: list[Note]
+
+    @property
+    def note_texts(self) -> list[str]:
+        return [n.text for n in self.notes]
 
     def summary(self, first: int = 5) -> list[dict[str, Any]]:
         """Problems grouped by file, column and problem: how many rows, the first row numbers and the first
@@ -128,7 +161,7 @@ class Report:
     programme: str
     period: Period
     generated_at: datetime
-    kpis: dict[str, Any]
+    kpis: dict[str, KpiValue]
     goals: list[GoalResult]
     breakdowns: dict[str, pd.DataFrame]
     suppressed_cells: int
@@ -194,7 +227,7 @@ class Report:
             "warnings": self.warnings,
             "population": self.population,
             "participants": self.participants,
-            "kpis": {name: self.kpis.get(name) for name in KPI_NAMES},
+            "kpis": kpis_as_dict(self.kpis),
             "excluded": self.excluded,
             "verdict": self.verdict,
             "programme_elapsed": round(self.elapsed, 3),
@@ -217,7 +250,7 @@ class Report:
                 "duplicates": self.data_quality.duplicates,
                 "outside_period": self.data_quality.outside_period,
                 "problems": self.data_quality.summary(first=20),
-                "notes": self.data_quality.notes,
+                "notes": self.data_quality.note_texts,
             },
         }
         if self.self_matching is not None:
@@ -229,7 +262,7 @@ class Report:
                 "programme": self.compare.programme,
                 "period": {"start": self.compare.period.start.isoformat(),
                            "end": self.compare.period.end.isoformat()},
-                "kpis": {name: self.compare.kpis.get(name) for name in KPI_NAMES},
+                "kpis": kpis_as_dict(self.compare.kpis),
             }
         return data
 
@@ -261,44 +294,50 @@ def build_report(programme: Programme, *, period: Period | None = None,
                  activity_paths: Sequence[str | Path] | None = None, today: date | None = None,
                  compare: Programme | str | Path | None = None, now: datetime | None = None,
                  timings: dict[str, float] | None = None) -> Report:
-    """Read the programme's rosters, matches, activity, HR extract and survey; compute the whole report.
+    """Read the programme's inputs (`load.load_inputs`) and compute the whole report (`compute_report`);
+    with `compare`, the other programme's report too, over its own default period.
 
     `timings`, when given, receives the seconds spent in each stage (for benchmarks)."""
     from time import perf_counter
 
-    from mentorctl.matches import default_matches_path, read_matches
-    from mentorctl.roster import load_participants
+    period = period or default_period(programme, today)
+    as_of = min(period.end, today or datetime.now(programme.tz).date())
+    inputs = load_inputs(programme, as_of=as_of, activity_paths=activity_paths, timings=timings)
+    began = perf_counter()
+    other = None
+    if compare is not None:
+        other_programme = compare if isinstance(compare, Programme) else load_programme(compare)
+        other = build_report(other_programme, today=today, now=now)
+    report = compute_report(inputs, period, now=now or datetime.now(programme.tz), compare=other)
+    if timings is not None:
+        timings["KPIs, trends, breakdowns"] = timings.get("KPIs, trends, breakdowns", 0.0) + perf_counter() - began
+    return report
 
-    clock = [perf_counter()]
 
-    def lap(stage: str) -> None:
-        if timings is not None:
-            now_ = perf_counter()
-            timings[stage] = timings.get(stage, 0.0) + now_ - clock[0]
-            clock[0] = now_
-
+def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compare: Report | None = None) -> Report:
+    """The report over `period` from what `load_inputs` read (no file is read or written here); `now` is
+    its time of writing, `compare` another programme's report shown beside it."""
+    programme = inputs.programme
     tz = programme.tz
     settings = programme.reporting
-    period = period or default_period(programme, today)
-    notes: list[str] = []
-    participants = load_participants(programme)
-    roster_frames = [r.frame.assign(_role=r.role) for r in participants.rosters()]
-    people_frame = pd.concat(roster_frames, ignore_index=True).drop_duplicates("id", keep="first")
-    people = pd.Index(people_frame["id"].astype(str).to_numpy())
-    people_frame = people_frame.set_index(people)
-
-    excluded = _excluded(programme, participants, notes)
+    notes: list[Note] = []
+    people_frame = inputs.people
+    people = pd.Index(people_frame.index.to_numpy())
+    excluded = inputs.excluded
+    if inputs.eligibility_error is not None:
+        notes.append(Note(f"design.eligibility could not be applied ({inputs.eligibility_error}); everyone "
+                          "rostered counts as eligible.", NoteKind.CONFIGURATION))
+    elif excluded:
+        notes.append(Note(f"{len(excluded)} rostered people are excluded by design.eligibility and not counted "
+                          "as eligible (participation rate, breakdowns, match coverage)."))
     eligible = ~people.isin(list(excluded))
 
-    pairs = None
-    if default_matches_path(programme).exists():
-        pairs = read_matches(programme, participants=participants)[["mentor_id", "mentee_id"]]
-    else:
-        notes.append("No out/matches.csv: relationships formed are the pairs that logged a session "
-                     "(run `mentorctl match` to count the matches made).")
+    pairs = inputs.pairs
+    if pairs is None:
+        notes.append(Note("No out/matches.csv: relationships formed are the pairs that logged a session "
+                          "(run `mentorctl match` to count the matches made).", NoteKind.MISSING_INPUT))
 
-    lap("read rosters and matches")
-    log = load_activity(programme, activity_paths, participants)
+    log = inputs.log
     problems = [log.problems]
     events = prepare_events(log.frame, period, tz, people)
     unknown = np.zeros(len(events), dtype=bool)
@@ -315,51 +354,50 @@ def build_report(programme: Programme, *, period: Period | None = None,
     if pairs is not None:
         start_day = (programme.design.start_date - period.start).days
         pairs = date_pairs(pairs, events, people, start_day)
-    warnings = _period_warnings(programme, period, notes)
+    period_notes: list[str] = []
+    warnings = _period_warnings(programme, period, period_notes)
+    notes += [Note(text) for text in period_notes]
     day = events["_day"].to_numpy()
     inside = (day >= 0) & (day < period.days)
     outside = int((~inside).sum())
     if outside:
-        notes.append(f"{outside} event(s) fall outside the period {period} and are not counted.")
+        notes.append(Note(f"{outside} event(s) fall outside the period {period} and are not counted."))
     events = events[inside].reset_index(drop=True)
-    notes.extend(log.notes)
+    notes += [Note(text, NoteKind.READING) for text in log.notes]
     if log.duplicates:
-        notes.append(f"{log.duplicates} event(s) appear in more than one activity file; each is counted once.")
+        notes.append(Note(f"{log.duplicates} event(s) appear in more than one activity file; each is counted "
+                          "once."))
     if not log.sources:
-        notes.append("No activity log is configured: add `reporting.activity` to programme.yaml or pass "
-                     "--activity FILE.")
+        notes.append(Note("No activity log is configured: add `reporting.activity` to programme.yaml or pass "
+                          "--activity FILE.", NoteKind.MISSING_INPUT))
     if events.empty:
-        notes.append(f"No activity was recorded in the period {period}.")
+        notes.append(Note(f"No activity was recorded in the period {period}."))
     if len(events) > EXCEL_ROWS:
-        notes.append(f"report.xlsx holds the first {EXCEL_ROWS:,} of {len(events):,} events (Excel's row limit); "
-                     "report.json and the KPIs count them all.")
+        notes.append(Note(f"report.xlsx holds the first {EXCEL_ROWS:,} of {len(events):,} events (Excel's row "
+                          "limit); report.json and the KPIs count them all."))
 
-    lap("read and clean activity log")
-    hr_table = read_hr_extract(programme, participants=participants)
     hr = None
-    if hr_table is not None:
-        problems.append(hr_table.problems)
-        hr = hr_table.frame
+    if inputs.hr is not None:
+        problems.append(inputs.hr.problems)
+        hr = inputs.hr.frame
         if hr.empty or not hr["employee_id"].isin(people).any():
-            notes.append(f"No rostered participant appears in {hr_table.source} (employee_id); retention and "
-                         "promotion compare nobody. Are the ids the same as the rosters'?")
+            notes.append(Note(f"No rostered participant appears in {inputs.hr.source} (employee_id); retention "
+                              "and promotion compare nobody. Are the ids the same as the rosters'?"))
     else:
-        notes.append("No HR extract: retention and promotion rates are not reported.")
-    survey_table = read_survey(programme, participants=participants)
+        notes.append(Note("No HR extract: retention and promotion rates are not reported."))
     survey = None
-    if survey_table is not None:
-        survey = survey_table.frame
+    if inputs.survey is not None:
+        survey = inputs.survey.frame
         known = survey["participant_id"].isin(people)
         if not known.all():
             bad = survey[~known]
             problems.append(pd.DataFrame({
-                "file": survey_table.source, "row": bad["_row"].to_numpy(), "column": "participant_id",
+                "file": inputs.survey.source, "row": bad["_row"].to_numpy(), "column": "participant_id",
                 "value": bad["participant_id"].astype(str).to_numpy(),
                 "problem": "not on the rosters; the answer is not counted"}))
             survey = survey[known]
-        problems.append(survey_table.problems)
+        problems.append(inputs.survey.problems)
 
-    lap("read HR extract and survey")
     kpis = compute_kpis(events, period, population=people, pairs=pairs, hr=hr, survey=survey,
                         active_window_days=settings.active_window_days, eligible=eligible)
     share = elapsed_share(period, programme.design.start_date, programme.design.length_weeks * 7)
@@ -367,9 +405,10 @@ def build_report(programme: Programme, *, period: Period | None = None,
     achieved = events["_code"].to_numpy() == EVENTS.index("goal_achieved")
     unlinked = int((achieved & ~achieved_goals_set(events)).sum())
     if unlinked:
-        notes.append(f"{unlinked} goal achievement(s) match no goal set (same person and item_id) and are not "
-                     "counted in the goal completion rate; check the activity export's item ids.")
-    coverage = _coverage(programme, participants, pairs, events, period, excluded, settings.active_window_days)
+        notes.append(Note(f"{unlinked} goal achievement(s) match no goal set (same person and item_id) and are "
+                          "not counted in the goal completion rate; check the activity export's item ids."))
+    coverage = _coverage(programme, inputs.participants, pairs, events, period, excluded,
+                         settings.active_window_days)
 
     metrics = person_metrics(events, period, people, pairs, survey, settings.active_window_days)
     metrics = metrics[eligible]
@@ -378,63 +417,47 @@ def build_report(programme: Programme, *, period: Period | None = None,
     for field_name in settings.report_by:
         values = _field_values(field_name, people_frame, hr)
         if values is None:
-            notes.append(f"report_by: '{field_name}' is neither a roster field nor an HR extract field; "
-                         "no breakdown for it.")
+            notes.append(Note(f"report_by: '{field_name}' is neither a roster field nor an HR extract field; "
+                              "no breakdown for it.", NoteKind.CONFIGURATION))
             continue
         table, hidden = breakdown(metrics, values, settings.min_group_size)
         breakdowns[field_name] = table
         suppressed += hidden
     if suppressed:
-        notes.append(f"{suppressed} breakdown cell(s) are hidden: groups of fewer than {settings.min_group_size} "
-                     "people (marked *) and, where one group alone was hidden, the next smallest (marked †), so "
-                     "that no one can be singled out.")
+        notes.append(Note(f"{suppressed} breakdown cell(s) are hidden: groups of fewer than "
+                          f"{settings.min_group_size} people (marked *) and, where one group alone was hidden, the "
+                          "next smallest (marked †), so that no one can be singled out."))
 
     all_problems = pd.concat([p for p in problems if not p.empty] or [problems[0]], ignore_index=True)
     all_problems = all_problems[list(PROBLEM_COLUMNS)]
     bad_rows = int(all_problems[["file", "row"]].drop_duplicates().shape[0]) if len(all_problems) else 0
     quality = DataQuality(
-        sources=list(log.sources) + [t.source for t in (hr_table, survey_table) if t is not None],
+        sources=list(log.sources) + [t.source for t in (inputs.hr, inputs.survey) if t is not None],
         rows_read=log.rows_read, events_used=len(events), bad_rows=bad_rows, duplicates=log.duplicates,
         outside_period=outside, problems=all_problems, notes=notes)
 
-    section = _relationships(programme, participants, log.frame, survey, period, today)
-    weekly = weekly_series(events, period)
-    distribution = satisfaction_counts(events, survey)
-    lap("KPIs, trends, breakdowns")
-    other = None
-    if compare is not None:
-        other_programme = compare if isinstance(compare, Programme) else load_programme(compare)
-        other = build_report(other_programme, today=today, now=now)
-
     return Report(
         programme=programme.programme.name, period=period,
-        generated_at=now or datetime.now(tz), kpis=kpis, goals=goals, breakdowns=breakdowns,
+        generated_at=now, kpis=kpis, goals=goals, breakdowns=breakdowns,
         suppressed_cells=suppressed, min_group_size=settings.min_group_size,
-        weekly=weekly, satisfaction=distribution,
+        weekly=weekly_series(events, period), satisfaction=satisfaction_counts(events, survey),
         data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
         population=int(eligible.sum()), participants=int(metrics["participant"].sum()),
-        active_window_days=settings.active_window_days, compare=other, warnings=warnings,
+        active_window_days=settings.active_window_days, compare=compare, warnings=warnings,
         excluded=int((~eligible).sum()), coverage=coverage, elapsed=share,
-        self_matching=_self_matching(programme), relationships=section)
+        self_matching=inputs.self_matching, relationships=_relationships(inputs, survey))
 
 
-def _self_matching(programme: Programme) -> Any:
-    from mentorctl.selfmatch.funnel import programme_funnel
+def _relationships(inputs: ReportInputs, survey: pd.DataFrame | None) -> RelationshipsSection | None:
+    """The relationships section of a running programme, as of `inputs.as_of`."""
+    from mentorctl.relationships import relationships_section
 
-    return programme_funnel(programme)
-
-
-def _relationships(programme: Programme, participants: Any, activity: pd.DataFrame, survey: pd.DataFrame | None,
-                   period: Period, today: date | None) -> RelationshipsSection | None:
-    """The relationships section of a running programme, as of the period's last day (or today if earlier)."""
-    from mentorctl.relationships import is_running, load_lifecycle, relationships_section
-
-    if not is_running(programme):
+    if inputs.lifecycle is None:
         return None
-    as_of = min(period.end, today or datetime.now(programme.tz).date())
-    life = load_lifecycle(programme, participants, as_of)
+    programme = inputs.programme
     escalate = [parse_duration(r.escalate_after).days for r in programme.reminders if r.escalate_after]
-    return relationships_section(programme, life.state, activity, survey, inactive_days=max(escalate, default=None),
+    return relationships_section(programme, inputs.lifecycle.state, inputs.log.frame, survey,
+                                 inactive_days=max(escalate, default=None),
                                  min_group_size=programme.reporting.min_group_size)
 
 
@@ -462,23 +485,6 @@ def _field_values(name: str, people_frame: pd.DataFrame, hr: pd.DataFrame | None
     return None
 
 
-def _excluded(programme: Programme, participants: Any, notes: list[str]) -> dict[str, str]:
-    """{id: reason} of the people design.eligibility keeps out (a note when they cannot be worked out)."""
-    from mentorctl.errors import MentorctlError
-    from mentorctl.matching.check import excluded_people
-
-    try:
-        excluded = excluded_people(programme, participants)
-    except MentorctlError as error:
-        notes.append(f"design.eligibility could not be applied ({error.plain_message}); everyone rostered "
-                     "counts as eligible.")
-        return {}
-    if excluded:
-        notes.append(f"{len(excluded)} rostered people are excluded by design.eligibility and not counted as "
-                     "eligible (participation rate, breakdowns, match coverage).")
-    return excluded
-
-
 def _coverage(programme: Programme, participants: Any, pairs: pd.DataFrame | None, events: pd.DataFrame,
               period: Period, excluded: dict[str, str], window: int) -> Coverage | None:
     """Matched and unmatched eligible mentees (peers: participants); pairs with no event naming both in
@@ -504,9 +510,9 @@ def _coverage(programme: Programme, participants: Any, pairs: pd.DataFrame | Non
                     pairs=len(formed), inactive_pairs=inactive, window_days=window)
 
 
-def _goals(programme: Programme, kpis: dict[str, Any], events: pd.DataFrame, period: Period, people: pd.Index,
+def _goals(programme: Programme, kpis: dict[str, KpiValue], events: pd.DataFrame, period: Period, people: pd.Index,
            pairs: pd.DataFrame | None, hr: pd.DataFrame | None, survey: pd.DataFrame | None,
-           notes: list[str], eligible: np.ndarray | None = None, share: float = 1.0) -> list[GoalResult]:
+           notes: list[Note], eligible: np.ndarray | None = None, share: float = 1.0) -> list[GoalResult]:
     known = [g.kpi for g in programme.goals if g.kpi and g.kpi.partition(".")[0] in KPI_NAMES]
     series = trend(events, period, sorted(set(known)), people=people, pairs=pairs, hr=hr, survey=survey,
                    active_window_days=programme.reporting.active_window_days, eligible=eligible) if known else {}
@@ -515,8 +521,8 @@ def _goals(programme: Programme, kpis: dict[str, Any], events: pd.DataFrame, per
         value = met = status = expected = None
         points: list[tuple[date, float | None]] = []
         if goal.kpi and goal.kpi.partition(".")[0] not in KPI_NAMES:
-            notes.append(f"Goal '{goal.name}' names KPI '{goal.kpi}', which the report does not know; "
-                         f"use one of: {', '.join(KPI_NAMES)}.")
+            notes.append(Note(f"Goal '{goal.name}' names KPI '{goal.kpi}', which the report does not know; "
+                              f"use one of: {', '.join(KPI_NAMES)}.", NoteKind.CONFIGURATION))
         elif goal.kpi:
             value = kpi_value(kpis, goal.kpi)
             # a survey export has no dates: no time series, so no trend (a flat line would say "steady")

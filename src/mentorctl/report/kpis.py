@@ -105,7 +105,7 @@ def _event_codes(event: pd.Series) -> np.ndarray:
 def compute_kpis(events: pd.DataFrame, period: Period, *, population: Sequence[str] | pd.Index,
                  tz: tzinfo | None = None, pairs: pd.DataFrame | None = None, hr: pd.DataFrame | None = None,
                  survey: pd.DataFrame | None = None, active_window_days: int = 30,
-                 eligible: np.ndarray | None = None) -> dict[str, Any]:
+                 eligible: np.ndarray | None = None) -> dict[str, KpiValue]:
     """Every KPI (see KPI_NAMES) over `period`.
 
     `events`: cleaned activity (activity.ACTIVITY_COLUMNS); events outside the period are ignored.
@@ -178,13 +178,13 @@ def participant_codes(events: pd.DataFrame, people: pd.Index, pairs: pd.DataFram
 
 def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.DataFrame | None,
           hr: pd.DataFrame | None, survey: pd.DataFrame | None, window: int,
-          names: Sequence[str] | None = None, eligible: np.ndarray | None = None) -> dict[str, Any]:
+          names: Sequence[str] | None = None, eligible: np.ndarray | None = None) -> dict[str, KpiValue]:
     """The KPIs in `names` (all by default) over events already restricted to the period."""
     need = {n.partition(".")[0] for n in names} if names else set(KPI_NAMES)
     code = events["_code"].to_numpy()
     counts = np.bincount(code[code >= 0], minlength=len(EVENTS))
     mentor, mentee = events["_mentor"].to_numpy(), events["_mentee"].to_numpy()
-    kpis: dict[str, Any] = {}
+    kpis: dict[str, KpiValue] = {}
     if "relationships_formed" in need:
         if pairs is not None and "_day" in pairs.columns:
             formed = pairs["_day"].to_numpy()
@@ -210,7 +210,8 @@ def _kpis(events: pd.DataFrame, period: Period, people: pd.Index, pairs: pd.Data
     for name, event in _EVENT_COUNTS.items():
         kpis[name] = int(counts[_EVENT_INDEX[event]])
     # only achievements of goals that were set count (see achieved_goals_set): never above 100 %
-    kpis["goal_completion_rate"] = _ratio(int(achieved_goals_set(events).sum()), kpis["goals_set"])
+    kpis["goal_completion_rate"] = _ratio(int(achieved_goals_set(events).sum()),
+                                         int(counts[_EVENT_INDEX["goal_set"]]))
     if "median_days_to_goal" in need:
         kpis["median_days_to_goal"] = _median_days_to_goal(events, code)
     if need & {"satisfaction_mean", "nps"}:
@@ -311,8 +312,44 @@ def _satisfaction(events: pd.DataFrame, code: np.ndarray, survey: pd.DataFrame |
     return satisfaction, nps
 
 
+@dataclass(frozen=True)
+class ByParticipation:
+    """A rate measured twice: over the people who took part, and over everyone else in the HR extract
+    (`retention_rate`, `promotion_rate`); `_n` are the people each rate is over."""
+
+    participants: float | None
+    participants_n: int
+    non_participants: float | None
+    non_participants_n: int
+
+    def part(self, name: str = "participants") -> float | None:
+        """`participants` (the headline) or `non_participants`; None for any other name."""
+        if name == "participants":
+            return self.participants
+        if name == "non_participants":
+            return self.non_participants
+        return None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {"participants": self.participants, "participants_n": self.participants_n,
+                "non_participants": self.non_participants, "non_participants_n": self.non_participants_n}
+
+
+KpiValue = int | float | ByParticipation | None
+"""A KPI's value: a count or a measure, a rate per participation (retention, promotion), or None (unknown)."""
+
+
+def kpis_as_dict(kpis: dict[str, KpiValue]) -> dict[str, Any]:
+    """Every KPI (KPI_NAMES order) as report.json shows it: numbers, {participants, ...} or null."""
+    return {name: _plain_kpi(kpis.get(name)) for name in KPI_NAMES}
+
+
+def _plain_kpi(value: KpiValue) -> Any:
+    return value.as_dict() if isinstance(value, ByParticipation) else value
+
+
 def _organisation(hr: pd.DataFrame | None, period: Period, participants: pd.Index
-                  ) -> tuple[dict[str, float | None] | None, dict[str, float | None] | None]:
+                  ) -> tuple[ByParticipation | None, ByParticipation | None]:
     if hr is None or hr.empty:
         return None, None
     tz = getattr(hr["left_on"].dtype, "tz", None)
@@ -323,23 +360,24 @@ def _organisation(hr: pd.DataFrame | None, period: Period, participants: pd.Inde
     stayed = left.isna() | (left > end)
     promoted_in = promoted.notna() & (promoted >= start) & (promoted <= end)
     took_part = hr["employee_id"].isin(participants)
-    retention, promotion = {}, {}
-    for label, group in (("participants", took_part), ("non_participants", ~took_part)):
+    retention: list[float | None] = []
+    promotion: list[float | None] = []
+    sizes: list[int] = []
+    for group in (took_part, ~took_part):
         base = employed & group
-        retention[label] = _ratio(int((stayed & base).sum()), int(base.sum()))
-        promotion[label] = _ratio(int((promoted_in & base).sum()), int(base.sum()))
-        retention[f"{label}_n"] = int(base.sum())
-    promotion["participants_n"] = retention["participants_n"]
-    promotion["non_participants_n"] = retention["non_participants_n"]
-    return retention, promotion
+        retention.append(_ratio(int((stayed & base).sum()), int(base.sum())))
+        promotion.append(_ratio(int((promoted_in & base).sum()), int(base.sum())))
+        sizes.append(int(base.sum()))
+    return (ByParticipation(retention[0], sizes[0], retention[1], sizes[1]),
+            ByParticipation(promotion[0], sizes[0], promotion[1], sizes[1]))
 
 
-def kpi_value(kpis: dict[str, Any], name: str) -> float | None:
+def kpi_value(kpis: dict[str, KpiValue], name: str) -> float | None:
     """A KPI's headline number: `retention_rate` means participants' retention; `x.non_participants` works."""
     base, _, part = name.partition(".")
     value = kpis.get(base)
-    if isinstance(value, dict):
-        value = value.get(part or "participants")
+    if isinstance(value, ByParticipation):
+        value = value.part(part or "participants")
     return None if value is None else float(value)
 
 
