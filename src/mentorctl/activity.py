@@ -49,7 +49,7 @@ ACTIVITY_COLUMNS: tuple[str, ...] = (
 )
 PROBLEM_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "problem")
 HR_FIELDS: tuple[str, ...] = ("employee_id", "left_on", "promoted_on")
-SURVEY_FIELDS: tuple[str, ...] = ("participant_id", "satisfaction", "recommend")
+SURVEY_FIELDS: tuple[str, ...] = ("participant_id", "satisfaction", "recommend", "pairing_fit")
 
 MAX_SESSION_MINUTES = 1440
 """A session longer than a day is taken to be a typing or export error (e.g. seconds in a minutes column)."""
@@ -221,7 +221,8 @@ def read_hr_extract(programme: Programme, path: str | Path | None = None,
 
 def read_survey(programme: Programme, path: str | Path | None = None,
                 participants: Participants | None = None) -> Table | None:
-    """The survey export (participant_id, satisfaction 1-5, recommend 0-10), or None when there is none. With
+    """The survey export (participant_id, satisfaction 1-5, recommend 0-10, pairing_fit: the answer to the
+    fit check after a first session, as text), or None when there is none. With
     `participants`, participant_id holds the rosters' own ids (found by id or name, ignoring case)."""
     config = programme.reporting.survey
     if path is not None:
@@ -234,9 +235,9 @@ def read_survey(programme: Programme, path: str | Path | None = None,
     raw, name, rows = _read_table(programme.resolve(location))
     mapped, extra = _map_columns(raw, columns, SURVEY_FIELDS, required=("participant_id",), source=name,
                                  hint="reporting.survey.columns")
-    if not (_has_column(raw, columns, "satisfaction") or _has_column(raw, columns, "recommend")):
+    if not any(_has_column(raw, columns, f) for f in ("satisfaction", "recommend", "pairing_fit")):
         raise ActivityError(
-            f"has neither a satisfaction nor a recommend column (headings: {_headings(raw)}); "
+            f"has no satisfaction, recommend or pairing_fit column (headings: {_headings(raw)}); "
             "map yours under reporting.survey.columns", location=Location(name))
     problems: list[pd.DataFrame] = []
     mapped = {k: _text(v) for k, v in mapped.items()}
@@ -249,6 +250,7 @@ def read_survey(programme: Programme, path: str | Path | None = None,
         bad = (text != "") & (value.isna() | (value < low) | (value > high))
         problems.append(_problems(name, rows, column, text, bad, f"must be a number from {low} to {high}"))
         out[column] = value.astype("float64")
+    out["pairing_fit"] = mapped["pairing_fit"]   # the fit check's answer, as given (relationships.py reads it)
     for column in extra:
         out[column] = mapped[column]
     out["_row"] = rows

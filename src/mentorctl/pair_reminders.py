@@ -172,7 +172,8 @@ def _still_wanted(programme: Programme, reminder: Reminder, pair: Relationship, 
 def escalated_pairs(programme: Programme, state: RelationshipState, activity: pd.DataFrame | None,
                     now: datetime) -> list[dict[str, Any]]:
     """Active pairs inactive beyond the longest `escalate_after` of the reminders (oldest first), for the
-    coordinator's digest: mentee_id, mentor_id, last_session (or none), days_inactive."""
+    coordinator's digest: mentee_id, mentor_id, last_session (or none), days_inactive (calendar days in the
+    programme's time zone, as the digest's other lists count them)."""
     limits = [parse_duration(r.escalate_after) for r in programme.reminders if r.escalate_after]
     if not limits:
         return []
@@ -187,5 +188,6 @@ def escalated_pairs(programme: Programme, state: RelationshipState, activity: pd
         if now - quiet_since >= limit:
             out.append({"mentee_id": pair.mentee_id, "mentor_id": pair.mentor_id,
                         "last_session": last.astimezone(programme.tz).date().isoformat() if last else None,
-                        "days_inactive": (now - quiet_since).days})
+                        "days_inactive": (now.astimezone(programme.tz).date()
+                                          - quiet_since.astimezone(programme.tz).date()).days})
     return sorted(out, key=lambda p: (-p["days_inactive"], p["mentee_id"], p["mentor_id"]))

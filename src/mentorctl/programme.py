@@ -618,7 +618,8 @@ class HrExtract(StrictModel):
 
 
 class SurveyExport(StrictModel):
-    path: str = Field(description="CSV/Excel: participant_id, satisfaction (1-5), recommend (0-10)")
+    path: str = Field(description="CSV/Excel: participant_id, satisfaction (1-5), recommend (0-10), pairing_fit "
+                      "(good fit / still deciding / not a fit: flags the pair for follow-up)")
     columns: dict[str, str] = Field(default_factory=dict, description="field: heading in the export")
 
 

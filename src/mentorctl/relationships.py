@@ -857,7 +857,7 @@ def annotate_match(result: MatchResult, plan: MatchPlan, on: date, programme: Pr
 # ------------------------------------------------------------------------------------------------ report
 
 FIT_COLUMNS = ("pairing_fit", "fit", "pairingfit", "is_it_a_good_fit")
-NOT_A_FIT = ("not a fit", "not-a-fit", "no", "bad fit", "poor fit")
+NOT_A_FIT = ("not a fit", "no", "bad fit", "poor fit", "not a good fit", "not good")
 
 
 @dataclass(frozen=True)
@@ -938,22 +938,37 @@ def relationships_section(programme: Programme, state: RelationshipState, activi
                                 tuple(sorted(follow, key=lambda f: (f.reason, f.mentee_id, f.mentor_id))))
 
 
-def _survey_flags(state: RelationshipState, survey: pd.DataFrame | None) -> list[FollowUp]:
+def fit_answer(text: object) -> str:
+    """A pairing-fit answer as compared: lower case, hyphens, underscores and runs of spaces as one space,
+    trailing punctuation dropped ("Not-a-fit." → "not a fit")."""
+    import re
 
+    return re.sub(r"[\s_-]+", " ", str(text or "")).strip().strip(".!?:;,").strip().lower()
+
+
+def _survey_flags(state: RelationshipState, survey: pd.DataFrame | None) -> list[FollowUp]:
+    """"not a fit" (the latest fit answer of either person of a current pair: the `pairing_fit` column of the
+    survey export, mapped under reporting.survey.columns) and ratings 2+ apart."""
     if survey is None or survey.empty:
         return []
     from mentorctl.roster import normalise_heading
 
-    fit_column = next((c for c in survey.columns if normalise_heading(c) in {normalise_heading(f) for f in FIT_COLUMNS}),
-                      None)
+    aliases = {normalise_heading(f) for f in FIT_COLUMNS}
+    fit_columns = [c for c in survey.columns if normalise_heading(c) in aliases]
+    fit_column = "pairing_fit" if "pairing_fit" in fit_columns and survey["pairing_fit"].astype(str).str.strip().ne(
+        "").any() else next((c for c in fit_columns if c != "pairing_fit"), None)
+    fits: dict[str, str] = {}
+    if fit_column is not None:
+        for who, answer in zip(survey["participant_id"].astype(str), survey[fit_column], strict=True):
+            text = "" if answer is None or answer != answer else fit_answer(answer)   # NaN: an empty cell
+            if text:
+                fits[who] = text    # the later row counts
     latest = survey.drop_duplicates("participant_id", keep="last").set_index("participant_id")
     out: list[FollowUp] = []
     for pair in state.with_status(Status.ACTIVE, Status.PAUSED):
         for who in pair.key:
-            if fit_column and who in latest.index:
-                answer = str(latest.at[who, fit_column] or "").strip().lower()
-                if answer in NOT_A_FIT:
-                    out.append(FollowUp(pair.mentee_id, pair.mentor_id, "not a fit", f"{who} answered '{answer}'"))
+            if fits.get(who) in NOT_A_FIT:
+                out.append(FollowUp(pair.mentee_id, pair.mentor_id, "not a fit", f"{who} answered '{fits[who]}'"))
         if "satisfaction" in latest.columns and all(w in latest.index for w in pair.key):
             a, b = (_number(latest.at[w, "satisfaction"]) for w in pair.key)
             if a is not None and b is not None and abs(a - b) >= 2:

@@ -267,3 +267,48 @@ def test_a_rolling_programme_runs_each_pair_on_its_own_clock(tmp_path, smtp_serv
     assert of("E4", "ending") == [(later + timedelta(weeks=10)).isoformat()]
     assert [k for k, _ in got["E1"]].count("closure") == 1 and [k for k, _ in got["E2"]].count("closure") == 0
     assert of("E4", "welcome") and of("M4", "welcome") and len(of("M1", "welcome")) == 1
+
+
+def test_a_pair_quiet_beyond_escalate_after_is_in_the_coordinators_digest_once(tmp_path, smtp_server, run_cli):
+    # the built-in digest template; E1 – M1 meet every week, E2 – M2 met once on 3 March and then went quiet
+    folder = tmp_path / "escalate"
+    folder.mkdir()
+    write(folder, "mentors.csv", ["id,name,email", "M1,Ann,m1@x.org", "M2,Bob,m2@x.org"])
+    write(folder, "mentees.csv", ["id,name,email,likes", "E1,Eve,e1@x.org,M1", "E2,Fay,e2@x.org,M2"])
+    write(folder, "activity.csv", ["timestamp,event,mentor_id,mentee_id"])
+    start = date(2027, 3, 1)                                   # a Monday
+    sessions(folder, *((start + timedelta(weeks=k, days=1), "M1", "E1") for k in range(8)),
+             (date(2027, 3, 3), "M2", "E2"))
+    (folder / "programme.yaml").write_text(f"""
+programme: {{name: Escalation, timezone: UTC, coordinator: {{name: Cora, email: cora@x.org}}}}
+design: {{start_date: {start.isoformat()}, length_weeks: 12}}
+rosters: {{mentors: mentors.csv, mentees: mentees.csv}}
+matching:
+  mentor_capacity: 1
+  scoring: [{{name: likes, expr: "mentee.likes == mentor.id"}}]
+reminders:
+  - {{id: nudge, every: 1w, when_inactive_for: 14d, escalate_after: 28d, to: pairs, template: nudge.md.j2}}
+  - {{id: digest, cron: "0 9 * * MON", to: coordinator, template: digest.md.j2}}
+reporting: {{activity: [activity.csv]}}
+{smtp_server.yaml_block()}
+""")
+    assert run_cli("match", folder, "--on", "2027-02-26").exit_code == 0
+    assert pairs(folder) == {("E1", "M1"), ("E2", "M2")}
+    day = start
+    while day <= date(2027, 4, 12):
+        for hour in ("10:00", "18:00"):                       # twice a day: the ledger sends each digest once
+            result = run_cli("remind", folder, "--now", f"{day.isoformat()}T{hour}", "--send")
+            assert result.exit_code == 0, (day, result.output)
+        day += timedelta(days=1)
+    digests = {m["X-Mentorctl-Occurrence"][:10]: m.get_body(("plain",)).get_content()
+               for m in smtp_server.messages if m["X-Mentorctl-Reminder"] == "digest"}
+    assert sum(1 for m in smtp_server.messages if m["X-Mentorctl-Reminder"] == "digest") == len(digests) == 7
+    escalated = "Pairs to contact now"
+    # 29 March: 26 days without a session (overdue, not yet escalated); 5 April: 33 days, escalated
+    assert escalated not in digests["2027-03-29"] and "Bob and Fay: last met 2027-03-03" in digests["2027-03-29"]
+    for week, quiet in (("2027-04-05", 33), ("2027-04-12", 40)):
+        body = digests[week]
+        assert "escalation threshold (1)" in body
+        assert f"Bob and Fay: last met 2027-03-03 ({quiet} days without a session)" in body
+        assert body.count("Bob and Fay") == 1                 # in the escalated list only, not also overdue
+        assert "Ann and Eve" not in body and "Pairs overdue for a session (0)" in body

@@ -155,3 +155,31 @@ def test_packs_follow_the_relationships(small_programme, run_cli, smtp_server):
     # nothing twice
     assert run_cli("packs", folder, "--send", "--on", "2027-03-22").exit_code == 0
     assert sent() == []
+
+
+def test_not_a_fit_answers_in_the_survey_export_flag_the_pair_for_follow_up(small_programme, run_cli):
+    # the fit check's answers come back in the survey export, its columns mapped as in any survey; people
+    # are named by email; a later answer replaces an earlier one
+    folder = small_programme(
+        "fit", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\nM3,Cy,m3@x.org\n",
+        "id,name,email,likes\nE1,Eve,e1@x.org,M1\nE2,Fay,e2@x.org,M2\nE3,Gil,e3@x.org,M3\n",
+        design={"intake": "rolling", "relationship_length": "12w"},
+        matching={"mentor_capacity": 1, "scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id"}]},
+        reporting={"activity": ["activity.csv"],
+                   "survey": {"path": "fit-check.csv",
+                              "columns": {"participant_id": "Your email", "pairing_fit": "How is the pairing going?"}}})
+    (folder / "activity.csv").write_text("timestamp,event,mentor_id,mentee_id\n2027-03-02 12:00,session,M1,E1\n"
+                                         "2027-03-02 12:00,session,M2,E2\n2027-03-03 12:00,session,M3,E3\n")
+    (folder / "fit-check.csv").write_text(
+        "Timestamp,Your email,How is the pairing going?\n"
+        "2027-03-03,e1@x.org,Not a fit\n"           # E1 – M1: flagged
+        "2027-03-03,m2@x.org,Not a fit\n"           # M2 first said not a fit …
+        "2027-03-05,M2@X.ORG,Good fit\n"            # … then a good fit: E2 – M2 is not flagged
+        "2027-03-04,e3@x.org,Still deciding\n"
+        "2027-03-04,m3@x.org,not-a-fit.\n")         # E3 – M3: flagged by the mentor
+    assert run_cli("match", folder, "--on", "2027-03-01").exit_code == 0
+    result = run_cli("report", folder, "--period", "2027-03-01..2027-03-10")
+    assert result.exit_code == 0, result.output
+    follow = _rows(folder, "follow-up.csv")
+    flagged = {(r["mentee_id"], r["mentor_id"]): r["detail"] for r in follow if r["reason"] == "not a fit"}
+    assert flagged == {("E1", "M1"): "E1 answered 'not a fit'", ("E3", "M3"): "M3 answered 'not a fit'"}

@@ -202,6 +202,15 @@ def digest_context(programme: Programme, directory: Directory, activity: pd.Data
                 last_day = row["_last"].tz_convert(programme.tz).date()
                 overdue.append({**entry, "last_session": last_day.isoformat(),
                                 "days_since": (now.astimezone(programme.tz).date() - last_day).days})
+    named = {_pair_key(p["mentee_id"], p["mentor_id"], programme.is_peer): p for p in not_met + overdue}
+    escalated_rows = []
+    for pair in escalated:   # each pair once: an escalated pair leaves the not-met and overdue lists
+        key = _pair_key(str(pair["mentee_id"]), str(pair["mentor_id"]), programme.is_peer)
+        entry = named.pop(key, None)
+        escalated_rows.append({"mentor": entry["mentor"] if entry else pair["mentor_id"],
+                               "mentee": entry["mentee"] if entry else pair["mentee_id"], **dict(pair)})
+    not_met = [p for p in not_met if _pair_key(p["mentee_id"], p["mentor_id"], programme.is_peer) in named]
+    overdue = [p for p in overdue if _pair_key(p["mentee_id"], p["mentor_id"], programme.is_peer) in named]
     not_met.sort(key=lambda p: (str(p["mentor"]), str(p["mentee"])))
     overdue.sort(key=lambda p: (-p["days_since"], str(p["mentor"]), str(p["mentee"])))
     horizon = now + timedelta(days=days_ahead)
@@ -213,5 +222,9 @@ def digest_context(programme: Programme, directory: Directory, activity: pd.Data
                              "location": session.location, "url": session.url,
                              "audience": session.audience.value})
     return {"not_met": not_met, "overdue": overdue, "upcoming_sessions": sessions,
-            "escalated": [dict(p) for p in escalated],
+            "escalated": escalated_rows,
             "pairs": 0 if matches is None else len(matches), "days_ahead": days_ahead}
+
+
+def _pair_key(mentee_id: str, mentor_id: str, peer: bool) -> tuple[str, str]:
+    return (min(mentee_id, mentor_id), max(mentee_id, mentor_id)) if peer else (mentee_id, mentor_id)
