@@ -66,8 +66,57 @@ def rate_chart(field: str, groups: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def matches_page_context(programme: Any, result: MatchResult) -> dict[str, Any]:
-    """The template context of matches.html.j2: plain strings, lists and pre-escaped chart markup."""
+def _pair_rows(frame: Any, term_columns: list[str], explain: dict[str, str]) -> tuple[str, int]:
+    """The pairs table's body rows as escaped HTML (built here, not row by row in the sandbox: 50,000 pairs
+    took seconds there): name and id of both, the score, and each scoring term's non-zero points with its
+    explanation, largest first."""
+    import numpy as np
+    from markupsafe import escape as esc
+
+    def text(name: str) -> list[str]:
+        if name not in frame.columns:
+            return [""] * len(frame)
+        return [str(esc("" if v is None or v != v else v)) for v in frame[name].tolist()]
+
+    def number(name: str) -> list[str]:
+        values = frame[name].tolist() if name in frame.columns else [None] * len(frame)
+        return [str(esc(_number(v))) for v in values]
+
+    import pandas as pd
+
+    points = np.column_stack([pd.to_numeric(frame[t], errors="coerce").to_numpy(np.float64)
+                              for t in term_columns]) if term_columns else np.zeros((len(frame), 0))
+    items = [f'<li><span class="pts">{esc(t)} {{}}</span>: {esc(explain[t])}</li>' for t in term_columns]
+    none = '<span class="small">meets the eligibility rules; no scoring term applies</span>'
+    whys = []
+    for row in points.tolist():
+        shown = sorted(((-p, k) for k, p in enumerate(row) if p == p and p != 0))
+        whys.append('<ul class="why">' + "".join(items[k].format(esc(f"{-p:+g}")) for p, k in shown) + "</ul>"
+                    if shown else none)
+    rows = [f'    <tr><td>{a} <span class="id">{b}</span></td><td>{c} <span class="id">{d}</span></td>'
+            f'<td class="num">{sc}</td>\n      <td>{why}</td></tr>\n'
+            for a, b, c, d, sc, why in zip(text("mentee_name"), text("mentee_id"), text("mentor_name"),
+                                           text("mentor_id"), number("score"), whys, strict=True)]
+    return "".join(rows), len(rows)
+
+
+def _unmatched_rows(frame: Any) -> tuple[str, int]:
+    from markupsafe import escape as esc
+
+    def text(name: str) -> list[str]:
+        if name not in frame.columns:
+            return [""] * len(frame)
+        return [str(esc("" if v is None or v != v else v)) for v in frame[name].tolist()]
+
+    rows = [f'    <tr><td>{n} <span class="id">{i}</span></td><td>{r}</td><td>{why}</td></tr>\n'
+            for n, i, r, why in zip(text("name"), text("participant_id"), text("role"), text("reason"), strict=True)]
+    return "".join(rows), len(rows)
+
+
+def matches_page_context(programme: Any, result: MatchResult, lists: bool = False) -> dict[str, Any]:
+    """The template context of matches.html.j2: plain strings, lists and pre-escaped markup (the table rows
+    and charts). `lists`: also `pairs` and `unmatched` as lists of dicts, for a programme's own
+    matches.html.j2 (see the template's header)."""
     from markupsafe import Markup
 
     from mentorctl.matching.output import summary_rows
@@ -78,6 +127,34 @@ def matches_page_context(programme: Any, result: MatchResult) -> dict[str, Any]:
     explain = {t["name"]: t["explain"] for t in terms}
     frame = result.pairs
     term_columns = [t["name"] for t in terms if t["name"] in frame.columns]
+    pair_rows, n_pairs = _pair_rows(frame, term_columns, explain)
+    unmatched_rows, n_unmatched = _unmatched_rows(result.unmatched)
+    charts = [{"field": field.replace("_", " "), "svg": Markup(rate_chart(field, {k: v.as_dict() for k, v in groups.items()}))}
+              for field, groups in summary.report_by.items() if groups]
+    headline = (f"{summary.matched} of {summary.people} matched ({summary.match_rate:.1%})"
+                + f" · {summary.pairs} pairs · {summary.unmatched} unmatched")
+    context: dict[str, Any] = {
+        "title": f"{programme.programme.name}: matches",
+        "programme_name": programme.programme.name,
+        "type": programme.design.type.value,
+        "headline": headline,
+        "summary_rows": [{"item": item, "value": value} for item, value in summary_rows(summary)],
+        "terms": terms,
+        "pair_rows": Markup(pair_rows),
+        "pair_count": n_pairs,
+        "unmatched_rows": Markup(unmatched_rows),
+        "unmatched_count": n_unmatched,
+        "charts": charts,
+    }
+    if lists:
+        context["pairs"] = _pair_list(frame, term_columns, explain)
+        context["unmatched"] = [{"id": str(r.get("participant_id", "")), "name": str(r.get("name") or ""),
+                                 "role": str(r.get("role") or ""), "reason": str(r.get("reason") or "")}
+                                for r in result.unmatched.to_dict("records")]
+    return context
+
+
+def _pair_list(frame: Any, term_columns: list[str], explain: dict[str, str]) -> list[dict[str, Any]]:
     pairs = []
     for row in frame.to_dict("records"):
         why = []
@@ -94,32 +171,16 @@ def matches_page_context(programme: Any, result: MatchResult) -> dict[str, Any]:
             "mentee_id": str(row.get("mentee_id", "")), "mentee_name": str(row.get("mentee_name") or ""),
             "mentor_id": str(row.get("mentor_id", "")), "mentor_name": str(row.get("mentor_name") or ""),
             "score": _number(row.get("score")), "why": why})
-    unmatched = [{"id": str(r.get("participant_id", "")), "name": str(r.get("name") or ""),
-                  "role": str(r.get("role") or ""), "reason": str(r.get("reason") or "")}
-                 for r in result.unmatched.to_dict("records")]
-    charts = [{"field": field.replace("_", " "), "svg": Markup(rate_chart(field, {k: v.as_dict() for k, v in groups.items()}))}
-              for field, groups in summary.report_by.items() if groups]
-    headline = (f"{summary.matched} of {summary.people} matched ({summary.match_rate:.1%})"
-                + f" · {summary.pairs} pairs · {summary.unmatched} unmatched")
-    return {
-        "title": f"{programme.programme.name}: matches",
-        "programme_name": programme.programme.name,
-        "type": programme.design.type.value,
-        "headline": headline,
-        "summary_rows": [{"item": item, "value": value} for item, value in summary_rows(summary)],
-        "terms": terms,
-        "pairs": pairs,
-        "unmatched": unmatched,
-        "charts": charts,
-    }
+    return pairs
 
 
 def render_matches_page(programme: Any, result: MatchResult) -> str:
     """matches.html as text (sandboxed, auto-escaped template `matches.html.j2`)."""
-    from mentorctl.templating import make_environment, render_template
+    from mentorctl.templating import TEMPLATES_FOLDER, make_environment, render_template
 
     env = make_environment(programme)
-    return render_template(env, "matches.html.j2", matches_page_context(programme, result))
+    own = (programme.base_dir / TEMPLATES_FOLDER / "matches.html.j2").is_file()
+    return render_template(env, "matches.html.j2", matches_page_context(programme, result, lists=own))
 
 
 def write_matches_page(programme: Any, result: MatchResult, out_dir: str | Path) -> Path:
