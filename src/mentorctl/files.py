@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MANIFEST = ".mentorctl-outputs.json"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+"""What a spreadsheet may run as a formula when a text cell starts with it (`neutralise_formula`)."""
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -205,7 +206,7 @@ def neutralise_formula(value: Any) -> Any:
     """Prefix text that a spreadsheet would run as a formula (=, +, -, @ …) with a quote; numbers pass.
 
     The one formula neutraliser: CSV outputs here and every workbook cell (`xlsx.py`) go through it."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         try:
             float(value)
             return value

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
-from mentorctl.files import atomic_write_bytes, neutralise_formula
+from mentorctl.files import FORMULA_STARTS, atomic_write_bytes, neutralise_formula
 
 if TYPE_CHECKING:
     import numpy as np
@@ -189,11 +189,23 @@ class _Book:
 
     def string(self, text: str) -> int:
         """The shared-string index of `text`, cleaned and neutralised against formulas."""
-        safe = neutralise_formula(clean_text(text))
-        index = self.strings.get(safe)
-        if index is None:
-            index = self.strings[safe] = len(self.strings)
-        return index
+        return self.strings_for([text])[0]
+
+    def strings_for(self, texts: list[str]) -> list[int]:
+        """The shared-string indexes of `texts` (cleaned and neutralised; the whole batch is checked at C
+        speed before any single text is touched)."""
+        if ILLEGAL_XML_CHARACTERS.search("".join(texts)):
+            texts = [clean_text(t) for t in texts]
+        if any(t.startswith(FORMULA_STARTS) for t in texts):
+            texts = [neutralise_formula(t) for t in texts]
+        table = self.strings
+        out = []
+        for text in texts:
+            index = table.get(text)
+            if index is None:
+                index = table[text] = len(table)
+            out.append(index)
+        return out
 
     def style(self, number_format: str | None, bold: bool = False) -> str:
         """The ` s="N"` attribute of a cell with this number format (nothing for the default style)."""
@@ -204,7 +216,9 @@ class _Book:
         return f' s="{index}"' if index else ""
 
     def strings_xml(self) -> str:
-        items = "".join(f'<si><t xml:space="preserve">{escape(s)}</t></si>' for s in self.strings)
+        joined = "".join(self.strings)
+        special = "&" in joined or "<" in joined or ">" in joined      # checked at C speed for the batch
+        items = "".join(f'<si><t xml:space="preserve">{escape(s) if special else s}</t></si>' for s in self.strings)
         return (f'{_HEAD}<sst xmlns="{_NS}" count="{len(self.strings)}" uniqueCount="{len(self.strings)}">'
                 f"{items}</sst>")
 
@@ -293,13 +307,16 @@ def _column_cells(values: pd.Series, book: _Book, fmt: str | None,
         serial = stamps.astype(np.int64) / _NS_PER_DAY + _EPOCH_DAYS
         codes, uniques = pd.factorize(np.where(missing, np.nan, serial), use_na_sentinel=True)
         style = book.style(fmt or DATETIME)
-        cells = np.array([f"<c{style}><v>{_number_text(u)}</v></c>" for u in uniques] + ["<c/>"], dtype=object)
+        cells = np.array([f"<c{style}><v>{u!r}</v></c>" for u in uniques.tolist()] + ["<c/>"], dtype=object)
         return cells[codes], len(fmt or DATETIME)
-    if (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)) and row_formats is None:
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype) and row_formats is None \
+            and isinstance(dtype, np.dtype):
+        return _number_cells(values.to_numpy(), book, fmt)
+    if pd.api.types.is_bool_dtype(dtype) and row_formats is None:
         data = values.to_numpy()
     else:
         data = values.astype(object).to_numpy()
-        if any(isinstance(v, list | dict | set) for v in data[:WIDTH_SAMPLE]) or data.dtype != object:
+        if any(isinstance(v, list | dict | set) for v in data[:WIDTH_SAMPLE]):
             data = np.array([tuple(v) if isinstance(v, list | set) else json.dumps(v, default=str)
                              if isinstance(v, dict) else v for v in data], dtype=object)
     if row_formats is not None:
@@ -309,12 +326,58 @@ def _column_cells(values: pd.Series, book: _Book, fmt: str | None,
         codes, uniques = pd.factorize(keys, use_na_sentinel=True)
         made = [_unique_cell(v, book, s or fmt) for v, s in uniques]
     else:
-        codes, uniques = pd.factorize(data, use_na_sentinel=True)
+        try:
+            codes, uniques = pd.factorize(data, use_na_sentinel=True)
+        except TypeError:                      # unhashable cells deeper down: as text
+            codes, uniques = pd.factorize(np.array([str(v) for v in data], dtype=object), use_na_sentinel=True)
+        if pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+            return _text_cells(codes, list(uniques), book)
         made = [_unique_cell(v, book, fmt) for v in uniques]
     cells = np.array([cell for cell, _ in made] + ["<c/>"], dtype=object)
     sample = codes[:WIDTH_SAMPLE]
     width = max((len(made[c][1]) for c in np.unique(sample[sample >= 0])), default=0)
     return cells[codes], width
+
+
+def _sampled_width(codes: np.ndarray, shown: Sequence[str]) -> int:
+    import numpy as np
+
+    sample = codes[:WIDTH_SAMPLE]
+    return max((len(shown[c]) for c in np.unique(sample[sample >= 0])), default=0)
+
+
+def _text_cells(codes: np.ndarray, uniques: list[str], book: _Book) -> tuple[np.ndarray, int]:
+    """Cells of a column whose values are all text: shared-string references, made per distinct value."""
+    import numpy as np
+
+    indexes = book.strings_for(uniques)
+    cells = np.array([f'<c t="s"><v>{i}</v></c>' for i in indexes] + ["<c/>"], dtype=object)
+    return cells[codes], _sampled_width(codes, uniques)
+
+
+def _number_cells(numbers: np.ndarray, book: _Book, fmt: str | None) -> tuple[np.ndarray, int]:
+    """Cells of a numeric column (each distinct value formatted once; NaN and ±inf as empty cells)."""
+    import numpy as np
+    import pandas as pd
+
+    if numbers.dtype.kind == "f":
+        numbers = np.where(np.isfinite(numbers), numbers, np.nan)
+    codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
+    plain = uniques.tolist()
+    if uniques.dtype.kind == "f":
+        whole = np.isfinite(uniques) & (np.abs(uniques) < 2**53) & (uniques == np.round(uniques))
+        texts = [repr(int(v)) if w else repr(v) for v, w in zip(plain, whole.tolist(), strict=True)]
+    else:
+        texts = [repr(int(v)) for v in plain]
+    style = book.style(fmt)
+    cells = np.array([f"<c{style}><v>{t}</v></c>" for t in texts] + ["<c/>"], dtype=object)
+    if fmt == PERCENT:
+        shown = [f"{v * 100:.1f}%" for v in plain]
+    elif fmt:
+        shown = [f"{v:,}" for v in plain]
+    else:
+        shown = [str(v) for v in plain]
+    return cells[codes], _sampled_width(codes, shown)
 
 
 def _sheet_xml(spec: Sheet, book: _Book, drawing: str | None) -> str:
@@ -331,8 +394,7 @@ def _sheet_xml(spec: Sheet, book: _Book, drawing: str | None) -> str:
                     + "</row>")
     if columns and len(frame):
         grid = np.empty((len(frame), len(columns) + 2), dtype=object)
-        grid[:, 0] = (np.char.add(np.char.add('<row r="', np.arange(2, len(frame) + 2).astype(str)), '">')
-                      .astype(object))
+        grid[:, 0] = [f'<row r="{i}">' for i in range(2, len(frame) + 2)]
         grid[:, -1] = "</row>"
         for i, column in enumerate(columns):
             fmt = spec.formats.get(column)

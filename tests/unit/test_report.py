@@ -539,3 +539,33 @@ def test_relationships_section_is_in_every_format_but_the_follow_up_pairs_only_i
     # data-quality notes read as sentences in every format (not as the objects that carry them)
     assert "No activity log is configured" in html and "Note(" not in written["md"].read_text(encoding="utf-8")
     assert any("No activity log is configured" in str(c.value) for c in book["Data quality"]["A"])
+
+
+def test_report_xlsx_is_valid_for_an_independent_reader_and_its_charts_point_at_real_cells(tmp_path):
+    import zipfile
+    from xml.etree import ElementTree
+
+    from openpyxl import load_workbook
+
+    folder = make_programme(tmp_path / "p", hr=True, survey=True)
+    path = write_report(_report(folder), tmp_path / "out", formats=["xlsx"])["xlsx"]
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            ElementTree.fromstring(archive.read(name))                  # every part is well-formed XML
+    sheets = pd.read_excel(path, sheet_name=None, engine="calamine")     # a second, independent reader
+    assert sheets["Data"].shape[0] == 13 and sheets["KPIs"]["Measure"].tolist()[0] == "Relationships formed"
+    book = load_workbook(path)
+    found = book["Charts"]._charts
+    assert len(found) == 5                  # activity, hours, goals, satisfaction, retention (HR extract given)
+    for chart in found:
+        for series in chart.series:
+            sheet_name, cells = series.val.numRef.f.split("!")
+            sheet = book[sheet_name.strip("'")]
+            first, last = cells.replace("$", "").split(":")
+            assert int(last[1:]) <= sheet.max_row and sheet[first].value is not None
+            header = series.tx.strRef.f.split("!")[1].replace("$", "")
+            assert isinstance(sheet[header].value, str)                # each series is named by its heading
+    weeks = book["Weekly"]
+    assert weeks["A2"].is_date and weeks["A2"].number_format == "yyyy-mm-dd"
+    assert book["Data"]["A2"].number_format == "yyyy-mm-dd hh:mm"
+    assert book["Retention"]["B2"].number_format == "0.0%" and book["KPIs"].freeze_panes == "A2"

@@ -13,7 +13,6 @@ from mentorctl.report.build import Report
 from mentorctl.report.formatting import (
     BREAKDOWN_LABELS,
     EXCEL_MAX_ROWS,
-    KPI_UNITS,
     PROBLEM_SHEET_ROWS,
     RELATIONSHIP_NOTE,
     SUPPRESSION_MARKS,
@@ -210,4 +209,4 @@ def write_workbook(report: Report, path: str | Path) -> Path:
     return write_xlsx(report_sheets(report), path)
 
 
-__all__ = ["KPI_UNITS", "WEEKLY_LABELS", "column_format", "kpi_format", "report_sheets", "write_workbook"]
+__all__ = ["WEEKLY_LABELS", "column_format", "kpi_format", "report_sheets", "write_workbook"]
