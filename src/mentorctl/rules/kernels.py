@@ -2,7 +2,7 @@
 
 Lists are encoded once as (row, item) entries; a lookup across the two sides is a dense (items x rows) table
 while it fits in DENSE_LOOKUP_CELLS, else a sparse (mentees x mentors) matrix; overlap over a block is a
-sparse matrix product."""
+popcount of item bits (up to 64 shared items), else a sparse matrix product."""
 
 from __future__ import annotations
 
@@ -167,7 +167,6 @@ def _prepare_lookup(enc: ListEncoding, values: np.ndarray, list_side: str,
                     items: np.ndarray) -> Callable[[Evaluation], np.ndarray]:
     """Value of (list row t, item row s) = values of the entry of t whose code is items[s], else 0."""
     import numpy as np
-    from scipy import sparse
 
     common = np.intersect1d(enc.codes, items[items >= 0])
     k = len(common)
@@ -202,6 +201,8 @@ def _prepare_lookup(enc: ListEncoding, values: np.ndarray, list_side: str,
 
         return dense_mentee_list
     # large vocabularies (ids): one sparse (mentees x mentors) matrix of values, built by joining on the code
+    from scipy import sparse
+
     order = np.argsort(xc, kind="stable")
     sorted_codes = xc[order]
     start = np.searchsorted(sorted_codes, ecols, side="left")
@@ -276,13 +277,37 @@ def _compact_matrix(enc: ListEncoding, common: np.ndarray) -> Any:  # a scipy sp
                             shape=(enc.n, len(common)))
 
 
+def _bits(enc: ListEncoding, common: np.ndarray) -> np.ndarray:
+    """Each row's items among `common` (at most 64) as the bits of one uint64."""
+    import numpy as np
+
+    keep = np.isin(enc.codes, common)
+    bits = np.zeros(enc.n, np.uint64)
+    np.bitwise_or.at(bits, enc.rows[keep], np.left_shift(np.uint64(1),
+                                                         np.searchsorted(common, enc.codes[keep]).astype(np.uint64)))
+    return bits
+
+
 def _prepare_overlap(mentee: ListEncoding, mentor: ListEncoding) -> Callable[[Evaluation], np.ndarray]:
-    """Block overlap = (mentee items, sparse) @ (items x mentors, dense when it fits): cost ~ items x mentors."""
+    """Block overlap. Up to 64 shared items (languages, skills, sites): each person's items are the bits of a
+    uint64 and the overlap of a pair is the popcount of their AND (no matrix product, no scipy). Beyond 64:
+    (mentee items, sparse) @ (items x mentors, dense when it fits): cost ~ items x mentors."""
     import numpy as np
 
     common = np.intersect1d(mentee.codes, mentor.codes)
     if len(common) == 0:
         return lambda ev: np.zeros(ev.shape)
+    if len(common) <= 64:
+        left_bits, right_bits = _bits(mentee, common), _bits(mentor, common)
+
+        def overlap_bits(ev: Evaluation) -> np.ndarray:
+            mi, mj = ev.idx["mentee"], ev.idx["mentor"]
+            a = left_bits if mi is None else left_bits[mi]
+            b = right_bits if mj is None else right_bits[mj]
+            shared = a & b if ev.mode == "pairs" else a[:, None] & b[None, :]
+            return np.bitwise_count(shared).astype(np.float64)
+
+        return overlap_bits
     left, right = _compact_matrix(mentee, common), _compact_matrix(mentor, common)
     right_t = right.T.tocsr()
     dense_right_t = right_t.toarray() if right_t.shape[0] * right_t.shape[1] <= DENSE_LOOKUP_CELLS else None

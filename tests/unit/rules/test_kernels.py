@@ -251,3 +251,22 @@ def test_block_and_pairs_equal_reference(dense: bool, mentors: pd.DataFrame, men
                                    rtol=1e-12, err_msg=text)
 
 
+
+
+@pytest.mark.parametrize("vocabulary", [64, 100])  # item bits in one uint64; beyond 64 the sparse product
+def test_overlap_counts_shared_items_with_any_vocabulary(vocabulary: int) -> None:
+    rng = np.random.default_rng(vocabulary)
+    words = [f"w{k}" for k in range(vocabulary)]
+    lists = {side: [sorted(set(rng.choice(words, size=int(rng.integers(0, 40)))))
+                    for _ in range(n)] for side, n in (("mentor", 7), ("mentee", 5))}
+    lists["mentor"][0] = words  # every item, so all 64 (or 100) are shared
+    lists["mentee"][0] = words
+    mentors = pd.DataFrame({"id": [f"m{k}" for k in range(7)], "name": "M", "tags": [";".join(x) for x in lists["mentor"]]})
+    mentees = pd.DataFrame({"id": [f"e{k}" for k in range(5)], "name": "E", "tags": [";".join(x) for x in lists["mentee"]]})
+    ctx = RuleContext(mentors, mentees, separator_for=semicolon)
+    rule = parse_rule("overlap(mentor.tags, mentee.tags)", "t")
+    expected = [[len(set(a) & set(b)) for b in lists["mentor"]] for a in lists["mentee"]]
+    assert ctx.evaluate_block(rule, np.arange(5)).tolist() == expected
+    assert ctx.evaluate_block(rule, np.arange(5), np.array([6, 0])).tolist() == [[r[6], r[0]] for r in expected]
+    e, m = np.array([0, 4, 2]), np.array([0, 1, 6])
+    assert ctx.evaluate_pairs(rule, e, m).tolist() == [expected[a][b] for a, b in zip(e, m, strict=True)]
