@@ -92,6 +92,9 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
                                  per_mentor=0 if prep.peer else matching.candidates_per_mentor)
     build_seconds = time.perf_counter() - built
     _check_score_range(prep, cands)
+    if hasattr(prep.source, "prioritise"):   # waiting-time priority (matching/priority.py)
+        cands = prep.source.prioritise(cands, filters, mentor_res, prep.mentee_ok & (mentee_res > 0),
+                                       2 + len(prep.mentees) + n_m, float(matching.balance))
     note("solving", None, None)
     solved = time.perf_counter()
     need_sat = (prep.peer or bool(matching.constraints.min_share) or bool(matching.min_group_size)
@@ -180,10 +183,13 @@ def _apply_plan(prep: Prepared, plan: MatchPlan, fixed: _Fixed, excluded: np.nda
     if plan.waiting_days and matching.objective.value != "fair":
         step = priority_step([t.weight for t in matching.scoring])
         bonus = np.zeros(len(prep.mentees))
-        for who, days in plan.waiting_days.items():
-            if who in mentee_of:
-                bonus[mentee_of[who]] = days * step
-        prep.source = PrioritySource(prep.source, bonus, matching.min_score, prep.peer)  # type: ignore[assignment]
+        waiting = sorted((-days, who) for who, days in plan.waiting_days.items() if who in mentee_of and days > 0)
+        if prep.peer:   # weighted (matching/priority.py); mentor–mentee programmes: exact, set by prioritise()
+            for who, days in plan.waiting_days.items():
+                if who in mentee_of:
+                    bonus[mentee_of[who]] = days * step
+        prep.source = PrioritySource(prep.source, bonus, matching.min_score, prep.peer,  # type: ignore[assignment]
+                                     [mentee_of[who] for _, who in waiting])
     return fixed, excluded
 
 
