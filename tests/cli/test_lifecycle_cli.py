@@ -232,6 +232,21 @@ def test_a_running_programme_over_26_weeks(tmp_path, smtp_server, run_cli):
         "ended_by_reason": {"completed": 5, "moved-or-left": "<2", "not-a-fit": "<2", "no-show": 0, "other": 0},
         "median_duration_days": 151.0, "reached_planned_length": round(5 / 7, 4), "waitlist": 1,
         "median_wait_days": 119.0, "rematches": 1, "median_days_to_first_meeting": 6.0, "follow_up_pairs": 0}
+    # the same figures in the page and the workbook (endings under min_group_size 2 hidden there too)
+    html = (folder / "out" / "report.html").read_text()
+    for label, value in (("Relationships started", "7"), ("Ended", "7 (5 completed, 2 early)"),
+                         ("Ended by reason", "completed 5, moved-or-left hidden*, not-a-fit hidden*"),
+                         ("Median duration", "151 days"), ("Reached the planned length", "71%"),
+                         ("Median days to first meeting", "6 days"), ("Waitlist", "1 (median wait 119 days)"),
+                         ("Rematches", "1")):
+        assert f'<th scope="row">{label}</th><td>{value}</td>' in html, label
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(folder / "out" / "report.xlsx")["Relationships"]
+    figures = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]}
+    assert (figures["Relationships started"], figures["Ended early"], figures["Median duration (days)"]) == (7, 2, 151)
+    assert figures["Reached the planned length"] == round(5 / 7, 4) and figures["Median wait (days)"] == 119
+    assert figures["Ended by reason: completed"] == 5 and figures["Ended by reason: not-a-fit"] == "hidden*"
 
 
 def test_a_rolling_programme_runs_each_pair_on_its_own_clock(tmp_path, smtp_server, run_cli):

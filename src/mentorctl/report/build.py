@@ -41,6 +41,7 @@ EXCEL_ROWS = 1_048_575
 
 if TYPE_CHECKING:
     from mentorctl.relationships import RelationshipsSection
+    from mentorctl.selfmatch.funnel import Funnel
 
 
 class NoteKind(Enum):
@@ -184,8 +185,8 @@ class Report:
     """Matching's reach (None without out/matches.csv)."""
     elapsed: float = 1.0
     """The share of the programme behind the period's end (0-1): what cumulative goals are paced against."""
-    self_matching: Any = None
-    """The self-matching funnel (`selfmatch.funnel.Funnel`), when the programme does self-matching."""
+    self_matching: Funnel | None = None
+    """The self-matching funnel, when the programme does self-matching."""
 
     @property
     def missed_goals(self) -> list[GoalResult]:

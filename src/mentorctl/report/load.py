@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mentorctl.programme import Programme
     from mentorctl.relationships import Lifecycle
     from mentorctl.roster import Participants
+    from mentorctl.selfmatch.funnel import Funnel
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class ReportInputs:
     survey: Table | None
     lifecycle: Lifecycle | None
     """A running programme's relationships (relationships.csv) as of `as_of`, else None."""
-    self_matching: Any
-    """The self-matching funnel (`selfmatch.funnel.Funnel`), when the programme does self-matching."""
+    self_matching: Funnel | None
+    """The self-matching funnel, when the programme does self-matching."""
     as_of: date
     """The day the relationships are taken as of (the period's last day, or today if earlier)."""
 
