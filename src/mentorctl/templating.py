@@ -5,15 +5,17 @@ A programme's own `templates/` folder overrides any built-in template by file na
 paths or objects whose methods could reach the file system), with `StrictUndefined`, so a misspelt variable is an error naming the
 template, the line and the variable, never a silent blank. Templates whose name contains `.html` are
 auto-escaped; message templates (`*.md.j2`, `*.txt.j2`) start with `Subject: …`, a blank line, then a
-Markdown body, from which `render_message` also derives the HTML alternative (escaped).
+Markdown body, from which `render_message` derives the plain text and the HTML alternative (markdown-it-py in
+safe mode: raw HTML escaped, links only to http, https and mailto).
 
-jinja2 is imported here at module level: import this module only from inside command bodies.
+jinja2 is imported here at module level: import this module only from inside command bodies. markdown-it is
+imported when a message is first rendered.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import html
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -334,92 +336,125 @@ class _TemplateLoader(jinja2.BaseLoader):
         return self._choice.list_templates()
 
 
-# -- Markdown (the small subset message templates use) ------------------------------------------------------
+# -- Markdown (CommonMark through markdown-it-py, in safe mode) ------------------------------------------------
 
-_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+|mailto:[^)\s]+)\)")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_ITALIC = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
-_BARE_URL = re.compile(r"(?<![\"'=>])\b(https?://[^\s<]+[^\s<.,;:!?)])")
-_EMAIL = re.compile(r"(?<![\w.@/:=\"'>-])([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?![\w@])")
+# The only link targets a message may carry, as everywhere else in mentorctl (validation refuses the rest).
+_SAFE_LINK = re.compile(r"(?i)^(https?://|mailto:)")
+# Bare web and email addresses in the text become links too.
+_BARE_ADDRESS = re.compile(r"\b(?P<url>https?://[^\s<]+[^\s<.,;:!?)])"
+                           r"|(?<![\w.@/:=\"'>-])(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?![\w@])")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 
 
-def markdown_to_text(text: str) -> str:
-    """The plain-text part of a message: the Markdown body without its syntax. `**bold**` and `*italic*`
-    lose their stars, `[title](url)` becomes `title (url)`, `## Heading` becomes the heading text underlined;
-    bullets (`- `), numbered items and line breaks stay as they are."""
-    lines = []
-    for raw in text.splitlines():
-        line = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", raw)
-        line = _BOLD.sub(r"\1", line)
-        line = _ITALIC.sub(r"\1", line)
-        heading = re.match(r"^(#{1,4})\s+(.*)$", line)
-        if heading:
-            title = heading.group(2).strip()
-            lines += [title, ("=" if len(heading.group(1)) == 1 else "-") * len(title)]
+@functools.cache
+def _markdown() -> Any:
+    """The Markdown parser of message bodies: CommonMark, raw HTML escaped (`html=False`), a line break in
+    the source is a line break, only http/https/mailto link targets (anything else, such as `javascript:`,
+    `data:` or `vbscript:`, stays text), no images (remote images in e-mail track their readers)."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "xhtmlOut": False})
+    md.validateLink = lambda url: bool(_SAFE_LINK.match(url.strip()))
+    md.disable("image")
+    md.core.ruler.push("mentorctl_headings", _shift_headings)
+    md.core.ruler.push("mentorctl_bare_addresses", _link_bare_addresses)
+    return md
+
+
+def _shift_headings(state: Any) -> None:
+    """`#` is an <h2>, `##` an <h3>, …: the e-mail layout's <h1> is the subject."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1:]) + 1, 6)}"
+
+
+def _link_bare_addresses(state: Any) -> None:
+    """Turn web and email addresses written as plain text (outside links and code) into links."""
+    from markdown_it.token import Token
+
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
             continue
-        lines.append(line)
-    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+        children: list[Any] = []
+        depth = 0
+        for token in block.children:
+            depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+            if token.type != "text" or depth or not _BARE_ADDRESS.search(token.content):
+                children.append(token)
+                continue
+            text, at = token.content, 0
+            for match in _BARE_ADDRESS.finditer(text):
+                if match.start() > at:
+                    children.append(_text_token(Token, text[at:match.start()], token.level))
+                address = match.group(0)
+                opening = Token("link_open", "a", 1, attrs={"href": address if match.group("url")
+                                                            else "mailto:" + address}, level=token.level)
+                closing = Token("link_close", "a", -1, level=token.level)
+                children += [opening, _text_token(Token, address, token.level + 1), closing]
+                at = match.end()
+            if at < len(text):
+                children.append(_text_token(Token, text[at:], token.level))
+        block.children = children
+
+
+def _text_token(token_class: Any, content: str, level: int) -> Any:
+    token = token_class("text", "", 0, level=level)
+    token.content = content
+    return token
 
 
 def markdown_to_html(text: str) -> str:
-    """Convert a small Markdown subset (headings, paragraphs, bullet and numbered lists, bold, italic,
-    links; bare web and email addresses become links too) to HTML. Everything is escaped first, so text from rosters can never become markup."""
-    blocks: list[str] = []
-    paragraph: list[str] = []
-    items: list[str] = []
-    list_tag = ""
-
-    def flush() -> None:
-        nonlocal list_tag
-        if paragraph:
-            blocks.append("<p>" + "<br>\n".join(_inline(line) for line in paragraph) + "</p>")
-            paragraph.clear()
-        if items:
-            blocks.append(f"<{list_tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + f"</{list_tag}>")
-            items.clear()
-            list_tag = ""
-
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        heading = re.match(r"^(#{1,4})\s+(.*)$", line)
-        bullet = re.match(r"^\s*[-*]\s+(.*)$", line)
-        numbered = re.match(r"^\s*\d+[.)]\s+(.*)$", line)
-        if not line.strip():
-            flush()
-        elif heading:
-            flush()
-            level = len(heading.group(1)) + 1
-            blocks.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
-        elif bullet or numbered:
-            tag = "ul" if bullet else "ol"
-            if paragraph or (list_tag and list_tag != tag):
-                flush()
-            list_tag = tag
-            items.append((bullet or numbered).group(1))  # type: ignore[union-attr]
-        elif items and raw.startswith(("  ", "\t")):
-            items[-1] += " " + line.strip()
-        else:
-            if items:
-                flush()
-            paragraph.append(line.strip())
-    flush()
-    return "\n".join(blocks)
+    """The HTML part of a message: the Markdown body as CommonMark (headings, paragraphs, nested lists, bold,
+    italic, code, links; bare web and email addresses become links too). Raw HTML is escaped, so text from
+    rosters can never become markup, and links other than http, https and mailto stay text."""
+    return str(_markdown().render(text)).rstrip("\n")
 
 
-def _inline(text: str) -> str:
-    escaped = html.escape(text, quote=True)
-    links: list[str] = []
+def markdown_to_text(text: str) -> str:
+    """The plain-text part of a message: the Markdown body without its syntax. `**bold**`, `__bold__` and
+    `*italic*` lose their markers, `[title](url)` becomes `title (url)`, `## Heading` becomes the heading text
+    underlined; code keeps its backticks; bullets (`- `), numbered items, indentation, line breaks and fenced
+    code blocks stay as they are. Raw HTML stays text, as written."""
+    lines: list[str] = []
+    fence = ""
+    for line in text.splitlines():
+        opened = _FENCE.match(line)
+        if fence or opened:
+            if opened and not fence:
+                fence = opened.group(1)
+            elif opened and opened.group(1).startswith(fence[0] * len(fence)):
+                fence = ""
+            lines.append(line)
+            continue
+        heading = re.match(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$", line)
+        if heading:
+            title = _inline_text(heading.group(2).strip())
+            lines += [title, ("=" if len(heading.group(1)) == 1 else "-") * len(title)]
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        lines.append(indent + _inline_text(line.strip()) if line.strip() else line)
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
-    def keep(match: re.Match[str]) -> str:
-        links.append(f'<a href="{match.group(2)}">{match.group(1)}</a>')
-        return f"\x00{len(links) - 1}\x00"
 
-    escaped = _LINK.sub(keep, escaped)
-    escaped = _BARE_URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped)
-    escaped = _EMAIL.sub(lambda m: f'<a href="mailto:{m.group(1)}">{m.group(1)}</a>', escaped)
-    escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
-    escaped = _ITALIC.sub(r"<em>\1</em>", escaped)
-    return re.sub(r"\x00(\d+)\x00", lambda m: links[int(m.group(1))], escaped)
+def _inline_text(line: str) -> str:
+    """One line's inline Markdown as plain text."""
+    tokens = _markdown().parseInline(line, {})
+    out: list[str] = []
+    links: list[tuple[str, int]] = []
+    for token in (tokens[0].children or []) if tokens else []:
+        if token.type == "text":
+            out.append(token.content)
+        elif token.type == "code_inline":
+            out.append(token.markup + token.content + token.markup)
+        elif token.type in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif token.type == "link_open":
+            links.append((str(token.attrs.get("href", "")), len(out)))
+        elif token.type == "link_close" and links:
+            href, at = links.pop()
+            if "".join(out[at:]) != href:
+                out.append(f" ({href})")
+    return "".join(out)
 
 
 # -- filters --------------------------------------------------------------------------------------------------

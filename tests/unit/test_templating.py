@@ -15,6 +15,7 @@ from mentorctl.templating import (
     join_list,
     make_environment,
     markdown_to_html,
+    markdown_to_text,
     render_message,
     render_template,
 )
@@ -119,5 +120,66 @@ def test_join_list_edge_cases():
 
 def test_markdown_subset():
     html = markdown_to_html("# Title\n\nLine one\nline two\n\n1. first\n2. second\n\n*soft* and **bold**")
-    assert html == ("<h2>Title</h2>\n<p>Line one<br>\nline two</p>\n<ol><li>first</li><li>second</li></ol>\n"
+    assert html == ("<h2>Title</h2>\n<p>Line one<br>\nline two</p>\n<ol>\n<li>first</li>\n<li>second</li>\n</ol>\n"
                     "<p><em>soft</em> and <strong>bold</strong></p>")
+
+
+# -- Markdown through markdown-it-py: what the hand-written subset rendered wrongly, and safe mode ------------
+
+def test_code_spans_are_code_and_their_content_stays_as_written():
+    html = markdown_to_html("Run `mentorctl **report**` now")
+    assert html == "<p>Run <code>mentorctl **report**</code> now</p>"
+    assert markdown_to_text("Run `mentorctl **report**` now") == "Run `mentorctl **report**` now"
+
+
+def test_nested_lists_nest():
+    html = markdown_to_html("- fruit\n  - apple\n  - pear\n- bread\n")
+    assert html == "<ul>\n<li>fruit\n<ul>\n<li>apple</li>\n<li>pear</li>\n</ul>\n</li>\n<li>bread</li>\n</ul>"
+    assert markdown_to_text("- fruit\n  - **apple**\n") == "- fruit\n  - apple\n"
+
+
+def test_links_with_parentheses_keep_their_whole_target():
+    source = "see [Mentoring](https://en.wikipedia.org/wiki/Mentorship_(business)) today"
+    assert markdown_to_html(source) == ('<p>see <a href="https://en.wikipedia.org/wiki/Mentorship_(business)">'
+                                        "Mentoring</a> today</p>")
+    assert markdown_to_text(source) == "see Mentoring (https://en.wikipedia.org/wiki/Mentorship_(business)) today"
+
+
+def test_double_underscore_is_bold_and_snake_case_is_not_emphasis():
+    assert markdown_to_html("__Kick-off__ in room_a_b") == "<p><strong>Kick-off</strong> in room_a_b</p>"
+    assert markdown_to_text("__Kick-off__ in room_a_b") == "Kick-off in room_a_b"
+
+
+def test_raw_html_is_escaped_not_rendered():
+    html = markdown_to_html('<script>alert(1)</script>\n\nHi <b onclick="x()">there</b>\n')
+    assert "<script>" not in html and "<b " not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b onclick=&quot;x()&quot;&gt;there&lt;/b&gt;" in html
+    assert markdown_to_text("Hi <b>there</b>\n") == "Hi <b>there</b>\n"   # the text part shows it as written
+
+
+@pytest.mark.parametrize("target", ["javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)",
+                                    "data:text/html;base64,PHNjcmlwdD4=", "vbscript:msgbox(1)",
+                                    "ftp://example.org/f", "file:///etc/passwd", "relative/page.html"])
+def test_links_other_than_http_https_mailto_are_not_links(target):
+    for source in (f"[click me]({target})", f"<{target.strip()}>"):
+        html = markdown_to_html(source)
+        assert "<a " not in html and "href" not in html, (source, html)
+
+
+def test_http_https_mailto_links_and_bare_addresses_are_links():
+    html = markdown_to_html("[a](http://a.example) [b](https://b.example/x?y=1&z=2) [c](mailto:c@example.org) "
+                            "<https://d.example> and write to e@example.org or see https://f.example/g.")
+    assert '<a href="http://a.example">a</a>' in html
+    assert '<a href="https://b.example/x?y=1&amp;z=2">b</a>' in html
+    assert '<a href="mailto:c@example.org">c</a>' in html
+    assert '<a href="https://d.example">https://d.example</a>' in html
+    assert '<a href="mailto:e@example.org">e@example.org</a>' in html
+    assert '<a href="https://f.example/g">https://f.example/g</a>.' in html
+    assert markdown_to_html("`https://g.example` [x](https://h.example/e@example.org)") == (
+        '<p><code>https://g.example</code> <a href="https://h.example/e@example.org">x</a></p>')
+
+
+def test_images_are_not_embedded():
+    assert "<img" not in markdown_to_html("![pixel](https://tracker.example/p.gif)")
+
