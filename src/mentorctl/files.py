@@ -20,11 +20,12 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mentorctl.errors import OutputError, OutputExistsError
 
@@ -113,30 +114,69 @@ def _mode_for(target: Path) -> int:
 
 
 @contextmanager
-def exclusive_lock(path: str | Path, *, wait: bool) -> Iterator[bool]:
-    """Hold an exclusive `fcntl.flock` on `path` (created with its folder) for the block.
+def exclusive_lock(path: str | Path, *, wait: bool | float = True, owner: str = "",
+                   on_wait: Callable[[], None] | None = None,
+                   sleep: Callable[[float], None] | None = None) -> Iterator[bool]:
+    """Hold an exclusive `fcntl.flock` on `path` (created with its folder) for the block; yields whether it
+    is held.
 
-    `wait=True` queues behind another holder; `wait=False` yields False at once when someone else holds it
-    (the block then must not do the guarded work). The kernel releases the lock when the process ends, so a
-    crashed run never leaves it stuck. The holder's pid is written into the file, for people looking."""
+    `wait=True` queues behind another holder; `wait=False` (or 0) yields False at once when someone else holds
+    it; a number of seconds tries again every second up to then (calling `on_wait()` once, before the first
+    wait), then yields False. After False the block must not do the guarded work. The kernel releases the lock
+    when the process ends, so a crashed run never leaves it stuck. While held, the file says who holds it
+    (`<owner> <pid>`, for the message another run shows: `lock_holder`); it is emptied on release."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except OSError as e:
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                yield False
-                return
-            raise
+    with open(target, "a+", encoding="utf-8") as handle:
+        if not _acquire(handle, wait, on_wait, sleep or time.sleep):
+            yield False
+            return
         try:
             handle.seek(0)
             handle.truncate()
-            handle.write(f"{os.getpid()}\n")
+            handle.write(f"{owner} {os.getpid()}\n".lstrip())
             handle.flush()
             yield True
         finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _acquire(handle: TextIO, wait: bool | float, on_wait: Callable[[], None] | None,
+             sleep: Callable[[float], None]) -> bool:
+    if wait is True:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        return True
+    waited = 0.0
+    while not _try_flock(handle):
+        if waited >= float(wait):
+            return False
+        if waited == 0 and on_wait is not None:
+            on_wait()
+        sleep(1.0)
+        waited += 1.0
+    return True
+
+
+def _try_flock(handle: TextIO) -> bool:
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise
+    return True
+
+
+def lock_holder(path: str | Path) -> tuple[str, int] | None:
+    """(owner, pid) written by the current holder of an `exclusive_lock`, None when unknown."""
+    try:
+        owner, _, pid = Path(path).read_text(encoding="utf-8").strip().rpartition(" ")
+    except OSError:
+        return None
+    return (owner, int(pid)) if owner and pid.isdigit() else None
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:

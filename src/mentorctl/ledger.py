@@ -19,11 +19,7 @@ tries again), a second `packs --send` waits for the first to finish.
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +27,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from mentorctl.errors import Location, LockedError, MentorctlError, SendBusyError
 
@@ -221,63 +217,39 @@ class Ledger:
 
 # -- the send lock ------------------------------------------------------------------------------------------
 
-def _try_lock(handle: TextIO) -> bool:
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            return False
-        raise
-    return True
-
-
 def _busy_message(path: Path) -> str:
     """"another mentorctl <command> is running for this programme (pid N)", from what the holder wrote."""
-    try:
-        owner, _, pid = path.read_text(encoding="utf-8").strip().rpartition(" ")
-    except OSError:
-        owner, pid = "", ""
-    if not (owner and pid.isdigit()):
+    from mentorctl.files import lock_holder
+
+    holder = lock_holder(path)
+    if holder is None:
         return "another mentorctl run is sending for this programme"
-    return f"another mentorctl {owner} is running for this programme (pid {pid})"
+    return f"another mentorctl {holder[0]} is running for this programme (pid {holder[1]})"
 
 
 @contextmanager
 def send_lock(state_dir: str | Path, owner: str, *, wait_seconds: float = 0,
               on_wait: Callable[[str], None] | None = None,
               sleep: Callable[[float], None] | None = None) -> Iterator[Path]:
-    """Hold the programme's send lock (an `fcntl.flock` on `<state_dir>/send.lock`) for the block.
+    """Hold the programme's send lock (`files.exclusive_lock` on `<state_dir>/send.lock`) for the block.
 
     `owner` names the command (`remind`, `packs --send`) for the message another run shows. When the lock is
     held: with `wait_seconds` 0, raise `LockedError` at once; else call `on_wait(message)` once and try again
     every second up to `wait_seconds`, then raise `SendBusyError`. The kernel releases the lock when the
     process ends, so a crashed run never leaves it stuck."""
+    from mentorctl.files import exclusive_lock
+
     path = Path(state_dir) / SEND_LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the lock's lifetime
-    try:
-        waited = 0.0
-        while not _try_lock(handle):
+
+    def waiting() -> None:
+        if on_wait is not None:
+            on_wait(f"{_busy_message(path)}; waiting for it to finish sending")
+
+    with exclusive_lock(path, wait=wait_seconds, owner=owner, on_wait=waiting, sleep=sleep) as held:
+        if not held:
             busy = _busy_message(path)
-            if waited >= wait_seconds:
-                if wait_seconds:
-                    raise SendBusyError(f"{busy} and still sending after {int(wait_seconds)} s; nothing was sent "
-                                        "by this run: try again when it has finished")
-                raise LockedError(f"{busy}; this run sends nothing")
-            if waited == 0 and on_wait is not None:
-                on_wait(f"{busy}; waiting for it to finish sending")
-            (sleep or time.sleep)(1.0)
-            waited += 1.0
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{owner} {os.getpid()}\n")
-        handle.flush()
-        try:
-            yield path
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    finally:
-        handle.close()
+            if wait_seconds:
+                raise SendBusyError(f"{busy} and still sending after {int(wait_seconds)} s; nothing was sent "
+                                    "by this run: try again when it has finished")
+            raise LockedError(f"{busy}; this run sends nothing")
+        yield path

@@ -332,11 +332,11 @@ def request_messages(programme: Programme, participants: Participants, state: Re
     """Every message the state calls for, each under its own ledger key (the ledger skips those sent)."""
     from mentorctl.mail import FILE_HEADER, OutgoingMessage, build_message, format_address
     from mentorctl.packs import choose_template, public_profile
-    from mentorctl.selfmatch.shortlists import _envelope, profile_lines, settings_of
+    from mentorctl.selfmatch.shortlists import message_envelope, profile_lines, settings_of
     from mentorctl.templating import make_environment, render_message
 
     settings = settings_of(programme)
-    sender, reply_to, prefix = _envelope(programme, sending)
+    sender, reply_to, prefix = message_envelope(programme, sending)
     env = make_environment(programme)
     mentors = {str(r["id"]): {str(k): v for k, v in r.items()} for r in participants.mentors.frame.to_dict("records")} if participants.mentors is not None else {}
     mentees = {str(r["id"]): {str(k): v for k, v in r.items()} for r in participants.mentees.frame.to_dict("records")} if participants.mentees is not None else {}

@@ -94,7 +94,7 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
     from mentorctl.templating import make_environment, render_message
 
     settings = settings_of(programme)
-    sender, reply_to, prefix = _envelope(programme, sending)
+    sender, reply_to, prefix = message_envelope(programme, sending)
     env = make_environment(programme)
     template = choose_template(programme, env, TEMPLATE)
     mentors = {str(r["id"]): r for r in records(participants.mentors.frame)} if participants.mentors is not None else {}
@@ -157,7 +157,7 @@ def profile_lines(profile: dict[str, Any], programme: Programme) -> list[dict[st
     return shown
 
 
-def _envelope(programme: Programme, sending: bool) -> tuple[str, str | None, str]:
+def message_envelope(programme: Programme, sending: bool) -> tuple[str, str | None, str]:
     """Sender, reply-to and subject prefix, as packs use them."""
     from mentorctl.errors import Location, ProgrammeError
     from mentorctl.mail import format_address
