@@ -353,8 +353,11 @@ def _markdown() -> Any:
     `data:` or `vbscript:`, stays text), no images (remote images in e-mail track their readers)."""
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"html": False, "breaks": True, "xhtmlOut": False})
-    md.validateLink = lambda url: bool(_SAFE_LINK.match(url.strip()))
+    class SafeMarkdown(MarkdownIt):
+        def validateLink(self, url: str) -> bool:  # markdown-it's (camelCase) name
+            return bool(_SAFE_LINK.match(url.strip()))
+
+    md = SafeMarkdown("commonmark", {"html": False, "breaks": True, "xhtmlOut": False})
     md.disable("image")
     md.core.ruler.push("mentorctl_headings", _shift_headings)
     md.core.ruler.push("mentorctl_bare_addresses", _link_bare_addresses)

@@ -223,7 +223,7 @@ def test_retry_unknown_waits_for_a_live_run_and_never_sends_its_messages_twice(p
     (it does not take that message for unknown) and, once the first has recorded it sent, skips it."""
     from contextlib import ExitStack
 
-    import mentorctl.ledger as ledger_module
+    import mentorctl.files as files_module
     from mentorctl.ledger import Ledger, send_lock
     from mentorctl.programme import load_programme
 
@@ -243,7 +243,7 @@ def test_retry_unknown_waits_for_a_live_run_and_never_sends_its_messages_twice(p
             ledger.mark_sent(sent_key, "<live@example.org>")
         live.close()
 
-    monkeypatch.setattr(ledger_module.time, "sleep", first_run_finishes)
+    monkeypatch.setattr(files_module.time, "sleep", first_run_finishes)
     result = run_cli("packs", programme, "--send", "--retry-unknown", "--only", "E0001")
     assert result.exit_code == 0, result.output
     assert waits == [1.0]
@@ -254,12 +254,12 @@ def test_retry_unknown_waits_for_a_live_run_and_never_sends_its_messages_twice(p
 
 def test_a_second_sender_gives_up_after_waiting_and_sends_nothing(programme, run_cli, smtp_server, monkeypatch):
     import mentorctl.cli.packs_cmd as packs_cmd
-    import mentorctl.ledger as ledger_module
+    import mentorctl.files as files_module
     from mentorctl.ledger import send_lock
     from mentorctl.programme import load_programme
 
     monkeypatch.setattr(packs_cmd, "SEND_LOCK_WAIT_SECONDS", 3)
-    monkeypatch.setattr(ledger_module.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(files_module.time, "sleep", lambda seconds: None)
     with send_lock(load_programme(programme).state_dir, "remind"):
         result = run_cli("packs", programme, "--send")
     assert result.exit_code == 1, result.output
