@@ -1,7 +1,8 @@
 """Errors a user can cause, each with the exit code the CLI returns for it.
 
-Exit codes: 0 success; 1 the work ran but part of it failed (a send refused); 2 bad input or usage;
-3 infeasible (the input is valid but no matching satisfies its pins and constraints).
+Exit codes (`ExitCode`, published in the README): 0 success; 1 the work ran but part of it failed (a send
+refused); 2 bad input or usage; 3 infeasible (the input is valid but no matching satisfies its pins and
+constraints); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """What `mentorctl` exits with; the CLI uses these names, never the numbers."""
+
     OK = 0
-    PARTIAL_FAILURE = 1
-    BAD_INPUT = 2
-    INFEASIBLE = 3
+    PARTIAL_FAILURE = 1   # the work ran but part of it failed (a send refused, listed)
+    BAD_INPUT = 2         # bad input or usage (Typer's own usage errors exit 2 as well)
+    INFEASIBLE = 3        # valid input, but no matching satisfies its pins and constraints
+    INTERRUPTED = 130     # Ctrl-C (the shell's 128 + SIGINT); outputs are written atomically
 
 
 @dataclass(frozen=True)

@@ -229,13 +229,17 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path, run_cli, monkeypatch):
 
 
 def test_the_entry_point_shares_the_one_error_path(tmp_path, monkeypatch, capsys):
+    import mentorctl.roster
     from mentorctl.cli import console, main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
 
     seen = []
     original = console.exit_code_for
     monkeypatch.setattr(main, "exit_code_for", lambda e: seen.append(e) or original(e))
-    monkeypatch.setattr("sys.argv", ["mentorctl", "--version"])
-    monkeypatch.setattr(main, "app", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(mentorctl.roster, "load_participants", interrupted)
+    monkeypatch.setattr("sys.argv", ["mentorctl", "match", str(programme(tmp_path / "p"))])
     with pytest.raises(SystemExit) as stopped:
         main.run()
     assert stopped.value.code == 130 and isinstance(seen[0], KeyboardInterrupt)

@@ -1,26 +1,44 @@
-"""Console helpers shared by every command: Rich consoles, the error handler, findings output."""
+"""Console helpers shared by every command: Rich consoles (made on first use), the one error path, findings
+and JSON output."""
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-import typer
-from rich.console import Console
-from rich.markup import escape
-
-from mentorctl.errors import Finding, MentorctlError
+from mentorctl.errors import ExitCode, Finding, MentorctlError
 
 if TYPE_CHECKING:
-    from mentorctl.mail import Mailer
-    from mentorctl.programme import Programme
+    from rich.console import Console
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
 
-F = TypeVar("F", bound=Callable[..., Any])
+class _LazyConsole:
+    """A Rich console created on first use: `mentorctl --help` never imports Rich (it costs ~50 ms)."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+    def __enter__(self) -> Console:   # Rich's Live (progress bars) enters its console
+        return self.get().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.get().__exit__(*exc)  # type: ignore[arg-type]
+
+
+console: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
+err_console: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
 
 
 class _State:
@@ -30,7 +48,6 @@ class _State:
 state = _State()
 
 
-INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 HANDLED = (MentorctlError, OSError, KeyboardInterrupt)
 """What the one error path turns into a line and an exit code; anything else is a bug (a traceback)."""
 
@@ -48,34 +65,21 @@ def exit_code_for(error: BaseException) -> int:
     (130; outputs are written atomically, so none is left half-written)."""
     if isinstance(error, KeyboardInterrupt):
         err_console.print("Interrupted.", markup=False)
-        return INTERRUPTED
+        return ExitCode.INTERRUPTED
     if isinstance(error, MentorctlError):
         report_error(error)
         return int(error.exit_code)
     if isinstance(error, OSError):
         err_console.print(f"Error: {describe_os_error(error)}", markup=False, soft_wrap=True)
-        return 2
+        return ExitCode.BAD_INPUT
     raise error
-
-
-def handle_errors(func: F) -> F:
-    """Run a command through the one error path (`exit_code_for`); `--debug` re-raises instead."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except HANDLED as error:
-            if state.debug and not isinstance(error, KeyboardInterrupt):
-                raise
-            raise typer.Exit(exit_code_for(error)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def plain(value: Any) -> str:
     """A value from the user's files (a name, id, path, heading) made safe to print with Rich markup on:
     `[red]` or `[/x]` is shown as written, never interpreted."""
+    from rich.markup import escape
+
     return escape("" if value is None else str(value))
 
 
@@ -101,15 +105,19 @@ def is_interactive() -> bool:
     return sys.stderr.isatty()
 
 
-def mailer_for(programme: Programme, *, send: bool) -> Mailer:
-    """The SMTP mailer of programme.yaml (checking its credential variables first) with `send`, else the
-    outbox (out/outbox/, a preview that never touches the ledger)."""
-    from mentorctl.errors import ProgrammeError
-    from mentorctl.mail import OutboxMailer, SmtpMailer
+def print_json(data: Any) -> None:
+    """Machine-readable output (`--json`): one JSON document on stdout; dates and paths as text."""
+    import json
 
-    if not send:
-        return OutboxMailer(programme.out_dir / "outbox")
-    if programme.email is None or programme.email.smtp is None:
-        raise ProgrammeError("--send needs email: from and email: smtp (host, port, security) in programme.yaml; "
-                             "without --send the emails are written to out/outbox/")
-    return SmtpMailer(programme.email.smtp)
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def as_data(value: Any) -> Any:
+    """A result as plain data for `--json`: its `as_dict()` when it has one, a dataclass field by field."""
+    import dataclasses
+
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value

@@ -3,136 +3,181 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
-from mentorctl.cli.console import console, err_console, handle_errors, plain, print_findings
+from mentorctl.cli.console import as_data, console, err_console, plain, print_findings, print_json
+from mentorctl.cli.options import (
+    ForceOpt,
+    JsonOpt,
+    MatchesOpt,
+    OnOpt,
+    OutOpt,
+    ProgrammeArg,
+    command_group,
+    parse_day,
+)
 
 if TYPE_CHECKING:
     from mentorctl.matching.explain import Explanation
     from mentorctl.matching.summary import MatchSummary
 
+app = command_group()
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def match(
-        programme: Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")] = ".",
-        out: Annotated[Path | None, typer.Option("--out", help="Folder for the outputs (default PROGRAMME/out).")
-                       ] = None,
-        force: Annotated[bool, typer.Option("--force", help="Replace a matches file edited by hand (a backup of "
-                                            "it is kept beside it).")] = False,
-        keep: Annotated[Path | None, typer.Option("--keep", help="CSV of current pairs to keep (e.g. matches.csv "
-                                                  "minus ended pairs); only the others are matched.")] = None,
-        workers: Annotated[int, typer.Option("--workers", min=1, help="CP-SAT worker threads (side constraints "
-                                             "and peer programmes); 1 is reproducible.")] = 1,
-        seed: Annotated[int | None, typer.Option("--seed", help="Solver seed (default matching.seed).")] = None,
-        stable: Annotated[bool, typer.Option("--stable", help="Self-matching with mentors' rankings: a stable "
-                                             "matching (deferred acceptance) instead of the rank-maximal one.")
-                          ] = False,
-        on: Annotated[str | None, typer.Option("--on", metavar="DATE", help="The day of this match in a running "
-                                               "programme, YYYY-MM-DD (default: today).")] = None,
-    ) -> None:
-        """Match mentees with mentors as programme.yaml asks; write out/matches.csv, matches.xlsx,
-        unmatched.csv, match-summary.json and matches.html (the matching on one page to review).
 
-        Pairs follow every eligibility rule, capacity, pin, forbidden pair and history; the objective is
-        optimal (min-cost flow, proven over every eligible pair) or, with side constraints, CP-SAT's status,
-        bound and gap are shown.
+@app.command(short_help="Pair mentees with mentors; write matches.csv, .xlsx and .html.")
+def match(
+    programme: ProgrammeArg = ".",
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    keep: Annotated[Path | None, typer.Option("--keep", metavar="FILE", help="CSV of current pairs to keep (e.g. "
+                                              "matches.csv minus ended pairs); only the others are matched.")
+                    ] = None,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", min=1, help="CP-SAT worker threads (side "
+                                         "constraints and peer programmes); 1 is reproducible.")] = 1,
+    seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="Solver seed (default matching.seed).")
+                    ] = None,
+    stable: Annotated[bool, typer.Option("--stable", help="Self-matching with mentors' rankings: a stable "
+                                         "matching (deferred acceptance) instead of the rank-maximal one.")
+                      ] = False,
+    on: OnOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Match mentees with mentors as programme.yaml asks; write out/matches.csv, matches.xlsx,
+    unmatched.csv, match-summary.json and matches.html (the matching on one page to review).
 
-        In a running programme (relationships.csv exists, welcome packs went out, or `design.intake: rolling`)
-        current pairs are kept, ended pairs never repeat, and only newcomers and people marked for rematching
-        are matched, the longest-waiting first; unmatched mentees join the waitlist.
+    Pairs follow every eligibility rule, capacity, pin, forbidden pair and history; the objective is
+    optimal (min-cost flow, proven over every eligible pair) or, with side constraints, CP-SAT's status,
+    bound and gap are shown. A matches file edited by hand is replaced only with --force (a backup of it
+    is kept beside it).
 
-        Example: mentorctl match programmes/example
-        """
-        from mentorctl.cli.relationships_cmd import parse_day
-        from mentorctl.matching import solve, write_match_outputs
-        from mentorctl.matching.html import write_matches_page
-        from mentorctl.programme import load_programme
-        from mentorctl.relationships import (
-            annotate_match,
-            append_events,
-            carried_waitlist,
-            frozen_starts,
-            is_running,
-            load_lifecycle,
-            match_events,
-            match_plan,
-        )
-        from mentorctl.roster import load_participants
+    In a running programme (relationships.csv exists, welcome packs went out, or `design.intake: rolling`)
+    current pairs are kept, ended pairs never repeat, and only newcomers and people marked for rematching
+    are matched, the longest-waiting first; unmatched mentees join the waitlist. --on gives the day of
+    this match.
 
-        prog = load_programme(programme)
-        day = parse_day(on, "--on", prog)
-        with _progress() as step:
-            step("reading rosters", None, None)
-            participants = load_participants(prog)
-            print_findings(participants.warnings)
-            from mentorctl.selfmatch.choose import match_on_picks, uses_picks
+    With --json the summary (as in match-summary.json) and the files written are printed as JSON.
 
-            life = None
-            if uses_picks(prog):  # self_matching.mode: mentee-prefers (see cli/selfmatch_cmd.py)
-                outcome = match_on_picks(prog, participants, stable=True if stable else None)
-                print_findings(outcome.findings)
-                result = outcome.result
-            else:
-                life = load_lifecycle(prog, participants, day) if is_running(prog) else None
-                if life is not None:   # pairs known only from matches.csv, people left unmatched: written first
-                    life = append_events(prog, participants, [*frozen_starts(life), *carried_waitlist(
-                        life, (out or prog.out_dir) / "unmatched.csv")], day)
-                plan = match_plan(life) if life is not None else None
-                for warning in life.warnings if life is not None else ():
-                    err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
-                result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step,
-                               plan=plan)
-                if life is not None and plan is not None:
-                    result = annotate_match(result, plan, day, prog)
-            step("writing files", None, None)
-            paths = write_match_outputs(result, out or prog.out_dir, force)
-            if life is not None:
-                waiting = result.unmatched.loc[result.unmatched["waitlist_position"].notna(), "participant_id"]
-                append_events(prog, participants, match_events(life, result.pairs, waiting.tolist(), day), day,
-                              matches=result.pairs)
-            page = write_matches_page(prog, result, out or prog.out_dir)
-        from mentorctl.errors import Finding
+    Example: mentorctl match programmes/example
+    """
+    from mentorctl.matching import solve, write_match_outputs
+    from mentorctl.matching.html import write_matches_page
+    from mentorctl.programme import load_programme
+    from mentorctl.relationships import (
+        annotate_match,
+        append_events,
+        carried_waitlist,
+        frozen_starts,
+        is_running,
+        load_lifecycle,
+        match_events,
+        match_plan,
+    )
+    from mentorctl.roster import load_participants
 
-        print_findings(Finding("warning", w) for w in result.summary.warnings or ())
+    prog = load_programme(programme)
+    day = parse_day(on, "--on", prog)
+    with _progress() as step:
+        step("reading rosters", None, None)
+        participants = load_participants(prog)
+        print_findings(participants.warnings)
+        from mentorctl.selfmatch.choose import match_on_picks, uses_picks
+
+        life = None
+        if uses_picks(prog):  # self_matching.mode: mentee-prefers (see cli/selfmatch_cmd.py)
+            outcome = match_on_picks(prog, participants, stable=True if stable else None)
+            print_findings(outcome.findings)
+            result = outcome.result
+        else:
+            life = load_lifecycle(prog, participants, day) if is_running(prog) else None
+            if life is not None:   # pairs known only from matches.csv, people left unmatched: written first
+                life = append_events(prog, participants, [*frozen_starts(life), *carried_waitlist(
+                    life, (out or prog.out_dir) / "unmatched.csv")], day)
+            plan = match_plan(life) if life is not None else None
+            for warning in life.warnings if life is not None else ():
+                err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
+            result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step,
+                           plan=plan)
+            if life is not None and plan is not None:
+                result = annotate_match(result, plan, day, prog)
+        step("writing files", None, None)
+        paths = write_match_outputs(result, out or prog.out_dir, force)
+        if life is not None:
+            waiting = result.unmatched.loc[result.unmatched["waitlist_position"].notna(), "participant_id"]
+            append_events(prog, participants, match_events(life, result.pairs, waiting.tolist(), day), day,
+                          matches=result.pairs)
+        page = write_matches_page(prog, result, out or prog.out_dir)
+    from mentorctl.errors import Finding
+
+    print_findings(Finding("warning", w) for w in result.summary.warnings or ())
+    if not as_json:
         _print_summary(result.summary)
         if result.summary.choices is not None:
             from mentorctl.cli.selfmatch_cmd import print_choice_summary
 
             print_choice_summary(result.summary.as_dict())
-        for key in ("backup_matches", "backup_xlsx"):
-            if key in paths:
-                err_console.print(f"Kept your edited file as {paths[key]}", markup=False)
-        console.print(f"Wrote {paths['matches']}, {paths['xlsx'].name}, {paths['unmatched'].name}, "
-                      f"{paths['summary'].name}, {page.name}", markup=False, soft_wrap=True)
+    for key in ("backup_matches", "backup_xlsx"):
+        if key in paths:
+            err_console.print(f"Kept your edited file as {paths[key]}", markup=False)
+    if as_json:
+        print_json({"summary": as_data(result.summary),
+                    "files": {**{key: str(path) for key, path in paths.items()}, "html": str(page)}})
+        return
+    console.print(f"Wrote {paths['matches']}, {paths['xlsx'].name}, {paths['unmatched'].name}, "
+                  f"{paths['summary'].name}, {page.name}", markup=False, soft_wrap=True)
 
-    @app.command()
-    @handle_errors
-    def explain(
-        programme: Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")],
-        person_id: Annotated[str, typer.Argument(metavar="ID", help="A mentee's, mentor's or peer's id.")],
-        matches: Annotated[Path | None, typer.Option("--matches", help="Matches file (default out/matches.csv).")
-                           ] = None,
-    ) -> None:
-        """Explain a match: each scoring term, the best alternatives and why they were not chosen, what each
-        eligibility rule removed, and for someone unmatched what would change it.
 
-        Example: mentorctl explain programmes/example E0005
-        """
-        from mentorctl.matches import read_matches
-        from mentorctl.matching import explain as explain_person
-        from mentorctl.programme import load_programme
-        from mentorctl.roster import load_participants
+class _ProgrammeThenId(TyperCommand):
+    """`explain [PROGRAMME] ID`: the programme may be left out (the current folder), the id may not."""
 
-        prog = load_programme(programme)
-        participants = load_participants(prog)
-        path = matches or prog.out_dir / "matches.csv"
-        frame = read_matches(prog, path) if path.exists() or matches else None
-        result = explain_person(prog, participants, person_id, frame)
-        _print_explanation(result, frame is None)
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [self.options_metavar or "[OPTIONS]", "[PROGRAMME]", "ID"]
+
+
+@app.command(cls=_ProgrammeThenId, short_help="Why a match, its best alternatives, what would help.")
+def explain(
+    first: Annotated[str | None, typer.Argument(
+        metavar="PROGRAMME", show_default=False,
+        help="Programme folder or its programme.yaml (default: the current folder).")] = None,
+    person_id: Annotated[str | None, typer.Argument(
+        metavar="ID", show_default=False, help="A mentee's, mentor's or peer's id.")] = None,
+    matches: MatchesOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Explain a match: each scoring term, the best alternatives and why they were not chosen, what each
+    eligibility rule removed, and for someone unmatched what would change it.
+
+    Example: mentorctl explain programmes/example E0005
+
+    Example: mentorctl explain E0005 --json (inside the programme folder)
+    """
+    from mentorctl.matches import read_matches
+    from mentorctl.matching import explain as explain_person
+    from mentorctl.programme import load_programme
+    from mentorctl.roster import load_participants
+
+    programme, person_id = (".", first) if person_id is None else (first or ".", person_id)  # `explain ID`
+    if not person_id:
+        raise typer.BadParameter("give the id of a mentee, mentor or peer, e.g. mentorctl explain E0005",
+                                 param_hint="ID")
+    prog = load_programme(programme)
+    participants = load_participants(prog)
+    path = matches or prog.out_dir / "matches.csv"
+    frame = read_matches(prog, path) if path.exists() or matches else None
+    result = explain_person(prog, participants, person_id, frame)
+    if as_json:
+        print_json({**_explanation_data(result), "matches_file": str(path) if frame is not None else None})
+        return
+    _print_explanation(result, frame is None)
+
+
+def _explanation_data(result: Explanation) -> dict[str, Any]:
+    """The explanation as plain data; each eligibility rule with the candidates it removes."""
+    data = as_data(result)
+    data["rule_removals"] = [{"rule": rule, "removes": count} for rule, count in result.rule_removals]
+    return data
 
 
 def _progress():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mentorctl.cli.console import console, err_console, handle_errors
+from mentorctl.cli.console import console, err_console
+from mentorctl.cli.options import OnOpt, ProgrammeArg, command_group, parse_day
 
 if TYPE_CHECKING:
     from mentorctl.programme import Programme
@@ -24,26 +24,11 @@ class Reason(StrEnum):
     OTHER = "other"
 
 
-ProgrammeArg = Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")]
 MenteeArg = Annotated[str, typer.Argument(metavar="MENTEE_ID", help="The mentee's id (any case).")]
 MentorArg = Annotated[str, typer.Argument(metavar="MENTOR_ID", help="The mentor's id (any case).")]
-OnOption = Annotated[str | None, typer.Option("--on", metavar="DATE", help="The day it happened, YYYY-MM-DD "
-                                              "(default: today in the programme's time zone).")]
-NoteOption = Annotated[str, typer.Option("--note", metavar="TEXT", help="Free text kept in the log.")]
+NoteOpt = Annotated[str, typer.Option("--note", metavar="TEXT", help="Free text kept in the log.")]
 
-
-def parse_day(text: str | None, option: str, programme: Programme) -> date:
-    """A YYYY-MM-DD option, or today in the programme's time zone."""
-    from datetime import datetime
-
-    from mentorctl.errors import MentorctlError
-
-    if text is None:
-        return datetime.now(programme.tz).date()
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError as e:
-        raise MentorctlError(f"{option} '{text}' is not a date; write YYYY-MM-DD") from e
+app = command_group()
 
 
 def _load(programme: str) -> tuple[Programme, Participants]:
@@ -62,14 +47,14 @@ def _done(life: Lifecycle, what: str) -> None:
         err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
 
 
-@handle_errors
+@app.command(short_help="End a relationship; optionally rematch the mentee.")
 def end(
     programme: ProgrammeArg,
     mentee_id: MenteeArg,
     mentor_id: MentorArg,
     reason: Annotated[Reason, typer.Option("--reason", case_sensitive=False, help="Why the pair ends.")],
-    note: NoteOption = "",
-    on: OnOption = None,
+    note: NoteOpt = "",
+    on: OnOpt = None,
     rematch: Annotated[bool, typer.Option("--rematch", help="Match the mentee again at the next "
                                           "`mentorctl match` (peers: both).")] = False,
 ) -> None:
@@ -90,13 +75,13 @@ def end(
           + ("; the mentee will be rematched" if rematch else ""))
 
 
-@handle_errors
+@app.command(short_help="Pause a relationship (no check-in reminders while paused).")
 def pause(
     programme: ProgrammeArg,
     mentee_id: MenteeArg,
     mentor_id: MentorArg,
-    note: NoteOption = "",
-    on: OnOption = None,
+    note: NoteOpt = "",
+    on: OnOpt = None,
 ) -> None:
     """Pause a relationship (no check-in reminders while paused); `mentorctl resume` ends the break.
 
@@ -110,13 +95,13 @@ def pause(
           f"Paused {mentee_id} – {mentor_id} from {day}")
 
 
-@handle_errors
+@app.command(short_help="Resume a paused relationship.")
 def resume(
     programme: ProgrammeArg,
     mentee_id: MenteeArg,
     mentor_id: MentorArg,
-    note: NoteOption = "",
-    on: OnOption = None,
+    note: NoteOpt = "",
+    on: OnOpt = None,
 ) -> None:
     """Resume a paused relationship.
 
@@ -130,14 +115,14 @@ def resume(
           f"Resumed {mentee_id} – {mentor_id} on {day}")
 
 
-@handle_errors
+@app.command(short_help="Move a relationship's planned end.")
 def extend(
     programme: ProgrammeArg,
     mentee_id: MenteeArg,
     mentor_id: MentorArg,
     until: Annotated[str, typer.Option("--until", metavar="DATE", help="The new planned end, YYYY-MM-DD.")],
-    note: NoteOption = "",
-    on: OnOption = None,
+    note: NoteOpt = "",
+    on: OnOpt = None,
 ) -> None:
     """Extend a relationship beyond its planned end ("ending soon" notices follow the new date).
 
@@ -150,12 +135,3 @@ def extend(
     last = parse_day(until, "--until", prog)
     _done(extend_pair(prog, participants, mentee_id, mentor_id, until=last, on=day, note=note),
           f"Extended {mentee_id} – {mentor_id} until {last}")
-
-
-COMMANDS = (end, pause, resume, extend)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the module-level commands to the app."""
-    for command in COMMANDS:
-        app.command()(command)

@@ -7,65 +7,75 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from mentorctl.cli.console import console, err_console, handle_errors, plain
+from mentorctl.cli.console import console, err_console, plain
+from mentorctl.cli.options import JsonOpt, OutOpt, ProgrammeArg, command_group
 
 if TYPE_CHECKING:
     from mentorctl.report.build import Report
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    @handle_errors
-    def report(
-        programme: Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")] = ".",
-        period: Annotated[str | None, typer.Option(
-            "--period", metavar="START..END",
-            help="Only this window, e.g. 2026-01-01..2026-03-31 (either side may be left out). "
-                 "Default: the programme's start date to its end (or today, while it runs).")] = None,
-        compare: Annotated[str | None, typer.Option(
-            "--compare", metavar="OTHER_PROGRAMME",
-            help="Another programme folder (e.g. last year's cohort) to show side by side.")] = None,
-        activity: Annotated[list[str] | None, typer.Option(
-            "--activity", metavar="FILE",
-            help="Activity log to use instead of those in programme.yaml (repeat for several files).")] = None,
-        out: Annotated[Path | None, typer.Option(
-            "--out", metavar="DIR", help="Where to write the report files (default PROGRAMME/out).")] = None,
-    ) -> None:
-        """Write the success report: report.html, report.xlsx, report.md and report.json.
+app = command_group()
 
-        KPIs from the activity log, the matches and the rosters (plus the HR extract and survey when
-        configured), each goal against its target with its trend, breakdowns by the `report_by` fields
-        (groups under 5 people hidden) and data-quality notes naming every row that could not be read.
 
-        Example: mentorctl report programmes/example --period 2027-01-11..2027-04-30
-        """
-        from mentorctl import limits
-        from mentorctl.errors import MentorctlError
-        from mentorctl.programme import load_programme
-        from mentorctl.report import build_report, default_period, parse_period
-        from mentorctl.report.writers import check_out_dir, write_report
+@app.command(short_help="KPIs against the goals: report.html, .xlsx, .md and .json.")
+def report(
+    programme: ProgrammeArg = ".",
+    period: Annotated[str | None, typer.Option(
+        "--period", metavar="START..END",
+        help="Only this window, e.g. 2026-01-01..2026-03-31 (either side may be left out). "
+             "Default: the programme's start date to its end (or today, while it runs).")] = None,
+    compare: Annotated[str | None, typer.Option(
+        "--compare", metavar="OTHER_PROGRAMME",
+        help="Another programme folder (e.g. last year's cohort) to show side by side.")] = None,
+    activity: Annotated[list[str] | None, typer.Option(
+        "--activity", metavar="FILE",
+        help="Activity log to use instead of those in programme.yaml (repeat for several files).")] = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the success report: report.html, report.xlsx, report.md and report.json.
 
-        loaded = load_programme(programme)
-        try:
-            chosen = parse_period(period, default_period(loaded))
-        except ValueError as e:
-            raise MentorctlError(f"{e}") from e
-        shown = f"--period '{period}'" if period else f"the programme's dates ({chosen.start} to {chosen.end})"
-        if not (limits.in_date_range(chosen.start) and limits.in_date_range(chosen.end)):
-            raise MentorctlError(f"{shown}: outside the dates mentorctl works with ({limits.DATE_RANGE}); "
-                                 "give --period inside them")
-        if (chosen.end - chosen.start).days > limits.MAX_PERIOD_DAYS:
-            raise MentorctlError(f"{shown}: longer than mentorctl's limit of {limits.MAX_PERIOD_DAYS:,} days; "
-                                 "report a shorter window with --period")
-        folder = check_out_dir(out or loaded.out_dir)      # before the work: --out may name a file
-        paths = [_from_cwd(a) for a in activity] if activity else None
-        result = build_report(loaded, period=chosen, activity_paths=paths, compare=compare)
-        written = write_report(result, folder, programme=loaded)
-        _print_summary(result)
+    KPIs from the activity log, the matches and the rosters (plus the HR extract and survey when
+    configured), each goal against its target with its trend, breakdowns by the `report_by` fields
+    (groups under 5 people hidden) and data-quality notes naming every row that could not be read.
+
+    With --json the report (the content of report.json) is printed on stdout as well.
+
+    Example: mentorctl report programmes/example --period 2027-01-11..2027-04-30
+    """
+    from mentorctl import limits
+    from mentorctl.errors import MentorctlError
+    from mentorctl.programme import load_programme
+    from mentorctl.report import build_report, default_period, parse_period
+    from mentorctl.report.writers import check_out_dir, write_report
+
+    loaded = load_programme(programme)
+    try:
+        chosen = parse_period(period, default_period(loaded))
+    except ValueError as e:
+        raise MentorctlError(f"{e}") from e
+    shown = f"--period '{period}'" if period else f"the programme's dates ({chosen.start} to {chosen.end})"
+    if not (limits.in_date_range(chosen.start) and limits.in_date_range(chosen.end)):
+        raise MentorctlError(f"{shown}: outside the dates mentorctl works with ({limits.DATE_RANGE}); "
+                             "give --period inside them")
+    if (chosen.end - chosen.start).days > limits.MAX_PERIOD_DAYS:
+        raise MentorctlError(f"{shown}: longer than mentorctl's limit of {limits.MAX_PERIOD_DAYS:,} days; "
+                             "report a shorter window with --period")
+    folder = check_out_dir(out or loaded.out_dir)      # before the work: --out may name a file
+    paths = [_from_cwd(a) for a in activity] if activity else None
+    result = build_report(loaded, period=chosen, activity_paths=paths, compare=compare)
+    written = write_report(result, folder, programme=loaded)
+    if as_json:   # the same document as report.json; the problems go to stderr as always
+        import sys
+
+        sys.stdout.write(written["json"].read_text(encoding="utf-8").rstrip("\n") + "\n")
         _print_problems(result)
-        html = written["html"]
-        others = ", ".join(p.name for f, p in written.items() if f != "html")
-        console.print(f"Report written to [bold]{plain(html)}[/bold] (also {plain(others)} in {plain(folder)}).")
+        return
+    _print_summary(result)
+    _print_problems(result)
+    html = written["html"]
+    others = ", ".join(p.name for f, p in written.items() if f != "html")
+    console.print(f"Report written to [bold]{plain(html)}[/bold] (also {plain(others)} in {plain(folder)}).")
 
 
 def _from_cwd(spec: str) -> str:
@@ -86,10 +96,6 @@ def _print_summary(result: Report) -> None:
     console.print(f"[bold]{escape(result.verdict)}[/bold]", soft_wrap=True)
     for line in coverage_lines(result):
         console.print(escape(line), soft_wrap=True)
-    for warning in result.warnings:
-        err_console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", soft_wrap=True)
-    if result.is_empty:
-        err_console.print("[yellow]Warning:[/yellow] no activity was recorded in this period.")
     if result.goals:
         met, _ = result.goals_met
         goals = Table(title=f"Goals: {met} of {len(result.goals)} met", title_justify="left")
@@ -122,7 +128,15 @@ def _print_summary(result: Report) -> None:
 
 
 def _print_problems(result: Report, shown: int = 5) -> None:
+    """Warnings, rows that could not be used and notes, on stderr (also with --json)."""
+    from rich.markup import escape
+
     from mentorctl.report.writers import clean_text
+
+    for warning in result.warnings:
+        err_console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", soft_wrap=True)
+    if result.is_empty:
+        err_console.print("[yellow]Warning:[/yellow] no activity was recorded in this period.")
 
     quality = result.data_quality
     if quality.bad_rows:

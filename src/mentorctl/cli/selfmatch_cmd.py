@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mentorctl.cli.console import console, err_console, handle_errors, mailer_for, print_findings
+from mentorctl.cli.console import console, err_console, print_findings
+from mentorctl.cli.options import NowOpt, ProgrammeArg, SendOpt, command_group, mailer_for, parse_now
+from mentorctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -17,12 +19,10 @@ if TYPE_CHECKING:
     from mentorctl.roster import Participants
     from mentorctl.selfmatch.requests import RequestsStep
 
-ProgrammeArg = Annotated[str, typer.Argument(help="Programme folder or its programme.yaml.")]
-SendOpt = Annotated[bool, typer.Option("--send", help="Send through the SMTP server in programme.yaml (default: "
-                                                      "write .eml files to out/outbox/ for checking).")]
+app = command_group()
 
 
-@handle_errors
+@app.command(short_help="Self-matching: a balanced shortlist of mentors per mentee.")
 def shortlist(
     programme: ProgrammeArg = ".",
     size: Annotated[int | None, typer.Option("--size", min=1, max=50, help="Mentors per shortlist (default "
@@ -30,8 +30,7 @@ def shortlist(
     exposure: Annotated[float | None, typer.Option("--exposure", min=1.0, help="A mentor is on at most exposure × "
                                                    "remaining capacity shortlists (default self_matching.exposure, "
                                                    "else 2).")] = None,
-    now: Annotated[str | None, typer.Option("--now", metavar="ISO", help="Act as if it were this time (dates in "
-                                            "the emails, the funnel's start).")] = None,
+    now: NowOpt = None,
     send: SendOpt = False,
 ) -> None:
     """Give every mentee a balanced shortlist of mentors to choose from, and email it to them.
@@ -64,9 +63,7 @@ def shortlist(
     result = build_shortlists(prog, participants, size=size or settings.size,
                               exposure=exposure if exposure is not None else settings.exposure,
                               taken=taken, exclude=exclude, only=only)
-    from datetime import UTC, datetime
-
-    moment = _parse_now(now, prog) if now else datetime.now(UTC)
+    moment = parse_now(now, prog)   # dates in the emails, the funnel's start
     messages = shortlist_messages(prog, participants, result.entries, result.terms, sending=send, now=moment)
     paths = write_shortlist_outputs(result, prog.out_dir)
     s = result.summary
@@ -89,14 +86,13 @@ def shortlist(
             save_state(prog, record_shortlists(load_state(prog), ids, moment))
     report = _deliver(prog, messages.outgoing, mailer, send)
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.PARTIAL_FAILURE)
 
 
-@handle_errors
+@app.command(short_help="Self-matching by request: picks to mentors, answers, expiry.")
 def requests(
     programme: ProgrammeArg = ".",
-    now: Annotated[str | None, typer.Option("--now", metavar="ISO", help="Act as if it were this time (e.g. "
-                                            "2027-02-15T09:00), to test expiry and reminders.")] = None,
+    now: NowOpt = None,
     send: SendOpt = False,
 ) -> None:
     """Advance self-matching requests (self_matching.mode: request) and show where everyone is.
@@ -108,18 +104,16 @@ def requests(
     mentors) to mentees whose requests all closed. Without --send it only previews: nothing is saved and the
     emails go to out/outbox/. With --send the state (.mentorctl/requests.json) is saved, out/requests.csv and
     out/matches.csv (accepted pairs) are written, and every email is sent once (ledger). `mentorctl schedule
-    --install` runs this from cron too.
+    --install` runs this from cron too. --now tests expiry and reminders.
 
     Example: mentorctl requests programmes/example --send
     """
-    from datetime import UTC, datetime
-
     from mentorctl.programme import load_programme
     from mentorctl.roster import load_participants
     from mentorctl.selfmatch.requests import requests_lock, step_requests
 
     prog = load_programme(programme)
-    moment = _parse_now(now, prog) if now else datetime.now(UTC)
+    moment = parse_now(now, prog)
     mailer = mailer_for(prog, send=send)
     participants = load_participants(prog, require_email=send)
     print_findings(participants.warnings)
@@ -136,19 +130,7 @@ def requests(
     _show_requests(step, preview=False)
     report = _deliver(prog, outgoing, mailer, True)
     if not report.ok:
-        raise typer.Exit(1)
-
-
-def _parse_now(text: str, prog: Programme) -> datetime:
-    from datetime import datetime
-
-    from mentorctl.errors import MentorctlError
-
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as e:
-        raise MentorctlError(f"--now '{text}' is not a date and time; write e.g. 2027-02-15T09:00") from e
-    return moment if moment.tzinfo else moment.replace(tzinfo=prog.tz)
+        raise typer.Exit(ExitCode.PARTIAL_FAILURE)
 
 
 def _request_outgoing(prog: Programme, participants: Participants, step: RequestsStep, *, send: bool,
@@ -254,12 +236,6 @@ def _deliver(prog: Programme, outgoing: Sequence[OutgoingMessage], mailer: Maile
         err_console.print(f"Error: sending stopped: {report.aborted}. {len(report.not_attempted)} email(s) not "
                           "attempted; run again to send them.", markup=False)
     return report
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
-    app.command()(shortlist)
-    app.command()(requests)
 
 
 def print_choice_summary(summary: dict) -> None:
