@@ -34,7 +34,7 @@ class _LazyConsole:
         return self.get().__enter__()
 
     def __exit__(self, *exc: object) -> None:
-        self.get().__exit__(*exc)  # type: ignore[arg-type]
+        self.get().__exit__(*exc)
 
 
 console: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
