@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from mentorctl.mail import Mailer
+    from collections.abc import Sequence
+
+    from mentorctl.mail import DeliveryReport, Mailer, OutgoingMessage
     from mentorctl.programme import Programme
 
 
@@ -143,3 +145,18 @@ def mailer_for(programme: Programme, *, send: bool) -> Mailer:
         raise ProgrammeError("--send needs email: from and email: smtp (host, port, security) in programme.yaml; "
                              "without --send the emails are written to out/outbox/")
     return SmtpMailer(programme.email.smtp)
+
+
+def write_outbox(programme: Programme, outgoing: Sequence[OutgoingMessage], mailer: Mailer) -> DeliveryReport:
+    """Without `--send`: write every message through the outbox mailer; the ledger, when there is one, is only
+    read (to count what `--send` would skip)."""
+    from mentorctl.ledger import LEDGER_FILE, Ledger
+    from mentorctl.mail import deliver
+
+    path = programme.state_dir / LEDGER_FILE
+    ledger = Ledger(path) if path.exists() else None
+    try:
+        return deliver(outgoing, mailer, ledger)
+    finally:
+        if ledger is not None:
+            ledger.close()

@@ -20,6 +20,7 @@ from mentorctl.cli.options import (
     command_group,
     mailer_for,
     parse_day,
+    write_outbox,
 )
 from mentorctl.errors import ExitCode
 
@@ -68,7 +69,6 @@ def packs(
     """
     from mentorctl.errors import ProgrammeError
     from mentorctl.ledger import LEDGER_FILE, Ledger
-    from mentorctl.mail import deliver
     from mentorctl.matches import read_matches
     from mentorctl.packs import build_packs, outgoing_messages, write_packs
     from mentorctl.programme import load_programme
@@ -120,12 +120,7 @@ def packs(
         err_console.print(f"Warning: {person} has no email address; pack written, no email.", markup=False)
 
     if not send:
-        ledger = Ledger(ledger_path) if ledger_path.exists() else None
-        try:
-            report = deliver(outgoing, mailer, ledger)
-        finally:
-            if ledger is not None:
-                ledger.close()
+        report = write_outbox(prog, outgoing, mailer)
         say(f"Wrote {len(report.sent)} welcome email{_s(report.sent)} into {_shown(prog.out_dir / 'outbox')}.")
         if report.already_sent_in_preview:
             say(f"{report.already_sent_in_preview} of them were already sent; --send would skip them.")

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mentorctl.cli.console import console, err_console, print_findings
-from mentorctl.cli.options import NowOpt, ProgrammeArg, SendOpt, command_group, mailer_for, parse_now
+from mentorctl.cli.options import (
+    NowOpt,
+    ProgrammeArg,
+    SendOpt,
+    command_group,
+    mailer_for,
+    parse_now,
+    write_outbox,
+)
 from mentorctl.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -210,20 +218,14 @@ def _deliver(prog: Programme, outgoing: Sequence[OutgoingMessage], mailer: Maile
     from mentorctl.ledger import LEDGER_FILE, Ledger
     from mentorctl.mail import deliver
 
-    path = prog.state_dir / LEDGER_FILE
     if not send:
-        ledger = Ledger(path) if path.exists() else None
-        try:
-            report = deliver(outgoing, mailer, ledger)
-        finally:
-            if ledger is not None:
-                ledger.close()
+        report = write_outbox(prog, outgoing, mailer)
         console.print(f"Wrote {len(report.sent)} email(s) into {prog.out_dir / 'outbox'}"
                       + (f" ({report.already_sent_in_preview} already sent: --send skips them)"
                          if report.already_sent_in_preview else "") + ". Check them, then run again with --send.",
                       markup=False, soft_wrap=True)
         return report
-    with Ledger(path) as ledger:
+    with Ledger(prog.state_dir / LEDGER_FILE) as ledger:
         report = deliver(outgoing, mailer, ledger)
     console.print(f"Sent {len(report.sent)} email(s); {len(report.skipped)} already sent earlier (skipped).",
                   markup=False)
