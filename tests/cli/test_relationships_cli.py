@@ -183,3 +183,46 @@ def test_not_a_fit_answers_in_the_survey_export_flag_the_pair_for_follow_up(smal
     follow = _rows(folder, "follow-up.csv")
     flagged = {(r["mentee_id"], r["mentor_id"]): r["detail"] for r in follow if r["reason"] == "not a fit"}
     assert flagged == {("E1", "M1"): "E1 answered 'not a fit'", ("E3", "M3"): "M3 answered 'not a fit'"}
+
+
+def test_a_running_peer_programme_keeps_pairs_and_never_repeats_ended_ones(tmp_path, run_cli):
+    import yaml
+
+    folder = tmp_path / "peers"
+    folder.mkdir()
+    (folder / "participants.csv").write_text(
+        "id,name,email,likes\nP1,Ann,p1@x.org,P2\nP2,Bob,p2@x.org,P1\nP3,Cy,p3@x.org,P4\nP4,Dee,p4@x.org,P3\n")
+    (folder / "programme.yaml").write_text(yaml.safe_dump({
+        "programme": {"name": "peers"}, "design": {"type": "peer", "start_date": "2027-03-01"},
+        "rosters": {"participants": "participants.csv"},
+        "matching": {"scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id or mentor.likes == mentee.id"}]}}))
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    first = {tuple(sorted(p)) for p in _pairs(folder)}
+    assert first == {("P1", "P2"), ("P3", "P4")}
+    # P1 – P2 end (both to be rematched); P5 and P6 join and like P1 and P2 best
+    result = run_cli("end", folder, "P2", "P1", "--reason", "not-a-fit", "--on", "2027-03-10", "--rematch")
+    assert result.exit_code == 0, result.output
+    with open(folder / "participants.csv", "a") as handle:
+        handle.write("P5,Eve,p5@x.org,P1\nP6,Fay,p6@x.org,P2\n")
+    result = run_cli("match", folder, "--on", "2027-03-15")
+    assert result.exit_code == 0, result.output
+    second = {tuple(sorted(p)) for p in _pairs(folder)}
+    assert ("P3", "P4") in second                      # kept
+    assert ("P1", "P2") not in second                  # never repeated
+    assert {p for pair in second for p in pair} == {"P1", "P2", "P3", "P4", "P5", "P6"}
+    matched_on = {tuple(sorted((r["mentee_id"], r["mentor_id"]))): r["matched_on"] for r in _rows(folder, "matches.csv")}
+    assert matched_on[("P3", "P4")] == "2027-03-01"
+    assert set(matched_on.values()) == {"2027-03-01", "2027-03-15"}
+    # a third match changes nothing: every current pair is kept, nobody is waiting
+    assert run_cli("match", folder, "--on", "2027-03-20").exit_code == 0
+    assert {tuple(sorted(p)) for p in _pairs(folder)} == second
+    starts = [r for r in (folder / "relationships.csv").read_text().splitlines() if ",start," in r]
+    assert starts == ["2027-03-01,start,P1,P2,,,from matches.csv", "2027-03-01,start,P3,P4,,,from matches.csv",
+                      "2027-03-15,start,P1,P5,,,", "2027-03-15,start,P2,P6,,,"]
+    # P3 – P4 end too, both to be rematched: with nobody else free they wait, and are not paired again
+    assert run_cli("end", folder, "P4", "P3", "--reason", "no-show", "--on", "2027-03-21", "--rematch").exit_code == 0
+    result = run_cli("match", folder, "--on", "2027-03-22")
+    assert result.exit_code == 0, result.output
+    assert {tuple(sorted(p)) for p in _pairs(folder)} == {("P1", "P5"), ("P2", "P6")}
+    waiting = [(r["participant_id"], r["role"], r["waitlist_position"]) for r in _rows(folder, "unmatched.csv")]
+    assert waiting == [("P3", "participant", "1"), ("P4", "participant", "2")]

@@ -359,3 +359,26 @@ def test_cron_line_runs_requests_after_remind(programme, run_cli):
     (folder / "programme.yaml").write_text(yaml.safe_dump(data))
     plain = run_cli("schedule", folder, "--print")
     assert plain.exit_code == 0 and " requests " not in plain.stdout
+
+
+def test_match_on_picks_in_a_running_programme_keeps_pairs_and_never_repeats_ended_ones(programme, run_cli):
+    folder = programme(**choice_settings())
+    (folder / "choices.csv").write_text(CHOICES)
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    # as above: E1 – M1, E5 – M3, E3 – M2, E2 – M3; then E1 – M1 is not a fit and E1 is to be rematched
+    assert run_cli("end", folder, "E1", "M1", "--reason", "not-a-fit", "--on", "2027-03-10", "--rematch"
+                   ).exit_code == 0
+    result = run_cli("match", folder, "--on", "2027-03-12")
+    assert result.exit_code == 0, result.output
+    rows = read_csv(folder / "out" / "matches.csv")
+    pairs = {(r["mentee_id"], r["mentor_id"]): (r["choice_rank"], r["matched_on"]) for r in rows}
+    # the current pairs are kept where they are; M1's free place goes to E4 (M1 was their first choice); E1's
+    # first choice is the ended pair: never repeated, so E1 waits (their other pick, M2, is not eligible)
+    assert pairs == {("E5", "M3"): ("1", "2027-03-01"), ("E3", "M2"): ("2", "2027-03-01"),
+                     ("E2", "M3"): ("2", "2027-03-01"), ("E4", "M1"): ("1", "2027-03-12")}
+    assert "row 7, column First choice: E1 and M1 were matched before and the relationship ended" in result.stderr
+    waiting = [(r["participant_id"], r["waitlist_position"]) for r in read_csv(folder / "out" / "unmatched.csv")
+               if r["waitlist_position"]]
+    assert waiting == [("E6", "1"), ("E1", "2")]      # E6, left over by the first match, has waited longer
+    log = (folder / "relationships.csv").read_text().splitlines()
+    assert "2027-03-12,start,E4,M1,,," in log and not any(",start,E1,M1,,," in line for line in log[4:])

@@ -85,23 +85,22 @@ def match(
         print_findings(participants.warnings)
         from mentorctl.selfmatch.choose import match_on_picks, uses_picks
 
-        life = None
+        life = load_lifecycle(prog, participants, day) if is_running(prog) else None
+        if life is not None:   # pairs known only from matches.csv, people left unmatched: written first
+            life = append_events(prog, participants, [*frozen_starts(life), *carried_waitlist(
+                life, (out or prog.out_dir) / "unmatched.csv")], day)
+        plan = match_plan(life) if life is not None else None
+        for warning in life.warnings if life is not None else ():
+            err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
         if uses_picks(prog):  # self_matching.mode: mentee-prefers (see cli/selfmatch_cmd.py)
-            outcome = match_on_picks(prog, participants, stable=True if stable else None)
+            outcome = match_on_picks(prog, participants, stable=True if stable else None, plan=plan)
             print_findings(outcome.findings)
             result = outcome.result
         else:
-            life = load_lifecycle(prog, participants, day) if is_running(prog) else None
-            if life is not None:   # pairs known only from matches.csv, people left unmatched: written first
-                life = append_events(prog, participants, [*frozen_starts(life), *carried_waitlist(
-                    life, (out or prog.out_dir) / "unmatched.csv")], day)
-            plan = match_plan(life) if life is not None else None
-            for warning in life.warnings if life is not None else ():
-                err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
             result = solve(prog, participants, keep=keep, workers=workers, seed=seed, progress=step,
                            plan=plan)
-            if life is not None and plan is not None:
-                result = annotate_match(result, plan, day, prog)
+        if life is not None and plan is not None:
+            result = annotate_match(result, plan, day, prog)
         step("writing files", None, None)
         paths = write_match_outputs(result, out or prog.out_dir, force)
         if life is not None:

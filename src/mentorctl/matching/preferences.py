@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from mentorctl.matching.solve import MatchResult
     from mentorctl.programme import Programme
+    from mentorctl.relationships import MatchPlan
     from mentorctl.roster import Participants
     from mentorctl.selfmatch.exports import ExportRead, Pick
 
@@ -99,9 +100,13 @@ def blocking_pairs(pairs: Sequence[tuple[int, int]], proposer_prefs: Mapping[int
 
 def solve_with_picks(programme: Programme, participants: Participants, choices: ExportRead,
                      shortlists: pd.DataFrame | None = None, rankings: ExportRead | None = None,
-                     stable: bool = False) -> PicksOutcome:
+                     stable: bool = False, plan: MatchPlan | None = None) -> PicksOutcome:
     """Match mentees with mentors they picked: rank-maximal (most first choices, then second, …, then the
-    total score), or with `stable` and mentors' rankings, the mentee-optimal stable matching."""
+    total score), or with `stable` and mentors' rankings, the mentee-optimal stable matching.
+
+    `plan` (a running programme, relationships.py): its current pairs are kept (they hold their places and
+    are in the result, `choice_rank` empty unless the pair was a pick), a pick of an ended pair is ignored
+    (a warning by row: ended pairs never repeat), and the people it names as done are not matched."""
     from mentorctl.matching.prepare import prepare
     from mentorctl.matching.shortlist import rank_maximal
     from mentorctl.matching.solve import MatchResult
@@ -111,7 +116,9 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
     settings = programme.self_matching
     strict = settings is not None and settings.unknown_pick == "error"
     mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
-    valid, problems = valid_picks(prep, choices, shortlists, strict)
+    kept_e, kept_j, history = _apply_plan(prep, plan)
+    valid, problems = valid_picks(prep, choices, shortlists, strict, history=history,
+                                  kept={(int(a), int(b)) for a, b in zip(kept_e, kept_j, strict=True)})
     findings: list[Finding] = [*choices.findings, *problems]
     e_list = [mentee_of[p.chooser_id] for p in valid]
     j_list = [mentor_of[p.chosen_id] for p in valid]
@@ -125,6 +132,10 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
     score = prep.source.score_pairs(e, j) if len(e) else np.zeros(0)
     mentor_cap = np.where(prep.mentor_ok, prep.mentor_cap, 0).astype(np.int64)
     mentee_cap = np.where(prep.mentee_ok, prep.mentee_cap, 0).astype(np.int64)
+    kept_mentee = np.bincount(kept_e, minlength=len(prep.mentees))
+    kept_mentor = np.bincount(kept_j, minlength=len(prep.mentors))
+    mentee_cap = (mentee_cap - kept_mentee).clip(0)
+    mentor_cap = (mentor_cap - kept_mentor).clip(0)
     blocking: list[tuple[str, str]] | None = None
     model = "rank-maximal min-cost flows (OR-Tools), one stage per choice rank, then score"
     if rankings is not None:
@@ -154,18 +165,46 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
         used = np.array(sorted(key[(int(a), int(b))] for a, b in zip(out.mentee, out.mentor, strict=True)),
                         np.int64)
     used = used.astype(np.int64)
-    pairs = pairs_frame(prep, e[used], j[used], rank[used])
-    unmatched = _unmatched(prep, e, j, used, mentee_cap, mentor_cap, picks_by_mentee)
+    if len(kept_e):
+        import pandas as pd
+
+        rank_of = {(mentee_of[p.chooser_id], mentor_of[p.chosen_id]): p.rank for p in choices.picks
+                   if p.chooser_id in mentee_of and p.chosen_id in mentor_of}
+        kept_rank = [rank_of.get((int(a), int(b))) for a, b in zip(kept_e, kept_j, strict=True)]
+        pairs = pairs_frame(prep, np.concatenate([kept_e, e[used]]), np.concatenate([kept_j, j[used]]),
+                            pd.array([*kept_rank, *rank[used].tolist()], dtype="Int64"))
+    else:
+        pairs = pairs_frame(prep, e[used], j[used], rank[used])
+    unmatched = _unmatched(prep, e, j, used, mentee_cap + kept_mentee, mentor_cap + kept_mentor, picks_by_mentee,
+                           kept_mentee, kept_mentor)
     summary = _summary(prep, pairs, unmatched, rank, e, used, model, blocking, time.perf_counter() - started,
                        programme.self_matching.max_picks if programme.self_matching else 3)
     return PicksOutcome(MatchResult(pairs, unmatched, summary), tuple(findings))
 
 
-def valid_picks(prep: Any, choices: ExportRead, shortlists: pd.DataFrame | None, strict: bool
+def _apply_plan(prep: Any, plan: MatchPlan | None) -> tuple[np.ndarray, np.ndarray, set[tuple[int, int]]]:
+    """A running programme: the kept pairs (indices), the ended pairs never to repeat, and the people done
+    marked as not eligible (with the reason)."""
+    empty = np.zeros(0, np.int64)
+    if plan is None:
+        return empty, empty, set()
+    mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
+    kept = [(mentee_of[a], mentor_of[b]) for a, b in plan.kept if a in mentee_of and b in mentor_of]
+    history = {(mentee_of[a], mentor_of[b]) for a, b in plan.history if a in mentee_of and b in mentor_of}
+    for who, reason in plan.done.items():
+        if who in mentee_of:
+            prep.mentee_ok[mentee_of[who]] = False
+            prep.mentee_reason[mentee_of[who]] = reason
+    return (np.array([k[0] for k in kept], np.int64), np.array([k[1] for k in kept], np.int64), history)
+
+
+def valid_picks(prep: Any, choices: ExportRead, shortlists: pd.DataFrame | None, strict: bool, *,
+                history: set[tuple[int, int]] | None = None, kept: set[tuple[int, int]] | None = None
                 ) -> tuple[list[Pick], list[Finding]]:
     """The picks that can count: mentee and mentor eligible for the programme, the pair allowed by the rules,
-    and (when `shortlists` is given) on the mentee's shortlist. The others are warnings by row, or with
-    `strict` raised together as one error (exit 2)."""
+    not a pair that ended (`history`, by index) nor one already current (`kept`: silently dropped), and (when
+    `shortlists` is given) on the mentee's shortlist. The others are warnings by row, or with `strict` raised
+    together as one error (exit 2)."""
     mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
     on_list: set[tuple[str, str]] | None = None
     if shortlists is not None:
@@ -177,7 +216,12 @@ def valid_picks(prep: Any, choices: ExportRead, shortlists: pd.DataFrame | None,
         if i is None or j is None:
             continue
         problem = None
-        if not prep.mentee_ok[i]:
+        if kept and (i, j) in kept:
+            continue
+        if history and (i, j) in history:
+            problem = (f"{pick.chooser_id} and {pick.chosen_id} were matched before and the relationship ended; "
+                       "ended pairs never repeat; pick ignored")
+        elif not prep.mentee_ok[i]:
             problem = f"{pick.chooser_id} is {prep.mentee_reason[i]}; pick ignored"
         elif not prep.mentor_ok[j]:
             problem = f"{pick.chosen_id} is {prep.mentor_reason[j]}; pick ignored"
@@ -214,11 +258,12 @@ def pairs_frame(prep: Any, e: np.ndarray, j: np.ndarray, rank: np.ndarray) -> pd
 
 
 def _unmatched(prep: Any, e: np.ndarray, j: np.ndarray, used: np.ndarray, mentee_cap: np.ndarray,
-               mentor_cap: np.ndarray, picks_by_mentee: dict[str, list[tuple[str, int]]]) -> pd.DataFrame:
+               mentor_cap: np.ndarray, picks_by_mentee: dict[str, list[tuple[str, int]]],
+               kept_mentee: np.ndarray | None = None, kept_mentor: np.ndarray | None = None) -> pd.DataFrame:
     import pandas as pd
 
-    load = np.bincount(e[used], minlength=len(prep.mentees))
-    mentor_load = np.bincount(j[used], minlength=len(prep.mentors))
+    load = np.bincount(e[used], minlength=len(prep.mentees)) + (0 if kept_mentee is None else kept_mentee)
+    mentor_load = np.bincount(j[used], minlength=len(prep.mentors)) + (0 if kept_mentor is None else kept_mentor)
     rows = []
     for i in range(len(prep.mentees)):
         if load[i] >= max(1, mentee_cap[i]) and prep.mentee_ok[i]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mentorctl.matching.preferences import PicksOutcome
     from mentorctl.programme import Programme
+    from mentorctl.relationships import MatchPlan
     from mentorctl.roster import Participants
 
 
@@ -19,9 +20,11 @@ def uses_picks(programme: Programme) -> bool:
     return settings is not None and settings.mode is SelfMatchingMode.MENTEE_PREFERS and settings.choices is not None
 
 
-def match_on_picks(programme: Programme, participants: Participants, *, stable: bool | None = None) -> PicksOutcome:
+def match_on_picks(programme: Programme, participants: Participants, *, stable: bool | None = None,
+                   plan: MatchPlan | None = None) -> PicksOutcome:
     """The rank-maximal matching of the picks in `self_matching.choices` (checked against out/shortlists.csv
-    when it exists); with `mentor_rankings`, blocking pairs are reported, and with `stable` (default
+    when it exists; in a running programme `plan` keeps the current pairs and never repeats ended ones); with
+    `mentor_rankings`, blocking pairs are reported, and with `stable` (default
     `self_matching.stable`) the stable matching is found instead."""
     from mentorctl.matching.preferences import solve_with_picks
     from mentorctl.selfmatch.exports import read_choices, read_rankings
@@ -37,7 +40,7 @@ def match_on_picks(programme: Programme, participants: Participants, *, stable: 
 
         raise ProgrammeError("a stable matching needs the mentors' rankings: set self_matching.mentor_rankings")
     outcome = solve_with_picks(programme, participants, choices, read_shortlists(programme), rankings,
-                               stable=want_stable)
+                               stable=want_stable, plan=plan)
     if rankings is not None and rankings.findings:
         from dataclasses import replace
 
