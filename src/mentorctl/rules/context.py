@@ -221,23 +221,25 @@ class RuleContext:
         if key not in self._lists:
             series = self.as_text(side, name)
             n = len(series)
-            present = ~series.isna().to_numpy()
-            text = series[present].astype(str)
-            text.index = np.flatnonzero(present)
-            parts = text.str.split(self._separator_for(name), regex=False).explode()
-            items = parts.astype(str).str.strip().str.casefold()
-            items = items[(items != "") & ~parts.isna()]
-            rows = items.index.to_numpy(dtype=np.int64)
-            local, uniques = pd.factorize(items)
-            table = np.array([self.code(u) for u in uniques], dtype=np.int64)
-            codes = table[local] if len(local) else np.zeros(0, dtype=np.int64)
-            # drop repeated items of a row, keeping the first
-            width = max(len(self._vocab), 1)
-            _, first = np.unique(rows * width + codes, return_index=True)
-            first.sort()
-            rows, codes = rows[first], codes[first]
-            starts = np.searchsorted(rows, rows, side="left")
-            ranks = np.arange(len(rows), dtype=np.int64) - starts + 1
-            lens = np.bincount(rows, minlength=n).astype(np.float64)
+            # each distinct cell once (rosters repeat the same lists: "English;French"), then per row
+            local, uniques = pd.factorize(series, use_na_sentinel=True)
+            separator = self._separator_for(name)
+            per_value: list[list[int]] = []
+            for value in uniques.tolist():
+                seen: list[int] = []
+                for part in str(value).split(separator):
+                    code = self.code(part.strip().casefold())
+                    if code >= 0 and code not in seen:  # blanks and repeats dropped, the first kept
+                        seen.append(code)
+                per_value.append(seen)
+            sizes = np.array([len(c) for c in per_value] + [0], dtype=np.int64)
+            flat = np.array([c for codes_of in per_value for c in codes_of], dtype=np.int64)
+            starts_of = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64)
+            row_sizes = sizes[local]                           # missing (-1) takes the trailing 0
+            rows = np.repeat(np.arange(n, dtype=np.int64), row_sizes)
+            first = np.cumsum(row_sizes) - row_sizes
+            ranks = np.arange(len(rows), dtype=np.int64) - np.repeat(first, row_sizes) + 1
+            codes = flat[np.repeat(starts_of[np.maximum(local, 0)], row_sizes) + ranks - 1]
+            lens = row_sizes.astype(np.float64)
             self._lists[key] = ListEncoding(rows=rows, codes=codes, ranks=ranks, lens=lens)
         return self._lists[key]
