@@ -127,7 +127,7 @@ def xlsx_bytes(sheets: Mapping[str, pd.DataFrame | Sheet]) -> bytes:
     specs = {key: value if isinstance(value, Sheet) else Sheet(value) for key, value in sheets.items()}
     titles = dict(zip(specs, sheet_titles(specs), strict=True))
     book = _Book()
-    parts: dict[str, str] = {}
+    parts: dict[str, str | list[str]] = {}
     chart_number = 0
     drawing_number = 0
     for number, spec in enumerate(specs.values(), start=1):
@@ -162,7 +162,12 @@ def xlsx_bytes(sheets: Mapping[str, pd.DataFrame | Sheet]) -> bytes:
              (f"rId{len(specs) + 1}", "styles", "styles.xml"),
              (f"rId{len(specs) + 2}", "sharedStrings", "sharedStrings.xml")]))
         for name, xml in parts.items():
-            archive.writestr(name, xml)
+            if isinstance(xml, str):
+                archive.writestr(name, xml)
+                continue
+            with archive.open(name, "w") as handle:     # (a sheet stays far below zip64 sizes)
+                for piece in xml:
+                    handle.write(piece.encode("utf-8"))
         archive.writestr("xl/styles.xml", book.styles_xml())
         archive.writestr("xl/sharedStrings.xml", book.strings_xml())
     return buffer.getvalue()
@@ -380,7 +385,12 @@ def _number_cells(numbers: np.ndarray, book: _Book, fmt: str | None) -> tuple[np
     return cells[codes], _sampled_width(codes, shown)
 
 
-def _sheet_xml(spec: Sheet, book: _Book, drawing: str | None) -> str:
+CHUNK_ROWS = 50_000
+"""A sheet's rows are joined and compressed this many at a time (memory stays flat on a million rows)."""
+
+
+def _sheet_xml(spec: Sheet, book: _Book, drawing: str | None) -> list[str]:
+    """The worksheet part, as pieces to write one after another."""
     import numpy as np
 
     frame = spec.frame
@@ -392,34 +402,39 @@ def _sheet_xml(spec: Sheet, book: _Book, drawing: str | None) -> str:
     if columns:
         rows.append('<row r="1">' + "".join(f'<c t="s"{bold}><v>{book.string(h)}</v></c>' for h in headings)
                     + "</row>")
+    grid = None
     if columns and len(frame):
         grid = np.empty((len(frame), len(columns) + 2), dtype=object)
-        grid[:, 0] = [f'<row r="{i}">' for i in range(2, len(frame) + 2)]
+        grid[:, 0] = "<row>"          # rows and cells follow one another: no r= needed (SpreadsheetML)
         grid[:, -1] = "</row>"
         for i, column in enumerate(columns):
             fmt = spec.formats.get(column)
             cells, width = _column_cells(frame.iloc[:, i], book, fmt, spec.row_formats.get(column))
             grid[:, i + 1] = cells
             widths[i] = max(widths[i], width)
-        rows.append("".join(grid.ravel().tolist()))
+    body = [] if grid is None else ["".join(grid[start:start + CHUNK_ROWS].ravel().tolist())
+                                    for start in range(0, len(grid), CHUNK_ROWS)]
+    footer = []
     last_row = len(frame) + 1 if columns else 0
     if spec.footer:
         start = last_row + 2
-        rows += [f'<row r="{start + i}"><c t="s"><v>{book.string(line)}</v></c></row>'
-                 for i, line in enumerate(spec.footer)]
+        footer = [f'<row r="{start + i}"><c t="s"><v>{book.string(line)}</v></c></row>'
+                  for i, line in enumerate(spec.footer)]
     cols = "".join(
         f'<col min="{i}" max="{i}" width="{spec.widths.get(c) or min(MAX_WIDTH, max(MIN_WIDTH, w + 2))}" '
         'customWidth="1"/>' for i, (c, w) in enumerate(zip(columns, widths, strict=True), start=1))
     end = f"{_letter(max(len(columns), 1) - 1)}{max(last_row, 1)}"
     frozen = ('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
               '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>') if columns else ""
-    return (f'{_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{end}"/>'
+    head = (f'{_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}"><dimension ref="A1:{end}"/>'
             f'<sheetViews><sheetView workbookViewId="0">{frozen}</sheetView></sheetViews>'
-            f'<sheetFormatPr defaultRowHeight="15"/>'
-            + (f"<cols>{cols}</cols>" if cols else "") + f'<sheetData>{"".join(rows)}</sheetData>'
+            f'<sheetFormatPr defaultRowHeight="15"/>' + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>"
+            + "".join(rows))
+    tail = ("".join(footer) + "</sheetData>"
             + (f'<autoFilter ref="A1:{end}"/>' if spec.autofilter and columns else "")
             + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             + (f'<drawing r:id="{drawing}"/>' if drawing else "") + "</worksheet>")
+    return [head, *body, tail]
 
 
 # ---------------------------------------------------------------------------------------------------------
