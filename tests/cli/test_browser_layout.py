@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from browser import CHROMIUM, SKIP_REASON, measure
@@ -15,11 +17,11 @@ def pages(tmp_path_factory):
 
     from typer.testing import CliRunner
 
-    from conftest import EXAMPLE
     from mentorctl.cli.main import app
 
+    example = Path(__file__).resolve().parents[2] / "programmes" / "example"
     folder = tmp_path_factory.mktemp("browser") / "example"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("out", ".mentorctl", "logs"))
+    shutil.copytree(example, folder, ignore=shutil.ignore_patterns("out", ".mentorctl", "logs"))
     runner = CliRunner()
     for args in (["match", folder], ["packs", folder, "--only", "E0001"], ["report", folder]):
         result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
