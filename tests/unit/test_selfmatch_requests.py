@@ -86,3 +86,52 @@ def test_no_mentor_over_capacity_whatever_the_order_of_answers(raw, cap1, cap2):
     for r in state.requests:                                    # a matched mentee has nothing open
         if r.mentee in matched:
             assert r.status in ("accepted", "withdrawn", "declined", "expired", "full")
+
+
+def test_a_mentee_wanting_two_mentors_keeps_asking_until_two_accept():
+    cfg = RequestSettings(send="in_order")
+    capacity = {"M1": 1, "M2": 1, "M3": 1, "M4": 1}
+    wants = {"E1": 2, "E2": 1}
+    out = advance(RequestState(), picks=picks(E1="M1 M2 M3 M4", E2="M2"), answers=[], capacity=capacity,
+                  settings=cfg, now=T0, demand=wants)
+    assert status(out.state) == {"E1:M1": "pending", "E1:M2": "waiting", "E1:M3": "waiting", "E1:M4": "waiting",
+                                 "E2:M2": "pending"}
+    # M1 accepts E1: one of two; E1's next pick goes out (M2); M2 accepts E2 first, so E1's request finds M2 full
+    out = advance(out.state, picks=[], answers=[answer("M1", "E1", True, 1), answer("M2", "E2", True, 2)],
+                  capacity=capacity, settings=cfg, now=T0 + timedelta(hours=3), demand=wants)
+    assert status(out.state) == {"E1:M1": "accepted", "E1:M2": "full", "E1:M3": "pending", "E1:M4": "waiting",
+                                 "E2:M2": "accepted"}
+    # M3 accepts: E1 has both mentors, the last pick is withdrawn; a late acceptance by M4 changes nothing
+    out = advance(out.state, picks=[], answers=[answer("M3", "E1", True, 4)], capacity=capacity, settings=cfg,
+                  now=T0 + timedelta(hours=5), demand=wants)
+    assert status(out.state)["E1:M4"] == "withdrawn" and out.state.matched()["E1"] == ["M1", "M3"]
+    assert out.needs_shortlist == ()
+    late = advance(out.state, picks=[], answers=[answer("M4", "E1", True, 6, row=5)], capacity=capacity,
+                   settings=cfg, now=T0 + timedelta(hours=7), demand=wants)
+    assert late.state.matched()["E1"] == ["M1", "M3"] and len(late.findings) == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["M1", "M2", "M3"]), st.sampled_from(["E1", "E2", "E3"]), st.booleans(),
+                          st.integers(1, 400)), max_size=16),
+       st.integers(0, 2), st.integers(0, 2), st.integers(1, 3))
+def test_demand_is_filled_never_exceeded_and_no_mentor_over_capacity(raw, cap1, cap2, want):
+    cfg = RequestSettings(max_pending_per_mentor=10, remind_after_days=5, expire_after_days=10)
+    capacity = {"M1": cap1, "M2": cap2, "M3": 1}
+    wants = {"E1": want, "E2": 2, "E3": 1}
+    every = picks(E1="M1 M2 M3", E2="M1 M2 M3", E3="M3 M1")
+    state = advance(RequestState(), picks=every, answers=[], capacity=capacity, settings=cfg, now=T0,
+                    demand=wants).state
+    answers = sorted((Answer(m, e, ok, row, T0 + timedelta(hours=h)) for row, (m, e, ok, h) in enumerate(raw, 2)),
+                     key=lambda a: (a.submitted, a.row))
+    for cut in range(0, len(answers) + 1, 3):
+        state = advance(state, picks=[], answers=answers[:cut], capacity=capacity, settings=cfg,
+                        now=T0 + timedelta(hours=cut * 30), demand=wants).state
+    taken = state.taken()
+    assert all(taken.get(m, 0) <= capacity[m] for m in capacity)
+    for mentee, mentors in state.matched().items():
+        assert len(mentors) <= wants[mentee]
+        if len(mentors) < wants[mentee]:   # not yet filled: nothing was withdrawn for being matched
+            assert not any(r.mentee == mentee and r.status == "withdrawn" for r in state.requests)
+        else:
+            assert not any(r.mentee == mentee and r.status in ("waiting", "pending") for r in state.requests)

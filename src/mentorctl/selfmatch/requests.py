@@ -6,8 +6,9 @@ answers, the capacities, the settings and "now"; one run of `mentorctl requests`
 
 1. adds each new pick as a *waiting* request (in the mentee's rank order);
 2. applies the answers in the order they were given (the `submitted` column, else row order), each once:
-   an acceptance by a mentor with room *accepts* (the mentee is matched; their other requests are
-   *withdrawn*); by a mentor already full it is refused (*full*) — so no mentor is ever over capacity,
+   an acceptance by a mentor with room *accepts* (once a mentee has as many mentors as they want —
+   `matching.mentors_per_mentee` or their own demand column — their other requests are *withdrawn*; until
+   then their requests go on); by a mentor already full it is refused (*full*) — so no mentor is ever over capacity,
    whatever the order of answers; a decline *declines*; an answer after the request expired, or to a request
    already closed (withdrawn, because the mentee was matched elsewhere: two acceptances), is reported by row
    and changes nothing;
@@ -168,8 +169,11 @@ def answer_key(answer: Answer) -> str:
 
 
 def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Answer], capacity: dict[str, int],
-            settings: RequestSettings, now: datetime, answers_source: str = "answers") -> Advance:
-    """One step of the request process (see the module docs). Pure: returns a new state."""
+            settings: RequestSettings, now: datetime, answers_source: str = "answers",
+            demand: dict[str, int] | None = None) -> Advance:
+    """One step of the request process (see the module docs). Pure: returns a new state. `demand`: mentors
+    each mentee wants (default 1): requests go on until that many have accepted; only then are the mentee's
+    other requests withdrawn."""
     from mentorctl.programme import SendOrder
 
     stamp = _iso(now)
@@ -178,7 +182,12 @@ def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Ans
     events: list[str] = []
     findings: list[Finding] = []
     seen = list(state.answers_seen)
-    matched = {r.mentee for r in requests.values() if r.status == "accepted"}
+    accepted: dict[str, int] = {}
+    for r in requests.values():
+        if r.status == "accepted":
+            accepted[r.mentee] = accepted.get(r.mentee, 0) + 1
+    wants = demand or {}
+    matched = {m for m, n in accepted.items() if n >= max(1, int(wants.get(m, 1)))}   # every mentor they want
     taken = dict(state.taken())
     expire = timedelta(days=settings.expire_after_days)
 
@@ -233,12 +242,16 @@ def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Ans
             continue
         close(key, "accepted", moment)
         taken[answer.mentor] = taken.get(answer.mentor, 0) + 1
-        matched.add(answer.mentee)
+        accepted[answer.mentee] = accepted.get(answer.mentee, 0) + 1
         events.append(f"{answer.mentor} accepted {answer.mentee}")
+        if accepted[answer.mentee] < max(1, int(wants.get(answer.mentee, 1))):
+            continue   # the mentee wants more mentors: their other requests go on
+        matched.add(answer.mentee)
+        mentors = ", ".join(_mentors_of(requests, answer.mentee))
         for other in order:
             r = requests[other]
             if r.mentee == answer.mentee and r.status in OPEN:
-                close(other, "withdrawn", moment, f"matched with {answer.mentor}")
+                close(other, "withdrawn", moment, f"matched with {mentors}")
                 if r.sent:
                     events.append(f"{answer.mentee}'s request to {r.mentor} withdrawn")
 
@@ -440,12 +453,15 @@ def step_requests(programme: Programme, participants: Participants, *, now: date
     answers = read_answers(programme, participants)
     capacity = {str(m): int(c) if ok else 0
                 for m, c, ok in zip(prep.mentors["id"], prep.mentor_cap, prep.mentor_ok, strict=True)}
+    demand = {str(e): int(c) for e, c, ok in zip(prep.mentees["id"], prep.mentee_cap, prep.mentee_ok, strict=True)
+              if ok}
     step = advance(state, picks=valid, answers=answers.answers, capacity=capacity, settings=settings.requests,
-                   now=now, answers_source=answers.source)
+                   now=now, answers_source=answers.source, demand=demand)
     new_state, fresh = step.state, None
     if step.needs_shortlist:
         fresh = build_shortlists(programme, participants, size=settings.size, exposure=settings.exposure,
-                                 taken=new_state.taken(), exclude=new_state.closed_pairs(),
+                                 taken=new_state.taken(), exclude=new_state.closed_pairs() | {
+                                     (r.mentee, r.mentor) for r in new_state.requests if r.status == "accepted"},
                                  only=set(step.needs_shortlist))
         new_state = record_shortlists(new_state, step.needs_shortlist, now)
     accepted = [r for r in new_state.requests if r.status == "accepted"]
