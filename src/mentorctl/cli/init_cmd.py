@@ -27,6 +27,7 @@ def init(
 
     With --force an existing programme's files are overwritten.
 
+    \b
     Example: mentorctl init graduates-2027 --type one-to-one
     """
     from mentorctl.scaffold import create_programme

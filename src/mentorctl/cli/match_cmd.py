@@ -60,6 +60,7 @@ def match(
 
     With --json the summary (as in match-summary.json) and the files written are printed as JSON.
 
+    \b
     Example: mentorctl match programmes/example
     """
     from mentorctl.matching import solve, write_match_outputs
@@ -148,8 +149,10 @@ def explain(
     """Explain a match: each scoring term, the best alternatives and why they were not chosen, what each
     eligibility rule removed, and for someone unmatched what would change it.
 
+    \b
     Example: mentorctl explain programmes/example E0005
 
+    \b
     Example: mentorctl explain E0005 --json (inside the programme folder)
     """
     from mentorctl.matches import read_matches

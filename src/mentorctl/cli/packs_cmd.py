@@ -61,10 +61,13 @@ def packs(
 
     Exits 0 when done, 1 when some sends failed (listed), 2 for bad input or a template error.
 
+    \b
     Example: mentorctl packs programmes/example (then check out/outbox/)
 
+    \b
     Example: mentorctl packs programmes/example --send
 
+    \b
     Example: mentorctl packs programmes/example --json (each pack, its files and what happened to its email)
     """
     from mentorctl.errors import ProgrammeError

@@ -63,6 +63,7 @@ def end(
     The pair is never matched again; the next `mentorctl packs` sends both people the closure message.
     Nothing is written when the pair does not exist, has ended already, or DATE is before its start.
 
+    \b
     Example: mentorctl end programmes/example E0012 M0003 --reason not-a-fit --rematch
     """
     from mentorctl.relationships import EndReason, end_pair
@@ -85,6 +86,7 @@ def pause(
 ) -> None:
     """Pause a relationship (no check-in reminders while paused); `mentorctl resume` ends the break.
 
+    \b
     Example: mentorctl pause programmes/example E0012 M0003 --note "parental leave"
     """
     from mentorctl.relationships import pause_pair
@@ -105,6 +107,7 @@ def resume(
 ) -> None:
     """Resume a paused relationship.
 
+    \b
     Example: mentorctl resume programmes/example E0012 M0003
     """
     from mentorctl.relationships import pause_pair
@@ -126,6 +129,7 @@ def extend(
 ) -> None:
     """Extend a relationship beyond its planned end ("ending soon" notices follow the new date).
 
+    \b
     Example: mentorctl extend programmes/example E0012 M0003 --until 2027-09-30
     """
     from mentorctl.relationships import extend_pair

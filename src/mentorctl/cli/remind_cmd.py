@@ -58,8 +58,10 @@ def remind(
     (also when nothing was due, or another run holds the lock), 1 when some sends failed (listed), 2 for a
     configuration error. Run it from cron: see `mentorctl schedule`.
 
+    \b
     Example: mentorctl remind programmes/example --now 2027-02-08T10:00 --dry-run
 
+    \b
     Example: mentorctl remind programmes/example --dry-run --json (one object per message)
     """
     from rich.table import Table
@@ -164,6 +166,7 @@ def schedule(
     programme's time zone whatever the machine's; cron only decides how often `remind` checks.
     Set MENTORCTL_CRONTAB_FILE to edit a file instead of your crontab.
 
+    \b
     Example: mentorctl schedule programmes/example --install
     """
     from mentorctl import crontab
@@ -211,6 +214,7 @@ def upcoming(
 ) -> None:
     """List the reminders that will go out in the next N days, with how many people each reaches.
 
+    \b
     Example: mentorctl upcoming programmes/example --days 30
     """
     from rich.table import Table

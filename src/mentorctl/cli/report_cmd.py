@@ -41,6 +41,7 @@ def report(
 
     With --json the report (the content of report.json) is printed on stdout as well.
 
+    \b
     Example: mentorctl report programmes/example --period 2027-01-11..2027-04-30
     """
     from mentorctl import limits

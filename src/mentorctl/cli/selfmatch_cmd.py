@@ -49,6 +49,7 @@ def shortlist(
     why) and one email per mentee into out/outbox/ (or sent with --send; each sent once, recorded in the
     ledger). In request mode, mentors already full and mentors a mentee was declined by are left out.
 
+    \b
     Example: mentorctl shortlist programmes/example --size 5
     """
     from mentorctl.matching.shortlist import build_shortlists
@@ -114,6 +115,7 @@ def requests(
     out/matches.csv (accepted pairs) are written, and every email is sent once (ledger). `mentorctl schedule
     --install` runs this from cron too. --now tests expiry and reminders.
 
+    \b
     Example: mentorctl requests programmes/example --send
     """
     from mentorctl.programme import load_programme

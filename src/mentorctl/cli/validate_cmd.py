@@ -24,6 +24,7 @@ def validate(
 
     Exits 0 when valid (perhaps with warnings), 2 when something must be fixed.
 
+    \b
     Example: mentorctl validate programmes/example
     """
     from rich.table import Table
