@@ -159,6 +159,8 @@ def test_data_commands_print_json(example_programme, run_cli, monkeypatch):
 
     here = run_cli("explain", mentee)
     assert here.exit_code == 0, here.stderr
+    forgot = run_cli("explain", str(example_programme))   # a folder alone: the id is missing
+    assert forgot.exit_code == 2 and "give the id of a mentee, mentor or peer" in forgot.stderr
     assert here.stdout == run_cli("explain", ".", mentee).stdout
     explained = json.loads(run_cli("explain", mentee, "--json").stdout)
     assert explained["person_id"] == mentee and explained["role"] == "mentee"

@@ -161,9 +161,9 @@ def explain(
     from mentorctl.roster import load_participants
 
     programme, person_id = (".", first) if person_id is None else (first or ".", person_id)  # `explain ID`
-    if not person_id:
-        raise typer.BadParameter("give the id of a mentee, mentor or peer, e.g. mentorctl explain E0005",
-                                 param_hint="ID")
+    if not person_id or (first == person_id and (Path(first).is_dir() or first.endswith((".yaml", ".yml")))):
+        raise typer.BadParameter("give the id of a mentee, mentor or peer after the programme, e.g. "
+                                 "mentorctl explain programmes/example E0005", param_hint="ID")
     prog = load_programme(programme)
     participants = load_participants(prog)
     path = matches or prog.out_dir / "matches.csv"
