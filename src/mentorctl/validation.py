@@ -99,6 +99,10 @@ def validate_programme(path: str | Path = ".", *, require_email: bool = False) -
         findings += check_profile_fields(programme, participants)
         findings += check_time_zones(programme, participants)
         findings += check_relationships(programme, participants)
+        if programme.self_matching is not None and not any(f.level == "error" for f in rule_findings):
+            from mentorctl.selfmatch.exports import check_exports
+
+            findings += check_exports(programme, participants)
         if not any(f.level == "error" for f in findings):
             findings += check_edited_matches(programme, participants)
     return ValidationReport(str(programme.path), programme, participants, findings)

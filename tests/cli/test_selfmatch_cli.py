@@ -382,3 +382,38 @@ def test_match_on_picks_in_a_running_programme_keeps_pairs_and_never_repeats_end
     assert waiting == [("E6", "1"), ("E1", "2")]      # E6, left over by the first match, has waited longer
     log = (folder / "relationships.csv").read_text().splitlines()
     assert "2027-03-12,start,E4,M1,,," in log and not any(",start,E1,M1,,," in line for line in log[4:])
+
+
+def test_validate_checks_the_self_matching_exports_by_row_and_column(programme, run_cli):
+    folder = programme(**choice_settings(mode="request", max_picks=2,
+                                         answers={"path": "answers.csv", "mentor": "Mentor", "mentee": "Mentee",
+                                                  "answer": "Answer"}))
+    assert run_cli("shortlist", folder).exit_code == 0
+    listed = {(r["mentee_id"], r["mentor_id"]) for r in read_csv(folder / "out" / "shortlists.csv")}
+    off = next(m for m in ("M1", "M2", "M4") if ("E3", m) not in listed)   # eligible for E3 (Ops)
+    (folder / "choices.csv").write_text(
+        "Timestamp,Email,First choice,Second choice,Third choice\n"
+        "2027-02-01 09:00,eve@example.org,M1,Nobody Known,\n"        # row 2: an unknown mentor
+        "2027-02-01 09:05,fay@example.org,M1,M3,M4\n"                # row 3: M1 ineligible (Finance); 3 picks
+        f"2027-02-01 09:06,gus@example.org,{off},,\n"                # row 4: not on E3's shortlist
+        "2027-02-01 09:07,zed@example.org,M1,,\n")                   # row 5: nobody
+    (folder / "answers.csv").write_text("Mentor,Mentee,Answer\nM1,E1,accept\nM4,E1,yes\nM2,E2,perhaps\n")
+    result = run_cli("validate", folder)
+    out = result.output
+    assert "choices.csv, row 2, column Second choice: 'Nobody Known' is not on the mentor roster" in out
+    assert "choices.csv, row 3, column First choice: M1 is not an eligible mentor for E2" in out
+    assert "choices.csv, row 3, column Third choice: more than 2 picks (self_matching.max_picks)" in out
+    assert f"choices.csv, row 4, column First choice: {off} is not on E3's shortlist" in out
+    assert "choices.csv, row 5, column Email: 'zed@example.org' is not on the mentee roster" in out
+    assert "answers.csv, row 3: M4 answered about E1, who did not pick them" in out
+    assert "answers.csv, row 4, column Answer: 'perhaps' is neither accept nor decline" in out
+    assert result.exit_code == 2 and "Traceback" not in out
+    # without the bad answer only warnings remain (exit 0); with unknown_pick: error the picks are errors
+    (folder / "answers.csv").write_text("Mentor,Mentee,Answer\nM1,E1,accept\n")
+    assert run_cli("validate", folder).exit_code == 0
+    text = (folder / "programme.yaml").read_text().replace("unknown_pick: warning", "unknown_pick: error")
+    (folder / "programme.yaml").write_text(text if "unknown_pick: error" in text else
+                                           text.replace("mode: request", "mode: request\n  unknown_pick: error"))
+    strict = run_cli("validate", folder)
+    assert strict.exit_code == 2
+    assert f"{off} is not on E3's shortlist; correct the export, or set self_matching.unknown_pick" in strict.output

@@ -196,9 +196,10 @@ def _latest_rows(cells: list[list[Any]], numbers: list[int], key_of: Any, when_c
     return {k: (v[0], v[1]) for k, v in latest.items()}, replaced
 
 
-def read_choices(programme: Programme, participants: Participants) -> ExportRead:
+def read_choices(programme: Programme, participants: Participants, *, collect: bool = False) -> ExportRead:
     """The mentees' ranked picks (`self_matching.choices`). Raises MentorctlError for a missing file or
-    column, or for row problems under `unknown_pick: error`; otherwise returns them with the warnings."""
+    column, or for row problems under `unknown_pick: error` (with `collect`: returned among the findings);
+    otherwise returns them with the warnings."""
     settings = programme.self_matching
     if settings is None or settings.choices is None:
         raise MentorctlError("self_matching.choices is not set in programme.yaml; add the choice form export "
@@ -206,7 +207,7 @@ def read_choices(programme: Programme, participants: Participants) -> ExportRead
     spec = settings.choices
     return _read_ranked(programme, spec.path, spec.mentee, spec.picks, spec.submitted, "self_matching.choices",
                         _roster_frame(participants, "mentee"), _roster_frame(participants, "mentor"),
-                        ("mentee", "mentor"), settings.max_picks, settings.unknown_pick == "error")
+                        ("mentee", "mentor"), settings.max_picks, settings.unknown_pick == "error", collect)
 
 
 def read_rankings(programme: Programme, participants: Participants) -> ExportRead:
@@ -228,7 +229,7 @@ def _roster_frame(participants: Participants, role: str) -> Any:
 
 def _read_ranked(programme: Programme, path: str, who_heading: str, picks: list[str] | str,
                  submitted: str | None, label: str, choosers: Any, chosen: Any, roles: tuple[str, str],
-                 max_picks: int, strict: bool) -> ExportRead:
+                 max_picks: int, strict: bool, collect: bool = False) -> ExportRead:
     source, headings, cells, numbers = _table(programme, path, label)
     who = _column(headings, who_heading, label, source)
     pick_columns: list[int] | int = (_column(headings, picks, label, source) if isinstance(picks, str)
@@ -276,12 +277,14 @@ def _read_ranked(programme: Programme, path: str, who_heading: str, picks: list[
                 continue
             seen.add(target)
             out.append(Pick(person, target, rank, number, column))
-    return ExportRead(source, picks=tuple(out), findings=problems.raise_errors())
+    return ExportRead(source, picks=tuple(out),
+                      findings=tuple(problems.findings) if collect else problems.raise_errors())
 
 
-def read_answers(programme: Programme, participants: Participants) -> ExportRead:
+def read_answers(programme: Programme, participants: Participants, *, collect: bool = False) -> ExportRead:
     """The mentors' answers (`self_matching.answers`): one per row, in the order they were given (the
-    `submitted` column, else row order). An answer that is neither accept nor decline is an error."""
+    `submitted` column, else row order). An answer that is neither accept nor decline is an error. With
+    `collect`, errors are returned among the findings instead of raised (`validate`)."""
     settings = programme.self_matching
     if settings is None or settings.answers is None:
         return ExportRead("(no answers file)")
@@ -325,7 +328,8 @@ def read_answers(programme: Programme, participants: Participants) -> ExportRead
             stamp = stamp.replace(tzinfo=programme.tz)
         out.append(Answer(mentor, mentee, accept, number, stamp))
     out.sort(key=lambda a: (a.submitted.timestamp() if a.submitted else float("-inf"), a.row))
-    return ExportRead(source, answers=tuple(out), findings=problems.raise_errors())
+    return ExportRead(source, answers=tuple(out),
+                      findings=tuple(problems.findings) if collect else problems.raise_errors())
 
 
 def keyed(picks: Iterable[Pick]) -> dict[str, list[Pick]]:
@@ -334,3 +338,42 @@ def keyed(picks: Iterable[Pick]) -> dict[str, list[Pick]]:
     for pick in sorted(picks, key=lambda p: (p.chooser_id, p.rank)):
         out.setdefault(pick.chooser_id, []).append(pick)
     return out
+
+
+def check_exports(programme: Programme, participants: Participants) -> list[Finding]:
+    """For `validate`: every problem in the self-matching exports that exist (the choice form, the mentors'
+    answers), by file, row and column — people not on the rosters, picks of unknown or ineligible mentors,
+    picks not on the mentee's shortlist (when out/shortlists.csv exists), more picks than max_picks, repeated
+    picks, answers that are neither accept nor decline, answers about a mentee who never picked that mentor.
+    Under `unknown_pick: error` the pick problems are errors, as `match` and `requests` would make them."""
+    from mentorctl.matching.preferences import valid_picks
+    from mentorctl.matching.prepare import prepare
+    from mentorctl.selfmatch.shortlists import read_shortlists
+
+    settings = programme.self_matching
+    if settings is None or programme.is_peer:
+        return []
+    findings: list[Finding] = []
+    strict = settings.unknown_pick == "error"
+    picked: set[tuple[str, str]] | None = None
+    if settings.choices is not None and programme.resolve(settings.choices.path.rsplit("#", 1)[0]).exists():
+        try:
+            choices = read_choices(programme, participants, collect=True)
+            _, problems = valid_picks(prepare(programme, participants), choices, read_shortlists(programme), False)
+        except MentorctlError as error:   # a missing column, an unreadable file
+            return [Finding("error", error.plain_message, error.location)]
+        findings += choices.findings
+        findings += [Finding("error", strict_message(f.message), f.location) if strict else f for f in problems]
+        picked = {(p.chooser_id, p.chosen_id) for p in choices.picks}
+    if settings.answers is not None:
+        try:
+            answers = read_answers(programme, participants, collect=True)
+        except MentorctlError as error:
+            return [*findings, Finding("error", error.plain_message, error.location)]
+        findings += answers.findings
+        for answer in answers.answers if picked is not None else ():
+            if (answer.mentee, answer.mentor) not in picked:
+                findings.append(Finding("warning", f"{answer.mentor} answered about {answer.mentee}, who did not "
+                                                   f"pick them in {choices.source}; `requests` will ignore it",
+                                        Location(answers.source, answer.row)))
+    return findings
