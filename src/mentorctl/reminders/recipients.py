@@ -206,9 +206,9 @@ def digest_context(programme: Programme, directory: Directory, activity: pd.Data
     escalated_rows = []
     for pair in escalated:   # each pair once: an escalated pair leaves the not-met and overdue lists
         key = _pair_key(str(pair["mentee_id"]), str(pair["mentor_id"]), programme.is_peer)
-        entry = named.pop(key, None)
-        escalated_rows.append({"mentor": entry["mentor"] if entry else pair["mentor_id"],
-                               "mentee": entry["mentee"] if entry else pair["mentee_id"], **dict(pair)})
+        listed = named.pop(key, {})
+        escalated_rows.append({"mentor": listed.get("mentor") or pair["mentor_id"],
+                               "mentee": listed.get("mentee") or pair["mentee_id"], **dict(pair)})
     not_met = [p for p in not_met if _pair_key(p["mentee_id"], p["mentor_id"], programme.is_peer) in named]
     overdue = [p for p in overdue if _pair_key(p["mentee_id"], p["mentor_id"], programme.is_peer) in named]
     not_met.sort(key=lambda p: (str(p["mentor"]), str(p["mentee"])))
