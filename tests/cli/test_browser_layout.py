@@ -27,11 +27,20 @@ def pages(tmp_path_factory):
         result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
         assert result.exit_code == 0, result.output
     out = folder / "out"
-    return {"report": out / "report.html", "matches": out / "matches.html", "pack": out / "packs" / "mentee-E0001.html"}
+    # a running programme's report adds the relationships section: end one pair, report into out/running
+    first = (out / "matches.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
+    for args in (["end", folder, first[0], first[3], "--reason", "not-a-fit", "--on", "2027-02-01"],
+                 ["report", folder, "--out", out / "running"]):
+        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    running = out / "running" / "report.html"
+    assert "<h2>Relationships</h2>" in running.read_text(encoding="utf-8")
+    return {"report": out / "report.html", "matches": out / "matches.html", "pack": out / "packs" / "mentee-E0001.html",
+            "running report": running}
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-@pytest.mark.parametrize("name", ["report", "matches", "pack"])
+@pytest.mark.parametrize("name", ["report", "matches", "pack", "running report"])
 def test_nothing_overflows_the_page_width(pages, name, width, tmp_path):
     size = measure(pages[name], width, tmp_path)
     assert size["client"] <= width
