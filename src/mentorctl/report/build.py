@@ -319,11 +319,9 @@ def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compa
     """The report over `period` from what `load_inputs` read (no file is read or written here); `now` is
     its time of writing, `compare` another programme's report shown beside it."""
     programme = inputs.programme
-    tz = programme.tz
     settings = programme.reporting
     notes: list[Note] = []
-    people_frame = inputs.people
-    people = pd.Index(people_frame.index.to_numpy())
+    people = pd.Index(inputs.people.index.to_numpy())
     excluded = inputs.excluded
     if inputs.eligibility_error is not None:
         notes.append(Note(f"design.eligibility could not be applied ({inputs.eligibility_error}); everyone "
@@ -332,15 +330,45 @@ def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compa
         notes.append(Note(f"{len(excluded)} rostered people are excluded by design.eligibility and not counted "
                           "as eligible (participation rate, breakdowns, match coverage)."))
     eligible = ~people.isin(list(excluded))
-
-    pairs = inputs.pairs
-    if pairs is None:
+    if inputs.pairs is None:
         notes.append(Note("No out/matches.csv: relationships formed are the pairs that logged a session "
                           "(run `mentorctl match` to count the matches made).", NoteKind.MISSING_INPUT))
+    problems = [inputs.log.problems]
+    events, pairs, outside, warnings = _period_events(inputs, period, people, problems, notes)
+    hr, survey = _hr_and_survey(inputs, people, problems, notes)
 
-    log = inputs.log
-    problems = [log.problems]
-    events = prepare_events(log.frame, period, tz, people)
+    kpis = compute_kpis(events, period, population=people, pairs=pairs, hr=hr, survey=survey,
+                        active_window_days=settings.active_window_days, eligible=eligible)
+    share = elapsed_share(period, programme.design.start_date, programme.design.length_weeks * 7)
+    goals = _goals(programme, kpis, events, period, people, pairs, hr, survey, notes, eligible, share)
+    achieved = events["_code"].to_numpy() == EVENTS.index("goal_achieved")
+    unlinked = int((achieved & ~achieved_goals_set(events)).sum())
+    if unlinked:
+        notes.append(Note(f"{unlinked} goal achievement(s) match no goal set (same person and item_id) and are "
+                          "not counted in the goal completion rate; check the activity export's item ids."))
+    coverage = _coverage(programme, inputs.participants, pairs, events, period, excluded,
+                         settings.active_window_days)
+    metrics = person_metrics(events, period, people, pairs, survey, settings.active_window_days)[eligible]
+    breakdowns, suppressed = _breakdowns(programme, metrics, inputs.people, hr, notes)
+    quality = _data_quality(inputs, problems, len(events), outside, notes)
+    return Report(
+        programme=programme.programme.name, period=period,
+        generated_at=now, kpis=kpis, goals=goals, breakdowns=breakdowns,
+        suppressed_cells=suppressed, min_group_size=settings.min_group_size,
+        weekly=weekly_series(events, period), satisfaction=satisfaction_counts(events, survey),
+        data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
+        population=int(eligible.sum()), participants=int(metrics["participant"].sum()),
+        active_window_days=settings.active_window_days, compare=compare, warnings=warnings,
+        excluded=int((~eligible).sum()), coverage=coverage, elapsed=share,
+        self_matching=inputs.self_matching, relationships=_relationships(inputs, survey))
+
+
+def _period_events(inputs: ReportInputs, period: Period, people: pd.Index, problems: list[pd.DataFrame],
+                   notes: list[Note]) -> tuple[pd.DataFrame, pd.DataFrame | None, int, list[str]]:
+    """(the events of the period, the matches dated by their first event, how many events fell outside the
+    period, the period's warnings). Events naming someone off the rosters become problems."""
+    programme, log = inputs.programme, inputs.log
+    events = prepare_events(log.frame, period, programme.tz, people)
     unknown = np.zeros(len(events), dtype=bool)
     for column, code in (("mentor_id", "_mentor"), ("mentee_id", "_mentee")):
         missing = (events[code].to_numpy() < 0) & events[column].notna().to_numpy()
@@ -352,9 +380,9 @@ def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compa
                 "problem": "not on the rosters; fix the id or add the person to a roster"}))
         unknown |= missing
     events = events[~unknown]
+    pairs = inputs.pairs
     if pairs is not None:
-        start_day = (programme.design.start_date - period.start).days
-        pairs = date_pairs(pairs, events, people, start_day)
+        pairs = date_pairs(pairs, events, people, (programme.design.start_date - period.start).days)
     period_notes: list[str] = []
     warnings = _period_warnings(programme, period, period_notes)
     notes += [Note(text) for text in period_notes]
@@ -376,7 +404,12 @@ def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compa
     if len(events) > EXCEL_ROWS:
         notes.append(Note(f"report.xlsx holds the first {EXCEL_ROWS:,} of {len(events):,} events (Excel's row "
                           "limit); report.json and the KPIs count them all."))
+    return events, pairs, outside, warnings
 
+
+def _hr_and_survey(inputs: ReportInputs, people: pd.Index, problems: list[pd.DataFrame], notes: list[Note]
+                   ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The HR extract and the survey answers of rostered people (other answers become problems)."""
     hr = None
     if inputs.hr is not None:
         problems.append(inputs.hr.problems)
@@ -398,21 +431,13 @@ def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compa
                 "problem": "not on the rosters; the answer is not counted"}))
             survey = survey[known]
         problems.append(inputs.survey.problems)
+    return hr, survey
 
-    kpis = compute_kpis(events, period, population=people, pairs=pairs, hr=hr, survey=survey,
-                        active_window_days=settings.active_window_days, eligible=eligible)
-    share = elapsed_share(period, programme.design.start_date, programme.design.length_weeks * 7)
-    goals = _goals(programme, kpis, events, period, people, pairs, hr, survey, notes, eligible, share)
-    achieved = events["_code"].to_numpy() == EVENTS.index("goal_achieved")
-    unlinked = int((achieved & ~achieved_goals_set(events)).sum())
-    if unlinked:
-        notes.append(Note(f"{unlinked} goal achievement(s) match no goal set (same person and item_id) and are "
-                          "not counted in the goal completion rate; check the activity export's item ids."))
-    coverage = _coverage(programme, inputs.participants, pairs, events, period, excluded,
-                         settings.active_window_days)
 
-    metrics = person_metrics(events, period, people, pairs, survey, settings.active_window_days)
-    metrics = metrics[eligible]
+def _breakdowns(programme: Programme, metrics: pd.DataFrame, people_frame: pd.DataFrame, hr: pd.DataFrame | None,
+                notes: list[Note]) -> tuple[dict[str, pd.DataFrame], int]:
+    """One suppressed table per `report_by` field, and how many cells are hidden."""
+    settings = programme.reporting
     breakdowns: dict[str, pd.DataFrame] = {}
     suppressed = 0
     for field_name in settings.report_by:
@@ -428,25 +453,19 @@ def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compa
         notes.append(Note(f"{suppressed} breakdown cell(s) are hidden: groups of fewer than "
                           f"{settings.min_group_size} people (marked *) and, where one group alone was hidden, the "
                           "next smallest (marked †), so that no one can be singled out."))
+    return breakdowns, suppressed
 
-    all_problems = pd.concat([p for p in problems if not p.empty] or [problems[0]], ignore_index=True)
-    all_problems = all_problems[list(PROBLEM_COLUMNS)]
-    bad_rows = int(all_problems[["file", "row"]].drop_duplicates().shape[0]) if len(all_problems) else 0
-    quality = DataQuality(
+
+def _data_quality(inputs: ReportInputs, problems: list[pd.DataFrame], events_used: int, outside: int,
+                  notes: list[Note]) -> DataQuality:
+    log = inputs.log
+    every = pd.concat([p for p in problems if not p.empty] or [problems[0]], ignore_index=True)
+    every = every[list(PROBLEM_COLUMNS)]
+    bad_rows = int(every[["file", "row"]].drop_duplicates().shape[0]) if len(every) else 0
+    return DataQuality(
         sources=list(log.sources) + [t.source for t in (inputs.hr, inputs.survey) if t is not None],
-        rows_read=log.rows_read, events_used=len(events), bad_rows=bad_rows, duplicates=log.duplicates,
-        outside_period=outside, problems=all_problems, notes=notes)
-
-    return Report(
-        programme=programme.programme.name, period=period,
-        generated_at=now, kpis=kpis, goals=goals, breakdowns=breakdowns,
-        suppressed_cells=suppressed, min_group_size=settings.min_group_size,
-        weekly=weekly_series(events, period), satisfaction=satisfaction_counts(events, survey),
-        data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
-        population=int(eligible.sum()), participants=int(metrics["participant"].sum()),
-        active_window_days=settings.active_window_days, compare=compare, warnings=warnings,
-        excluded=int((~eligible).sum()), coverage=coverage, elapsed=share,
-        self_matching=inputs.self_matching, relationships=_relationships(inputs, survey))
+        rows_read=log.rows_read, events_used=events_used, bad_rows=bad_rows, duplicates=log.duplicates,
+        outside_period=outside, problems=every, notes=notes)
 
 
 def _relationships(inputs: ReportInputs, survey: pd.DataFrame | None) -> RelationshipsSection | None:
