@@ -578,8 +578,9 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
     for field in prep.programme.reporting.report_by:
         if field not in people.columns:
             continue
-        values = people[field].map(lambda v: "(missing)" if pd.isna(v) else
-                                   f"{v:g}" if isinstance(v, float) else str(v))
+        codes, uniques = pd.factorize(people[field], use_na_sentinel=True)  # each value formatted once
+        shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in uniques.tolist()] + ["(missing)"]
+        values = pd.Series(np.array(shown, dtype=object)[codes], index=people.index)
         # small groups are pooled and never named, counts hidden as in reports (people.pool_small_groups)
         values, pooled = pool_small_groups(values, smallest)
         table = pd.DataFrame({"value": values, "matched": matched}).groupby("value", sort=True)["matched"]
