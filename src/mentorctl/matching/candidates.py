@@ -164,13 +164,12 @@ def _evaluate_block(source: PairSource, block: np.ndarray, filters: Filters, kee
     rule_eligible = (ok & in_programme[None, where]).sum(axis=1)
     mask = filters.apply(block, ok, score, n_m, cols)
     counts = mask.sum(axis=1)
-    low, high = np.inf, -np.inf
-    if counts.any():
-        low = float(np.where(mask, score, np.inf).min())
-        high = float(np.where(mask, score, -np.inf).max())
     mentor_best = (_mentor_keys(mask, score, block, source.n_mentees, per_mentor, where, n_m) if per_mentor
                    else None)
     i, j, s, disc = top_k_rotated(mask, score, keep, block, order_key[where], n_m, counts)
+    low, high = np.inf, -np.inf
+    if len(s):  # each row's best candidate is kept, so the highest score is among the kept ones
+        low, high = float(np.where(mask, score, np.inf).min()), float(s.max())
     return _Block(block, block[i], where[j], s, disc, rule_eligible, counts, fails, low, high, mentor_best)
 
 
