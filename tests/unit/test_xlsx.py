@@ -137,3 +137,15 @@ def test_a_chart_on_a_missing_sheet_or_column_is_a_bug_not_a_broken_file(tmp_pat
         write_xlsx({"D": pd.DataFrame({"a": [1]}), "C": Sheet(pd.DataFrame(), charts=[
             Chart("bar", "t", "D", "a", ("b",))])}, tmp_path / "y.xlsx")
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_the_one_reader_reads_what_the_one_writer_wrote(tmp_path):
+    from mentorctl.tables import read_table
+
+    frame = pd.DataFrame({"mentee_id": ["E1", "E2", "E3"], "mentor_id": ["M1", None, "M2"], "score": [1.5, 2.0, 3.25]})
+    write_xlsx({"Matches": frame, "Summary": pd.DataFrame({"item": ["status"], "value": ["OPTIMAL"]})},
+               tmp_path / "matches.xlsx")
+    table = read_table(tmp_path / "matches.xlsx", "Matches")
+    assert list(table.frame.columns[:3]) == ["mentee_id", "mentor_id", "score"]
+    assert table.frame["mentee_id"].tolist() == ["E1", "E2", "E3"] and table.frame["mentor_id"][1] is None
+    assert table.frame["score"].tolist() == ["1.5", "2", "3.25"]        # the reader gives cells as text
