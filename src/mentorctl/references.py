@@ -4,7 +4,9 @@ Pins, forbidden pairs, history, `--keep`, an edited matches.csv, activity logs, 
 preference / "not wanted" lists in rosters all name people — by id, or (where a form has no ids) by name.
 `Directory.resolve` matches either ignoring case and surrounding (and repeated inner) spaces: an exact id
 (or email address, also in brackets after a name: `Ann Lee (M001)`), then a name exactly one person has. A name two people share is ambiguous (use the id); a text
-that matches nobody gets a did-you-mean from the ids and names that look like it.
+that matches nobody gets a did-you-mean from the ids and names that look like it (rapidfuzz's Indel ratio,
+at least 70 %; for the first `SUGGESTED` distinct unknown texts of a directory only, so that an HR extract of
+a whole company — most of whom are simply not in the programme — costs milliseconds, not minutes).
 
 Callers decide what an unresolved reference is: an error for pins and kept pairs, a warning for history,
 forbidden pairs, preferences and activity (see `describe`).
@@ -12,7 +14,6 @@ forbidden pairs, preferences and activity (see `describe`).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+
+SUGGESTED = 200
+"""How many distinct unknown references of one directory get a did-you-mean (messages show the first few)."""
 
 _BRACKETED = re.compile(r"[(\[<]([^()\[\]<>]+)[)\]>]\s*$")
 
@@ -68,6 +72,8 @@ class Directory:
     names: dict[str, list[str]] = field(default_factory=dict)  # key → ids of people with that name
     shown: dict[str, str] = field(default_factory=dict)        # key → the id or name as written (suggestions)
     _cache: dict[str, Resolution] = field(default_factory=dict, repr=False)
+    _suggested: int = field(default=0, repr=False)
+    _choices: list[str] | None = field(default=None, repr=False)
 
     @classmethod
     def of_frames(cls, frames: Iterable[pd.DataFrame]) -> Directory:
@@ -114,10 +120,22 @@ class Directory:
         elif key in self.names:
             found = Resolution(shown, None, ambiguous=tuple(self.names[key]))
         else:
-            close = difflib.get_close_matches(key, list(self.shown), n=2, cutoff=0.7) if key else []
-            found = Resolution(shown, None, suggestions=tuple(self.shown[c] for c in close))
+            found = Resolution(shown, None, suggestions=self._suggest(key))
         self._cache[key] = found
         return found
+
+    def _suggest(self, key: str) -> tuple[str, ...]:
+        """The (at most two) ids or names closest to `key`, best first, for the first SUGGESTED unknown keys."""
+        if not key or self._suggested >= SUGGESTED or not self.shown:
+            return ()
+        self._suggested += 1
+        from rapidfuzz import fuzz, process
+
+        if self._choices is None:
+            self._choices = list(self.shown)
+        close = process.extract(key, self._choices, scorer=fuzz.ratio, limit=2, score_cutoff=70,
+                                processor=None)
+        return tuple(self.shown[choice] for choice, _score, _index in close)
 
     def canonical(self, text: Any) -> str | None:
         """The roster id for a reference, or None."""

@@ -33,3 +33,15 @@ def test_shared_names_are_ambiguous_and_unknowns_get_suggestions():
 def test_a_drop_down_answer_with_the_id_or_email_in_brackets():
     people = Directory.of_frames([FRAME])
     assert people.canonical("Sam Hill (K2)") == "K2" and people.canonical("Ann Lee <ANN@x.org>") == "Hvf5hy"
+
+
+def test_did_you_mean_for_the_first_unknowns_only_so_a_whole_company_extract_stays_fast():
+    from mentorctl.references import SUGGESTED
+
+    people = Directory.of_frames([FRAME])
+    strangers = [people.resolve(f"E{n:05d}") for n in range(SUGGESTED)]  # an HR extract's other employees
+    assert not any(s.ok for s in strangers)
+    assert people.resolve("Ann Leee").suggestions == ()  # past the budget: no look-up, still unresolved
+    assert not people.resolve("Ann Leee").ok and people.canonical("ann lee") == "Hvf5hy"
+    fresh = Directory.of_frames([FRAME])
+    assert fresh.resolve("Ann Leee").suggestions[0] == "Ann Lee"  # within the budget: the typo is named
