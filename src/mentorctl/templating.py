@@ -344,6 +344,7 @@ _SAFE_LINK = re.compile(r"(?i)^(https?://|mailto:)")
 _BARE_ADDRESS = re.compile(r"\b(?P<url>https?://[^\s<]+[^\s<.,;:!?)])"
                            r"|(?<![\w.@/:=\"'>-])(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?![\w@])")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
 
 
 @functools.cache
@@ -391,7 +392,8 @@ def _link_bare_addresses(state: Any) -> None:
                     children.append(_text_token(Token, text[at:match.start()], token.level))
                 address = match.group(0)
                 opening = Token("link_open", "a", 1, attrs={"href": address if match.group("url")
-                                                            else "mailto:" + address}, level=token.level)
+                                                            else "mailto:" + address}, level=token.level,
+                                meta={"bare": True})
                 closing = Token("link_close", "a", -1, level=token.level)
                 children += [opening, _text_token(Token, address, token.level + 1), closing]
                 at = match.end()
@@ -409,8 +411,31 @@ def _text_token(token_class: Any, content: str, level: int) -> Any:
 def markdown_to_html(text: str) -> str:
     """The HTML part of a message: the Markdown body as CommonMark (headings, paragraphs, nested lists, bold,
     italic, code, links; bare web and email addresses become links too). Raw HTML is escaped, so text from
-    rosters can never become markup, and links other than http, https and mailto stay text."""
-    return str(_markdown().render(text)).rstrip("\n")
+    rosters can never become markup, and links other than http, https and mailto stay text. A line that
+    starts at the margin right after a list item starts a new paragraph (as it reads in the plain text), not
+    CommonMark's "lazy" continuation of the item: templates end lists with a loop, without a blank line."""
+    return str(_markdown().render(_end_lists_at_the_margin(text))).rstrip("\n")
+
+
+def _end_lists_at_the_margin(text: str) -> str:
+    lines: list[str] = []
+    fence, in_item = "", False
+    for line in text.split("\n"):
+        opened = _FENCE.match(line)
+        if fence:
+            if opened and opened.group(1).startswith(fence[0] * len(fence)):
+                fence = ""
+            lines.append(line)
+            continue
+        item = bool(_LIST_ITEM.match(line))
+        if in_item and line.strip() and not line[:1].isspace() and not item:
+            lines.append("")
+        if opened:
+            fence, in_item = opened.group(1), False
+        else:
+            in_item = item or (in_item and line[:1].isspace() and bool(line.strip()))
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def markdown_to_text(text: str) -> str:
@@ -451,11 +476,11 @@ def _inline_text(line: str) -> str:
             out.append(token.markup + token.content + token.markup)
         elif token.type in ("softbreak", "hardbreak"):
             out.append("\n")
-        elif token.type == "link_open":
-            links.append((str(token.attrs.get("href", "")), len(out)))
+        elif token.type == "link_open":   # an address written bare is shown as written
+            links.append(("" if token.meta.get("bare") else str(token.attrs.get("href", "")), len(out)))
         elif token.type == "link_close" and links:
             href, at = links.pop()
-            if "".join(out[at:]) != href:
+            if href and "".join(out[at:]) != href:
                 out.append(f" ({href})")
     return "".join(out)
 

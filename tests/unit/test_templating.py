@@ -180,6 +180,22 @@ def test_http_https_mailto_links_and_bare_addresses_are_links():
         '<p><code>https://g.example</code> <a href="https://h.example/e@example.org">x</a></p>')
 
 
+def test_text_part_shows_bare_addresses_as_written_and_link_targets_once():
+    assert markdown_to_text("Write to ana@example.org or https://x.example/a.\n") == \
+        "Write to ana@example.org or https://x.example/a.\n"
+    assert markdown_to_text("[the guide](https://x.example/g), <https://y.example>, [b@example.org](mailto:b@example.org)") == \
+        "the guide (https://x.example/g), https://y.example, b@example.org (mailto:b@example.org)"
+
+
+def test_a_line_at_the_margin_after_a_list_is_a_paragraph_not_part_of_the_last_item():
+    # as a template's {% for %} loop writes a list: no blank line before the text that follows
+    assert markdown_to_html("- Ada: ada@example.org\n- Bo\nQuestions? Write to us.\n") == (
+        '<ul>\n<li>Ada: <a href="mailto:ada@example.org">ada@example.org</a></li>\n<li>Bo</li>\n</ul>\n'
+        "<p>Questions? Write to us.</p>")
+    assert markdown_to_html("- item\n  continued\n```\n- a\ncode\n```\n") == (
+        "<ul>\n<li>item<br>\ncontinued</li>\n</ul>\n<pre><code>- a\ncode\n</code></pre>")
+
+
 def test_images_are_not_embedded():
     assert "<img" not in markdown_to_html("![pixel](https://tracker.example/p.gif)")
 
