@@ -208,6 +208,8 @@ def request_programme(programme):
                                 "submitted": "Submitted"},
                        requests={"send": "all", "max_pending_per_mentee": 3, "max_pending_per_mentor": 5,
                                  "remind_after_days": 3, "expire_after_days": 7})
+    mentors = folder / "mentors.csv"   # M4 has room for two: one place stays free while E2's request is open
+    mentors.write_text(mentors.read_text().replace("law;writing,1,f", "law;writing,2,f"))
     return folder
 
 
@@ -417,3 +419,21 @@ def test_validate_checks_the_self_matching_exports_by_row_and_column(programme, 
     strict = run_cli("validate", folder)
     assert strict.exit_code == 2
     assert f"{off} is not on E3's shortlist; correct the export, or set self_matching.unknown_pick" in strict.output
+
+
+def test_fresh_shortlists_leave_out_mentors_whose_places_are_promised_to_open_requests(programme, run_cli,
+                                                                                      smtp_server):
+    folder = programme(mode="request", size=3, exposure=10, max_picks=1,
+                       choices={"path": "choices.csv", "mentee": "Email", "picks": ["First choice"]},
+                       answers={"path": "answers.csv", "mentor": "Mentor", "mentee": "Mentee", "answer": "Answer"})
+    assert run_cli("shortlist", folder, "--send", "--now", "2027-02-01T09:00").exit_code == 0
+    # E2 asks M4 (room for one); E3 asks M2, who declines: E3's fresh list may hold M1 (free), not M4, whose
+    # one place is promised to E2's open request, nor M2
+    (folder / "choices.csv").write_text("Email,First choice\nfay@example.org,M4\ngus@example.org,M2\n")
+    assert run_cli("requests", folder, "--send", "--now", "2027-02-02T09:00").exit_code == 0
+    (folder / "answers.csv").write_text("Mentor,Mentee,Answer\nM2,E3,decline\n")
+    result = run_cli("requests", folder, "--send", "--now", "2027-02-03T09:00")
+    assert result.exit_code == 0, result.output
+    shortlists = read_csv(folder / "out" / "shortlists.csv")
+    assert [r["mentor_id"] for r in shortlists if r["mentee_id"] == "E3"] == ["M1"]
+    assert "Fresh shortlists for 1 mentee(s) whose requests all closed: E3" in result.stdout

@@ -124,13 +124,15 @@ def exposure_caps(remaining: np.ndarray, exposure: float) -> np.ndarray:
 
 def build_shortlists(programme: Programme, participants: Participants, *, size: int, exposure: float,
                      taken: dict[str, int] | None = None, exclude: set[tuple[str, str]] | None = None,
-                     only: set[str] | None = None, already_shown: dict[str, int] | None = None) -> ShortlistResult:
+                     only: set[str] | None = None, already_shown: dict[str, int] | None = None,
+                     promised: dict[str, int] | None = None) -> ShortlistResult:
     """Shortlists of up to `size` mentors per mentee (see the module docs).
 
     `taken`: places already filled per mentor id (accepted requests); `exclude`: (mentee id, mentor id) pairs
     never to show (declined or expired requests); `only`: build shortlists for these mentee ids alone (a
     fresh shortlist after declines); `already_shown`: shortlists per mentor id still open elsewhere, counted
-    against the exposure cap."""
+    against the exposure cap; `promised`: open requests per mentor id (request mode) — each counts against
+    the exposure cap, and a mentor whose free places are all promised is not shown at all."""
     import pandas as pd
 
     from mentorctl.matching.candidates import Filters, build_candidates
@@ -150,6 +152,10 @@ def build_shortlists(programme: Programme, participants: Participants, *, size: 
     for mentor_id, count in (already_shown or {}).items():
         if mentor_id in mentor_index:
             cap[mentor_index[mentor_id]] = max(0, cap[mentor_index[mentor_id]] - int(count))
+    for mentor_id, count in (promised or {}).items():
+        if mentor_id in mentor_index:
+            j = mentor_index[mentor_id]
+            cap[j] = 0 if remaining[j] <= int(count) else max(0, cap[j] - int(count))
     keys = []
     m = programme.matching
     for spec, label in [(m.forbidden, "matching.forbidden")] + [(h, "matching.history") for h in m.history]:

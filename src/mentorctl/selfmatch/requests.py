@@ -82,6 +82,14 @@ class RequestState:
                 out[r.mentor] = out.get(r.mentor, 0) + 1
         return out
 
+    def open_per_mentor(self) -> dict[str, int]:
+        """Open requests (pending, or waiting to be sent) per mentor: places promised, not yet given."""
+        out: dict[str, int] = {}
+        for r in self.requests:
+            if r.status in OPEN:
+                out[r.mentor] = out.get(r.mentor, 0) + 1
+        return out
+
     def closed_pairs(self) -> set[tuple[str, str]]:
         """(mentee, mentor) of requests that declined, expired or found the mentor full: never shown again."""
         return {(r.mentee, r.mentor) for r in self.requests if r.status in CLOSED_UNMATCHED}
@@ -462,7 +470,7 @@ def step_requests(programme: Programme, participants: Participants, *, now: date
         fresh = build_shortlists(programme, participants, size=settings.size, exposure=settings.exposure,
                                  taken=new_state.taken(), exclude=new_state.closed_pairs() | {
                                      (r.mentee, r.mentor) for r in new_state.requests if r.status == "accepted"},
-                                 only=set(step.needs_shortlist))
+                                 only=set(step.needs_shortlist), promised=new_state.open_per_mentor())
         new_state = record_shortlists(new_state, step.needs_shortlist, now)
     accepted = [r for r in new_state.requests if r.status == "accepted"]
     e = np.array([prep.mentee_index[r.mentee] for r in accepted], np.int64)
