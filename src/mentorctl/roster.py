@@ -33,6 +33,9 @@ RawTable = tuple[list[str], list[list[Any]], list[int]]  # headings, rows of cel
 
 EXCEL_SUFFIXES = tables.EXCEL_SUFFIXES
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+_EMAIL_LINES = re.compile(_EMAIL.pattern, re.MULTILINE)
+_INNER_SPACE = re.compile(r"[^\S\n]+")
+_MAYBE_NUMBER = re.compile(r"[\s+\-.\u2212\d]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _ALIASES = {
     "id": ["id", "participantid", "personid", "employeeid", "employeenumber", "staffid", "studentid"],
@@ -743,6 +746,18 @@ def _numeric(value: Any) -> float | None:
     return float(text) if _NUMBER.match(text) else None
 
 
+def _numbers(values: pd.Series) -> pd.Series:
+    """`_numeric` over a column (float64, NaN where not a number), once per distinct value."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    maybe = _MAYBE_NUMBER.match  # a number starts with a sign, a digit, a point or a space: test only those
+    numbers = np.array([_numeric(u) if not isinstance(u, str) or maybe(u) else None for u in uniques] + [None],
+                       dtype=np.float64)
+    return pd.Series(numbers[codes], index=values.index)
+
+
 def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, heading_of: dict[str, str],
                    source: str, out: FindingCollector, role: str, listed: set[str]) -> dict[str, FieldType]:
     import numpy as np
@@ -772,7 +787,7 @@ def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, hea
         if kind in (FieldType.TEXT, FieldType.LIST, FieldType.EMAIL):
             types[name] = kind
             continue
-        parsed = values.map(_numeric)
+        parsed = _numbers(values)
         bad = present & parsed.isna()
         if kind in (FieldType.NUMBER, FieldType.INTEGER):
             if kind is FieldType.INTEGER:
@@ -877,14 +892,15 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
     for index in frame.index[ids.isna()]:
         out.error("empty id: every person needs a unique id", source, row_at(frame, index),
                   heading_of["id"])
-    text = ids.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
-    frame["id"] = text.astype(object)
+    text = pd.Series([None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+                      for v in ids.tolist()], index=frame.index, dtype=object)
+    frame["id"] = text
     duplicated = text.notna() & text.duplicated(keep=False)
     for value, group in frame[duplicated].groupby(text[duplicated], sort=True):
         rows = ", ".join(str(r) for r in group[ROW_COLUMN].tolist())
         out.error(f"duplicate id '{value}' on rows {rows}: ids must be unique", source, int(group[ROW_COLUMN].iloc[0]),
                   heading_of["id"])
-    folded = text.map(lambda v: " ".join(v.split()).casefold() if isinstance(v, str) else None)
+    folded = pd.Series(_folded(text.tolist()), index=frame.index, dtype=object)
     clash = folded.notna() & folded.duplicated(keep=False) & ~duplicated
     for _, group in frame[clash].groupby(folded[clash], sort=True):
         shown = " and ".join(f"'{i}' (row {r})" for i, r in zip(group["id"], group[ROW_COLUMN], strict=True))
@@ -894,16 +910,45 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
         out.warning("empty name", source, row_at(frame, index), heading_of["name"])
 
 
+def _lines(values: list[Any]) -> str | None:
+    """Text cells joined one per line (to run one regular expression over all of them); None when a cell is
+    not text or holds a line break itself."""
+    if not all(isinstance(v, str) for v in values):
+        return None
+    joined = "\n".join(values)
+    return joined if joined.count("\n") == len(values) - 1 else None
+
+
+def _folded(ids: list[Any]) -> list[str | None]:
+    """Each id as references compare it: spaces collapsed, case folded (None stays None). Done on all of
+    them at once when they are all text."""
+    joined = _lines(ids)
+    if joined is None or not ids:
+        return [" ".join(v.split()).casefold() if isinstance(v, str) else None for v in ids]
+    collapsed = _INNER_SPACE.sub(" ", joined).casefold().split("\n")
+    return [v.strip(" ") for v in collapsed] if any(v[:1] == " " or v[-1:] == " " for v in collapsed) \
+        else collapsed
+
+
+def _all_emails(values: list[Any]) -> bool:
+    """Whether every cell is an email address (`is_email`), with one pass of the pattern over all of them."""
+    joined = _lines(values)
+    return joined is not None and bool(values) and len(_EMAIL_LINES.findall(joined)) == len(values)
+
+
 def _check_emails(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: FindingCollector,
                   require_email: bool) -> None:
+    import pandas as pd
+
     report = out.error if require_email else out.warning
     if "email" not in frame.columns:
         if require_email:
             out.error("no email column: sending mail needs one (map it under `rosters.columns: {email: ...}`)",
                       source)
         return
-    frame["email"] = frame["email"].map(lambda v: v.strip() if isinstance(v, str) else v)
-    bad = [(i, v) for i, v in frame["email"].items() if not is_email(v)]
+    emails = [v.strip() if isinstance(v, str) else v for v in frame["email"].tolist()]
+    frame["email"] = pd.Series(emails, index=frame.index, dtype=object)
+    bad = [] if _all_emails(emails) else [(i, v) for i, v in zip(frame.index, emails, strict=True) if not is_email(v)]
     suffix = "" if require_email else " (needed before sending mail)"
     for index, value in bad[:_MAX_CELL_MESSAGES]:
         what = "no email address" if value is None else f"'{value}' is not an email address"
