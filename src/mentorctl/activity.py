@@ -76,9 +76,7 @@ class ActivityLog:
     @property
     def bad_rows(self) -> int:
         """How many source rows could not be used (each counted once however many problems it has)."""
-        if self.problems.empty:
-            return 0
-        return int(self.problems[["file", "row"]].drop_duplicates().shape[0])
+        return _bad_rows(self.problems)
 
 
 @dataclass(frozen=True)
@@ -90,12 +88,18 @@ class Table:
     source: str
     rows_read: int = 0
     extra_fields: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
+    """How the file was read, worth a look (not UTF-8, a title row skipped): one line each, naming the file."""
 
     @property
     def bad_rows(self) -> int:
-        if self.problems.empty:
-            return 0
-        return int(self.problems[["file", "row"]].drop_duplicates().shape[0])
+        return _bad_rows(self.problems)
+
+
+def _bad_rows(problems: pd.DataFrame) -> int:
+    if problems.empty:
+        return 0
+    return int(problems[["file", "row"]].drop_duplicates().shape[0])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -179,17 +183,11 @@ def read_hr_extract(programme: Programme, path: str | Path | None = None,
     """The HR extract (employee_id, left_on, promoted_on, other fields), or None when there is none. With
     `participants`, employee_id holds the rosters' own ids (found by id or name, ignoring case)."""
     config = programme.reporting.hr_extract
-    if path is not None:
-        location = str(path)
-    elif config is not None:
-        location = config.path
-    else:
+    export = _read_export(programme, config, path, HR_FIELDS, "employee_id", "reporting.hr_extract.columns")
+    if export is None:
         return None
-    columns = dict(config.columns) if config else {}
+    raw, name, rows, mapped, extra = export
     dayfirst = bool(config.dayfirst) if config else False
-    raw, name, rows = _read_table(programme.resolve(location))
-    mapped, extra = _map_columns(raw, columns, HR_FIELDS, required=("employee_id",), source=name,
-                                 hint="reporting.hr_extract.columns")
     problems: list[pd.DataFrame] = []
     mapped = {k: (v if k in ("left_on", "promoted_on") else _text(v)) for k, v in mapped.items()}
     out = pd.DataFrame({"employee_id": _clean_id(mapped["employee_id"])})
@@ -204,19 +202,10 @@ def read_hr_extract(programme: Programme, path: str | Path | None = None,
         parsed = parse_timestamps(text, programme.tz, dayfirst=dayfirst)
         problems.append(_problems(name, rows, column, text, given & parsed.isna(), date_problem))
         out[column] = parsed.dt.normalize()
-    for column in extra:
-        out[column] = mapped[column]
-    out["_row"] = rows
-    found = _concat_problems(problems)
     dup = out["employee_id"].notna() & out["employee_id"].duplicated(keep="first")
-    found = _concat_problems([found, _problems(name, rows, "employee_id", mapped["employee_id"], dup,
-                                               "employee_id repeated; the first row is used")])
-    bad_rows = set(found["row"].tolist())
-    keep = ~out["_row"].isin(bad_rows)
-    if participants is not None:
-        resolve_people(out, {"employee_id": None}, participants)
-    return Table(frame=out[keep].reset_index(drop=True), problems=found, source=name, rows_read=len(out),
-                 extra_fields=tuple(extra))
+    problems.append(_problems(name, rows, "employee_id", mapped["employee_id"], dup,
+                              "employee_id repeated; the first row is used"))
+    return _export_table(raw, name, rows, mapped, extra, out, problems, "employee_id", participants)
 
 
 def read_survey(programme: Programme, path: str | Path | None = None,
@@ -225,16 +214,11 @@ def read_survey(programme: Programme, path: str | Path | None = None,
     fit check after a first session, as text), or None when there is none. With
     `participants`, participant_id holds the rosters' own ids (found by id or name, ignoring case)."""
     config = programme.reporting.survey
-    if path is not None:
-        location = str(path)
-    elif config is not None:
-        location = config.path
-    else:
+    export = _read_export(programme, config, path, SURVEY_FIELDS, "participant_id", "reporting.survey.columns")
+    if export is None:
         return None
+    raw, name, rows, mapped, extra = export
     columns = dict(config.columns) if config else {}
-    raw, name, rows = _read_table(programme.resolve(location))
-    mapped, extra = _map_columns(raw, columns, SURVEY_FIELDS, required=("participant_id",), source=name,
-                                 hint="reporting.survey.columns")
     if not any(_has_column(raw, columns, f) for f in ("satisfaction", "recommend", "pairing_fit")):
         raise ActivityError(
             f"has no satisfaction, recommend or pairing_fit column (headings: {_headings(raw)}); "
@@ -251,15 +235,40 @@ def read_survey(programme: Programme, path: str | Path | None = None,
         problems.append(_problems(name, rows, column, text, bad, f"must be a number from {low} to {high}"))
         out[column] = value.astype("float64")
     out["pairing_fit"] = mapped["pairing_fit"]   # the fit check's answer, as given (relationships.py reads it)
+    return _export_table(raw, name, rows, mapped, extra, out, problems, "participant_id", participants)
+
+
+def _read_export(programme: Programme, config: Any, path: str | Path | None, fields: tuple[str, ...],
+                 required: str, hint: str
+                 ) -> tuple[pd.DataFrame, str, pd.Series, dict[str, pd.Series], list[str]] | None:
+    """The HR extract or survey file (`path`, else the one programme.yaml names; None when neither) read and
+    mapped onto `fields`: (raw cells, display name, row numbers, each field's column, the other fields)."""
+    if path is not None:
+        location = str(path)
+    elif config is not None:
+        location = config.path
+    else:
+        return None
+    raw, name, rows = _read_table(programme.resolve(location))
+    mapped, extra = _map_columns(raw, dict(config.columns) if config else {}, fields, required=(required,),
+                                 source=name, hint=hint)
+    return raw, name, rows, mapped, extra
+
+
+def _export_table(raw: pd.DataFrame, name: str, rows: pd.Series, mapped: dict[str, pd.Series], extra: list[str],
+                  out: pd.DataFrame, problems: list[pd.DataFrame], id_column: str,
+                  participants: Participants | None) -> Table:
+    """The cleaned columns `out` with the other fields and row numbers, less every row with a problem; with
+    `participants`, `id_column` holds the rosters' own ids."""
     for column in extra:
         out[column] = mapped[column]
     out["_row"] = rows
     found = _concat_problems(problems)
     keep = ~out["_row"].isin(set(found["row"].tolist()))
     if participants is not None:
-        resolve_people(out, {"participant_id": None}, participants)
+        resolve_people(out, {id_column: None}, participants)
     return Table(frame=out[keep].reset_index(drop=True), problems=found, source=name, rows_read=len(out),
-                 extra_fields=tuple(extra))
+                 extra_fields=tuple(extra), notes=tuple(raw.attrs.get(_NOTES, [])))
 
 
 def resolve_people(frame: pd.DataFrame, columns: Mapping[str, str | None], participants: Participants
@@ -474,7 +483,7 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
         "_row": rows,
     })
     if not found.empty:
-        bad = np.zeros(n + 2, dtype=bool)
+        bad = np.zeros(int(rows.max()) + 1, dtype=bool)  # by spreadsheet row (blank rows have numbers too)
         bad[found["row"].to_numpy(dtype=np.int64)] = True
         frame = frame[~bad[rows.to_numpy()]]
     frame.attrs[_NOTES] = list(raw.attrs.get(_NOTES, []))

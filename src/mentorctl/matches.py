@@ -27,7 +27,8 @@ def read_matches(programme: Programme, path: str | Path | None = None,
     """Read and check a matches file; ids are text; with `participants`, every id must be on a roster."""
     import pandas as pd
 
-    from mentorctl.roster import FindingCollector, normalise_heading, read_table, row_at, split_sheet
+    from mentorctl.roster import row_at
+    from mentorctl.tables import TableError, normalise_heading, read_table, split_sheet
 
     spec = str(path) if path else str(default_matches_path(programme))
     relative, sheet = split_sheet(spec)
@@ -37,16 +38,12 @@ def read_matches(programme: Programme, path: str | Path | None = None,
         raise RosterError("no matches file; run `mentorctl match` first (or pass --matches FILE)",
                           location=Location(shown))
     # read like a roster: CSV in any common encoding and delimiter (as Excel saves it), or .xlsx
-    found = FindingCollector()
-    table = read_table(file, sheet, shown, found)
-    errors = [f for f in found.findings if f.level == "error"]
-    if table is None or errors:
-        raise RosterError(errors[0].message if errors else "cannot read the matches file",
-                          location=Location(shown))
-    headings, rows, numbers = table
-    frame = pd.DataFrame([[("" if c is None else str(c)) for c in r] for r in rows],
-                         columns=[h or f"column_{i + 1}" for i, h in enumerate(headings)], dtype=object)
-    frame["_row"] = numbers
+    try:
+        table = read_table(file, sheet, shown)
+    except TableError as e:
+        raise RosterError(e.plain_message, location=Location(shown)) from e
+    frame = table.frame.where(table.frame.notna(), "")
+    frame["_row"] = table.rows
     rename = {c: normalise_heading(c) for c in frame.columns}
     wanted = {normalise_heading(c): c for c in MATCH_COLUMNS}
     frame = frame.rename(columns={c: wanted.get(n, c) for c, n in rename.items()})

@@ -188,16 +188,15 @@ def log_path(programme: Programme) -> Path:
 def read_log(path: Path, ids: IdResolver | None = None) -> list[Event]:
     """The log's rows as events (ids resolved to the rosters' spelling when `ids` is given). Every bad cell
     is reported at once (RelationshipError naming row and column); a missing file is an empty log."""
-    from mentorctl.roster import FindingCollector, normalise_heading, read_table
+    from mentorctl.tables import TableError, normalise_heading, read_table
 
     if not path.exists():
         return []
-    found = FindingCollector()
-    table = read_table(path, None, path.name, found)
-    errors = [f for f in found.findings if f.level == "error"]
-    if table is None or errors:
-        raise RelationshipError(errors[0].message if errors else "cannot read it", location=Location(path.name))
-    headings, rows, numbers = table
+    try:
+        table = read_table(path, None, path.name)
+    except TableError as e:
+        raise RelationshipError(e.plain_message, location=Location(path.name)) from e
+    headings, rows, numbers = list(table.headings), table.frame.to_numpy(dtype=object).tolist(), table.rows.tolist()
     if not headings:
         return []
     position: dict[str, int] = {}
@@ -562,7 +561,7 @@ def _appended(path: Path, events: Sequence[Event]) -> bytes:
     import csv
     import io
 
-    from mentorctl.roster import decode_text, normalise_heading, sniff_delimiter
+    from mentorctl.tables import decode_text, normalise_heading, sniff_delimiter
 
     if path.exists() and path.stat().st_size:
         data = path.read_bytes()
@@ -716,14 +715,17 @@ def carried_waitlist(life: Lifecycle, unmatched: Path) -> list[Event]:
     """`waitlist` rows for the mentees (peers) an earlier match left unmatched (its unmatched.csv) who are not
     on the waitlist yet: they have waited since its `waiting_since` column, else since the programme's start
     (or today, if that is earlier)."""
-    from mentorctl.roster import FindingCollector, normalise_heading, read_table
+    from mentorctl.tables import TableError, normalise_heading, read_table
 
     if not unmatched.exists():
         return []
-    table = read_table(unmatched, None, unmatched.name, FindingCollector())
-    if table is None or not table[0]:
+    try:
+        table = read_table(unmatched, None, unmatched.name)
+    except TableError:
         return []
-    headings = [normalise_heading(h) for h in table[0]]
+    if not table.headings:
+        return []
+    headings = [normalise_heading(h) for h in table.headings]
     if "participantid" not in headings or "role" not in headings:
         return []
     at = {name: headings.index(name) for name in ("participantid", "role", "waitingsince") if name in headings}
@@ -733,7 +735,7 @@ def carried_waitlist(life: Lifecycle, unmatched: Path) -> list[Event]:
     role = "participant" if life.programme.is_peer else "mentee"
     default = min(state.today, life.programme.design.start_date)
     rows = []
-    for cells in table[1]:
+    for cells in table.frame.to_numpy(dtype=object).tolist():
         who = life.ids.mentee(str(cells[at["participantid"]] or ""))
         if str(cells[at["role"]] or "").strip().lower() != role or not who or who in busy \
                 or not life.ids.knows_mentee(who):
@@ -951,7 +953,7 @@ def _survey_flags(state: RelationshipState, survey: pd.DataFrame | None) -> list
     survey export, mapped under reporting.survey.columns) and ratings 2+ apart."""
     if survey is None or survey.empty:
         return []
-    from mentorctl.roster import normalise_heading
+    from mentorctl.tables import normalise_heading
 
     aliases = {normalise_heading(f) for f in FIT_COLUMNS}
     fit_columns = [c for c in survey.columns if normalise_heading(c) in aliases]

@@ -926,8 +926,8 @@ def _folded(ids: list[Any]) -> list[str | None]:
     if joined is None or not ids:
         return [" ".join(v.split()).casefold() if isinstance(v, str) else None for v in ids]
     collapsed = _INNER_SPACE.sub(" ", joined).casefold().split("\n")
-    return [v.strip(" ") for v in collapsed] if any(v[:1] == " " or v[-1:] == " " for v in collapsed) \
-        else collapsed
+    out: list[str | None] = [*collapsed]
+    return out
 
 
 def _all_emails(values: list[Any]) -> bool:

@@ -140,8 +140,8 @@ class Table:
 
     def note_lines(self) -> list[str]:
         """The notes as lines naming the file, for reports and command output."""
-        return [f"{n.location} {n.message}" if n.location and n.message.startswith(("is ", "has "))
-                else str(n) for n in self.notes]
+        return [f"{n.location} {n.message}" if n.location and n.location.row is None
+                and n.message.startswith(("is ", "has ")) else str(n) for n in self.notes]
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -216,9 +216,10 @@ def _read_csv(path: Path, where: Location) -> tuple[list[list[Any]], pd.DataFram
     if b"\x00" in data:  # a stray NUL is a control character like any other (cells drop them)
         text, data = text.replace("\x00", ""), data.replace(b"\x00", b"")
     delimiter = sniff_delimiter(text)
-    grid = _fast_grid(data if encoding == UTF8 else text, delimiter)
+    utf8 = data if encoding == UTF8 else text.encode("utf-8")
+    grid = _fast_grid(utf8, delimiter)
     if grid is not None and not _extra_cells_filled(grid):
-        plain = _plain_text(data if encoding == UTF8 else text.encode("utf-8"), delimiter)
+        plain = _plain_text(utf8, delimiter)
         return grid.iloc[:_HEADER_SCAN].to_numpy().tolist(), grid, plain, encoding, notes
     try:
         records = read_csv_records(text, delimiter).records
@@ -227,21 +228,21 @@ def _read_csv(path: Path, where: Location) -> tuple[list[list[Any]], pd.DataFram
     return records, None, False, encoding, notes
 
 
-def _fast_grid(text: str | bytes, delimiter: str) -> pd.DataFrame | None:
-    """The whole CSV (its text, or its UTF-8 bytes: faster) as a grid of str through pandas' C parser, when
+def _fast_grid(data: bytes, delimiter: str) -> pd.DataFrame | None:
+    """The whole CSV (its UTF-8 bytes) as a grid of str through pandas' C parser, when
     that is exactly what the csv module reads: every record on one line (no quoted line breaks, so row i is line
     i + 1 and no quote can swallow rows), rows no wider than the first and no wider than the limit. None
     otherwise (the csv module then reads it)."""
     import pandas as pd
 
-    if not text:
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if not data:
         return None
-    lf, cr = ("\n", "\r") if isinstance(text, str) else (b"\n", b"\r")
-    first = text[:text.find(lf)] if lf in text else text
-    if first.count(delimiter if isinstance(first, str) else delimiter.encode()) + 1 > MAX_COLUMNS:
+    first = data[:data.find(b"\n")] if b"\n" in data else data
+    if first.count(delimiter.encode()) + 1 > MAX_COLUMNS:
         return None
-    lines = text.count(lf) + text.count(cr) - text.count(cr + lf) + (not text.endswith((lf, cr)))
-    source = io.StringIO(text) if isinstance(text, str) else io.BytesIO(text.removeprefix(b"\xef\xbb\xbf"))
+    lines = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") + (not data.endswith((b"\n", b"\r")))
+    source = io.BytesIO(data)
     try:
         grid = pd.read_csv(source, sep=delimiter, header=None, dtype=object, keep_default_na=False,
                            na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL,

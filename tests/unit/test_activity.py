@@ -228,3 +228,27 @@ def test_a_wrong_date_format_names_the_setting_and_keeps_the_value_apart(tmp_pat
     fixed = load_activity(load_programme(make_programme(tmp_path / "q", events=events, activity_yaml=yaml)))
     days = sorted(fixed.frame["timestamp"].dt.strftime("%Y-%m-%d %H:%M"))
     assert fixed.bad_rows == 0 and days == ["2026-01-31 09:30", "2026-02-03 10:00"]   # ISO stays ISO
+
+
+def test_rows_after_a_blank_line_are_numbered_as_in_the_spreadsheet(tmp_path):
+    """The activity reader used to number rows by position after dropping blank lines (row 4 became row 3)."""
+    folder = make_programme(tmp_path / "p", events=[EVENTS[0]])
+    with (folder / "activity.csv").open("a", encoding="utf-8") as handle:
+        handle.write("\n2026-02-04 10:00,coffee,m1,e1,,,\n")
+    log = load_activity(load_programme(folder))
+    assert log.problems["row"].tolist() == [4] and log.problems["value"].tolist() == ["coffee"]
+    assert log.frame["_row"].tolist() == [2]
+
+
+def test_cp1252_hr_extract_and_survey_notes_reach_the_report(tmp_path):
+    """The HR extract's and survey's "not UTF-8" note was dropped; it is a reading note of the report now, as
+    the activity log's (and as a roster's reaches `validate`)."""
+    folder = make_programme(tmp_path / "p", survey=True, hr=True)
+    for name in ("hr.csv", "survey.csv"):
+        with (folder / name).open("ab") as handle:
+            handle.write("zoë,,\n".encode("cp1252"))   # one Windows-1252 byte makes the file not UTF-8
+    report = build_report(load_programme(folder), period=PERIOD, now=datetime(2026, 3, 10))
+    texts = [note.text for note in report.data_quality.notes]
+    for name in ("hr.csv", "survey.csv"):
+        assert f"{name} is not UTF-8; it was read as cp1252 (Windows/Latin-1): check accented names look right, " \
+            "or save it as 'CSV UTF-8'" in texts

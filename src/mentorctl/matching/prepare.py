@@ -150,9 +150,8 @@ def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Pre
     did-you-mean suggestions, the row ignored. `ignore_unknown` ignores such rows silently."""
     if ignore_unknown and warnings is None:
         warnings = []
-    import pandas as pd
 
-    from mentorctl.roster import FindingCollector, normalise_heading, read_table
+    from mentorctl.tables import TableError, normalise_heading, read_table
 
     path = programme.resolve(spec) if not isinstance(spec, Path) else spec
     shown = str(spec)
@@ -160,16 +159,14 @@ def read_pair_file(programme: Programme, spec: str | Path, label: str, prep: Pre
         base = "the current folder" if isinstance(spec, Path) else "the programme folder"
         raise MentorctlError(f"{label}: file not found; check the path (relative to {base})",
                              location=Location(shown))
-    found = FindingCollector()  # read like a roster: any common CSV flavour, or .xlsx
-    table = read_table(path, None, shown, found)
-    errors = [f for f in found.findings if f.level == "error"]
-    if table is None or errors:
-        raise MentorctlError(f"{label}: {errors[0].message if errors else 'cannot read it'}", location=Location(shown))
-    names, cells, numbers = table
-    if not names:
+    try:  # read like a roster: any common CSV flavour, or .xlsx
+        table = read_table(path, None, shown)
+    except TableError as error:
+        raise MentorctlError(f"{label}: {error.plain_message}", location=Location(shown)) from error
+    if not table.headings:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    frame = pd.DataFrame([[("" if c is None else str(c)) for c in r] for r in cells],
-                         columns=[h or f"column_{i + 1}" for i, h in enumerate(names)], dtype=object)
+    frame = table.frame.where(table.frame.notna(), "")
+    numbers = table.rows.tolist()
     headings = {normalise_heading(c): c for c in frame.columns}
     mentor_col = next((headings[h] for h in _MENTOR_HEADINGS if h in headings), None)
     mentee_col = next((headings[h] for h in _MENTEE_HEADINGS if h in headings), None)

@@ -393,6 +393,8 @@ def _period_events(inputs: ReportInputs, period: Period, people: pd.Index, probl
         notes.append(Note(f"{outside} event(s) fall outside the period {period} and are not counted."))
     events = events[inside].reset_index(drop=True)
     notes += [Note(text, NoteKind.READING) for text in log.notes]
+    notes += [Note(text, NoteKind.READING) for table in (inputs.hr, inputs.survey) if table is not None
+              for text in table.notes]
     if log.duplicates:
         notes.append(Note(f"{log.duplicates} event(s) appear in more than one activity file; each is counted "
                           "once."))

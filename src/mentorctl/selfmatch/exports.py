@@ -82,23 +82,19 @@ class Directory:
 
 
 def _table(programme: Programme, spec: str, label: str) -> tuple[str, list[str], list[list[Any]], list[int]]:
-    from mentorctl.roster import FindingCollector, read_table, split_sheet
+    from mentorctl.tables import TableError, read_table, split_sheet
 
     path_text, sheet = split_sheet(spec)
-    shown = spec
-    found = FindingCollector()
-    table = read_table(programme.resolve(path_text), sheet, shown, found)
-    errors = [f for f in found.findings if f.level == "error"]
-    if table is None or errors:
-        first = errors[0] if errors else None
-        raise MentorctlError(f"{label}: {first.message if first else 'cannot read it'}",
-                             location=first.location if first else Location(shown))
-    names, cells, numbers = table
-    return shown, [str(h or "") for h in names], cells, numbers
+    try:
+        table = read_table(programme.resolve(path_text), sheet, spec)
+    except TableError as e:
+        raise MentorctlError(f"{label}: {e.plain_message}", location=e.location or Location(spec)) from e
+    cells = table.frame.to_numpy(dtype=object).tolist() if table.headings else []
+    return spec, list(table.headings), cells, table.rows.tolist()
 
 
 def _column(headings: Sequence[str], wanted: str, label: str, source: str) -> int:
-    from mentorctl.roster import normalise_heading
+    from mentorctl.tables import normalise_heading
 
     target = normalise_heading(wanted)
     for index, heading in enumerate(headings):
