@@ -35,6 +35,7 @@ EXCEL_SUFFIXES = tables.EXCEL_SUFFIXES
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _EMAIL_LINES = re.compile(_EMAIL.pattern, re.MULTILINE)
 _INNER_SPACE = re.compile(r"[^\S\n]+")
+_EDGE_SPACE = re.compile(r"\s\n|\n\s")
 _MAYBE_NUMBER = re.compile(r"[\s+\-.\u2212\d]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _ALIASES = {
@@ -892,8 +893,13 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
     for index in frame.index[ids.isna()]:
         out.error("empty id: every person needs a unique id", source, row_at(frame, index),
                   heading_of["id"])
-    text = pd.Series([None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
-                      for v in ids.tolist()], index=frame.index, dtype=object)
+    values = ids.tolist()
+    joined = _lines(values)
+    if joined is not None and not _EDGE_SPACE.search(joined) and joined[:1].strip() and joined[-1:].strip():
+        text = ids.astype(object)  # text already trimmed (as tables.py gives it): nothing to do per id
+    else:
+        text = pd.Series([None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+                          for v in values], index=frame.index, dtype=object)
     frame["id"] = text
     duplicated = text.notna() & text.duplicated(keep=False)
     for value, group in frame[duplicated].groupby(text[duplicated], sort=True):
