@@ -435,7 +435,7 @@ def _table(path: Path, sheet: str | None, shown: str, raw: list[list[Any]], grid
                          dtype=object)
     frame.columns = pd.Index(labels, dtype=object)
     if width and len(frame):
-        filled_rows = ~np.logical_and.reduce([np.equal(c, None) for c in columns])
+        filled_rows = ~np.logical_and.reduce([pd.isna(c) for c in columns])
         if not filled_rows.all():
             frame = frame[filled_rows].reset_index(drop=True)
             numbers = numbers[filled_rows]
