@@ -64,14 +64,14 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
             touching.setdefault(int(p.left[a]), []).append(a)
             touching.setdefault(int(p.right[a]), []).append(a)
         for person, person_arcs in touching.items():
-            model.add(sum(x[a] for a in person_arcs) <= int(p.left_cap[person]))
+            model.add(cp_model.LinearExpr.sum([x[a] for a in person_arcs]) <= int(p.left_cap[person]))
     else:
         for side, cap in ((p.left, p.left_cap), (p.right, p.right_cap)):
             order = np.argsort(side, kind="stable")
             bounds = np.flatnonzero(np.diff(side[order])) + 1
             for arcs in np.split(order, bounds):
                 if len(arcs):
-                    model.add(sum(x[a] for a in arcs) <= int(cap[side[arcs[0]]]))
+                    model.add(cp_model.LinearExpr.sum([x[a] for a in arcs.tolist()]) <= int(cap[side[arcs[0]]]))
         if p.min_group_size:
             order = np.argsort(p.right, kind="stable")
             for arcs in np.split(order, np.flatnonzero(np.diff(p.right[order])) + 1):
@@ -85,13 +85,13 @@ def solve_sat(p: SatProblem, *, time_limit: float, workers: int = 1, seed: int =
         order = np.flatnonzero(ok)[np.argsort(gid[ok], kind="stable")]
         for arcs in np.split(order, np.flatnonzero(np.diff(gid[order])) + 1):
             if len(arcs) > limit:
-                model.add(sum(x[a] for a in arcs) <= limit)
+                model.add(cp_model.LinearExpr.sum([x[a] for a in arcs.tolist()]) <= limit)
     for sat, share in p.shares:
         per_mille = int(round(share * 1000))
-        model.add(sum((1000 * int(sat[a]) - per_mille) * x[a] for a in range(n)) >= 0)
+        model.add(cp_model.LinearExpr.weighted_sum(x, (1000 * np.asarray(sat, np.int64) - per_mille).tolist()) >= 0)
     score_int = np.rint(p.score * SCALE).astype(np.int64)
-    count = sum(x)
-    total: cp_model.LinearExpr | int = sum(int(score_int[a]) * x[a] for a in range(n))
+    count = cp_model.LinearExpr.sum(x)  # built in one call: a Python sum over 500,000 terms took seconds
+    total: cp_model.LinearExpr | int = cp_model.LinearExpr.weighted_sum(x, score_int.tolist())
     if p.balance > 0 and not p.peer:
         total -= _balance_penalty(model, p, x)
     if p.hint is not None:
