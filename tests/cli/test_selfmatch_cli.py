@@ -77,6 +77,8 @@ def test_shortlist_is_balanced_and_explains_who_has_none(programme, run_cli, smt
     assert "ada@example.org" not in text and "ben@example.org" not in text  # mentors' addresses stay private
     assert "Gender" not in text and "gender" not in text
     assert (folder / "out" / "shortlists.xlsx").exists()
+    summary = json.loads((folder / "out" / "shortlist-summary.json").read_text())
+    assert summary["proven"] is True and "optimal over all" in result.stdout
 
 
 def test_shortlist_send_delivers_each_email_once(programme, run_cli, smtp_server):

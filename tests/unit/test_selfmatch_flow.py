@@ -163,3 +163,31 @@ def test_blocking_pairs_found():
     caps = {0: 1, 1: 1}
     # 0 with 0 and 1 unmatched: mentor 0 prefers 1, who wants 0 → blocking (1, 0)
     assert blocking_pairs([(0, 0)], prefs, rank, caps) == [(1, 0)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 5), st.integers(0, 2**32 - 1), st.integers(1, 2), st.integers(1, 3))
+def test_shortlists_over_pruned_candidates_are_proven_optimal_over_every_eligible_pair(n_e, n_m, seed, keep, size):
+    # the candidates keep only the best `keep` mentors per mentee; the proof must reach the optimum over all
+    from mentorctl.matching.candidates import Filters, MatrixSource, build_candidates
+    from mentorctl.matching.shortlist import proven_b_matching
+
+    rng = np.random.default_rng(seed)
+    eligible = rng.random((n_e, n_m)) < 0.8
+    score = (rng.integers(-2, 9, (n_e, n_m)) / 2).astype(float)
+    mentor_cap = rng.integers(0, 4, n_m).astype(np.int64)
+    mentee_cap = np.full(n_e, size, np.int64)
+    source = MatrixSource(eligible, score)
+    filters = Filters(mentor_cap > 0, np.zeros(0, np.int64))
+    cands = build_candidates(source, np.arange(n_e), filters, keep)
+    e, j, s, proven = proven_b_matching(source, filters, cands, mentee_cap, mentor_cap)
+    assert proven
+    all_e, all_j = np.nonzero(eligible & (mentor_cap > 0)[None, :])
+    be, bj, bs = balanced_b_matching(mentee_cap, mentor_cap, all_e, all_j, score[all_e, all_j])
+
+    def key(mentees, scores):
+        load = np.bincount(mentees, minlength=n_e)
+        return int((load >= 1).sum()), int(load.sum()), round(float(scores.sum()), 6)
+
+    assert key(e, s) == key(be, bs)
+    assert eligible[e, j].all() and (np.bincount(j, minlength=n_m) <= mentor_cap).all()

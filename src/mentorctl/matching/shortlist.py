@@ -4,8 +4,10 @@
 network source → mentee (capacity K) → mentor (capacity ⌊exposure × remaining capacity⌋) → sink, so no mentor
 is shown to more mentees than they could plausibly take (popular mentors are not flooded). The objective is the
 programme's (`matching.objective`: most entries then the best total score, the best total score, or fair), and
-the candidate builder, the min-cost flow and the optimality proof over every eligible pair are the matcher's
-own (`candidates.build_candidates`, `exact.solve_exact`).
+the candidate builder and the optimality certificate are the matcher's own (`candidates.build_candidates`,
+`flow.certify`): the b-matching is one min-cost flow (`shortlist_network`) over the candidates kept, and
+`proven_b_matching` tests every eligible pair left out against the flow's node potentials, adding any that
+could improve it, until none can (proven optimal over every eligible pair).
 
 **Rank-maximal matching.** Given ranked picks, the matching maximises the number of first choices, then of
 second choices, …, then the total score: a lexicographic objective solved exactly as a sequence of min-cost
@@ -24,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mentorctl.errors import MentorctlError
-from mentorctl.matching.flow import shortest_distances, to_cost
+from mentorctl.matching.candidates import Candidates, Filters, PairSource
+from mentorctl.matching.flow import Network, shortest_distances, to_cost
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,6 +100,7 @@ class ShortlistSummary:
     max_per_mentor: int
     optimality: str
     objective: str
+    proven: bool = True             # optimal over every eligible pair (not only the candidates kept)
 
     def as_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -173,7 +177,7 @@ def build_shortlists(programme: Programme, participants: Participants, *, size: 
     rows = np.flatnonzero(wanted)
     keep = max(size, min(m.candidates_per_mentee, SHORTLIST_CANDIDATES_PER_SLOT * size))
     cands = build_candidates(prep.source, rows, filters, keep, prep.mentor_ok, per_mentor=m.candidates_per_mentor)
-    e, j, s = balanced_b_matching(np.where(wanted, size, 0), cap, cands.mentee, cands.mentor, cands.score)
+    e, j, s, proven = proven_b_matching(prep.source, filters, cands, np.where(wanted, size, 0), cap)
     order = np.lexsort((prep.mentors["id"].to_numpy()[j], -np.round(s, 9), e))
     e, j, s = e[order], j[order], s[order]
     first = np.r_[0, np.flatnonzero(np.diff(e)) + 1] if len(e) else np.zeros(0, np.int64)
@@ -190,46 +194,113 @@ def build_shortlists(programme: Programme, participants: Participants, *, size: 
     missing = _missing(prep, cands, report, e)
     exposure_frame = pd.DataFrame({"mentor_id": prep.mentors["id"], "remaining": remaining, "cap": cap,
                                    "shortlists": shown})
-    optimality = ("optimal over every eligible pair" if not cands.pruned else
-                  f"optimal over the {len(cands.mentee):,} candidate pairs kept (the best "
-                  f"{keep} per mentee)")
+    eligible = int(cands.total_eligible)
+    optimality = (f"optimal over all {eligible:,} eligible pairs" + ("" if not cands.pruned else
+                  f" (proof: no pair left out of the best {keep} per mentee has negative reduced cost)")
+                  if proven else f"optimal over the {len(cands.mentee):,} candidate pairs kept (the best {keep} "
+                  f"per mentee); the proof over all {eligible:,} eligible pairs did not finish")
     summary = ShortlistSummary(
         mentees=int(wanted.sum()), shortlisted=int(len(np.unique(e))), entries=int(len(e)), size=size,
         exposure=float(exposure), total_score=round(float(s.sum()), 4), mentors_shown=int((shown > 0).sum()),
-        max_per_mentor=int(shown.max(initial=0)), optimality=optimality,
+        max_per_mentor=int(shown.max(initial=0)), optimality=optimality, proven=proven,
         objective="most mentees with a shortlist, then most entries, then total score")
     return ShortlistResult(entries.reset_index(drop=True), missing, exposure_frame, summary, terms)
+
+
+def shortlist_network(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pair_mentee: np.ndarray,
+                      pair_mentor: np.ndarray, pair_score: np.ndarray) -> Network:
+    """The b-matching as one min-cost flow (matcher's node numbering: 0 source, 1 sink, 2 + mentee,
+    2 + n_mentees + mentor; the first arcs are the pairs): each mentee's first place costs −(B1 + B2), each
+    further place −B2, each pair its score's cost, a zero-cost bypass lets places stay empty. An augmenting
+    path or cycle changes the number of mentees with a shortlist and of entries by at most one each, so with
+    B2 above any path's change in score and B1 above B2 plus it, the optimum has the most mentees with a
+    shortlist, then the most entries, then the best total score (exact, without huge tier weights)."""
+    from mentorctl.matching.flow import unit_arcs
+
+    mentee_cap = np.asarray(mentee_cap, np.int64)
+    mentor_cap = np.asarray(mentor_cap, np.int64)
+    n_e, n_m, n_p = len(mentee_cap), len(mentor_cap), len(pair_mentee)
+    costs = to_cost(np.asarray(pair_score, np.float64))
+    n_nodes = 2 + n_e + n_m
+    swing = (n_nodes + 1) * (int(np.abs(costs).max(initial=0)) + 1)
+    owner, caps, rank = unit_arcs(np.arange(n_e), mentee_cap, None, 1)
+    place = np.where(rank == 0, -(3 * swing + 1), -swing)      # B2 = swing, B1 = 2 × swing + 1
+    supply = int(mentee_cap.sum())
+    tails = np.concatenate([2 + np.asarray(pair_mentee), np.zeros(len(owner), np.int64), 2 + n_e + np.arange(n_m),
+                            [0]])
+    heads = np.concatenate([2 + n_e + np.asarray(pair_mentor), 2 + owner, np.ones(n_m, np.int64), [1]])
+    return Network(n_e, n_m, 0, tails.astype(np.int32), heads.astype(np.int32),
+                   np.concatenate([np.ones(n_p, np.int64), caps, mentor_cap, [supply]]).astype(np.int64),
+                   np.concatenate([costs, place, np.zeros(n_m, np.int64), [0]]).astype(np.int64), n_p,
+                   bypass=True, supply=supply)
 
 
 def balanced_b_matching(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pair_mentee: np.ndarray,
                         pair_mentor: np.ndarray, pair_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (each at most once) with every mentee i in at most mentee_cap[i] and every mentor j in at most
     mentor_cap[j] pairs, maximising lexicographically: the number of mentees with at least one pair, then
-    the number of pairs, then the total score (exact: `lexicographic_flow`, three stages). Returns the
+    the number of pairs, then the total score (exact: `shortlist_network`, one min-cost flow). Returns the
     chosen pairs' (mentee, mentor, score)."""
-    mentee_cap = np.asarray(mentee_cap, np.int64)
-    mentor_cap = np.asarray(mentor_cap, np.int64)
-    n_e, n_m, n_p = len(mentee_cap), len(mentor_cap), len(pair_mentee)
-    slot_mentee = np.repeat(np.arange(n_e), mentee_cap)
-    slot_rank = np.arange(len(slot_mentee)) - np.repeat(np.cumsum(mentee_cap) - mentee_cap, mentee_cap) + 1
-    n_s = len(slot_mentee)
-    source, sink = 0, 1
-    tails = np.concatenate([np.full(n_s, source), 2 + np.asarray(pair_mentee), 2 + n_e + np.arange(n_m), [source]])
-    heads = np.concatenate([2 + slot_mentee, 2 + n_e + np.asarray(pair_mentor), np.full(n_m, sink), [sink]])
-    caps = np.concatenate([np.ones(n_s + n_p, np.int64), mentor_cap, [n_s]]).astype(np.int64)
-    supply = np.zeros(2 + n_e + n_m, np.int64)
-    supply[source], supply[sink] = n_s, -n_s
-    first, entries = np.zeros(len(tails), np.int64), np.zeros(len(tails), np.int64)
-    first[:n_s] = -(slot_rank == 1).astype(np.int64)
-    entries[:n_s] = -1
-    stages = [first, entries] if int(mentee_cap.max(initial=0)) > 1 else [first]
-    score_costs = np.zeros(len(tails), np.int64)
-    score_costs[n_s:n_s + n_p] = to_cost(pair_score)
-    stages.append(score_costs)
-    flows = lexicographic_flow(2 + n_e + n_m, tails, heads, caps, supply, stages)
-    used = flows[n_s:n_s + n_p] > 0
+    from mentorctl.matching.flow import solve_network
+
+    net = shortlist_network(mentee_cap, mentor_cap, pair_mentee, pair_mentor, pair_score)
+    used = solve_network(net)[:len(pair_mentee)] > 0
     return (np.asarray(pair_mentee)[used].astype(np.int64), np.asarray(pair_mentor)[used].astype(np.int64),
             np.asarray(pair_score, np.float64)[used])
+
+
+MAX_PROOF_ROUNDS = 12
+
+
+def proven_b_matching(source: PairSource, filters: Filters, cands: Candidates, mentee_cap: np.ndarray,
+                      mentor_cap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """`balanced_b_matching` over the candidates, then the matcher's optimality certificate
+    (`flow.certify`: node potentials with every residual arc's reduced cost ≥ 0) tested against every
+    eligible pair left out: a left-out pair can improve the shortlists only if its reduced cost is negative;
+    such pairs are added and the flow solved again, until none is left (proven) or MAX_PROOF_ROUNDS pass.
+    Only mentees whose best left-out pair could pass the test are evaluated again, against the mentors whose
+    potential allows it. Returns (mentee, mentor, score, proven)."""
+    from mentorctl.matching.candidates import block_rows
+    from mentorctl.matching.flow import certify, solve_network
+
+    e, j, s = cands.mentee.copy(), cands.mentor.copy(), cands.score.copy()
+    best_left = np.where(np.isfinite(cands.best_discarded), cands.best_discarded, -np.inf)
+    n_m = source.n_mentors
+    for _ in range(MAX_PROOF_ROUNDS):
+        net = shortlist_network(mentee_cap, mentor_cap, e, j, s)
+        flows = solve_network(net)
+        used = flows[:len(e)] > 0
+        if not np.isfinite(best_left).any():
+            return e[used], j[used], s[used], True
+        potential = certify(net, flows).potential
+        head = potential[2 + len(mentee_cap) + np.arange(n_m)]
+        rows = np.flatnonzero(np.isfinite(best_left) & (mentee_cap > 0))
+        slack = to_cost(best_left[rows]) + potential[2 + rows]   # the best a left-out pair of the row can do
+        rows, slack = rows[slack < head.max(initial=0)], slack[slack < head.max(initial=0)]
+        have = np.sort(e * n_m + j)
+        found_e, found_j, found_s = [], [], []
+        cols = np.flatnonzero(head > slack.min()) if len(rows) else np.zeros(0, np.int64)
+        for begin in range(0, len(rows), block_rows(max(1, len(cols)))):
+            block = rows[begin:begin + block_rows(max(1, len(cols)))]
+            if not len(cols):
+                break
+            ok, score, _ = source.evaluate(block, cols)
+            mask = filters.apply(block, ok, score, n_m, cols)
+            r, c = np.nonzero(mask)
+            i, jj, sc = block[r], cols[c], score[r, c]
+            bad = to_cost(sc) + potential[2 + i] - head[jj] < 0
+            i, jj, sc = i[bad], jj[bad], sc[bad]
+            keys = i * n_m + jj
+            new = ~np.isin(keys, have)
+            found_e.append(i[new])
+            found_j.append(jj[new])
+            found_s.append(sc[new])
+        if not found_e or not sum(len(x) for x in found_e):
+            return e[used], j[used], s[used], True
+        e = np.concatenate([e, *found_e]).astype(np.int64)
+        j = np.concatenate([j, *found_j]).astype(np.int64)
+        s = np.concatenate([s, *found_s])
+    return e[used], j[used], s[used], False
 
 
 def _column(frame: pd.DataFrame, name: str, index: np.ndarray) -> list[Any]:
