@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from mentorctl.cli.main import app
+from mentorctl.cli.main import COMMANDS, app, command_names
 
 HEAVY = ("pandas", "numpy", "ortools", "jinja2", "openpyxl", "scipy", "pydantic", "yaml")
 
@@ -26,6 +26,22 @@ def test_every_command_has_help_with_an_example(run_cli):
         result = run_cli(name, "--help")
         assert result.exit_code == 0
         assert "Example" in result.stdout, f"`mentorctl {name} --help` shows no example"
+
+
+def test_the_command_table_lists_every_command_of_every_module_once():
+    import importlib
+
+    from typer.core import TyperGroup
+
+    modules = {module for _, module, _ in COMMANDS}
+    defined = []
+    for module in sorted(modules):
+        built = typer.main.get_command(importlib.import_module(f"mentorctl.cli.{module}").app)
+        names = list(built.commands) if isinstance(built, TyperGroup) else [built.name]
+        defined += names
+        assert names == [name for name, where, _ in COMMANDS if where == module], module
+    assert sorted(defined) == sorted(command_names()) and len(set(defined)) == len(defined)
+    assert all(len(line) <= 64 and line.endswith(".") for _, _, line in COMMANDS)  # one line at 80 columns
 
 
 def test_help_imports_no_heavy_library():
@@ -102,6 +118,19 @@ def test_show_completion_prints_a_bash_script(monkeypatch):
                             text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert "_MENTORCTL_COMPLETE=complete_bash" in result.stdout and "complete " in result.stdout
+
+
+def test_completion_completes_commands_and_their_options():
+    def complete(line: str) -> list[str]:
+        words = line.split(" ")
+        env = {**os.environ, "_MENTORCTL_COMPLETE": "complete_bash", "COMP_WORDS": line,
+               "COMP_CWORD": str(len(words) - 1)}
+        result = subprocess.run([sys.executable, "-m", "mentorctl"], capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    assert complete("mentorctl re") == ["resume", "remind", "report", "requests"]
+    assert complete("mentorctl remind --d") == ["--dry-run", "--details"]
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash to detect the shell from")

@@ -14,7 +14,7 @@ from mentorctl.cli.options import ForceOpt, command_group
 app = command_group()
 
 
-@app.command(short_help="Create a programme folder: programme.yaml, rosters, templates.")
+@app.command()
 def init(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Name of the programme folder to create.")],
     type: Annotated[MentoringType, typer.Option("--type", "-t", help="Mentoring type; sets the defaults.")]

@@ -1,34 +1,97 @@
-"""The `mentorctl` command: one Typer app made of the commands of one small module each (`add_typer`).
+"""The `mentorctl` command: a Typer app whose commands live at module level in one small module each.
 
-Heavy libraries (pandas, ortools, jinja2, openpyxl, pydantic, Rich) are imported inside command bodies, and
-help is plain text (`rich_markup_mode=None`, Click's formatter), so `mentorctl --help` stays fast.
+`COMMANDS` lists them in the order help shows them, with the module that defines each and its line in
+`mentorctl --help`. A command's module is imported only when that command runs, shows its help or completes
+(Click's lazy subcommands), so `mentorctl --help` imports typer and this module only; heavy libraries
+(pandas, ortools, jinja2, openpyxl, pydantic, Rich) are imported inside command bodies, and help is plain
+text (`rich_markup_mode=None`, Click's formatter).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from mentorctl.cli import (
-    init_cmd,
-    match_cmd,
-    packs_cmd,
-    relationships_cmd,
-    remind_cmd,
-    report_cmd,
-    selfmatch_cmd,
-    validate_cmd,
-)
 from mentorctl.cli.console import HANDLED, exit_code_for, state
 from mentorctl.errors import ExitCode
+
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    # name, module in mentorctl.cli, line in `mentorctl --help`
+    ("init", "init_cmd", "Create a programme folder: programme.yaml, rosters, templates."),
+    ("validate", "validate_cmd", "Check the programme, rosters and rules: every problem at once."),
+    ("match", "match_cmd", "Pair mentees with mentors; write matches.csv, .xlsx and .html."),
+    ("explain", "match_cmd", "Why a match, its best alternatives, what would help."),
+    ("end", "relationships_cmd", "End a relationship; optionally rematch the mentee."),
+    ("pause", "relationships_cmd", "Pause a relationship (no check-in reminders while paused)."),
+    ("resume", "relationships_cmd", "Resume a paused relationship."),
+    ("extend", "relationships_cmd", "Move a relationship's planned end."),
+    ("packs", "packs_cmd", "Welcome packs and emails for every matched participant."),
+    ("remind", "remind_cmd", "Send the reminders that fell due, never twice."),
+    ("schedule", "remind_cmd", "Print or install the crontab line that runs `remind`."),
+    ("upcoming", "remind_cmd", "What will go out in the next N days."),
+    ("report", "report_cmd", "KPIs against the goals: report.html, .xlsx, .md and .json."),
+    ("shortlist", "selfmatch_cmd", "Self-matching: a balanced shortlist of mentors per mentee."),
+    ("requests", "selfmatch_cmd", "Self-matching by request: picks to mentors, answers, expiry."),
+)
+_MODULE = {name: module for name, module, _ in COMMANDS}
+
+
+def command_names() -> list[str]:
+    return [name for name, _, _ in COMMANDS]
+
+
+def load_command(name: str) -> Any:
+    """The Click command `name`, built by Typer from the module-level command of its module."""
+    module = importlib.import_module(f"mentorctl.cli.{_MODULE[name]}")
+    built = typer.main.get_command(module.app)
+    return built.commands[name] if isinstance(built, TyperGroup) else built
+
+
+class _LazyCommands(Mapping[str, Any]):
+    """The group's commands by name: every name of `COMMANDS` is there, each built on first use."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _MODULE:
+            raise KeyError(name)
+        if name not in self._built:
+            self._built[name] = load_command(name)
+        return self._built[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in _MODULE
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(command_names())
+
+    def __len__(self) -> int:
+        return len(_MODULE)
+
 
 DEBUG = "--debug"
 
 
 class MentorctlGroup(TyperGroup):
-    """The `mentorctl` group: the one error path of every command, and `--debug` anywhere on the line."""
+    """The `mentorctl` group: the commands of `COMMANDS`, loaded when used; the one error path of every
+    command; `--debug` anywhere on the line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _LazyCommands()  # type: ignore[assignment]
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The commands' lines in `mentorctl --help`, without importing their modules."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, line) for name, _, line in COMMANDS])
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """`mentorctl validate X --debug` means `mentorctl --debug validate X` (not after a `--`); plain
@@ -65,9 +128,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"max_content_width": 100},
 )
-for commands in (init_cmd, validate_cmd, match_cmd, relationships_cmd, packs_cmd, remind_cmd, report_cmd,
-                 selfmatch_cmd):
-    app.add_typer(commands.app)
 
 
 def _version(value: bool) -> None:

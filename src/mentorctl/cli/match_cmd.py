@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 app = command_group()
 
 
-@app.command(short_help="Pair mentees with mentors; write matches.csv, .xlsx and .html.")
+@app.command()
 def match(
     programme: ProgrammeArg = ".",
     out: OutOpt = None,
@@ -136,7 +136,7 @@ class _ProgrammeThenId(TyperCommand):
         return [self.options_metavar or "[OPTIONS]", "[PROGRAMME]", "ID"]
 
 
-@app.command(cls=_ProgrammeThenId, short_help="Why a match, its best alternatives, what would help.")
+@app.command(cls=_ProgrammeThenId)
 def explain(
     first: Annotated[str | None, typer.Argument(
         metavar="PROGRAMME", show_default=False,

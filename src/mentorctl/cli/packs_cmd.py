@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 app = command_group()
 
 
-@app.command(short_help="Welcome packs and emails for every matched participant.")
+@app.command()
 def packs(
     programme: ProgrammeArg = ".",
     matches: MatchesOpt = None,

@@ -47,7 +47,7 @@ def _done(life: Lifecycle, what: str) -> None:
         err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
 
 
-@app.command(short_help="End a relationship; optionally rematch the mentee.")
+@app.command()
 def end(
     programme: ProgrammeArg,
     mentee_id: MenteeArg,
@@ -76,7 +76,7 @@ def end(
           + ("; the mentee will be rematched" if rematch else ""))
 
 
-@app.command(short_help="Pause a relationship (no check-in reminders while paused).")
+@app.command()
 def pause(
     programme: ProgrammeArg,
     mentee_id: MenteeArg,
@@ -97,7 +97,7 @@ def pause(
           f"Paused {mentee_id} – {mentor_id} from {day}")
 
 
-@app.command(short_help="Resume a paused relationship.")
+@app.command()
 def resume(
     programme: ProgrammeArg,
     mentee_id: MenteeArg,
@@ -118,7 +118,7 @@ def resume(
           f"Resumed {mentee_id} – {mentor_id} on {day}")
 
 
-@app.command(short_help="Move a relationship's planned end.")
+@app.command()
 def extend(
     programme: ProgrammeArg,
     mentee_id: MenteeArg,

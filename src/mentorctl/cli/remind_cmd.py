@@ -39,7 +39,7 @@ def _when(moment: datetime) -> str:
 SUMMARY_ABOVE = 25  # more messages than this are summarised per reminder unless --details
 
 
-@app.command(short_help="Send the reminders that fell due, never twice.")
+@app.command()
 def remind(
     programme: ProgrammeArg = ".",
     now: NowOpt = None,
@@ -148,7 +148,7 @@ def _remind_data(result: RemindResult, timezone: str) -> dict[str, Any]:
         "aborted": result.aborted, "ok": result.ok,
     }
 
-@app.command(short_help="Print or install the crontab line that runs `remind`.")
+@app.command()
 def schedule(
     programme: ProgrammeArg = ".",
     install: Annotated[bool, typer.Option("--install", help="Add the line to your crontab (idempotent).")] = False,
@@ -204,7 +204,7 @@ def schedule(
                 f"{' and '.join(f'{n}=…' for n in names)} lines above this one (crontab -e), readable only "
                 "by you; see the README, 'Running reminders from cron'.", markup=False, soft_wrap=True)
 
-@app.command(short_help="What will go out in the next N days.")
+@app.command()
 def upcoming(
     programme: ProgrammeArg = ".",
     days: Annotated[int, typer.Option("--days", min=1, max=MAX_DAYS_AHEAD,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 app = command_group()
 
 
-@app.command(short_help="KPIs against the goals: report.html, .xlsx, .md and .json.")
+@app.command()
 def report(
     programme: ProgrammeArg = ".",
     period: Annotated[str | None, typer.Option(

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 app = command_group()
 
 
-@app.command(short_help="Self-matching: a balanced shortlist of mentors per mentee.")
+@app.command()
 def shortlist(
     programme: ProgrammeArg = ".",
     size: Annotated[int | None, typer.Option("--size", min=1, max=50, help="Mentors per shortlist (default "
@@ -98,7 +98,7 @@ def shortlist(
         raise typer.Exit(ExitCode.PARTIAL_FAILURE)
 
 
-@app.command(short_help="Self-matching by request: picks to mentors, answers, expiry.")
+@app.command()
 def requests(
     programme: ProgrammeArg = ".",
     now: NowOpt = None,

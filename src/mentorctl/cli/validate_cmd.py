@@ -13,7 +13,7 @@ from mentorctl.errors import ExitCode
 app = command_group()
 
 
-@app.command(short_help="Check the programme, rosters and rules: every problem at once.")
+@app.command()
 def validate(
     programme: ProgrammeArg = ".",
     as_json: JsonOpt = False,
