@@ -177,7 +177,8 @@ def test_every_builtin_template_hides_private_fields(tmp_path):
         "week": 4, "now": now,
         "session": {"title": "T", "start": now, "duration_minutes": 60, "location": None, "url": None,
                     "audience": "everyone"},
-        "digest": {"pairs": 1, "not_met": [], "overdue": [], "upcoming_sessions": [], "days_ahead": 14},
+        "digest": {"pairs": 1, "not_met": [], "overdue": [], "upcoming_sessions": [], "days_ahead": 14,
+                   "escalated": []},
         "subject": "s", "body_html": "",
     }
     env = make_environment(programme)
