@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "scripts"))
 
 
 def main() -> None:
-    from bench_match import make_programme
+    from generate_example import write_programme
 
     from mentorctl.matching.shortlist import build_shortlists
     from mentorctl.programme import load_programme
@@ -32,8 +32,7 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---|")
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "p"
-            make_programme(folder, n)
+            folder = write_programme(Path(tmp) / "p", n)
             programme = load_programme(folder)
             participants = load_participants(programme)
             started = time.perf_counter()

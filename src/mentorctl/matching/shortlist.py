@@ -27,7 +27,7 @@ import numpy as np
 
 from mentorctl.errors import MentorctlError
 from mentorctl.matching.candidates import Candidates, Filters, PairSource
-from mentorctl.matching.flow import Network, shortest_distances, to_cost
+from mentorctl.matching.flow import SCALE, Network, shortest_distances, to_cost
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -250,6 +250,7 @@ def balanced_b_matching(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pair_men
 
 
 MAX_PROOF_ROUNDS = 12
+MARGIN = 2 * SCALE   # pairs within two score points of improving are added too: fewer rounds of the proof
 
 
 def proven_b_matching(source: PairSource, filters: Filters, cands: Candidates, mentee_cap: np.ndarray,
@@ -257,7 +258,8 @@ def proven_b_matching(source: PairSource, filters: Filters, cands: Candidates, m
     """`balanced_b_matching` over the candidates, then the matcher's optimality certificate
     (`flow.certify`: node potentials with every residual arc's reduced cost ≥ 0) tested against every
     eligible pair left out: a left-out pair can improve the shortlists only if its reduced cost is negative;
-    such pairs are added and the flow solved again, until none is left (proven) or MAX_PROOF_ROUNDS pass.
+    such pairs (and those within MARGIN of it, so that few rounds are needed) are added and the flow solved
+    again, until no left-out pair has negative reduced cost (proven) or MAX_PROOF_ROUNDS pass.
     Only mentees whose best left-out pair could pass the test are evaluated again, against the mentors whose
     potential allows it. Returns (mentee, mentor, score, proven)."""
     from mentorctl.matching.candidates import block_rows
@@ -275,10 +277,11 @@ def proven_b_matching(source: PairSource, filters: Filters, cands: Candidates, m
         potential = certify(net, flows).potential
         head = potential[2 + len(mentee_cap) + np.arange(n_m)]
         rows = np.flatnonzero(np.isfinite(best_left) & (mentee_cap > 0))
-        slack = to_cost(best_left[rows]) + potential[2 + rows]   # the best a left-out pair of the row can do
+        slack = to_cost(best_left[rows]) + potential[2 + rows] - MARGIN  # the best a left-out pair can do
         rows, slack = rows[slack < head.max(initial=0)], slack[slack < head.max(initial=0)]
         have = np.sort(e * n_m + j)
         found_e, found_j, found_s = [], [], []
+        improving = 0
         cols = np.flatnonzero(head > slack.min()) if len(rows) else np.zeros(0, np.int64)
         for begin in range(0, len(rows), block_rows(max(1, len(cols)))):
             block = rows[begin:begin + block_rows(max(1, len(cols)))]
@@ -288,14 +291,15 @@ def proven_b_matching(source: PairSource, filters: Filters, cands: Candidates, m
             mask = filters.apply(block, ok, score, n_m, cols)
             r, c = np.nonzero(mask)
             i, jj, sc = block[r], cols[c], score[r, c]
-            bad = to_cost(sc) + potential[2 + i] - head[jj] < 0
-            i, jj, sc = i[bad], jj[bad], sc[bad]
-            keys = i * n_m + jj
-            new = ~np.isin(keys, have)
+            reduced = to_cost(sc) + potential[2 + i] - head[jj]
+            near = reduced < MARGIN
+            i, jj, sc, reduced = i[near], jj[near], sc[near], reduced[near]
+            new = ~np.isin(i * n_m + jj, have)
+            improving += int((reduced[new] < 0).sum())
             found_e.append(i[new])
             found_j.append(jj[new])
             found_s.append(sc[new])
-        if not found_e or not sum(len(x) for x in found_e):
+        if not improving:   # no left-out pair has negative reduced cost: optimal over every eligible pair
             return e[used], j[used], s[used], True
         e = np.concatenate([e, *found_e]).astype(np.int64)
         j = np.concatenate([j, *found_j]).astype(np.int64)
