@@ -425,6 +425,11 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
     stamp_raw = mapped["timestamp"]
     timestamp = parse_timestamps(stamp_raw, programme.tz, dayfirst=source.dayfirst,
                                  date_format=source.date_format)
+    if raw.attrs.get(_WORKBOOK) and (source.date_format or source.dayfirst):
+        # a workbook's date cells arrive as ISO text (tables.py): they are dates whatever the format says
+        native = timestamp.isna() & _text(stamp_raw).str.fullmatch(_EXCEL_DATE)
+        if native.any():
+            timestamp[native] = parse_timestamps(_text(stamp_raw)[native], programme.tz)
     # the problem text is the same for every row (rows are grouped by it); the bad value is in `value`
     hint = (f"does not match `{label}.date_format: \"{source.date_format}\"` in programme.yaml"
             if source.date_format else
@@ -535,10 +540,14 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str, pd.Series]:
         raise ActivityError(_EMPTY_FILE, location=Location(name))
     frame = table.frame.loc[:, [bool(h) for h in table.headings]]  # a column without a heading is no field
     frame.attrs[_NOTES] = table.note_lines()
+    frame.attrs[_WORKBOOK] = table.is_workbook
     return frame, name, pd.Series(table.rows, index=frame.index)
 
 
 _NOTES = "mentorctl_notes"
+_WORKBOOK = "mentorctl_workbook"
+_EXCEL_DATE = r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?"
+"""How tables.py writes a workbook's date and date-time cells."""
 
 
 def _headings(frame: pd.DataFrame) -> str:

@@ -252,3 +252,22 @@ def test_cp1252_hr_extract_and_survey_notes_reach_the_report(tmp_path):
     for name in ("hr.csv", "survey.csv"):
         assert f"{name} is not UTF-8; it was read as cp1252 (Windows/Latin-1): check accented names look right, " \
             "or save it as 'CSV UTF-8'" in texts
+
+
+def test_workbook_date_cells_are_dates_whatever_the_date_format(tmp_path):
+    """An .xlsx export's date cells are dates (read as ISO text by tables.py); `date_format` and `dayfirst`
+    are for the cells typed as text."""
+    from openpyxl import Workbook
+
+    yaml = ("  activity:\n    - path: export.xlsx\n      date_format: \"%d/%m/%Y %H:%M\"\n")
+    folder = make_programme(tmp_path / "p", activity_yaml=yaml)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    sheet.append([datetime(2026, 2, 3, 10, 0), "session", "m1", "e1", 60, None, None])
+    sheet.append(["04/02/2026 11:30", "session", "m1", "e1", 30, None, None])
+    book.save(folder / "export.xlsx")
+    log = load_activity(load_programme(folder))
+    assert log.problems.empty
+    assert log.frame["timestamp"].tolist() == [pd.Timestamp("2026-02-03 10:00", tz="Europe/London"),
+                                               pd.Timestamp("2026-02-04 11:30", tz="Europe/London")]
