@@ -376,10 +376,10 @@ _PRINTABLE_BYTES = bytes(range(32, 127)) + bytes(range(128, 256)) + b"\n\r"
 
 def _plain_text(data: bytes, delimiter: str) -> bool:
     """Whether the cells of a CSV (its UTF-8 bytes, read one record per line) need only strip: no control
-    character, and no tab unless it is the delimiter. One C pass over the bytes (deleting every byte that is
-    fine) instead of a regular expression per cell."""
-    allowed = _PRINTABLE_BYTES + (b"\t" if delimiter == "\t" else b"")
-    return not data.translate(None, allowed)
+    character, and no tab unless it is the delimiter (and no quote could put one inside a cell). One C pass
+    over the bytes (deleting every byte that is fine) instead of a regular expression per cell."""
+    tabs_are_delimiters = delimiter == "\t" and b'"' not in data  # else a quoted cell may hold one
+    return not data.translate(None, _PRINTABLE_BYTES + (b"\t" if tabs_are_delimiters else b""))
 
 
 def _present(value: Any) -> bool:

@@ -137,6 +137,8 @@ def test_a_quote_that_swallows_rows_is_refused(tmp_path):
     "id;name\nE1;Ann\tLee\nE2;\x7fBo\n",
     "id,name\nE1,Ann,extra\nE2\n",
     "id,name\nE1,Ann",
+    'id\tname\tdept\nE1\t"Ann\tLee"\tOps\n',                 # a tab inside a quoted cell of a tab-separated file
+    'id,name\r"E1","Ann"\r',                                 # old Mac line ends
 ])
 def test_the_fast_reading_is_the_csv_modules_reading(tmp_path, monkeypatch, text):
     """pandas' C parser reads files of one-line records; the csv module reads the rest: the same table."""
