@@ -294,7 +294,9 @@ def proven_b_matching(source: PairSource, filters: Filters, cands: Candidates, m
             reduced = to_cost(sc) + potential[2 + i] - head[jj]
             near = reduced < MARGIN
             i, jj, sc, reduced = i[near], jj[near], sc[near], reduced[near]
-            new = ~np.isin(i * n_m + jj, have)
+            keys = i * n_m + jj
+            at = np.searchsorted(have, keys).clip(0, max(0, len(have) - 1))
+            new = have[at] != keys if len(have) else np.ones(len(keys), bool)
             improving += int((reduced[new] < 0).sum())
             found_e.append(i[new])
             found_j.append(jj[new])
