@@ -824,6 +824,8 @@ def load_programme(path: str | Path = ".") -> Programme:
         _check_yaml_shape(text, file)
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         lines = _key_lines(text)
+    except _ImpossibleDate as e:
+        raise ProgrammeError(_impossible_date_message(text, e), location=Location(str(file))) from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -881,8 +883,54 @@ def _check_yaml_shape(text: str, file: Path) -> None:
                          "(*name) are filled in, mentorctl's limit for programme.yaml: write the values out")
 
 
+class _ImpossibleDate(yaml.YAMLError):
+    """A plain scalar shaped like a YAML date (2027-18-01, 2027-02-30) that is no real day; PyYAML raises
+    a bare ValueError for it while constructing, which would be a traceback."""
+
+    def __init__(self, node: yaml.ScalarNode, reason: str):
+        super().__init__(reason)
+        self.node = node
+        self.reason = reason
+
+
+def _impossible_date_message(text: str, error: _ImpossibleDate) -> str:
+    """'line N: design.start_date: '2027-18-01' is not a date (month must be in 1..12); write YYYY-MM-DD'."""
+    mark = error.node.start_mark
+    found: list[tuple] = []
+
+    def walk(node: yaml.Node, prefix: tuple) -> None:
+        if found:
+            return
+        if node.start_mark.index == mark.index and isinstance(node, yaml.ScalarNode):
+            found.append(prefix)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(key, prefix)
+                walk(value, (*prefix, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*prefix, index))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        root = None
+    if root is not None:
+        walk(root, ())
+    key = ".".join(str(p) for p in found[0]) + ": " if found and found[0] else ""
+    return (f"line {mark.line + 1}: {key}'{error.node.value}' is not a date ({error.reason}); "
+            "write YYYY-MM-DD")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses a key given twice in one mapping (the second would silently win)."""
+    """yaml.SafeLoader that refuses a key given twice in one mapping (the second would silently win), and
+    turns an impossible date into a clear error instead of a traceback."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> date | datetime:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as e:
+            raise _ImpossibleDate(node, str(e)) from e
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
@@ -898,6 +946,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     "replace the first: merge them", key_node.start_mark)
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _UniqueKeyLoader.construct_yaml_timestamp)
 
 
 def programme_warnings(programme: Programme) -> list[str]:

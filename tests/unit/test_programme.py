@@ -151,3 +151,25 @@ def test_kickoff_is_for_everyone(tmp_path):
     data = {**MINIMAL, "schedule": {"kickoff": {"title": "K", "start": "2027-01-04 10:00", "audience": "mentors"}}}
     with pytest.raises(ProgrammeError, match="the kick-off is for everyone"):
         load_programme(write(tmp_path, data))
+
+
+@pytest.mark.parametrize("day, reason", [("2027-18-01", "month must be in 1..12"),
+                                         ("2027-02-30", "day is out of range for month")])
+def test_an_impossible_date_names_its_line_and_key(tmp_path, day, reason):
+    (tmp_path / "programme.yaml").write_text(
+        f"programme:\n  name: T\ndesign:\n  length_weeks: 6\n  start_date: {day}   # YYYY-MM-DD\n"
+        "rosters: {mentors: m.csv, mentees: e.csv}\n")
+    with pytest.raises(ProgrammeError) as error:
+        load_programme(tmp_path)
+    assert str(error.value).endswith(
+        f"line 5: design.start_date: '{day}' is not a date ({reason}); write YYYY-MM-DD")
+    assert "\n" not in str(error.value)
+
+
+def test_an_impossible_date_under_any_key_is_an_error(tmp_path):
+    (tmp_path / "programme.yaml").write_text(
+        "programme:\n  name: T\ndesign: {start_date: 2027-01-04}\nrosters: {mentors: m.csv, mentees: e.csv}\n"
+        "reminders:\n  - id: r\n    at: 2027-13-01\n")
+    with pytest.raises(ProgrammeError) as error:
+        load_programme(tmp_path)
+    assert "line 7: reminders.0.at: '2027-13-01' is not a date (month must be in 1..12)" in str(error.value)
