@@ -398,3 +398,18 @@ def test_schedule_rejects_a_bad_cron_schedule(tmp_path, run_cli, monkeypatch):
         result = run_cli("schedule", tmp_path / "p", command, "--when", "bogus")
         assert result.exit_code == 2 and "is not a cron schedule" in result.stderr
     assert not (tmp_path / "crontab").exists() or "bogus" not in (tmp_path / "crontab").read_text()
+
+
+def test_recipient_without_email_is_a_warning_not_a_failure(tmp_path, smtp_server, run_cli):
+    folder = write_programme(tmp_path / "prog", smtp_server)
+    mentees = folder / "mentees.csv"
+    mentees.write_text(mentees.read_text().replace("e2@example.org", ""))
+    for mode in ("--dry-run", "--send"):
+        result = run_cli("remind", folder, "--now", "2026-01-19T10:00", mode)
+        assert result.exit_code == 0, (mode, result.output)
+        assert "Failed" not in result.stderr and "failed" not in result.stdout
+        assert "Warning: fortnightly-checkin to Mentee E2 skipped: no email address" in result.stderr
+        assert "6 reminder(s)" in result.stdout and "1 skipped (no email address)" in result.stdout
+    assert len(smtp_server.messages) == 6
+    data = run_cli("remind", folder, "--now", "2026-01-19T10:00", "--dry-run", "--json")
+    assert data.exit_code == 0 and '"no_email": 1' in data.stdout

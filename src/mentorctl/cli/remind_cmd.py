@@ -56,7 +56,8 @@ def remind(
     After a gap (cron was down) each person gets only the latest due occurrence of each reminder, once.
     Without --send the reminders are written to out/outbox/; --dry-run only shows them. Exits 0 when done
     (also when nothing was due, or another run holds the lock), 1 when some sends failed (listed), 2 for a
-    configuration error. Run it from cron: see `mentorctl schedule`.
+    configuration error. A recipient without an email address is a warning ("skipped: no email address"),
+    not a failure, in every mode. Run it from cron: see `mentorctl schedule`.
 
     \b
     Example: mentorctl remind programmes/example --now 2027-02-08T10:00 --dry-run
@@ -115,6 +116,8 @@ def remind(
     summary = f"{done} reminder(s) {verb}"
     if result.failed:
         summary += f", {len(result.failed)} failed"
+    if result.no_address:
+        summary += f", {len(result.no_address)} skipped (no email address)"
     if result.skipped:
         summary += f"; {result.skipped} older occurrence(s) skipped (catch-up sends only the latest)"
     console.print(summary + "." if result.rows or result.skipped else
@@ -131,6 +134,9 @@ def _print_problems(result: RemindResult) -> None:
                           "send them again).", markup=False)
     if result.aborted:
         err_console.print(f"Error: sending stopped: {result.aborted}", markup=False)
+    for row in result.no_address:
+        err_console.print(f"Warning: {row.reminder_id} to {row.name or row.recipient_id} skipped: {row.detail}; "
+                          "add an email address to the roster to reach them.", markup=False)
     for row in result.failed:
         err_console.print(f"Failed: {row.reminder_id} to {row.name} <{row.email or 'no email'}>: "
                           f"{row.detail or row.outcome}", markup=False)
@@ -144,7 +150,7 @@ def _remind_data(result: RemindResult, timezone: str) -> dict[str, Any]:
                       "name": row.name, "email": row.email, "template": row.template, "outcome": row.outcome,
                       "detail": row.detail or None} for row in result.rows],
         "done": sum(1 for r in result.rows if r.outcome in ("sent", "written", "would send")),
-        "failed": len(result.failed), "older_skipped": result.skipped, "unconfirmed": list(result.unknown),
+        "failed": len(result.failed), "no_email": len(result.no_address), "older_skipped": result.skipped, "unconfirmed": list(result.unknown),
         "aborted": result.aborted, "ok": result.ok,
     }
 

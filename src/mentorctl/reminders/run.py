@@ -61,6 +61,7 @@ class RemindRow:
     email: str | None
     template: str
     outcome: str           # sent | written | would send | failed | unknown | skipped | not attempted
+    #                        (skipped: the recipient has no email address, a warning and not a failure)
     detail: str = ""
 
 
@@ -78,6 +79,12 @@ class RemindResult:
     @property
     def failed(self) -> list[RemindRow]:
         return [r for r in self.rows if r.outcome in ("failed", "not attempted")]
+
+    @property
+    def no_address(self) -> list[RemindRow]:
+        """Recipients without an email address on the roster: reported as a warning in every mode, never a
+        failure (cron would otherwise exit 1 on every run until the roster is fixed)."""
+        return [r for r in self.rows if r.outcome == "skipped"]
 
     @property
     def ok(self) -> bool:
@@ -155,6 +162,9 @@ def _sender(programme: Programme) -> tuple[str, str | None, str]:
     return email.from_, email.reply_to, (email.subject_prefix + " ") if email.subject_prefix else ""
 
 
+NO_ADDRESS = "no email address"
+
+
 def build_outgoing(programme: Programme, plan: ReminderPlan, directory: Directory,
                    activity: pd.DataFrame | None, escalated: Sequence[Mapping[str, Any]] = ()
                    ) -> tuple[list[Any], list[tuple[DueReminder, str]]]:
@@ -177,7 +187,7 @@ def build_outgoing(programme: Programme, plan: ReminderPlan, directory: Director
     for due in plan.due:
         person = due.recipient
         if not person.email:
-            unreachable.append((due, "no email address on the roster"))
+            unreachable.append((due, NO_ADDRESS))
             continue
         rendered = render_message(env, due.reminder.template, message_context(programme, due, plan.now, digest))
         message = build_message(
@@ -231,7 +241,7 @@ def run_reminders(programme: Programme, now: datetime, *, mode: str = RunMode.OU
             outgoing, unreachable = build_outgoing(programme, plan, directory, activity, escalated)
             outgoing += [message for message, _ in closures]
             by_key = {d.key: d for d in plan.due} | {m.key: d for m, d in closures}
-            rows = [_row(due, "failed", reason) for due, reason in unreachable]
+            rows = [_row(due, "skipped", reason) for due, reason in unreachable]
             aborted = None
             if mode == RunMode.DRY_RUN:
                 rows += [_row(by_key[o.key], "would send") for o in outgoing]
