@@ -36,7 +36,7 @@ from mentorctl.people import (
     public_profile,
 )
 from mentorctl.programme import MentoringType, Programme
-from mentorctl.roster import records
+from mentorctl.roster import is_email, records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +81,8 @@ class Pack:
 class PackSet:
     packs: list[Pack]
     without_email: list[str] = field(default_factory=list)     # ids of people with no address (no message)
+    invalid_email: list[tuple[str, str]] = field(default_factory=list)
+    """(id, the roster's value) of people whose address is not an email address: pack written, no message."""
     broken_pairs: list[BrokenPair] = field(default_factory=list)
     """Pairs of the matches file (edited by hand) that break a rule: their packs do not claim they meet them."""
 
@@ -289,6 +291,7 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
 
     packs: list[Pack] = []
     without_email: list[str] = []
+    invalid_email: list[tuple[str, str]] = []
     for role, person_id in sorted(selected, key=lambda k: (k[0] != "mentor", k[1])):
         directory = mentees if role == "mentor" else mentors
         me_row = (mentors if role == "mentor" else mentees if role == "mentee" else mentors).get(person_id)
@@ -341,6 +344,9 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         markdown = render_template(env, md_template, context)
         message = render_message(env, message_template, context)
         email = me["email"]
+        if email and not is_email(email):   # not an address: warned like a missing one, no message
+            invalid_email.append((person_id, str(email)))
+            email = None
         ics = None
         if ics_needed and email:
             from mentorctl.mail import build_ics
@@ -358,7 +364,7 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
                           counterpart_ids=counterpart_ids, group_ids=group_ids,
                           content_hash=content_hash(person_id, counterpart_ids, group_ids),
                           file_stem=stem, html=html, markdown=markdown, message=message, ics=ics))
-    return PackSet(packs=packs, without_email=without_email, broken_pairs=broken)
+    return PackSet(packs=packs, without_email=without_email, invalid_email=invalid_email, broken_pairs=broken)
 
 
 def choose_template(programme: Programme, env: Any, *names: str) -> str:

@@ -215,6 +215,20 @@ def test_two_mentors_are_named_in_the_plural(small_programme, run_cli):
     assert "Your mentors are" in message.get_body(("plain",)).get_content()
 
 
+def test_invalid_address_is_warned_like_a_missing_one(small_programme, run_cli):
+    folder = small_programme("bad", "id,name,email\nA,Ann,ann@example.org\nB,Bo,bo@example.org\n",
+                             "id,name,email\nX,Xi,xi@example.org\nY,Yu,\nZ,Sam Costa,anonymous\n")
+    assert run_cli("match", folder).exit_code == 0
+    result = run_cli("packs", folder)
+    assert result.exit_code == 0
+    assert "Warning: Z: 'anonymous' is not an email address; pack written, no email." in result.stderr
+    assert "Warning: Y has no email address; pack written, no email." in result.stderr
+    outbox = sorted(p.name for p in (folder / "out" / "outbox").glob("*.eml"))
+    assert outbox == ["mentee-X-welcome.eml", "mentor-A-welcome.eml", "mentor-B-welcome.eml"]
+    assert (folder / "out" / "packs" / "mentee-Z.html").exists()
+    assert "<anonymous>" not in "".join(p.read_text() for p in (folder / "out" / "outbox").glob("*.eml"))
+
+
 # -- one sender at a time: packs and remind share the programme's send lock ---------------------------------
 
 def test_retry_unknown_waits_for_a_live_run_and_never_sends_its_messages_twice(programme, run_cli, smtp_server,

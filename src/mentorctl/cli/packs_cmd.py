@@ -121,6 +121,9 @@ def packs(
         err_console.print(f"Warning: matches file {pair.message}.", markup=False)
     for person in rendered.without_email:
         err_console.print(f"Warning: {person} has no email address; pack written, no email.", markup=False)
+    for person, value in rendered.invalid_email:
+        err_console.print(f"Warning: {person}: '{value}' is not an email address; pack written, no email.",
+                          markup=False)
 
     if not send:
         report = write_outbox(prog, outgoing, mailer)
@@ -196,6 +199,7 @@ def _packs_data(rendered: PackSet, written: Sequence[Path], report: DeliveryRepo
                    "not_attempted": len(report.not_attempted), "aborted": report.aborted,
                    "already_sent_in_preview": report.already_sent_in_preview},
         "without_email": list(rendered.without_email),
+        "invalid_email": [{"id": person, "email": value} for person, value in rendered.invalid_email],
         "broken_pairs": [pair.message for pair in rendered.broken_pairs],
     }
 
