@@ -557,6 +557,18 @@ def append_events(programme: Programme, participants: Participants, new: Sequenc
     return load_lifecycle(programme, participants, today, matches)
 
 
+def with_events(life: Lifecycle, new: Sequence[Event]) -> Lifecycle:
+    """The lifecycle as if `new` rows were in the log, nothing written (`append_events` writes them later, once
+    the command that makes them has succeeded); RelationshipError when the log with them would not hold."""
+    if not new:
+        return life
+    events = (*life.events, *(replace(e, row=None) for e in new))
+    peer = life.programme.is_peer
+    derive_state(life.programme, events, date.max, life.matched, peer=peer)
+    state = derive_state(life.programme, events, life.state.today, life.matched, peer=peer)
+    return replace(life, events=events, state=state)
+
+
 def _appended(path: Path, events: Sequence[Event]) -> bytes:
     import csv
     import io

@@ -226,3 +226,21 @@ def test_a_running_peer_programme_keeps_pairs_and_never_repeats_ended_ones(tmp_p
     assert {tuple(sorted(p)) for p in _pairs(folder)} == {("P1", "P5"), ("P2", "P6")}
     waiting = [(r["participant_id"], r["role"], r["waitlist_position"]) for r in _rows(folder, "unmatched.csv")]
     assert waiting == [("P3", "participant", "1"), ("P4", "participant", "2")]
+
+
+def test_a_match_that_fails_writes_nothing_to_the_relationships_log(small_programme, run_cli):
+    folder = small_programme(
+        "failing", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\n",
+        "id,name,email\nE1,Eve,e1@x.org\nE2,Fay,e2@x.org\nE3,Gil,e3@x.org\n", matching={"mentor_capacity": 1})
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0    # one mentee left unmatched
+    left = {r["participant_id"] for r in _rows(folder, "unmatched.csv")}
+    (mentee, mentor), = [(r["mentee_id"], r["mentor_id"]) for r in _rows(folder, "matches.csv")][:1]
+    assert run_cli("end", folder, mentee, mentor, "--reason", "no-show", "--on", "2027-03-10").exit_code == 0
+    before = (folder / "relationships.csv").read_bytes()
+    (folder / "keep.csv").write_text("mentee_id,mentor_id\nE9,M9\n")    # refers to nobody: the match stops
+    failed = run_cli("match", folder, "--on", "2027-03-15", "--keep", folder / "keep.csv")
+    assert failed.exit_code == 2 and "E9" in failed.output
+    assert (folder / "relationships.csv").read_bytes() == before        # no waitlist row carried over
+    assert run_cli("match", folder, "--on", "2027-03-15").exit_code == 0
+    log = (folder / "relationships.csv").read_text()
+    assert all(f"waitlist,{who},,,,from unmatched.csv" in log for who in left)

@@ -67,6 +67,7 @@ def match(
     from mentorctl.matching.html import write_matches_page
     from mentorctl.programme import load_programme
     from mentorctl.relationships import (
+        Event,
         annotate_match,
         append_events,
         carried_waitlist,
@@ -75,6 +76,7 @@ def match(
         load_lifecycle,
         match_events,
         match_plan,
+        with_events,
     )
     from mentorctl.roster import load_participants
 
@@ -87,9 +89,10 @@ def match(
         from mentorctl.selfmatch.choose import match_on_picks, uses_picks
 
         life = load_lifecycle(prog, participants, day) if is_running(prog) else None
-        if life is not None:   # pairs known only from matches.csv, people left unmatched: written first
-            life = append_events(prog, participants, [*frozen_starts(life), *carried_waitlist(
-                life, (out or prog.out_dir) / "unmatched.csv")], day)
+        carried: list[Event] = []  # pairs known only from matches.csv, people left unmatched: logged once it matched
+        if life is not None:
+            carried = [*frozen_starts(life), *carried_waitlist(life, (out or prog.out_dir) / "unmatched.csv")]
+            life = with_events(life, carried)
         plan = match_plan(life) if life is not None else None
         for warning in life.warnings if life is not None else ():
             err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
@@ -103,6 +106,8 @@ def match(
         if life is not None and plan is not None:
             result = annotate_match(result, plan, day, prog)
         step("writing files", None, None)
+        if carried:   # before matches.csv is rewritten, so that the pairs it alone knew outlive it
+            life = append_events(prog, participants, carried, day)
         paths = write_match_outputs(result, out or prog.out_dir, force)
         if life is not None:
             waiting = result.unmatched.loc[result.unmatched["waitlist_position"].notna(), "participant_id"]
