@@ -279,14 +279,34 @@ def pooled_label(min_group: int) -> str:
     return f"other groups (each under {min_group})"
 
 
+def merge_spellings(labels: Any) -> Any:
+    """Group labels (a pandas Series of text) compared as matching compares values (`rules.encodings.normalise`:
+    trimmed, spaces collapsed, case-folded): "engineering " joins "Engineering", each group shown in its most
+    common spelling (ties: the first in sorted order). Every breakdown goes through it (`pool_small_groups`)."""
+    from mentorctl.rules.encodings import normalise
+
+    counts = labels.value_counts()
+    best: dict[str, tuple[int, str]] = {}
+    for value, count in counts.items():
+        key = normalise(str(value))
+        if key not in best or (-count, str(value)) < (-best[key][0], best[key][1]):
+            best[key] = (int(count), str(value))
+    mapping = {value: best[normalise(str(value))][1] for value in counts.index}
+    if all(str(k) == v for k, v in mapping.items()):
+        return labels
+    return labels.map(mapping)
+
+
 def pool_small_groups(labels: Any, min_group: int) -> tuple[Any, int]:
     """Relabel (a pandas Series of group labels) every group with fewer than `min_group` people as one
     `pooled_label` group, so that no breakdown names a value only a few people have (a one-person group of a
-    private field names that person). Returns the labels and how many groups were pooled.
+    private field names that person). Returns the labels and how many groups were pooled. Spellings of one value
+    are one group (`merge_spellings`).
 
     The rule for every breakdown (match-summary.json, report.html/json/md/xlsx): the pooled row's counts are
     shown only when it has at least `min_group` people; when it holds a single group (its counts are that
     group's), the next smallest group is hidden too, so the hidden one cannot be worked out from the total."""
+    labels = merge_spellings(labels)
     counts = labels.value_counts()
     small = [value for value, count in counts.items() if count < min_group]
     if not small:

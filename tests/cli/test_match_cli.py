@@ -407,3 +407,19 @@ def test_match_writes_a_self_contained_review_page(example_programme, run_cli):
     for field in ("department", "location", "gender"):                   # report_by: a small chart each
         assert f'aria-label="Match rate by {field}"' in html
     assert 'id="filter" type="search"' in html and "addEventListener(\"input\"" in html
+
+
+def test_breakdown_groups_merge_case_and_space_variants(small_programme, run_cli):
+    """'engineering ' is Engineering, as matching sees it: no one-person group hides Law (5 people) too."""
+    import json
+
+    mentees = "id,name,email,department\n" + "".join(
+        f"E{i},Mentee {i},e{i}@example.org,{dept}\n" for i, dept in enumerate(
+            ["Engineering"] * 6 + ['"engineering  "'] + ["Law"] * 5))
+    mentors = "id,name,email\n" + "".join(f"M{i},Mentor {i},m{i}@example.org\n" for i in range(12))
+    folder = small_programme("spell", mentors, mentees, reporting={"report_by": ["department"]})
+    result = run_cli("match", folder)
+    assert result.exit_code == 0, result.output
+    groups = json.loads((folder / "out" / "match-summary.json").read_text())["report_by"]["department"]
+    assert {k: v["people"] for k, v in groups.items()} == {"Engineering": 7, "Law": 5}
+    assert "<5" not in result.output

@@ -569,3 +569,15 @@ def test_report_xlsx_is_valid_for_an_independent_reader_and_its_charts_point_at_
     assert weeks["A2"].is_date and weeks["A2"].number_format == "yyyy-mm-dd"
     assert book["Data"]["A2"].number_format == "yyyy-mm-dd hh:mm"
     assert book["Retention"]["B2"].number_format == "0.0%" and book["KPIs"].freeze_panes == "A2"
+
+
+def test_breakdown_groups_are_compared_like_matching_compares_values():
+    metrics = pd.DataFrame({
+        "participant": [True] * 12, "active": [True] * 12, "sessions": [1.0] * 12, "hours": [1.0] * 12,
+        "goals_set": [0.0] * 12, "goals_achieved": [0.0] * 12, "satisfaction": [4.0] * 12,
+    }, index=[f"p{i}" for i in range(12)])
+    values = pd.Series(["Engineering"] * 5 + ["engineering ", "ENGINEERING"] + ["Law"] * 5, index=metrics.index)
+    table, hidden = breakdown(metrics, values, 5)
+    # one group in its most common spelling; Law is not hidden to protect a one-person "group"
+    assert dict(zip(table["group"], table["people"], strict=True)) == {"Engineering": 7, "Law": 5}
+    assert hidden == 0

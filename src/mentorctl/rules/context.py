@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mentorctl.errors import RuleError
 from mentorctl.rules.compiler import Compiler
-from mentorctl.rules.encodings import BOOL, NUMBER, TEXT, ListEncoding, format_numbers
+from mentorctl.rules.encodings import BOOL, NUMBER, TEXT, ListEncoding, format_numbers, normalise
 from mentorctl.rules.nodes import Const, Evaluation, Field, Node, SideVector
 from mentorctl.rules.parse import SIDES, Rule
 
@@ -161,9 +161,8 @@ class RuleContext:
         out = np.full(len(series), np.nan)
         present = ~series.isna().to_numpy()
         if present.any():
-            text = series[present].astype(str).str.strip().str.casefold()
-            local, uniques = pd.factorize(text)
-            table = np.array([self.code(u) for u in uniques], dtype=np.float64)
+            local, uniques = pd.factorize(series[present].astype(str))   # each distinct cell normalised once
+            table = np.array([self.code(normalise(u)) for u in uniques], dtype=np.float64)
             table[table < 0] = np.nan
             out[present] = table[local]
         return out
@@ -228,7 +227,7 @@ class RuleContext:
             for value in uniques.tolist():
                 seen: list[int] = []
                 for part in str(value).split(separator):
-                    code = self.code(part.strip().casefold())
+                    code = self.code(normalise(part))
                     if code >= 0 and code not in seen:  # blanks and repeats dropped, the first kept
                         seen.append(code)
                 per_value.append(seen)

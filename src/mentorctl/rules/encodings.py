@@ -41,7 +41,9 @@ def format_numbers(values: np.ndarray) -> list[str | None]:
 
 
 def normalise(value: Any) -> str:
-    """A literal as a normalised item: trimmed, case-folded text; numbers formatted as format_number."""
+    """A value as a normalised item: trimmed, inner runs of spaces collapsed to one, case-folded text; numbers
+    formatted as format_number. The one comparison of roster values: rules (literals and cells) and breakdown
+    groups (`people.merge_spellings`) use it, so "engineering " and "Engineering" are one value everywhere."""
     if isinstance(value, int | float):
         return format_number(float(value)) or ""
-    return str(value).strip().casefold()
+    return " ".join(str(value).split()).casefold()
