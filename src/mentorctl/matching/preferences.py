@@ -250,8 +250,9 @@ def _eligible(prep: Any, i: int, j: int) -> bool:
     return bool(ok[0, 0])
 
 
-def pairs_frame(prep: Any, e: np.ndarray, j: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
-    """The matches.csv columns for these pairs, plus `choice_rank`."""
+def pairs_frame(prep: Any, e: np.ndarray, j: np.ndarray, rank: Any) -> pd.DataFrame:
+    """The matches.csv columns for these pairs, plus `choice_rank` (an int array, or a nullable Int64 array
+    when kept pairs of a running programme were not picks)."""
     from mentorctl.matching.solve import pairs_frame as matches_columns
 
     return matches_columns(prep, e, j, extra={"choice_rank": rank})

@@ -158,8 +158,8 @@ def build_shortlists(programme: Programme, participants: Participants, *, size: 
             cap[mentor_index[mentor_id]] = max(0, cap[mentor_index[mentor_id]] - int(count))
     for mentor_id, count in (promised or {}).items():
         if mentor_id in mentor_index:
-            j = mentor_index[mentor_id]
-            cap[j] = 0 if remaining[j] <= int(count) else max(0, cap[j] - int(count))
+            at = mentor_index[mentor_id]
+            cap[at] = 0 if remaining[at] <= int(count) else max(0, cap[at] - int(count))
     keys = []
     m = programme.matching
     for spec, label in [(m.forbidden, "matching.forbidden")] + [(h, "matching.history") for h in m.history]:

@@ -367,8 +367,8 @@ def check_exports(programme: Programme, participants: Participants) -> list[Find
         except MentorctlError as error:
             return [*findings, Finding("error", error.plain_message, error.location)]
         findings += answers.findings
-        for answer in answers.answers if picked is not None else ():
-            if (answer.mentee, answer.mentor) not in picked:
+        for answer in answers.answers:
+            if picked is not None and (answer.mentee, answer.mentor) not in picked:
                 findings.append(Finding("warning", f"{answer.mentor} answered about {answer.mentee}, who did not "
                                                    f"pick them in {choices.source}; `requests` will ignore it",
                                         Location(answers.source, answer.row)))
