@@ -824,6 +824,7 @@ def load_programme(path: str | Path = ".") -> Programme:
         _check_yaml_shape(text, file)
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
         lines = _key_lines(text)
+        _check_folded_rules(text, file)
     except _ImpossibleDate as e:
         raise ProgrammeError(_impossible_date_message(text, e), location=Location(str(file))) from e
     except yaml.YAMLError as e:
@@ -881,6 +882,38 @@ def _check_yaml_shape(text: str, file: Path) -> None:
         if stack[-1][0] > limits.MAX_YAML_VALUES:
             raise refuse(event, f"expands to more than {limits.MAX_YAML_VALUES:,} values once its aliases "
                          "(*name) are filled in, mentorctl's limit for programme.yaml: write the values out")
+
+
+_RULE_KEYS = {"eligibility", "scoring", "expr"}
+
+
+def _check_folded_rules(text: str, file: Path) -> None:
+    """Refuse the common indentation slip under a rules list: with the first `- rule` less indented than the
+    next ones, YAML folds the next `- rule` lines into the first rule's plain text (one rule
+    'a == b - c >= d'), which often still parses as arithmetic. A rule spanning several lines with a
+    continuation line that starts with '- ' is that slip."""
+    source = text.splitlines()
+
+    def walk(node: yaml.Node, rule: bool) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = str(key.value)
+                walk(value, rule or name in _RULE_KEYS or "rules" in name)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item, rule)
+        elif rule and isinstance(node, yaml.ScalarNode) and node.style is None \
+                and node.end_mark.line > node.start_mark.line:
+            for number in range(node.start_mark.line + 1, min(node.end_mark.line + 1, len(source))):
+                line = source[number].strip()
+                if line == "-" or line.startswith("- "):
+                    raise ProgrammeError(f"line {number + 1}: this line looks like a new list item but YAML folded "
+                                         "it into the rule above; indent the '-' like the first rule",
+                                         location=Location(str(file)))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, False)
 
 
 class _ImpossibleDate(yaml.YAMLError):

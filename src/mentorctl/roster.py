@@ -962,6 +962,29 @@ def _check_emails(frame: pd.DataFrame, source: str, heading_of: dict[str, str], 
     if len(bad) > _MAX_CELL_MESSAGES:
         report(f"… and {len(bad) - _MAX_CELL_MESSAGES} more missing or invalid email addresses{suffix}",
                source, None, heading_of["email"])
+    _check_same_email(frame, emails, {i for i, _ in bad}, source, out)
+
+
+def _check_same_email(frame: pd.DataFrame, emails: list[Any], bad: set[Any], source: str,
+                      out: FindingCollector) -> None:
+    """Two rows of one roster with the same address (ignoring case) are one person who signed up twice (two
+    form responses get two ids): they would be matched as two people. Only within one roster: the same
+    person may well be both a mentor and a mentee."""
+    rows_of: dict[str, list[int]] = {}
+    shown: dict[str, str] = {}
+    for index, row, value in zip(frame.index, frame[ROW_COLUMN].tolist(), emails, strict=True):
+        if not isinstance(value, str) or (bad and index in bad):
+            continue
+        key = value.casefold()
+        rows_of.setdefault(key, []).append(int(row))
+        shown.setdefault(key, value)
+    repeated = [(key, rows) for key, rows in rows_of.items() if len(rows) > 1]
+    for key, rows in repeated[:_MAX_CELL_MESSAGES]:
+        listed = ", ".join(str(r) for r in rows[:-1]) + f" and {rows[-1]}"
+        out.error(f"rows {listed} have the same email {shown[key]} (one person signed up twice?): keep one row, "
+                  "or give each their own address", source)
+    if len(repeated) > _MAX_CELL_MESSAGES:
+        out.error(f"… and {len(repeated) - _MAX_CELL_MESSAGES} more email addresses given on several rows", source)
 
 
 def split_list(value: Any, separator: str = ";") -> list[str]:

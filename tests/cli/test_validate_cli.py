@@ -330,3 +330,13 @@ def test_text_in_a_number_column_points_at_the_cell(tmp_path, run_cli):
     folder = write_programme(tmp_path / "p", mentees=MENTEES.replace("Ops,2", "Ops,two"))
     assert_clean_failure(run_cli("validate", folder), "matching.eligibility[0]",
                          "mentees.csv, row 2, column grade: 'two' is not a number")
+
+
+def test_one_person_signing_up_twice_in_one_roster_is_an_error(tmp_path, run_cli):
+    folder = write_programme(tmp_path / "p", mentees=MENTEES + "E3,Cat Again,Cat@Example.org,Ops,2\n",
+                             mentors=MENTORS + "M3,Cat Mentor,cat@example.org,Eng,6\n")
+    message = ("mentees.csv: rows 2 and 4 have the same email cat@example.org (one person signed up twice?): "
+               "keep one row, or give each their own address")
+    output = assert_clean_failure(run_cli("validate", folder), message)
+    assert "mentors.csv" not in output  # the same person may be both a mentor and a mentee
+    assert_clean_failure(run_cli("match", folder), message)

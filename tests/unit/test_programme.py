@@ -173,3 +173,33 @@ def test_an_impossible_date_under_any_key_is_an_error(tmp_path):
     with pytest.raises(ProgrammeError) as error:
         load_programme(tmp_path)
     assert "line 7: reminders.0.at: '2027-13-01' is not a date (month must be in 1..12)" in str(error.value)
+
+
+def test_an_outdented_rules_list_folded_into_one_rule_is_an_error(tmp_path):
+    (tmp_path / "programme.yaml").write_text(
+        "programme: {name: T}\ndesign: {start_date: 2027-01-04}\nrosters: {mentors: m.csv, mentees: e.csv}\n"
+        "matching:\n"
+        "  eligibility:         # every rule must hold\n"
+        "  - mentor.grade >= mentee.grade - 5\n"
+        "    - abs(mentor.utc_offset - mentee.utc_offset) <= 6\n"
+        "    - mentor.dept != mentee.dept\n")
+    with pytest.raises(ProgrammeError) as error:
+        load_programme(tmp_path)
+    assert str(error.value).endswith(
+        "line 7: this line looks like a new list item but YAML folded it into the rule above; "
+        "indent the '-' like the first rule")
+
+
+def test_a_rule_over_several_lines_is_read_unless_a_line_starts_with_a_dash(tmp_path):
+    (tmp_path / "programme.yaml").write_text(
+        "programme: {name: T}\ndesign: {start_date: 2027-01-04}\nrosters: {mentors: m.csv, mentees: e.csv}\n"
+        "matching:\n  eligibility:\n    - mentor.grade >= mentee.grade\n      - 5\n"
+        "    - abs(mentor.utc_offset - mentee.utc_offset)\n      <= 6\n")
+    with pytest.raises(ProgrammeError, match="line 7: this line looks like a new list item"):
+        load_programme(tmp_path)  # '- 5' on its own line reads as a new item: ambiguous, so refused
+    (tmp_path / "programme.yaml").write_text(
+        "programme: {name: T}\ndesign: {start_date: 2027-01-04}\nrosters: {mentors: m.csv, mentees: e.csv}\n"
+        "matching:\n  eligibility:\n    - mentor.grade >= mentee.grade -\n      5\n"
+        "    - abs(mentor.utc_offset - mentee.utc_offset)\n      <= 6\n")
+    assert load_programme(tmp_path).matching.eligibility == [
+        "mentor.grade >= mentee.grade - 5", "abs(mentor.utc_offset - mentee.utc_offset) <= 6"]
