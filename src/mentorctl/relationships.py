@@ -727,6 +727,7 @@ def carried_waitlist(life: Lifecycle, unmatched: Path) -> list[Event]:
     """`waitlist` rows for the mentees (peers) an earlier match left unmatched (its unmatched.csv) who are not
     on the waitlist yet: they have waited since its `waiting_since` column, else since the programme's start
     (or today, if that is earlier)."""
+    from mentorctl.matching.prepare import NOT_ELIGIBLE
     from mentorctl.tables import TableError, normalise_heading, read_table
 
     if not unmatched.exists():
@@ -740,7 +741,8 @@ def carried_waitlist(life: Lifecycle, unmatched: Path) -> list[Event]:
     headings = [normalise_heading(h) for h in table.headings]
     if "participantid" not in headings or "role" not in headings:
         return []
-    at = {name: headings.index(name) for name in ("participantid", "role", "waitingsince") if name in headings}
+    at = {name: headings.index(name) for name in ("participantid", "role", "waitingsince", "reason")
+          if name in headings}
     state = life.state
     busy = {who for r in state.current for who in r.key} | {w.person_id for w in state.waiting}
     busy |= {who for r in state.ended for who in r.key}
@@ -750,8 +752,9 @@ def carried_waitlist(life: Lifecycle, unmatched: Path) -> list[Event]:
     for cells in table.frame.to_numpy(dtype=object).tolist():
         who = life.ids.mentee(str(cells[at["participantid"]] or ""))
         if str(cells[at["role"]] or "").strip().lower() != role or not who or who in busy \
-                or not life.ids.knows_mentee(who):
-            continue
+                or not life.ids.knows_mentee(who) \
+                or ("reason" in at and str(cells[at["reason"]] or "").startswith(NOT_ELIGIBLE)):
+            continue  # matched, done, unknown, or kept out by design.eligibility: not waiting
         since = default
         if "waitingsince" in at and cells[at["waitingsince"]]:
             with contextlib.suppress(ValueError):
@@ -849,7 +852,10 @@ def annotate_match(result: MatchResult, plan: MatchPlan, on: date, programme: Pr
     kept = sum(1 for k in keys if k in plan.start)
     unmatched = result.unmatched.copy()
     waiting_role = "participant" if peer else "mentee"
-    is_waiting = (unmatched["role"] == waiting_role) & ~unmatched["participant_id"].isin(list(plan.done))
+    from mentorctl.matching.prepare import NOT_ELIGIBLE
+
+    is_waiting = (unmatched["role"] == waiting_role) & ~unmatched["participant_id"].isin(list(plan.done)) \
+        & ~unmatched["reason"].astype(str).str.startswith(NOT_ELIGIBLE)  # design.eligibility keeps them out
     since = [plan.waiting_since.get(str(p), on) if w else None
              for p, w in zip(unmatched["participant_id"], is_waiting, strict=True)]
     unmatched["waiting_since"] = [s.isoformat() if s else "" for s in since]

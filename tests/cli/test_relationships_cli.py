@@ -244,3 +244,33 @@ def test_a_match_that_fails_writes_nothing_to_the_relationships_log(small_progra
     assert run_cli("match", folder, "--on", "2027-03-15").exit_code == 0
     log = (folder / "relationships.csv").read_text()
     assert all(f"waitlist,{who},,,,from unmatched.csv" in log for who in left)
+
+
+def test_people_design_eligibility_excludes_are_never_waitlisted_or_reminded(small_programme, run_cli):
+    # E2 has not consented: design.eligibility keeps her out; she must not wait, nor get the survey
+    folder = small_programme(
+        "consent", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\n",
+        "id,name,email,consent,likes\nE1,Eve,e1@x.org,Yes,M1\nE2,Fay,e2@x.org,No,M1\nE3,Gil,e3@x.org,Yes,M2\n",
+        design={"start_date": "2027-03-01", "eligibility": {"mentees": ['mentee.consent == "Yes"']}},
+        matching={"mentor_capacity": 1, "scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id"}]},
+        reminders=[{"id": "survey", "at": "week 2", "to": "everyone", "template": "survey.md.j2"}],
+        email={"from": "coordinator@x.org"})
+    note = "1 mentee excluded by design.eligibility (mentees.csv rows 3)"
+    validated = run_cli("validate", folder)
+    assert validated.exit_code == 0 and validated.stderr.count(note) == 1, validated.output
+    first = run_cli("match", folder, "--on", "2027-02-20")
+    assert first.exit_code == 0 and note in first.stderr, first.output
+    assert _pairs(folder) == {("E1", "M1"), ("E3", "M2")}
+    assert run_cli("end", folder, "E1", "M1", "--reason", "not-a-fit", "--on", "2027-03-10", "--rematch"
+                   ).exit_code == 0
+    result = run_cli("match", folder, "--on", "2027-03-15")
+    assert result.exit_code == 0, result.output
+    assert _pairs(folder) == {("E3", "M2")}   # E1 may not meet M1 again; E2 is not eligible
+    unmatched = {r["participant_id"]: r for r in _rows(folder, "unmatched.csv")}
+    assert unmatched["E1"]["waitlist_position"] == "1"
+    assert unmatched["E2"]["waitlist_position"] == "" and unmatched["E2"]["waiting_since"] == ""
+    assert unmatched["E2"]["reason"].startswith("not eligible for the programme")
+    assert ",waitlist,E2," not in (folder / "relationships.csv").read_text()
+    remind = run_cli("remind", folder, "--dry-run", "--details", "--now", "2027-03-08T10:00")
+    assert remind.exit_code == 0, remind.output
+    assert "Eve" in remind.stdout and "Gil" in remind.stdout and "Fay" not in remind.stdout

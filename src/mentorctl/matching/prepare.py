@@ -92,6 +92,30 @@ def prepare(programme: Programme, participants: Participants) -> Prepared:
                     source, mentor_cap, mentee_cap, mentor_ok, mentee_ok, mentor_reason, mentee_reason)
 
 
+NOT_ELIGIBLE = "not eligible for the programme"   # starts the unmatched reason of people design.eligibility excludes
+
+
+def excluded_note(prep: Prepared) -> list[str]:
+    """'2 mentees excluded by design.eligibility (mentees.csv rows 5, 9)': one line per side that loses anyone
+    (they are not matched, waitlisted, reminded or sent packs)."""
+    from mentorctl.roster import ROW_COLUMN
+
+    notes = []
+    sides = [("participant", prep.mentors, prep.mentor_ok, prep.mentor_source)] if prep.peer else [
+        ("mentor", prep.mentors, prep.mentor_ok, prep.mentor_source),
+        ("mentee", prep.mentees, prep.mentee_ok, prep.mentee_source)]
+    for role, frame, ok, source in sides:
+        out = np.flatnonzero(~ok)
+        if not len(out):
+            continue
+        rows = sorted(int(r) for r in frame[ROW_COLUMN].to_numpy()[out]) if ROW_COLUMN in frame else []
+        shown = ", ".join(str(r) for r in rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        where = f" ({source} rows {shown})" if rows else ""
+        notes.append(f"{len(out)} {role}{'' if len(out) == 1 else 's'} excluded by design.eligibility{where}: "
+                     "they are not matched, waitlisted or reminded")
+    return notes
+
+
 def _side_eligibility(ctx: RuleContext, rules: list, side: str) -> tuple[np.ndarray, list[str | None]]:
     n = ctx.n(side)
     ok = np.ones(n, bool)
@@ -100,7 +124,7 @@ def _side_eligibility(ctx: RuleContext, rules: list, side: str) -> tuple[np.ndar
         holds = np.asarray(ctx.evaluate_side(rule, side))
         holds = holds if holds.dtype == bool else np.nan_to_num(holds.astype(float)) != 0
         for index in np.flatnonzero(ok & ~holds):
-            reason[index] = f"not eligible for the programme: {rule.text}"
+            reason[index] = f"{NOT_ELIGIBLE}: {rule.text}"
         ok &= holds
     return ok, reason
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from mentorctl.errors import InfeasibleError, Location, MentorctlError
 from mentorctl.matching.candidates import Candidates, Filters, build_candidates
-from mentorctl.matching.prepare import Prepared, prepare, read_pair_file
+from mentorctl.matching.prepare import Prepared, excluded_note, prepare, read_pair_file
 from mentorctl.matching.summary import (
     CandidateCounts,
     Coverage,
@@ -68,7 +68,7 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     prep = prepare(programme, participants)
     matching = programme.matching
     n_m = len(prep.mentors)
-    warnings: list[str] = []
+    warnings: list[str] = excluded_note(prep)
     fixed, excluded = _pair_files(programme, prep, keep, warnings)
     min_score = matching.min_score
     if plan is not None:
@@ -200,7 +200,7 @@ def check_inputs(programme: Programme, participants: Participants) -> list[str]:
     all hold) and returns the same warnings (history or forbidden rows naming nobody). `mentorctl validate`
     calls it."""
     prep = prepare(programme, participants)
-    warnings: list[str] = []
+    warnings: list[str] = excluded_note(prep)
     fixed, _ = _pair_files(programme, prep, None, warnings)
     _residual_capacities(prep, fixed)
     codes = _group_codes(prep) if programme.matching.constraints.max_per_mentor else None

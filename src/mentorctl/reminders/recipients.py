@@ -40,6 +40,27 @@ def _clean(value: Any) -> Any:
     return clean(value)
 
 
+def _excluded(programme: Programme, participants: Any) -> dict[str, set[str]]:
+    """{"mentor"/"mentee": ids} of the people `design.eligibility` keeps out of the programme."""
+    design = programme.design.eligibility
+    if not design.mentors and not design.mentees:
+        return {}
+    import numpy as np
+
+    from mentorctl.errors import MentorctlError
+    from mentorctl.matching.prepare import prepare
+
+    try:
+        prep = prepare(programme, participants)
+    except MentorctlError:
+        return {}  # a rule problem: `validate` and `match` report it
+    mentors = {str(v) for v in prep.mentors["id"].to_numpy()[np.flatnonzero(~prep.mentor_ok)]}
+    mentees = {str(v) for v in prep.mentees["id"].to_numpy()[np.flatnonzero(~prep.mentee_ok)]}
+    if prep.peer:  # one roster: whoever fails either side's rules is out
+        mentors = mentees = mentors | mentees
+    return {"mentor": mentors, "mentee": mentees}
+
+
 class Directory:
     """Who can receive reminders: rostered people, matched pairs and the coordinator.
 
@@ -60,12 +81,15 @@ class Directory:
         everyone = participants.participants
         rosters = [("mentor", participants.mentors or everyone), ("mentee", participants.mentees or everyone)]
         self._rows: dict[str, dict[str, Any]] = {}
+        excluded = _excluded(programme, participants)
         for side, roster in rosters:
             if roster is None:
                 continue
             frame = roster.frame
             for row in frame.to_dict("records"):
                 rid = f"{roster.role}:{row['id']}"
+                if str(row["id"]) in excluded.get(side, ()):
+                    continue  # design.eligibility keeps them out of the programme: no reminders
                 self._by_role[side].append(rid)
                 if rid not in self.people:
                     self._rows[rid] = row
