@@ -423,3 +423,19 @@ def test_breakdown_groups_merge_case_and_space_variants(small_programme, run_cli
     groups = json.loads((folder / "out" / "match-summary.json").read_text())["report_by"]["department"]
     assert {k: v["people"] for k, v in groups.items()} == {"Engineering": 7, "Law": 5}
     assert "<5" not in result.output
+
+
+def test_explain_resolves_names_and_emails_and_says_when_a_name_is_shared(small_programme, run_cli):
+    folder = small_programme("names", "id,name,email\nA,Ann,ann@x.org\nB,José García,jose.b@x.org\n",
+                             "id,name,email\nX,José García,jose.x@x.org\nY,Yu,yu@x.org\n")
+    assert run_cli("match", folder).exit_code == 0
+    shared = run_cli("explain", folder, "josé  garcía")
+    assert shared.exit_code == 2 and "Traceback" not in shared.output
+    assert "'josé garcía' is the name of 2 participants (X, B); use the id" in shared.stderr
+    assert "no roster" not in shared.stderr
+    by_name = run_cli("explain", folder, "yu")
+    assert by_name.exit_code == 0 and "mentee Y (Yu)" in by_name.stdout
+    by_email = run_cli("explain", folder, "Ann@X.org")
+    assert by_email.exit_code == 0 and "mentor A (Ann)" in by_email.stdout
+    unknown = run_cli("explain", folder, "Anne")
+    assert unknown.exit_code == 2 and "'Anne' matches no participant (did you mean 'Ann'?)" in unknown.stderr

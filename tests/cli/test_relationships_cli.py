@@ -52,6 +52,8 @@ def test_unknown_reason_is_a_usage_error(programme, run_cli):
     result = run_cli("end", programme, "E1", "M1", "--reason", "bored")
     assert result.exit_code == 2
     assert "completed" in result.stderr and "not-a-fit" in result.stderr
+    assert "Value error" not in result.stderr
+    assert "Invalid value for '--reason': 'bored' is not one of 'completed'" in result.stderr
 
 
 def test_pause_of_an_ended_pair(programme, run_cli):

@@ -75,6 +75,14 @@ class _LazyCommands(Mapping[str, Any]):
 
 
 DEBUG = "--debug"
+PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def strip_pydantic_prefix(message: str) -> str:
+    """A pydantic message as a person reads it: without "Value error, " (pydantic's name for a ValueError)."""
+    for prefix in PYDANTIC_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
 
 
 class MentorctlGroup(TyperGroup):
@@ -106,9 +114,14 @@ class MentorctlGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         """Run the command; a user's mistake (MentorctlError, OSError) or Ctrl-C becomes one line on stderr
-        and its exit code (`exit_code_for`); `--debug` re-raises domain errors with their traceback."""
+        and its exit code (`exit_code_for`); `--debug` re-raises domain errors with their traceback. A bad
+        option value stays Click's usage error (exit 2), without pydantic's "Value error, " prefix."""
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as error:
+            # Typer converts option values through pydantic: its "Value error, " prefix means nothing here
+            error.message = strip_pydantic_prefix(error.message)
+            raise
         except HANDLED as error:
             if state.debug and not isinstance(error, KeyboardInterrupt):
                 raise

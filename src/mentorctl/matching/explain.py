@@ -63,9 +63,16 @@ def explain(programme: Programme, participants: Participants, person_id: str,
 
     prep = prepare(programme, participants)
     person_id = str(person_id).strip()
-    if person_id not in prep.mentee_index and person_id not in prep.mentor_index:  # e0012 for E0012
-        same = {i for i in [*prep.mentee_index, *prep.mentor_index] if i.lower() == person_id.lower()}
-        person_id = same.pop() if len(same) == 1 else person_id
+    if person_id not in prep.mentee_index and person_id not in prep.mentor_index:
+        # an id in any case, an email address or a name one person has: the one resolver (references.py)
+        from mentorctl.references import Directory
+
+        frames = [prep.mentees] if prep.peer else [prep.mentees, prep.mentors]
+        found = Directory.of_frames(frames).resolve(person_id)
+        if not found.ok:
+            raise MentorctlError(f"{found.describe('participant')}"
+                                 + ("" if found.ambiguous else " of this programme; check the id (see matches.csv)"))
+        person_id = found.id or person_id
     matches = matches if matches is not None else _empty_matches()
     _, excluded = _pair_files(programme, prep, None)
     if person_id in prep.mentee_index:
