@@ -344,7 +344,9 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
         markdown = render_template(env, md_template, context)
         message = render_message(env, message_template, context)
         email = me["email"]
-        if email and not is_email(email):   # not an address: warned like a missing one, no message
+        if not email:
+            without_email.append(person_id)
+        elif not is_email(email):   # not an address: warned like a missing one, no message
             invalid_email.append((person_id, str(email)))
             email = None
         ics = None
@@ -358,8 +360,6 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
                             description=_ics_description(programme, kickoff),
                             organizer=sender, attendees=[_address(context["recipient"]["name"], email)],
                             stamp=stamp)
-        if not email:
-            without_email.append(person_id)
         packs.append(Pack(person_id=person_id, role=role, name=context["recipient"]["name"], email=email,
                           counterpart_ids=counterpart_ids, group_ids=group_ids,
                           content_hash=content_hash(person_id, counterpart_ids, group_ids),
@@ -430,6 +430,24 @@ def write_packs(programme: Programme, packs: Iterable[Pack]) -> list[Path]:
         written.append(atomic_write_text(path_inside(folder, f"{pack.file_stem}.html"), pack.html))
         written.append(atomic_write_text(path_inside(folder, f"{pack.file_stem}.md"), pack.markdown))
     return written
+
+
+def changed_packs(programme: Programme, packs: Iterable[Pack]) -> set[str]:
+    """The keys of the packs whose text differs from the one in out/packs/ (or that have none there yet): read
+    before `write_packs`, it tells an outbox preview which people a run actually changes."""
+    from mentorctl.files import path_inside
+
+    folder = programme.out_dir / "packs"
+    changed = set()
+    for pack in packs:
+        path = path_inside(folder, f"{pack.file_stem}.md")
+        try:
+            same = path.read_text(encoding="utf-8") == pack.markdown
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            changed.add(pack.key)
+    return changed
 
 
 def outgoing_messages(programme: Programme, packs: Iterable[Pack], *, sending: bool,

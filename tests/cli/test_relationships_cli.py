@@ -148,7 +148,7 @@ def test_packs_follow_the_relationships(small_programme, run_cli, smtp_server):
     assert _pairs(folder) == {("E2", "M2"), ("E3", "M3"), ("E4", "M1")}
     result = run_cli("packs", folder, "--send", "--on", "2027-03-21")
     assert result.exit_code == 0, result.output
-    assert "1 newly matched" not in result.stdout and "2 newly matched people to welcome, 2 closure" in result.stdout
+    assert "1 newly matched" not in result.stdout and "2 newly matched or changed people to welcome, 2 closure" in result.stdout
     messages = sent()
     # welcome packs only for the new pair E4 – M1; the closure message to both people of the ended pair
     assert [to for to, subject in messages if "welcome" in subject.lower()] == ["e4@x.org", "m1@x.org"]
@@ -157,6 +157,26 @@ def test_packs_follow_the_relationships(small_programme, run_cli, smtp_server):
     # nothing twice
     assert run_cli("packs", folder, "--send", "--on", "2027-03-22").exit_code == 0
     assert sent() == []
+
+
+def test_outbox_preview_counts_only_the_people_whose_pack_changed(small_programme, run_cli):
+    folder = small_programme(
+        "preview", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\nM3,Cy,m3@x.org\n",
+        "id,name,email,likes\nE1,Eve,e1@x.org,M1\nE2,Fay,e2@x.org,M2\nE3,Gil,e3@x.org,M3\n",
+        design={"intake": "rolling", "relationship_length": "26w"},
+        matching={"mentor_capacity": 1, "scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id"}]})
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    first = run_cli("packs", folder, "--on", "2027-02-20")
+    assert first.exit_code == 0 and "6 newly matched or changed people to welcome" in first.stdout
+    assert "0 newly matched or changed people" in run_cli("packs", folder, "--on", "2027-02-20").stdout
+    with open(folder / "mentees.csv", "a") as handle:     # a late joiner; nobody was ever sent anything
+        handle.write("E4,Hal,e4@x.org,M1\n")
+    assert run_cli("end", folder, "E1", "M1", "--reason", "moved-or-left", "--on", "2027-03-20").exit_code == 0
+    assert run_cli("match", folder, "--on", "2027-03-21").exit_code == 0
+    result = run_cli("packs", folder, "--on", "2027-03-21")
+    assert result.exit_code == 0, result.output
+    # E4 and M1 (their new pair) changed; the others' packs are as before (no ledger: none was "sent")
+    assert "2 newly matched or changed people to welcome, 2 closure messages" in result.stdout
 
 
 def test_not_a_fit_answers_in_the_survey_export_flag_the_pair_for_follow_up(small_programme, run_cli):

@@ -58,7 +58,7 @@ PEOPLE_HEADER = "id,name,email,location,skills,goals,gender,date_of_birth\n"
 
 
 def person(pid: str, name: str, location: str = "London") -> str:
-    return f"{pid},{name},{pid.lower()}@example.org,{location},python;sql,python,{MARKER},{MARKER}\n"
+    return f"{pid},{name},{pid.lower().replace(' ', '.')}@example.org,{location},python;sql,python,{MARKER},{MARKER}\n"
 
 
 def make_programme(folder: Path, kind: str, pairs: list[tuple[str, str, float, float]]) -> Path:

@@ -73,7 +73,7 @@ def packs(
     from mentorctl.errors import ProgrammeError
     from mentorctl.ledger import LEDGER_FILE, Ledger
     from mentorctl.matches import read_matches
-    from mentorctl.packs import build_packs, outgoing_messages, write_packs
+    from mentorctl.packs import build_packs, changed_packs, outgoing_messages, write_packs
     from mentorctl.programme import load_programme
     from mentorctl.relationship_mail import closure_messages, record_welcomed, welcome_selection
     from mentorctl.relationships import is_running, load_lifecycle
@@ -101,6 +101,7 @@ def packs(
         newcomers = set(selected)
     with console.status("Rendering packs…") if is_interactive() else nullcontext():
         rendered = build_packs(prog, participants, pairs, only=only)
+    changed = changed_packs(prog, rendered.packs) if life is not None and not send else set()
     written = write_packs(prog, rendered.packs)
     outgoing = outgoing_messages(prog, rendered.packs, sending=send)
     if life is not None:   # a pack changed only by an ended pair is not a welcome: it stays unsent
@@ -111,9 +112,13 @@ def packs(
         outgoing = [o for o in outgoing if person_of[o.key] in newcomers or o.key in sent_before
                     or person_of[o.key] not in ended]
         closures = closure_messages(prog, participants, life)
-        say(f"Running programme: {len(newcomers)} newly matched "
-                      f"{'person' if len(newcomers) == 1 else 'people'} to welcome, "
-                      f"{len(closures)} closure message{_s(closures)} for ended pairs.")
+        # who this run welcomes: a welcome --send would send (not sent before); in a preview, only the packs
+        # that changed since the last run (without a ledger, every pack is "not sent before")
+        welcome = [o for o in outgoing if str(sent_before.get(o.key, "")) != "sent"
+                   and (send or o.key in changed)]
+        say(f"Running programme: {len(welcome)} newly matched or changed "
+            f"{'person' if len(welcome) == 1 else 'people'} to welcome, "
+            f"{len(closures)} closure message{_s(closures)} for ended pairs.")
         outgoing += closures
     say(f"Rendered {len(rendered.packs)} pack{_s(rendered.packs)} into {_shown(prog.out_dir / 'packs')} "
                   f"({len(written)} files).")
