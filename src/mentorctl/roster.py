@@ -648,7 +648,7 @@ def _read_roster(programme: Programme, spec: str, role: str, out: FindingCollect
     listed = {name for name, column in fields.items() if column.how == "list"}
     _normalise_lists(programme, settings, frame, listed)
     reported = _map_values(settings, frame, heading_of, spec, out, listed)
-    types = _convert_types(programme, settings, frame, heading_of, spec, out, role, listed)
+    types = _convert_types(programme, settings, frame, heading_of, spec, out, role, listed, reported)
     _add_ranks(settings, frame, heading_of, spec, out, types, reported)
     _check_ids(frame, spec, heading_of, out)
     _check_emails(frame, spec, heading_of, out, require_email)
@@ -760,7 +760,10 @@ def _numbers(values: pd.Series) -> pd.Series:
 
 
 def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, heading_of: dict[str, str],
-                   source: str, out: FindingCollector, role: str, listed: set[str]) -> dict[str, FieldType]:
+                   source: str, out: FindingCollector, role: str, listed: set[str],
+                   reported: dict[str, set[str]] | None = None) -> dict[str, FieldType]:
+    """Each column's type (declared, or numeric when every cell is a number); cells that do not fit are errors,
+    except answers `rosters.values` already reported as not covered (`reported`: one error per answer)."""
     import numpy as np
     import pandas as pd
 
@@ -790,6 +793,9 @@ def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, hea
             continue
         parsed = _numbers(values)
         bad = present & parsed.isna()
+        if reported and reported.get(name):  # its uncovered answers were reported once each by _map_values
+            present = present & ~values.isin(list(reported[name]))
+            bad = bad & present
         if kind in (FieldType.NUMBER, FieldType.INTEGER):
             if kind is FieldType.INTEGER:
                 fractional = parsed.notna() & (parsed.fillna(0) % 1 != 0)

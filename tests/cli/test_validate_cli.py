@@ -340,3 +340,15 @@ def test_one_person_signing_up_twice_in_one_roster_is_an_error(tmp_path, run_cli
     output = assert_clean_failure(run_cli("validate", folder), message)
     assert "mentors.csv" not in output  # the same person may be both a mentor and a mentee
     assert_clean_failure(run_cli("match", folder), message)
+
+
+def test_an_answer_rosters_values_does_not_cover_is_reported_once(tmp_path, run_cli):
+    mentees = ("id,name,email,department,grade,zone\nE1,Cat,cat@example.org,Ops,2,GMT\n"
+               "E2,Dan,dan@example.org,Eng,1,Beijing\nE3,Eve,eve@example.org,Eng,1,Beijing\n")
+    folder = write_programme(tmp_path / "p", mentees=mentees, extra={"rosters": {
+        "mentors": "mentors.csv", "mentees": "mentees.csv", "types": {"zone": "number"},
+        "values": {"zone": {"0": ["GMT"], "1": ["CET"]}}}})
+    output = assert_clean_failure(run_cli("validate", folder),
+                                  "'Beijing' (rows 3, 4) is an answer rosters.values.zone does not cover")
+    assert output.count("Error") == 1, output
+    assert "is not a number" not in output
