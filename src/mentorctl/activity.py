@@ -125,7 +125,8 @@ def load_activity(programme: Programme, paths: Sequence[str | Path] | None = Non
     frames, problems, names, rows_read, notes = [], [], [], 0, []
     for index, source in enumerate(sources):
         label = _yaml_label(programme, source, index if not paths else None)
-        frame, found, name, count = _read_activity_source(programme, source, label)
+        frame, found, name, count = _read_activity_source(programme, source, label, _inherited(programme, source,
+                                                                                                label, paths))
         notes += frame.attrs.pop(_NOTES, [])
         frames.append(frame)
         problems.append(found)
@@ -166,6 +167,18 @@ def activity_sources(programme: Programme, paths: Sequence[str | Path] | None = 
         else:
             chosen.append(template.model_copy(update={"path": text}))
     return chosen
+
+
+def _inherited(programme: Programme, source: ActivitySource, label: str, paths: Sequence[str | Path] | None) -> str:
+    """For a file given with --activity that takes the settings of a YAML entry for another file: which one, so
+    that a hint naming `reporting.activity[0].dayfirst` says where that setting is."""
+    if not paths or not label.endswith("]"):
+        return ""
+    entry = programme.reporting.activity[int(label.rpartition("[")[2][:-1])]
+    given, configured = Path(source.path.split("#")[0]).name, Path(entry.path.split("#")[0]).name
+    if given == configured:
+        return ""
+    return f" (--activity {given} takes the settings of {label}, the entry for {configured})"
 
 
 def _yaml_label(programme: Programme, source: ActivitySource, index: int | None) -> str:
@@ -406,8 +419,8 @@ def _event_lookup(events: Mapping[str, str | list[str]], source: str, label: str
     return lookup
 
 
-def _read_activity_source(programme: Programme, source: ActivitySource,
-                          label: str) -> tuple[pd.DataFrame, pd.DataFrame, str, int]:
+def _read_activity_source(programme: Programme, source: ActivitySource, label: str,
+                          inherited: str = "") -> tuple[pd.DataFrame, pd.DataFrame, str, int]:
     raw, name, rows = _read_table(programme.resolve(source.path))
     for key in source.columns:
         if key not in ACTIVITY_COLUMNS:
@@ -436,7 +449,7 @@ def _read_activity_source(programme: Programme, source: ActivitySource,
             "not a day-first date-time such as 31/01/2026 09:30 (`dayfirst: true` is set for this file)"
             if source.dayfirst else
             "not an ISO date-time such as 2026-01-31 09:30: set "
-            f"`{label}.dayfirst: true` or `date_format` in programme.yaml")
+            f"`{label}.dayfirst: true` or `date_format` in programme.yaml{inherited}")
     if timestamp.isna().any():
         stamp_text = _text(stamp_raw)
         given = stamp_text != ""

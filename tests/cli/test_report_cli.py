@@ -147,3 +147,21 @@ def test_a_period_outside_the_programme_is_a_warning(tmp_path, run_cli):
     assert "0 took part" in " ".join(result.stdout.split())
     assert "Warning: The period 2020-01-01..2020-02-01 lies entirely outside the programme's dates" in \
         " ".join(result.stderr.split())
+
+
+def test_a_log_whose_every_row_is_rejected_still_writes_the_report_and_exits_1(small_programme, run_cli):
+    folder = small_programme("uk", "id,name,email\nM1,Ann,m1@x.org\n", "id,name,email\nE1,Eve,e1@x.org\n",
+                             reporting={"activity": ["activity.csv"]})
+    (folder / "activity.csv").write_text("timestamp,event,mentor_id,mentee_id\n2027-03-02 10:00,session,M1,E1\n")
+    (folder / "uk.csv").write_text("timestamp,event,mentor_id,mentee_id\n"
+                                   "21/03/2027 18:30,session,M1,E1\n22/03/2027 18:30,session,M1,E1\n")
+    assert run_cli("match", folder).exit_code == 0
+    fine = run_cli("report", folder)
+    assert fine.exit_code == 0, fine.output
+    result = run_cli("report", folder, "--activity", folder / "uk.csv")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert (folder / "out" / "report.html").exists()
+    assert "Error: all 2 row(s) of the activity log (uk.csv) were rejected" in result.stderr
+    # the hint names the YAML entry whose settings the --activity file takes
+    assert ("`reporting.activity[0].dayfirst: true` or `date_format` in programme.yaml (--activity uk.csv takes "
+            "the settings of reporting.activity[0], the entry for activity.csv)") in " ".join(result.stderr.split())

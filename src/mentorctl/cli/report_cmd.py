@@ -9,6 +9,7 @@ import typer
 
 from mentorctl.cli.console import console, err_console, plain
 from mentorctl.cli.options import JsonOpt, OutOpt, ProgrammeArg, command_group
+from mentorctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from mentorctl.report.build import Report
@@ -71,12 +72,26 @@ def report(
 
         sys.stdout.write(written["json"].read_text(encoding="utf-8").rstrip("\n") + "\n")
         _print_problems(result)
+        _fail_when_every_row_was_rejected(result)
         return
     _print_summary(result)
     _print_problems(result)
     html = written["html"]
     others = ", ".join(p.name for f, p in written.items() if f != "html")
     console.print(f"Report written to [bold]{plain(html)}[/bold] (also {plain(others)} in {plain(folder)}).")
+    _fail_when_every_row_was_rejected(result)
+
+
+def _fail_when_every_row_was_rejected(result: Report) -> None:
+    """Exit 1 (the report is written, but without its activity) when not one row of the log could be used."""
+    quality = result.data_quality
+    if not quality.all_activity_rejected:
+        return
+    files = ", ".join(quality.log_sources)
+    err_console.print(f"Error: all {quality.rows_read:,} row(s) of the activity log ({files}) were rejected, "
+                      "so the report has no activity from it; fix what the lines above say (often the date "
+                      "format) and run again.", markup=False, soft_wrap=True)
+    raise typer.Exit(ExitCode.PARTIAL_FAILURE)
 
 
 def _from_cwd(spec: str) -> str:

@@ -111,6 +111,20 @@ class DataQuality:
     outside_period: int
     problems: pd.DataFrame
     notes: list[Note]
+    log_sources: tuple[str, ...] = ()      # the activity log's files (their names in `problems`)
+
+    @property
+    def activity_rejected(self) -> int:
+        """Rows of the activity log that could not be used (HR extract and survey rows not counted)."""
+        if self.problems.empty or not self.log_sources:
+            return 0
+        mine = self.problems[self.problems["file"].isin(self.log_sources)]
+        return int(mine[["file", "row"]].drop_duplicates().shape[0])
+
+    @property
+    def all_activity_rejected(self) -> bool:
+        """An activity log was read and not one of its rows could be used (a wrong date format, say)."""
+        return self.rows_read > 0 and self.activity_rejected >= self.rows_read
 
     @property
     def note_texts(self) -> list[str]:
@@ -467,7 +481,7 @@ def _data_quality(inputs: ReportInputs, problems: list[pd.DataFrame], events_use
     return DataQuality(
         sources=list(log.sources) + [t.source for t in (inputs.hr, inputs.survey) if t is not None],
         rows_read=log.rows_read, events_used=events_used, bad_rows=bad_rows, duplicates=log.duplicates,
-        outside_period=outside, problems=every, notes=notes)
+        outside_period=outside, problems=every, notes=notes, log_sources=tuple(log.sources))
 
 
 def _relationships(inputs: ReportInputs, survey: pd.DataFrame | None) -> RelationshipsSection | None:
