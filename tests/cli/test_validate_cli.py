@@ -52,6 +52,24 @@ def test_init_creates_a_programme_that_validates(tmp_path, run_cli):
     assert run_cli("validate", folder).exit_code == 0
 
 
+def test_init_comments_agree_with_the_readme_and_the_behaviour(tmp_path, run_cli):
+    """The report hides small groups as hidden*/hidden† (not "<5"); a running programme keeps its pairs without
+    --keep, and an evergreen programme is `design.intake: rolling`, as the README says."""
+    assert run_cli("init", "p", "--dir", tmp_path).exit_code == 0
+    text = (tmp_path / "p" / "programme.yaml").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "hidden*" in text and "hidden†" in text and "hidden*" in readme and "hidden†" in readme
+    assert 'shown as "<5"' not in text
+    assert "rematch with --keep" not in text and "keeps current pairs automatically (no --keep)" in text
+    assert "intake: cohort" in text and "rolling" in text and "design.intake: rolling" in readme
+    data = yaml.safe_load(text)
+    assert data["design"]["intake"] == "cohort" and data["reporting"]["min_group_size"] == 5
+    rolling = tmp_path / "p" / "programme.yaml"
+    rolling.write_text(text.replace("intake: cohort", "intake: rolling")
+                       .replace("# relationship_length: 12w", "relationship_length: 12w"))
+    assert run_cli("validate", tmp_path / "p").exit_code == 0
+
+
 @pytest.mark.parametrize("kind", ["one-to-one", "group", "peer", "reverse"])
 def test_init_type_changes_defaults(tmp_path, run_cli, kind):
     assert run_cli("init", "p", "--dir", tmp_path, "--type", kind).exit_code == 0
