@@ -439,3 +439,38 @@ def test_fresh_shortlists_leave_out_mentors_whose_places_are_promised_to_open_re
     shortlists = read_csv(folder / "out" / "shortlists.csv")
     assert [r["mentor_id"] for r in shortlists if r["mentee_id"] == "E3"] == ["M1"]
     assert "Fresh shortlists for 1 mentee(s) whose requests all closed: E3" in result.stdout
+
+
+
+def test_shortlist_in_a_running_programme_lists_only_who_match_would_match(programme, run_cli):
+    folder = programme()
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    # E1 – M1, E2 – M3, E3 – M4, E4 – M2, E5 – M3: every mentor full; E6 has no eligible mentor
+    assert run_cli("end", folder, "E1", "M1", "--reason", "not-a-fit", "--on", "2027-03-10", "--rematch"
+                   ).exit_code == 0
+    assert run_cli("end", folder, "E3", "M4", "--reason", "moved-or-left", "--on", "2027-03-10").exit_code == 0
+    with open(folder / "mentees.csv", "a", encoding="utf-8") as f:   # a newcomer
+        f.write("E7,Kit Seven,kit@example.org,HR,2,python,x\n")
+    result = run_cli("shortlist", folder, "--exposure", "2", "--now", "2027-03-12")
+    assert result.exit_code == 0, result.output
+    lists: dict[str, list[str]] = {}
+    for row in read_csv(folder / "out" / "shortlists.csv"):
+        lists.setdefault(row["mentee_id"], []).append(row["mentor_id"])
+    # only the rematched E1 and the newcomer E7 need a mentor; M1 and M4 have room, M2 and M3 are full (on none);
+    # E1 is never offered M1 again (their pair ended), and M2 is not eligible for E1 (same department)
+    assert {k: sorted(v) for k, v in lists.items()} == {"E1": ["M4"], "E7": ["M1", "M4"]}
+    reasons = {r["participant_id"]: r["reason"] for r in read_csv(folder / "out" / "no-shortlist.csv")}
+    assert set(reasons) == {"E2", "E3", "E4", "E5", "E6"}
+    for mentee, mentor in (("E2", "M3"), ("E4", "M2"), ("E5", "M3")):
+        assert reasons[mentee] == (f"has a current mentor ({mentor}, active or paused): shortlists are for mentees "
+                                   "who need one")
+    assert reasons["E3"].startswith("relationship with M4 ended (moved-or-left) on 2027-03-10; to match again")
+    assert reasons["E6"] == "no eligible mentor"
+    assert "Shortlisted 2 of 3 mentees" in result.stdout      # E1, E6, E7: whom `match` would match
+    assert sorted(p.name.split("-shortlist-")[0] for p in (folder / "out" / "outbox").glob("*-shortlist-*.eml")
+                  ) == ["E1", "E7"]
+    matched = run_cli("match", folder, "--on", "2027-03-12")   # match agrees: it matches these mentees only
+    assert matched.exit_code == 0, matched.output
+    new = {(r["mentee_id"], r["mentor_id"]) for r in read_csv(folder / "out" / "matches.csv")} - {
+        ("E2", "M3"), ("E4", "M2"), ("E5", "M3")}
+    assert new == {("E1", "M4"), ("E7", "M1")}

@@ -48,6 +48,9 @@ def shortlist(
     out/shortlists.csv and .xlsx (mentee, rank, mentor, score, why), out/no-shortlist.csv (who got none and
     why) and one email per mentee into out/outbox/ (or sent with --send; each sent once, recorded in the
     ledger). In request mode, mentors already full and mentors a mentee was declined by are left out.
+    In a running programme (relationships.csv exists, packs went out, or rolling intake) only the mentees
+    `match` would match get a shortlist (newcomers, the waitlist, people marked for rematching), a mentor's
+    room is their capacity minus their current pairs, and a pair that ended is never offered; --now gives the day.
 
     \b
     Example: mentorctl shortlist programmes/example --size 5
@@ -55,24 +58,25 @@ def shortlist(
     from mentorctl.matching.shortlist import build_shortlists
     from mentorctl.programme import load_programme
     from mentorctl.roster import load_participants
-    from mentorctl.selfmatch.shortlists import settings_of, shortlist_messages, write_shortlist_outputs
+    from mentorctl.selfmatch.shortlists import (
+        settings_of,
+        shortlist_inputs,
+        shortlist_messages,
+        write_shortlist_outputs,
+    )
 
     prog = load_programme(programme)
     settings = settings_of(prog)
     mailer = mailer_for(prog, send=send)
     participants = load_participants(prog, require_email=send)
     print_findings(participants.warnings)
-    taken, exclude = _request_state(prog)  # request mode: mentors' places taken, pairs closed
-    only = None
-    if taken is not None and participants.mentees is not None:  # request mode: the matched need no list
-        from mentorctl.selfmatch.requests import load_state
-
-        matched = set(load_state(prog).matched())
-        only = {str(i) for i in participants.mentees.frame["id"]} - matched
+    moment = parse_now(now, prog)   # dates in the emails, the funnel's start; the day of a running programme
+    inputs = shortlist_inputs(prog, participants, moment.date())
+    for warning in inputs.warnings:
+        err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
     result = build_shortlists(prog, participants, size=size or settings.size,
                               exposure=exposure if exposure is not None else settings.exposure,
-                              taken=taken, exclude=exclude, only=only)
-    moment = parse_now(now, prog)   # dates in the emails, the funnel's start
+                              taken=inputs.taken, exclude=inputs.exclude, only=inputs.only, plan=inputs.plan)
     messages = shortlist_messages(prog, participants, result.entries, result.terms, sending=send, now=moment)
     paths = write_shortlist_outputs(result, prog.out_dir)
     s = result.summary
@@ -87,7 +91,7 @@ def shortlist(
         err_console.print(f"Warning: {person} has no email address; shortlist written, no email.", markup=False)
     console.print(f"Wrote {paths['shortlists']}, {paths['xlsx'].name}, {paths['missing'].name}, "
                   f"{paths['summary'].name}", markup=False, soft_wrap=True)
-    if send and taken is not None:  # request mode: the state notes who was shortlisted when (for the funnel)
+    if send and inputs.taken is not None:  # request mode: the state notes who was shortlisted when (for the funnel)
         from mentorctl.selfmatch.requests import load_state, record_shortlists, requests_lock, save_state
 
         with requests_lock(prog):
@@ -201,18 +205,6 @@ def _show_requests(step: RequestsStep, *, preview: bool) -> None:
     if step.fresh is not None:
         console.print(f"Fresh shortlists for {len(step.advance.needs_shortlist)} mentee(s) whose requests all "
                       f"closed: {', '.join(step.advance.needs_shortlist)}", markup=False, soft_wrap=True)
-
-
-def _request_state(prog):  # noqa: ANN001, ANN202
-    """Places taken and pairs to leave out, from the request state (request mode), else nothing."""
-    from mentorctl.programme import SelfMatchingMode
-
-    if prog.self_matching is None or prog.self_matching.mode is not SelfMatchingMode.REQUEST:
-        return None, None
-    from mentorctl.selfmatch.requests import load_state
-
-    state = load_state(prog)
-    return state.taken(), state.closed_pairs()
 
 
 def _deliver(prog: Programme, outgoing: Sequence[OutgoingMessage], mailer: Mailer, send: bool) -> DeliveryReport:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from mentorctl.matching.prepare import Prepared
     from mentorctl.programme import Programme
+    from mentorctl.relationships import MatchPlan
     from mentorctl.roster import Participants
 
 SHORTLIST_CANDIDATES_PER_SLOT = 4   # candidates kept per shortlist place (at most matching.candidates_per_mentee)
@@ -129,14 +130,17 @@ def exposure_caps(remaining: np.ndarray, exposure: float) -> np.ndarray:
 def build_shortlists(programme: Programme, participants: Participants, *, size: int, exposure: float,
                      taken: dict[str, int] | None = None, exclude: set[tuple[str, str]] | None = None,
                      only: set[str] | None = None, already_shown: dict[str, int] | None = None,
-                     promised: dict[str, int] | None = None) -> ShortlistResult:
+                     promised: dict[str, int] | None = None, plan: MatchPlan | None = None) -> ShortlistResult:
     """Shortlists of up to `size` mentors per mentee (see the module docs).
 
     `taken`: places already filled per mentor id (accepted requests); `exclude`: (mentee id, mentor id) pairs
     never to show (declined or expired requests); `only`: build shortlists for these mentee ids alone (a
     fresh shortlist after declines); `already_shown`: shortlists per mentor id still open elsewhere, counted
     against the exposure cap; `promised`: open requests per mentor id (request mode) — each counts against
-    the exposure cap, and a mentor whose free places are all promised is not shown at all."""
+    the exposure cap, and a mentor whose free places are all promised is not shown at all; `plan` (a running
+    programme, relationships.match_plan): its current pairs hold their mentors' places, its ended pairs are
+    never shown, and only the mentees `match` would match get a shortlist (the others are in `missing`, with
+    the reason)."""
     import pandas as pd
 
     from mentorctl.matching.candidates import Filters, build_candidates
@@ -151,6 +155,7 @@ def build_shortlists(programme: Programme, participants: Participants, *, size: 
     for mentor_id, count in (taken or {}).items():
         if mentor_id in mentor_index:
             used[mentor_index[mentor_id]] += int(count)
+    keys = [] if plan is None else [_apply_plan(prep, plan, used)]
     remaining = np.where(prep.mentor_ok, prep.mentor_cap - used, 0).clip(0)
     cap = exposure_caps(remaining, exposure)
     for mentor_id, count in (already_shown or {}).items():
@@ -160,7 +165,6 @@ def build_shortlists(programme: Programme, participants: Participants, *, size: 
         if mentor_id in mentor_index:
             at = mentor_index[mentor_id]
             cap[at] = 0 if remaining[at] <= int(count) else max(0, cap[at] - int(count))
-    keys = []
     m = programme.matching
     for spec, label in [(m.forbidden, "matching.forbidden")] + [(h, "matching.history") for h in m.history]:
         if spec:
@@ -336,6 +340,34 @@ def _reasons(programme: Programme, prep: Prepared, e: np.ndarray, j: np.ndarray)
     for reasons in out:
         reasons.sort(key=lambda r: -r["points"])
     return out
+
+
+def _apply_plan(prep: Prepared, plan: MatchPlan, used: np.ndarray) -> np.ndarray:
+    """A running programme, as `match` sees it: each current (active or paused) pair takes a place of its
+    mentor (added to `used`) and is not shown again; a mentee whose current pairs fill their places, or whose
+    relationship ended without --rematch (`plan.done`), gets no shortlist (`prep.mentee_ok` off, with the
+    reason); ended pairs are never shown. Returns the pair keys (mentee × n_mentors + mentor) to leave out."""
+    mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
+    n_m = len(prep.mentors)
+    keys: list[int] = []
+    partners: dict[int, list[str]] = {}
+    for mentee_id, mentor_id in plan.kept:
+        if mentee_id in mentee_of and mentor_id in mentor_of:
+            i, j = mentee_of[mentee_id], mentor_of[mentor_id]
+            used[j] += 1
+            partners.setdefault(i, []).append(mentor_id)
+            keys.append(i * n_m + j)
+    keys += [mentee_of[a] * n_m + mentor_of[b] for a, b in plan.history if a in mentee_of and b in mentor_of]
+    for i, mentors in partners.items():
+        if prep.mentee_ok[i] and len(mentors) >= int(prep.mentee_cap[i]):
+            prep.mentee_ok[i] = False
+            prep.mentee_reason[i] = (f"has a current mentor ({', '.join(sorted(mentors))}, active or paused): "
+                                     "shortlists are for mentees who need one")
+    for who, reason in plan.done.items():
+        if who in mentee_of and prep.mentee_ok[mentee_of[who]]:
+            prep.mentee_ok[mentee_of[who]] = False
+            prep.mentee_reason[mentee_of[who]] = reason
+    return np.array(keys, np.int64)
 
 
 def _missing(prep: Prepared, cands: Any, report: np.ndarray, e: np.ndarray) -> pd.DataFrame:

@@ -445,7 +445,13 @@ def step_requests(programme: Programme, participants: Participants, *, now: date
     from mentorctl.matching.shortlist import build_shortlists
     from mentorctl.programme import SelfMatchingMode
     from mentorctl.selfmatch.exports import ExportRead, read_answers, read_choices
-    from mentorctl.selfmatch.shortlists import read_shortlists, settings_of
+    from mentorctl.selfmatch.shortlists import (
+        accepted_outside,
+        places_of,
+        read_shortlists,
+        running_plan,
+        settings_of,
+    )
 
     settings = settings_of(programme)
     if settings.mode is not SelfMatchingMode.REQUEST:
@@ -466,9 +472,10 @@ def step_requests(programme: Programme, participants: Participants, *, now: date
     step = advance(state, picks=valid, answers=answers.answers, capacity=capacity, settings=settings.requests,
                    now=now, answers_source=answers.source, demand=demand)
     new_state, fresh = step.state, None
-    if step.needs_shortlist:
+    if step.needs_shortlist:   # in a running programme, as `shortlist` does (selfmatch/shortlists.py)
+        plan, _ = running_plan(programme, participants, now.date())
         fresh = build_shortlists(programme, participants, size=settings.size, exposure=settings.exposure,
-                                 taken=new_state.taken(), exclude=new_state.closed_pairs() | {
+                                 taken=places_of(accepted_outside(new_state, plan)), plan=plan, exclude=new_state.closed_pairs() | {
                                      (r.mentee, r.mentor) for r in new_state.requests if r.status == "accepted"},
                                  only=set(step.needs_shortlist), promised=new_state.open_per_mentor())
         new_state = record_shortlists(new_state, step.needs_shortlist, now)

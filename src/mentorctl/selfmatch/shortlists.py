@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mentorctl.mail import OutgoingMessage
     from mentorctl.matching.shortlist import ShortlistResult
     from mentorctl.programme import Programme, SelfMatching
+    from mentorctl.relationships import MatchPlan
     from mentorctl.roster import Participants
 
 SHORTLIST_KIND = "shortlist"
@@ -37,6 +38,78 @@ def settings_of(programme: Programme) -> SelfMatching:
     from mentorctl.programme import SelfMatching
 
     return programme.self_matching or SelfMatching()
+
+
+@dataclass(frozen=True)
+class ShortlistInputs:
+    """What `shortlist` starts from (the arguments of matching.shortlist.build_shortlists): places taken and
+    pairs closed by requests (request mode), the mentees to list (`only`, None = every eligible one) and, in a
+    running programme, the match plan (current pairs hold places, ended pairs never shown, only the mentees
+    `match` would match are listed); `warnings` are the relationships log's."""
+
+    taken: dict[str, int] | None = None
+    exclude: set[tuple[str, str]] | None = None
+    only: set[str] | None = None
+    plan: MatchPlan | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def shortlist_inputs(programme: Programme, participants: Participants, day: date) -> ShortlistInputs:
+    """The inputs of `mentorctl shortlist` on `day`. A running programme (relationships.is_running) is read as
+    `match` reads it (load_lifecycle + match_plan, nothing written), so shortlists go to exactly the mentees a
+    match would match (newcomers, the waitlist, people marked for rematching), a mentor's room is their
+    capacity minus their current pairs, and an ended pair is never offered again. In request mode the mentees
+    already matched by an accepted request get none, and mentors' accepted places count once (an accepted pair
+    may also be a current pair of the log)."""
+    from mentorctl.programme import SelfMatchingMode
+
+    plan, warnings = running_plan(programme, participants, day)
+    if settings_of(programme).mode is not SelfMatchingMode.REQUEST:
+        return ShortlistInputs(plan=plan, warnings=warnings)
+    from mentorctl.selfmatch.requests import load_state
+
+    state = load_state(programme)
+    accepted = accepted_outside(state, plan)
+    only = None
+    if participants.mentees is not None:   # the mentees matched by an accepted request need no list
+        only = {str(i) for i in participants.mentees.frame["id"]} - {mentee_id for mentee_id, _ in accepted}
+    return ShortlistInputs(places_of(accepted), state.closed_pairs(), only, plan, warnings)
+
+
+def running_plan(programme: Programme, participants: Participants, day: date
+                 ) -> tuple[MatchPlan | None, tuple[str, ...]]:
+    """In a running programme (relationships.is_running) the plan `match` would start from on `day` (read as
+    cli/match_cmd.py reads it, nothing written) and the log's warnings; else (None, ())."""
+    from mentorctl.relationships import (
+        carried_waitlist,
+        frozen_starts,
+        is_running,
+        load_lifecycle,
+        match_plan,
+        with_events,
+    )
+
+    if not is_running(programme):
+        return None, ()
+    life = load_lifecycle(programme, participants, day)
+    life = with_events(life, [*frozen_starts(life), *carried_waitlist(life, programme.out_dir / "unmatched.csv")])
+    return match_plan(life), life.warnings
+
+
+def accepted_outside(state: Any, plan: MatchPlan | None) -> list[tuple[str, str]]:
+    """The accepted requests (mentee, mentor) of a RequestState that the plan does not already count (a pair
+    the relationships log knows, current or ended, is the plan's: it holds its place once, or none)."""
+    known = set(plan.kept) | set(plan.history) if plan is not None else set()
+    return [(mentee_id, mentor_id) for mentee_id, mentors in state.matched().items() for mentor_id in mentors
+            if (mentee_id, mentor_id) not in known]
+
+
+def places_of(pairs: list[tuple[str, str]]) -> dict[str, int]:
+    """Pairs per mentor id."""
+    out: dict[str, int] = {}
+    for _, mentor_id in pairs:
+        out[mentor_id] = out.get(mentor_id, 0) + 1
+    return out
 
 
 def write_shortlist_outputs(result: ShortlistResult, out_dir: str | Path) -> dict[str, Path]:
