@@ -11,6 +11,8 @@ from mentorctl.cli.console import console, err_console
 from mentorctl.cli.options import OnOpt, ProgrammeArg, command_group, parse_day
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from mentorctl.programme import Programme
     from mentorctl.relationships import Lifecycle
     from mentorctl.roster import Participants
@@ -31,12 +33,23 @@ NoteOpt = Annotated[str, typer.Option("--note", metavar="TEXT", help="Free text 
 app = command_group()
 
 
-def _load(programme: str) -> tuple[Programme, Participants]:
+def _load(programme: str, on: str | None) -> tuple[Programme, Participants, date]:
+    """The programme, its participants and the day an action takes effect (`--on`, else today)."""
     from mentorctl.programme import load_programme
     from mentorctl.roster import load_participants
 
     prog = load_programme(programme)
-    return prog, load_participants(prog)
+    participants = load_participants(prog)
+    return prog, participants, parse_day(on, "--on", prog)
+
+
+def _pause_or_resume(programme: str, mentee_id: str, mentor_id: str, note: str, on: str | None, *,
+                     resume: bool) -> None:
+    from mentorctl.relationships import pause_pair
+
+    prog, participants, day = _load(programme, on)
+    _done(pause_pair(prog, participants, mentee_id, mentor_id, on=day, resume=resume, note=note),
+          f"Resumed {mentee_id} – {mentor_id} on {day}" if resume else f"Paused {mentee_id} – {mentor_id} from {day}")
 
 
 def _done(life: Lifecycle, what: str) -> None:
@@ -68,8 +81,7 @@ def end(
     """
     from mentorctl.relationships import EndReason, end_pair
 
-    prog, participants = _load(programme)
-    day = parse_day(on, "--on", prog)
+    prog, participants, day = _load(programme, on)
     life = end_pair(prog, participants, mentee_id, mentor_id, EndReason(reason.value), on=day, note=note,
                     rematch=rematch)
     _done(life, f"Ended {mentee_id} – {mentor_id} on {day} ({reason.value})"
@@ -89,12 +101,7 @@ def pause(
     \b
     Example: mentorctl pause programmes/example E0012 M0003 --note "parental leave"
     """
-    from mentorctl.relationships import pause_pair
-
-    prog, participants = _load(programme)
-    day = parse_day(on, "--on", prog)
-    _done(pause_pair(prog, participants, mentee_id, mentor_id, on=day, note=note),
-          f"Paused {mentee_id} – {mentor_id} from {day}")
+    _pause_or_resume(programme, mentee_id, mentor_id, note, on, resume=False)
 
 
 @app.command()
@@ -110,12 +117,7 @@ def resume(
     \b
     Example: mentorctl resume programmes/example E0012 M0003
     """
-    from mentorctl.relationships import pause_pair
-
-    prog, participants = _load(programme)
-    day = parse_day(on, "--on", prog)
-    _done(pause_pair(prog, participants, mentee_id, mentor_id, on=day, resume=True, note=note),
-          f"Resumed {mentee_id} – {mentor_id} on {day}")
+    _pause_or_resume(programme, mentee_id, mentor_id, note, on, resume=True)
 
 
 @app.command()
@@ -134,8 +136,7 @@ def extend(
     """
     from mentorctl.relationships import extend_pair
 
-    prog, participants = _load(programme)
-    day = parse_day(on, "--on", prog)
+    prog, participants, day = _load(programme, on)
     last = parse_day(until, "--until", prog)
     _done(extend_pair(prog, participants, mentee_id, mentor_id, until=last, on=day, note=note),
           f"Extended {mentee_id} – {mentor_id} until {last}")
