@@ -474,3 +474,90 @@ def test_shortlist_in_a_running_programme_lists_only_who_match_would_match(progr
     new = {(r["mentee_id"], r["mentor_id"]) for r in read_csv(folder / "out" / "matches.csv")} - {
         ("E2", "M3"), ("E4", "M2"), ("E5", "M3")}
     assert new == {("E1", "M4"), ("E7", "M1")}
+
+
+# ------------------------------------------------------------------------ request mode in a running programme
+
+RUNNING_LOG = """date,action,mentee_id,mentor_id,reason,until,note
+2027-01-10,start,E2,M3,,,
+2027-01-10,start,E3,M1,,,
+2027-01-10,start,E1,M4,,,
+2027-02-01,end,E1,M4,not-a-fit,,
+2027-02-01,rematch,E1,,,,
+"""
+RUNNING_CHOICES = """Timestamp,Email,First choice,Second choice,Third choice
+2027-02-02 10:00,eve@example.org,M4,M1,M3
+2027-02-02 10:05,fay@example.org,M2,,
+2027-02-02 10:10,hal@example.org,M3,M2,
+2027-02-02 10:15,ida@example.org,M3,M4,
+"""
+RUNNING_ANSWERS = """Submitted,Mentor,Mentee,Answer
+2027-02-04 10:00,M3,E4,accept
+2027-02-04 11:00,M3,E5,accept
+2027-02-04 12:00,M3,E1,accept
+2027-02-04 13:00,M4,E5,accept
+"""
+CAPACITY = {"M1": 1, "M2": 1, "M3": 2, "M4": 1}
+
+
+def test_requests_in_a_running_programme_count_current_pairs_and_never_repeat_ended_ones(programme, run_cli,
+                                                                                         smtp_server):
+    folder = programme(mode="request", size=3, exposure=10, max_picks=3,
+                       choices={"path": "choices.csv", "mentee": "Email",
+                                "picks": ["First choice", "Second choice", "Third choice"], "submitted": "Timestamp"},
+                       answers={"path": "answers.csv", "mentor": "Mentor", "mentee": "Mentee", "answer": "Answer",
+                                "submitted": "Submitted"},
+                       requests={"send": "all", "max_pending_per_mentee": 3, "max_pending_per_mentor": 5,
+                                 "remind_after_days": 5, "expire_after_days": 10})
+    # current pairs E2 – M3 (M3 has one place left) and E3 – M1 (M1 full); E1 – M4 ended, E1 to be rematched;
+    # E4 and E5 are newcomers
+    (folder / "relationships.csv").write_text(RUNNING_LOG)
+    (folder / "choices.csv").write_text(RUNNING_CHOICES)
+
+    day1 = run_cli("requests", folder, "--send", "--now", "2027-02-03T09:00")
+    assert day1.exit_code == 0, day1.output
+    err = day1.stderr
+    assert ("choices.csv, row 2, column First choice: E1 and M4 were matched before and the relationship ended; "
+            "ended pairs never repeat; pick ignored") in err
+    assert "choices.csv, row 3, column First choice: E2 has a current mentor (M3, active or paused); pick ignored" in err
+    status = {(r["mentee_id"], r["mentor_id"]): r["status"] for r in read_csv(folder / "out" / "requests.csv")}
+    # the ended pair is never requested; M1's one place is held by E3 – M1, so E1's request to M1 closes unsent
+    assert status == {("E1", "M1"): "full", ("E1", "M3"): "pending", ("E4", "M3"): "pending",
+                      ("E4", "M2"): "pending", ("E5", "M3"): "pending", ("E5", "M4"): "pending"}
+    asked = sorted((m["To"].addresses[0].addr_spec, str(m["Subject"]).split(": ", 1)[1].split(" would")[0])
+                   for m in smtp_server.messages)
+    assert asked == [("ben@example.org", "Hal Four"), ("cy@example.org", "Eve One"), ("cy@example.org", "Hal Four"),
+                     ("cy@example.org", "Ida Five"), ("di@example.org", "Ida Five")]
+
+    # M3 accepts three mentees but has one place left beside E2; M4 (free again since E1 – M4 ended) accepts E5
+    (folder / "answers.csv").write_text(RUNNING_ANSWERS)
+    day2 = run_cli("requests", folder, "--send", "--now", "2027-02-05T09:00")
+    assert day2.exit_code == 0, day2.output
+    assert "answers.csv, row 3: M3 accepted E5 but is already at capacity (2)" in day2.stderr
+    assert "answers.csv, row 4: M3 accepted E1 but is already at capacity (2)" in day2.stderr
+    status = {(r["mentee_id"], r["mentor_id"]): r["status"] for r in read_csv(folder / "out" / "requests.csv")}
+    assert status == {("E1", "M1"): "full", ("E1", "M3"): "full", ("E4", "M3"): "accepted",
+                      ("E4", "M2"): "withdrawn", ("E5", "M3"): "full", ("E5", "M4"): "accepted"}
+    # matches.csv holds the current pairs and the accepted ones; nobody is over capacity counting both
+    rows = read_csv(folder / "out" / "matches.csv")
+    pairs = {(r["mentee_id"], r["mentor_id"]): r["matched_on"] for r in rows}
+    assert pairs == {("E2", "M3"): "2027-01-10", ("E3", "M1"): "2027-01-10", ("E4", "M3"): "2027-03-01",
+                     ("E5", "M4"): "2027-03-01"}
+    load: dict[str, int] = {}
+    for _, mentor in pairs:
+        load[mentor] = load.get(mentor, 0) + 1
+    assert all(load[m] <= CAPACITY[m] for m in load) and load["M3"] == 2
+    log = (folder / "relationships.csv").read_text().splitlines()
+    assert log[:6] == RUNNING_LOG.splitlines()       # the log only grows: the accepted pairs start
+    assert sorted(line for line in log[6:]) == ["2027-03-01,start,E4,M3,,,", "2027-03-01,start,E5,M4,,,"]
+
+    # E5 – M4 ends and E5 is to be rematched: E5's old pick of M4 is never requested again, M4 has room again
+    assert run_cli("end", folder, "E5", "M4", "--reason", "moved-or-left", "--on", "2027-03-20", "--rematch"
+                   ).exit_code == 0
+    before = len(smtp_server.messages)
+    later = run_cli("requests", folder, "--send", "--now", "2027-03-21T09:00")
+    assert later.exit_code == 0, later.output
+    assert not any(m["To"].addresses[0].addr_spec == "di@example.org" for m in smtp_server.messages[before:])
+    assert "Matched: 1 mentee(s)." in later.stdout          # E4 – M3 only: E5 – M4 ended
+    pairs = {(r["mentee_id"], r["mentor_id"]) for r in read_csv(folder / "out" / "matches.csv")}
+    assert pairs == {("E2", "M3"), ("E3", "M1"), ("E4", "M3")}

@@ -124,7 +124,7 @@ def requests(
     """
     from mentorctl.programme import load_programme
     from mentorctl.roster import load_participants
-    from mentorctl.selfmatch.requests import requests_lock, step_requests
+    from mentorctl.selfmatch.requests import requests_lock, save_requests, step_requests
 
     prog = load_programme(programme)
     moment = parse_now(now, prog)
@@ -140,7 +140,9 @@ def requests(
     with requests_lock(prog):
         step = step_requests(prog, participants, now=moment)
         outgoing = _request_outgoing(prog, participants, step, send=True, now=moment)  # render before saving
-        _save_requests(prog, step)
+        saved = save_requests(prog, participants, step)
+    for warning in saved.warnings:
+        err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
     _show_requests(step, preview=False)
     report = _deliver(prog, outgoing, mailer, True)
     if not report.ok:
@@ -159,34 +161,6 @@ def _request_outgoing(prog: Programme, participants: Participants, step: Request
     return outgoing
 
 
-def _save_requests(prog: Programme, step: RequestsStep) -> None:
-    """The state first (it is what counts), then the tables it explains."""
-    import pandas as pd
-
-    from mentorctl.files import guard_output, record_output, was_edited, write_csv
-    from mentorctl.selfmatch.requests import requests_frame, save_state
-    from mentorctl.selfmatch.shortlists import SHORTLISTS, read_shortlists
-
-    save_state(prog, step.state)
-    write_csv(requests_frame(step.state), prog.out_dir / "requests.csv")
-    if step.fresh is not None and len(step.fresh.entries):
-        old = read_shortlists(prog)
-        fresh_ids = set(step.fresh.entries["mentee_id"])
-        merged = step.fresh.entries if old is None else pd.concat(
-            [old[~old["mentee_id"].isin(fresh_ids)], step.fresh.entries], ignore_index=True)
-        merged = merged.sort_values(["mentee_id", "rank"], kind="stable").reset_index(drop=True)
-        write_csv(merged, prog.out_dir / SHORTLISTS)
-        record_output(prog.out_dir / SHORTLISTS)
-    matches = prog.out_dir / "matches.csv"
-    if matches.exists() and was_edited(matches):
-        err_console.print(f"Warning: {matches} was edited by hand, so it is left as it is; the accepted pairs are "
-                          f"in {prog.out_dir / 'requests.csv'} (status accepted).", markup=False, soft_wrap=True)
-        return
-    guard_output(matches, force=False)
-    write_csv(step.pairs, matches)
-    record_output(matches)
-
-
 def _show_requests(step: RequestsStep, *, preview: bool) -> None:
     from rich.table import Table
 
@@ -200,7 +174,7 @@ def _show_requests(step: RequestsStep, *, preview: bool) -> None:
     for status, count in counts.items():
         table.add_row(status, str(count))
     console.print(table)
-    matched = step.state.matched()
+    matched = step.matched()
     console.print(f"Matched: {len(matched)} mentee(s).", markup=False)
     if step.fresh is not None:
         console.print(f"Fresh shortlists for {len(step.advance.needs_shortlist)} mentee(s) whose requests all "

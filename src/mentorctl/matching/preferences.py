@@ -116,7 +116,7 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
     settings = programme.self_matching
     strict = settings is not None and settings.unknown_pick == "error"
     mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
-    kept_e, kept_j, history = _apply_plan(prep, plan)
+    kept_e, kept_j, history = apply_plan(prep, plan)
     valid, problems = valid_picks(prep, choices, shortlists, strict, history=history,
                                   kept={(int(a), int(b)) for a, b in zip(kept_e, kept_j, strict=True)})
     findings: list[Finding] = [*choices.findings, *problems]
@@ -182,7 +182,7 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
     return PicksOutcome(MatchResult(pairs, unmatched, summary), tuple(findings))
 
 
-def _apply_plan(prep: Any, plan: MatchPlan | None) -> tuple[np.ndarray, np.ndarray, set[tuple[int, int]]]:
+def apply_plan(prep: Any, plan: MatchPlan | None) -> tuple[np.ndarray, np.ndarray, set[tuple[int, int]]]:
     """A running programme: the kept pairs (indices), the ended pairs never to repeat, and the people done
     marked as not eligible (with the reason)."""
     empty = np.zeros(0, np.int64)

@@ -20,6 +20,12 @@ answers, the capacities, the settings and "now"; one run of `mentorctl requests`
 5. lists mentees whose requests have all closed without a match: they get a fresh shortlist without those
    mentors (once per batch of closed requests).
 
+In a running programme (relationships.is_running) `step_requests` reads the relationships log as `match`
+does (`Running`): a current pair holds its mentor's place and its mentee's, a pair that ended is never
+requested again (nor does an accepted request whose relationship ended hold a place or count as a match),
+and people who ended without --rematch ask nobody; `save_requests` writes the current pairs with the
+accepted ones into matches.csv and appends a `start` row to the log for each accepted pair.
+
 Messages are derived from the state (`request_messages`), each under its own ledger key, so each is sent
 exactly once even when a run is interrupted between saving the state and sending.
 """
@@ -27,7 +33,7 @@ exactly once even when a run is interrupted between saving the state and sending
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -38,6 +44,7 @@ from mentorctl.errors import Finding, Location, LockedError, MentorctlError
 if TYPE_CHECKING:
     from mentorctl.mail import OutgoingMessage
     from mentorctl.programme import Programme, RequestSettings
+    from mentorctl.relationships import MatchPlan
     from mentorctl.roster import Participants
     from mentorctl.selfmatch.exports import Answer, Pick
 
@@ -152,6 +159,38 @@ def requests_lock(programme: Programme) -> Iterator[None]:
 # ------------------------------------------------------------------------------------------------ advance
 
 @dataclass(frozen=True)
+class Running:
+    """A running programme as request mode counts it: places held by current pairs that no accepted request
+    holds already (per mentor, per mentee), and the accepted pairs whose relationship has ended since (they
+    hold no place and match nobody)."""
+
+    held_by_mentor: Mapping[str, int] = field(default_factory=dict)
+    held_by_mentee: Mapping[str, int] = field(default_factory=dict)
+    ended: frozenset[tuple[str, str]] = frozenset()
+
+
+def running_places(state: RequestState, plan: MatchPlan | None) -> Running:
+    """`Running` for this state and match plan (relationships.match_plan; None: not a running programme). An
+    accepted pair that is also a current pair of the log holds its places once."""
+    if plan is None:
+        return Running()
+    accepted = {(r.mentee, r.mentor) for r in state.requests if r.status == "accepted"}
+    by_mentor: dict[str, int] = {}
+    by_mentee: dict[str, int] = {}
+    for mentee, mentor in plan.kept:
+        if (mentee, mentor) not in accepted:
+            by_mentor[mentor] = by_mentor.get(mentor, 0) + 1
+            by_mentee[mentee] = by_mentee.get(mentee, 0) + 1
+    return Running(by_mentor, by_mentee, frozenset(accepted & set(plan.history)))
+
+
+def matched_pairs(state: RequestState, running: Running) -> dict[str, list[str]]:
+    """The mentors of each mentee matched by an accepted request whose relationship has not ended."""
+    return {mentee: kept for mentee, mentors in state.matched().items()
+            if (kept := [m for m in mentors if (mentee, m) not in running.ended])}
+
+
+@dataclass(frozen=True)
 class Advance:
     """The new state, what happened (one line each), problems with answers (by row), and the mentees who need
     a fresh shortlist."""
@@ -178,10 +217,11 @@ def answer_key(answer: Answer) -> str:
 
 def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Answer], capacity: dict[str, int],
             settings: RequestSettings, now: datetime, answers_source: str = "answers",
-            demand: dict[str, int] | None = None) -> Advance:
+            demand: dict[str, int] | None = None, running: Running | None = None) -> Advance:
     """One step of the request process (see the module docs). Pure: returns a new state. `demand`: mentors
     each mentee wants (default 1): requests go on until that many have accepted; only then are the mentee's
-    other requests withdrawn."""
+    other requests withdrawn. `running`: places held by a running programme's current pairs (they count
+    against capacity and demand) and accepted pairs that ended since (they count for neither)."""
     from mentorctl.programme import SendOrder
 
     stamp = _iso(now)
@@ -190,13 +230,15 @@ def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Ans
     events: list[str] = []
     findings: list[Finding] = []
     seen = list(state.answers_seen)
-    accepted: dict[str, int] = {}
-    for r in requests.values():
-        if r.status == "accepted":
-            accepted[r.mentee] = accepted.get(r.mentee, 0) + 1
+    places = running or Running()
+    accepted: dict[str, int] = dict(places.held_by_mentee)
+    taken: dict[str, int] = dict(places.held_by_mentor)
+    for mentee, partners in matched_pairs(state, places).items():
+        accepted[mentee] = accepted.get(mentee, 0) + len(partners)
+        for mentor in partners:
+            taken[mentor] = taken.get(mentor, 0) + 1
     wants = demand or {}
     matched = {m for m, n in accepted.items() if n >= max(1, int(wants.get(m, 1)))}   # every mentor they want
-    taken = dict(state.taken())
     expire = timedelta(days=settings.expire_after_days)
 
     def close(key: str, status: str, when: str, note: str | None = None) -> None:
@@ -426,30 +468,38 @@ def requests_frame(state: RequestState) -> Any:
 @dataclass(frozen=True)
 class RequestsStep:
     """One `mentorctl requests` step, computed but not yet saved or sent: the advance, the state after it
-    (with fresh shortlists recorded), those shortlists, every warning, and the accepted pairs (matches.csv
-    columns plus `choice_rank`)."""
+    (with fresh shortlists recorded), those shortlists, every warning, the pairs for matches.csv (the
+    accepted ones, and in a running programme the current pairs too, with `matched_on`; matches.csv columns
+    plus `choice_rank`), the running programme's places and its lifecycle (None when not running)."""
 
     advance: Advance
     state: RequestState
     fresh: Any                     # ShortlistResult | None
     findings: tuple[Finding, ...]
     pairs: Any                     # pandas DataFrame
+    running: Running = field(default_factory=Running)
+    life: Any = None               # shortlists.RunningLife | None
+
+    def matched(self) -> dict[str, list[str]]:
+        """Mentees matched by an accepted request whose relationship has not ended, with their mentors."""
+        return matched_pairs(self.state, self.running)
 
 
 def step_requests(programme: Programme, participants: Participants, *, now: datetime) -> RequestsStep:
-    """Read the choices and answers, advance the saved state, and build fresh shortlists where needed."""
-    import numpy as np
+    """Read the choices and answers, advance the saved state, and build fresh shortlists where needed; in a
+    running programme as `match` reads it (see the module docs)."""
 
-    from mentorctl.matching.preferences import pairs_frame, valid_picks
+    from mentorctl.matching.preferences import apply_plan, valid_picks
     from mentorctl.matching.prepare import prepare
     from mentorctl.matching.shortlist import build_shortlists
     from mentorctl.programme import SelfMatchingMode
+    from mentorctl.relationships import match_plan
     from mentorctl.selfmatch.exports import ExportRead, read_answers, read_choices
     from mentorctl.selfmatch.shortlists import (
         accepted_outside,
         places_of,
         read_shortlists,
-        running_plan,
+        running_life,
         settings_of,
     )
 
@@ -460,28 +510,130 @@ def step_requests(programme: Programme, participants: Participants, *, now: date
                              location=Location(str(programme.path)))
     prep = prepare(programme, participants)
     state = load_state(programme)
+    life = running_life(programme, participants, now.date())
+    plan = match_plan(life.life) if life is not None else None
+    kept_e, kept_j, history = apply_plan(prep, plan)      # people who ended without --rematch: not eligible
+    running = running_places(state, plan)
     choices = ExportRead("(no choices yet)")
     if settings.choices is not None and programme.resolve(settings.choices.path.rsplit("#", 1)[0]).exists():
         choices = read_choices(programme, participants)
-    valid, problems = valid_picks(prep, choices, read_shortlists(programme), settings.unknown_pick == "error")
+    valid, problems = valid_picks(prep, choices, read_shortlists(programme), settings.unknown_pick == "error",
+                                  history=history, kept=set(zip(kept_e.tolist(), kept_j.tolist(), strict=True)))
     answers = read_answers(programme, participants)
     capacity = {str(m): int(c) if ok else 0
                 for m, c, ok in zip(prep.mentors["id"], prep.mentor_cap, prep.mentor_ok, strict=True)}
     demand = {str(e): int(c) for e, c, ok in zip(prep.mentees["id"], prep.mentee_cap, prep.mentee_ok, strict=True)
               if ok}
+    valid, served = _without_served(valid, running, demand, plan, choices.source)
     step = advance(state, picks=valid, answers=answers.answers, capacity=capacity, settings=settings.requests,
-                   now=now, answers_source=answers.source, demand=demand)
+                   now=now, answers_source=answers.source, demand=demand, running=running)
     new_state, fresh = step.state, None
+    running = running_places(new_state, plan)
     if step.needs_shortlist:   # in a running programme, as `shortlist` does (selfmatch/shortlists.py)
-        plan, _ = running_plan(programme, participants, now.date())
         fresh = build_shortlists(programme, participants, size=settings.size, exposure=settings.exposure,
                                  taken=places_of(accepted_outside(new_state, plan)), plan=plan, exclude=new_state.closed_pairs() | {
                                      (r.mentee, r.mentor) for r in new_state.requests if r.status == "accepted"},
                                  only=set(step.needs_shortlist), promised=new_state.open_per_mentor())
         new_state = record_shortlists(new_state, step.needs_shortlist, now)
-    accepted = [r for r in new_state.requests if r.status == "accepted"]
-    e = np.array([prep.mentee_index[r.mentee] for r in accepted], np.int64)
-    j = np.array([prep.mentor_index[r.mentor] for r in accepted], np.int64)
-    pairs = pairs_frame(prep, e, j, np.array([r.rank for r in accepted], np.int64))
-    findings = (*choices.findings, *problems, *answers.findings, *step.findings)
-    return RequestsStep(step, new_state, fresh, findings, pairs)
+    pairs = _pairs(programme, prep, new_state, plan, now)
+    log = tuple(Finding("warning", w) for w in (life.life.warnings if life is not None else ()))
+    findings = (*log, *choices.findings, *problems, *served, *answers.findings, *step.findings)
+    return RequestsStep(step, new_state, fresh, findings, pairs, running, life)
+
+
+def _without_served(picks: list[Pick], running: Running, demand: dict[str, int], plan: MatchPlan | None,
+                    source: str) -> tuple[list[Pick], list[Finding]]:
+    """The picks of mentees whose current pairs (in the relationships log) already give them every mentor they
+    want are ignored, each with a warning by row."""
+    if plan is None:
+        return picks, []
+    mentors: dict[str, list[str]] = {}
+    for mentee, mentor in plan.kept:
+        mentors.setdefault(mentee, []).append(mentor)
+    keep: list[Pick] = []
+    findings: list[Finding] = []
+    for pick in picks:
+        held = running.held_by_mentee.get(pick.chooser_id, 0)
+        if held and held >= max(1, demand.get(pick.chooser_id, 1)):
+            findings.append(Finding("warning", f"{pick.chooser_id} has a current mentor "
+                                               f"({', '.join(sorted(mentors[pick.chooser_id]))}, active or paused); "
+                                               "pick ignored", Location(source, pick.row, pick.column)))
+        else:
+            keep.append(pick)
+    return keep, findings
+
+
+def _pairs(programme: Programme, prep: Any, state: RequestState, plan: MatchPlan | None, now: datetime) -> Any:
+    """The pairs for matches.csv: the accepted requests; in a running programme also the current pairs of the
+    log (an accepted pair that ended is left out), with `matched_on` (a new pair starts today, or on
+    design.start_date if that is later, as `match` starts it)."""
+    import numpy as np
+    import pandas as pd
+
+    from mentorctl.matching.preferences import pairs_frame
+
+    accepted = {(r.mentee, r.mentor): r.rank for r in state.requests if r.status == "accepted"}
+    if plan is None:
+        keys = list(accepted)
+    else:
+        ended = set(plan.history)
+        keys = [k for k in plan.kept if k[0] in prep.mentee_index and k[1] in prep.mentor_index]
+        keys += [k for k in accepted if k not in set(plan.kept) and k not in ended]
+    e = np.array([prep.mentee_index[a] for a, _ in keys], np.int64)
+    j = np.array([prep.mentor_index[b] for _, b in keys], np.int64)
+    rank = pd.array([accepted.get(k) for k in keys], dtype="Int64")
+    frame = pairs_frame(prep, e, j, rank if plan is not None else rank.astype(np.int64))
+    if plan is not None:
+        first = max(now.date(), programme.design.start_date)
+        frame["matched_on"] = [(plan.start.get(k) or first).isoformat() for k in keys]
+    return frame
+
+
+@dataclass(frozen=True)
+class SavedRequests:
+    """What `save_requests` wrote, and why it left a file alone."""
+
+    paths: tuple[Any, ...]
+    warnings: tuple[str, ...]
+
+
+def save_requests(programme: Programme, participants: Participants, step: RequestsStep) -> SavedRequests:
+    """Save a step (`mentorctl requests --send`): the state first (it is what counts), then the tables it
+    explains — out/requests.csv, the fresh shortlists merged into out/shortlists.csv, out/matches.csv (unless
+    it was edited by hand) — and in a running programme the log's rows: the carried ones before matches.csv is
+    rewritten (so that pairs it alone knew outlive it), then a `start` row per newly accepted pair."""
+    import pandas as pd
+
+    from mentorctl.files import guard_output, record_output, was_edited, write_csv
+    from mentorctl.relationships import append_events, log_path, match_events
+    from mentorctl.selfmatch.shortlists import SHORTLISTS, read_shortlists
+
+    out = programme.out_dir
+    save_state(programme, step.state)
+    write_csv(requests_frame(step.state), out / "requests.csv")
+    paths: list[Any] = [state_path(programme), out / "requests.csv"]
+    if step.fresh is not None and len(step.fresh.entries):
+        old = read_shortlists(programme)
+        fresh_ids = set(step.fresh.entries["mentee_id"])
+        merged = step.fresh.entries if old is None else pd.concat(
+            [old[~old["mentee_id"].isin(fresh_ids)], step.fresh.entries], ignore_index=True)
+        merged = merged.sort_values(["mentee_id", "rank"], kind="stable").reset_index(drop=True)
+        write_csv(merged, out / SHORTLISTS)
+        record_output(out / SHORTLISTS)
+        paths.append(out / SHORTLISTS)
+    matches = out / "matches.csv"
+    if matches.exists() and was_edited(matches):
+        return SavedRequests(tuple(paths), (f"{matches} was edited by hand, so it is left as it is; the accepted "
+                                            f"pairs are in {out / 'requests.csv'} (status accepted)",))
+    if step.life is not None and step.life.carried:
+        append_events(programme, participants, step.life.carried, step.life.life.state.today)
+    guard_output(matches, force=False)
+    write_csv(step.pairs, matches)
+    record_output(matches)
+    paths.append(matches)
+    if step.life is not None:
+        day = step.life.life.state.today
+        append_events(programme, participants, match_events(step.life.life, step.pairs, (), day), day,
+                      matches=step.pairs)
+        paths.append(log_path(programme))
+    return SavedRequests(tuple(paths), ())

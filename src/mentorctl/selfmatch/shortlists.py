@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mentorctl.mail import OutgoingMessage
     from mentorctl.matching.shortlist import ShortlistResult
     from mentorctl.programme import Programme, SelfMatching
-    from mentorctl.relationships import MatchPlan
+    from mentorctl.relationships import Event, Lifecycle, MatchPlan
     from mentorctl.roster import Participants
 
 SHORTLIST_KIND = "shortlist"
@@ -80,20 +80,36 @@ def running_plan(programme: Programme, participants: Participants, day: date
                  ) -> tuple[MatchPlan | None, tuple[str, ...]]:
     """In a running programme (relationships.is_running) the plan `match` would start from on `day` (read as
     cli/match_cmd.py reads it, nothing written) and the log's warnings; else (None, ())."""
+    from mentorctl.relationships import match_plan
+
+    running = running_life(programme, participants, day)
+    return (None, ()) if running is None else (match_plan(running.life), running.life.warnings)
+
+
+@dataclass(frozen=True)
+class RunningLife:
+    """A running programme's lifecycle on a day, with the rows a match would log first (`carried`: starts of
+    pairs known only from matches.csv, the waitlist carried from unmatched.csv), not yet written."""
+
+    life: Lifecycle
+    carried: tuple[Event, ...]
+
+
+def running_life(programme: Programme, participants: Participants, day: date) -> RunningLife | None:
+    """The lifecycle `match` reads on `day` in a running programme (relationships.is_running), else None."""
     from mentorctl.relationships import (
         carried_waitlist,
         frozen_starts,
         is_running,
         load_lifecycle,
-        match_plan,
         with_events,
     )
 
     if not is_running(programme):
-        return None, ()
+        return None
     life = load_lifecycle(programme, participants, day)
-    life = with_events(life, [*frozen_starts(life), *carried_waitlist(life, programme.out_dir / "unmatched.csv")])
-    return match_plan(life), life.warnings
+    carried = (*frozen_starts(life), *carried_waitlist(life, programme.out_dir / "unmatched.csv"))
+    return RunningLife(with_events(life, carried), carried)
 
 
 def accepted_outside(state: Any, plan: MatchPlan | None) -> list[tuple[str, str]]:
