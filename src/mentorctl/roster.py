@@ -70,10 +70,16 @@ class Roster:
     source: str
     frame: pd.DataFrame
     types: dict[str, FieldType] = field(default_factory=dict)
+    headings: dict[str, str] = field(default_factory=dict)
+    """Each field's heading(s) in the source file, for messages."""
 
     @property
     def fields(self) -> list[str]:
         return [c for c in self.frame.columns if not str(c).startswith("_")]
+
+    def cell(self, row: int, name: str) -> Location:
+        """Where field `name` of the person on source row `row` is (the file, the row, the column heading)."""
+        return Location(self.source, row, self.headings.get(name, name))
 
     def row_of(self, index: int) -> int:
         return int(self.frame[ROW_COLUMN].iloc[index])
@@ -305,8 +311,10 @@ def _split_roles(programme: Programme, everyone: Roster, role_column: str, out: 
                     f"({', '.join(sorted(roles.get('mentee', [])))}); this person is left out "
                     "(set `rosters.roles`)", everyone.source, row_at(frame, index),
                     role_column)
-    mentors = Roster("mentor", everyone.source, frame[is_mentor].reset_index(drop=True), everyone.types)
-    mentees = Roster("mentee", everyone.source, frame[is_mentee].reset_index(drop=True), everyone.types)
+    mentors = Roster("mentor", everyone.source, frame[is_mentor].reset_index(drop=True), everyone.types,
+                     everyone.headings)
+    mentees = Roster("mentee", everyone.source, frame[is_mentee].reset_index(drop=True), everyone.types,
+                     everyone.headings)
     for roster in (mentors, mentees):
         if len(roster) == 0:
             out.error(f"no {roster.role}s: no row has a {roster.role} value in column "
@@ -652,7 +660,7 @@ def _read_roster(programme: Programme, spec: str, role: str, out: FindingCollect
     _add_ranks(settings, frame, heading_of, spec, out, types, reported)
     _check_ids(frame, spec, heading_of, out)
     _check_emails(frame, spec, heading_of, out, require_email)
-    return Roster(role, spec, frame, types)
+    return Roster(role, spec, frame, types, heading_of)
 
 
 def _is_list(settings: Any, name: str, listed: set[str]) -> bool:

@@ -96,6 +96,24 @@ def test_shortlist_send_delivers_each_email_once(programme, run_cli, smtp_server
     assert "5 already sent earlier" in again.stdout
 
 
+def test_shortlist_warns_by_roster_row_about_missing_and_invalid_addresses(programme, run_cli, smtp_server):
+    folder = programme()
+    mentees = folder / "mentees.csv"
+    mentees.write_text(mentees.read_text().replace("eve@example.org", "eve@example").replace("gus@example.org", ""))
+    result = run_cli("shortlist", folder)
+    assert result.exit_code == 0, result.output
+    err = result.stderr
+    assert ("Warning: mentees.csv, row 2, column email: E1: 'eve@example' is not an email address; shortlist "
+            "written, no email") in err
+    assert "Warning: mentees.csv, row 4, column email: E3: no email address; shortlist written, no email" in err
+    listed = {r["mentee_id"] for r in read_csv(folder / "out" / "shortlists.csv")}
+    assert {"E1", "E3"} <= listed                                       # still shortlisted
+    assert sorted(p.name.split("-shortlist-")[0] for p in (folder / "out" / "outbox").glob("*-shortlist-*.eml")
+                  ) == ["E2", "E4", "E5"]
+    assert "2 shortlist(s) not emailed (no valid address: E1, E3)" in result.stdout
+    assert smtp_server.messages == []
+
+
 CHOICES = """Timestamp,Email,First choice,Second choice,Third choice
 2027-02-01 09:00,eve@example.org,M1,M3,
 2027-02-01 09:05,FAY@example.org,Ada Mentor,M3,

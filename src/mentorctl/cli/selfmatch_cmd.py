@@ -87,8 +87,7 @@ def shortlist(
     if len(result.missing):
         err_console.print(f"Warning: {len(result.missing)} mentee(s) have no shortlist; reasons in "
                           f"{paths['missing']}", markup=False, soft_wrap=True)
-    for person in messages.without_email:
-        err_console.print(f"Warning: {person} has no email address; shortlist written, no email.", markup=False)
+    print_findings(u.finding() for u in messages.unsent)
     console.print(f"Wrote {paths['shortlists']}, {paths['xlsx'].name}, {paths['missing'].name}, "
                   f"{paths['summary'].name}", markup=False, soft_wrap=True)
     if send and inputs.taken is not None:  # request mode: the state notes who was shortlisted when (for the funnel)
@@ -98,6 +97,9 @@ def shortlist(
             ids = sorted(set(result.entries["mentee_id"]))
             save_state(prog, record_shortlists(load_state(prog), ids, moment))
     report = _deliver(prog, messages.outgoing, mailer, send)
+    if messages.unsent:
+        console.print(f"{len(messages.unsent)} shortlist(s) not emailed (no valid address: "
+                      f"{', '.join(u.mentee_id for u in messages.unsent)}).", markup=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(ExitCode.PARTIAL_FAILURE)
 

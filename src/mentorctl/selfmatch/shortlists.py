@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mentorctl.errors import Finding, Location
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -168,9 +170,29 @@ def shortlist_hash(mentee_id: str, mentor_ids: list[str]) -> str:
 
 
 @dataclass(frozen=True)
+class Unsent:
+    """A mentee whose shortlist is written but not emailed: no address, or one that is not an email address
+    (`roster.is_email`), at `where` (the roster file, row and email column)."""
+
+    mentee_id: str
+    address: str | None
+    where: Location
+
+    def finding(self) -> Finding:
+        what = "no email address" if not self.address else f"'{self.address}' is not an email address"
+        return Finding("warning", f"{self.mentee_id}: {what}; shortlist written, no email", self.where)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mentee_id": self.mentee_id, "address": self.address, "where": str(self.where),
+                "reason": "no email address" if not self.address else "not an email address"}
+
+
+@dataclass(frozen=True)
 class ShortlistMessages:
+    """The emails, and the mentees left without one (`Unsent`)."""
+
     outgoing: list[OutgoingMessage]
-    without_email: list[str]
+    unsent: list[Unsent]
 
 
 def shortlist_messages(programme: Programme, participants: Participants, entries: pd.DataFrame,
@@ -179,7 +201,7 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
     """One email per mentee of `entries` (rendered before anything is sent: a template error stops here)."""
     from mentorctl.mail import FILE_HEADER, OutgoingMessage, build_message, format_address
     from mentorctl.packs import choose_template, public_profile
-    from mentorctl.roster import records
+    from mentorctl.roster import ROW_COLUMN, is_email, records
     from mentorctl.templating import make_environment, render_message
 
     settings = settings_of(programme)
@@ -192,7 +214,8 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
     deadline = (stamp.astimezone(programme.tz) + timedelta(days=settings.deadline_days)).date() \
         if settings.deadline_days else None
     coordinator = programme.programme.coordinator
-    outgoing, without = [], []
+    outgoing: list[OutgoingMessage] = []
+    unsent: list[Unsent] = []
     for mentee_id, group in entries.groupby("mentee_id", sort=True):
         mentee_id = str(mentee_id)
         me = public_profile(mentees[mentee_id], programme)
@@ -217,8 +240,10 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
         }
         message = render_message(env, template, context)
         email = me.get("email")
-        if not email:
-            without.append(mentee_id)
+        if not email or not is_email(email):
+            assert participants.mentees is not None
+            unsent.append(Unsent(mentee_id, str(email) if email else None,
+                                 participants.mentees.cell(int(mentees[mentee_id][ROW_COLUMN]), "email")))
             continue
         ids = [c["id"] for c in cards]
         digest = shortlist_hash(mentee_id, ids)
@@ -228,7 +253,7 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
                             headers={FILE_HEADER: f"{_stem(mentee_id)}-shortlist-{digest[:6]}.eml"})
         outgoing.append(OutgoingMessage(key=f"{SHORTLIST_KIND}:{mentee_id}:{digest}", kind=SHORTLIST_KIND,
                                         recipient_id=f"mentee:{mentee_id}", message=msg, content_hash=digest))
-    return ShortlistMessages(outgoing, without)
+    return ShortlistMessages(outgoing, unsent)
 
 
 def profile_lines(profile: dict[str, Any], programme: Programme) -> list[dict[str, str]]:
