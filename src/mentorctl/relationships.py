@@ -615,7 +615,9 @@ def _safe(text: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ actions
 
-def _find_pair(life: Lifecycle, mentee: str, mentor: str) -> Relationship:
+def find_pair(life: Lifecycle, mentee: str, mentor: str) -> Relationship:
+    """The relationship of these two people (ids in any case; peers in either order), as of the lifecycle's
+    day or, if it starts later, as planned; RelationshipError naming their current pairs when there is none."""
     peer = life.programme.is_peer
     mentee_id = life.ids.mentee(mentee)
     mentor_id = life.ids.mentee(mentor) if peer else life.ids.mentor(mentor)
@@ -634,7 +636,7 @@ def end_pair(programme: Programme, participants: Participants, mentee: str, ment
              on: date, note: str = "", rematch: bool = False) -> Lifecycle:
     """End a pair on `on` (appending `end`, and `rematch` for the mentee — both peers — when asked)."""
     life = load_lifecycle(programme, participants, on)
-    pair = _find_pair(life, mentee, mentor)
+    pair = find_pair(life, mentee, mentor)
     rows = [Event(on, Action.END, pair.mentee_id, pair.mentor_id, reason.value, None, note)]
     if rematch:
         rows.append(Event(on, Action.REMATCH, pair.mentee_id, pair.mentor_id if programme.is_peer else ""))
@@ -670,7 +672,7 @@ def _drop_from_matches(programme: Programme, key: tuple[str, str]) -> None:
 def pause_pair(programme: Programme, participants: Participants, mentee: str, mentor: str, *, on: date,
                resume: bool = False, note: str = "") -> Lifecycle:
     life = load_lifecycle(programme, participants, on)
-    pair = _find_pair(life, mentee, mentor)
+    pair = find_pair(life, mentee, mentor)
     action = Action.RESUME if resume else Action.PAUSE
     row = Event(on, action, pair.mentee_id, pair.mentor_id, "", None, note)
     return append_events(programme, participants, [*frozen_starts(life), row], on)
@@ -679,7 +681,7 @@ def pause_pair(programme: Programme, participants: Participants, mentee: str, me
 def extend_pair(programme: Programme, participants: Participants, mentee: str, mentor: str, *, until: date,
                 on: date, note: str = "") -> Lifecycle:
     life = load_lifecycle(programme, participants, on)
-    pair = _find_pair(life, mentee, mentor)
+    pair = find_pair(life, mentee, mentor)
     row = Event(on, Action.EXTEND, pair.mentee_id, pair.mentor_id, "", until, note)
     return append_events(programme, participants, [*frozen_starts(life), row], on)
 

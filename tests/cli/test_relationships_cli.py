@@ -31,6 +31,30 @@ def test_end_with_rematch_then_pause_resume_extend(programme, run_cli):
     assert run_cli("validate", programme).exit_code == 0
 
 
+def test_json_prints_the_pair_after_each_action(programme, run_cli):
+    import json
+
+    ended = run_cli("end", programme, "e1", "m1", "--reason", "not-a-fit", "--on", "2027-04-01", "--rematch",
+                    "--json")
+    assert ended.exit_code == 0, ended.output
+    data = json.loads(ended.stdout)                                   # stdout is the JSON document alone
+    assert data["action"] == "end" and data["rematch"] is True and data["warnings"] == []
+    assert data["relationship"] == {"mentee_id": "E1", "mentor_id": "M1", "start": "2027-03-01",
+                                    "planned_end": data["relationship"]["planned_end"], "status": "ended",
+                                    "ended_on": "2027-04-01", "end_reason": "not-a-fit", "paused_on": None,
+                                    "note": ""}
+    assert data["log"].endswith("relationships.csv")
+    assert "Ended e1 – m1 on 2027-04-01 (not-a-fit)" in ended.stderr    # the message moves to stderr
+    paused = json.loads(run_cli("pause", programme, "E2", "M2", "--on", "2027-04-02", "--json").stdout)
+    assert (paused["action"], paused["relationship"]["status"], paused["relationship"]["paused_on"]) == (
+        "pause", "paused", "2027-04-02")
+    resumed = json.loads(run_cli("resume", programme, "E2", "M2", "--on", "2027-04-09", "--json").stdout)
+    assert (resumed["action"], resumed["relationship"]["status"]) == ("resume", "active")
+    extended = json.loads(run_cli("extend", programme, "E2", "M2", "--until", "2027-10-01", "--on", "2027-04-10",
+                                  "--json").stdout)
+    assert (extended["action"], extended["relationship"]["planned_end"]) == ("extend", "2027-10-01")
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("end", "E1", "M2", "--reason", "completed", "--on", "2027-04-01"),
      "Error: there is no relationship between mentee E1 and mentor M2"),

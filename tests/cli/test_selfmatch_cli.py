@@ -112,6 +112,23 @@ def test_shortlist_warns_by_roster_row_about_missing_and_invalid_addresses(progr
                   ) == ["E2", "E4", "E5"]
     assert "2 shortlist(s) not emailed (no valid address: E1, E3)" in result.stdout
     assert smtp_server.messages == []
+    # --json: one document on stdout (the lines above go to stderr), the unsent mentees listed with their row
+    as_json = run_cli("shortlist", folder, "--json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert "Shortlisted 5 of 6 mentees" in as_json.stderr and "not emailed" in as_json.stderr
+    assert data["summary"]["shortlisted"] == 5 and data["summary"]["proven"] is True
+    rows = read_csv(folder / "out" / "shortlists.csv")
+    assert [(e["mentee_id"], e["rank"], e["mentor_id"]) for e in data["shortlists"]] == [
+        (r["mentee_id"], int(r["rank"]), r["mentor_id"]) for r in rows]
+    assert [(m["participant_id"], m["reason"]) for m in data["without_shortlist"]] == [("E6", "no eligible mentor")]
+    assert data["not_emailed"] == [
+        {"mentee_id": "E1", "address": "eve@example", "reason": "not an email address", "file": "mentees.csv",
+         "row": 2, "column": "email"},
+        {"mentee_id": "E3", "address": None, "reason": "no email address", "file": "mentees.csv", "row": 4,
+         "column": "email"}]
+    assert data["delivery"]["preview"] is True and len(data["delivery"]["sent"]) == 3
+    assert data["files"]["shortlists"].endswith("shortlists.csv")
 
 
 CHOICES = """Timestamp,Email,First choice,Second choice,Third choice
@@ -355,6 +372,14 @@ def test_requests_preview_saves_nothing(programme, run_cli, smtp_server):
     assert result.exit_code == 0, result.output
     assert "Would: request from E1 sent to M1 (choice 1)" in result.stdout
     assert not (folder / ".mentorctl" / "requests.json").exists()
+    as_json = run_cli("requests", folder, "--now", "2027-02-02T09:00", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data["preview"] is True and data["files"] == [] and "Would: request from E1" in as_json.stderr
+    assert "request from E1 sent to M1 (choice 1)" in data["events"]
+    assert data["counts"]["pending"] == 7 and len(data["requests"]) == 7 and data["matched"] == {}
+    assert {(r["id"], r["status"]) for r in data["requests"]} >= {("E1:M1", "pending"), ("E2:M4", "pending")}
+    assert len(data["delivery"]["sent"]) == 7
     assert len(list((folder / "out" / "outbox").glob("request-*.eml"))) == 7
     assert smtp_server.messages == []
 
@@ -549,10 +574,16 @@ def test_requests_in_a_running_programme_count_current_pairs_and_never_repeat_en
 
     # M3 accepts three mentees but has one place left beside E2; M4 (free again since E1 – M4 ended) accepts E5
     (folder / "answers.csv").write_text(RUNNING_ANSWERS)
-    day2 = run_cli("requests", folder, "--send", "--now", "2027-02-05T09:00")
+    day2 = run_cli("requests", folder, "--send", "--now", "2027-02-05T09:00", "--json")
     assert day2.exit_code == 0, day2.output
     assert "answers.csv, row 3: M3 accepted E5 but is already at capacity (2)" in day2.stderr
     assert "answers.csv, row 4: M3 accepted E1 but is already at capacity (2)" in day2.stderr
+    data = json.loads(day2.stdout)
+    assert data["preview"] is False and data["matched"] == {"E4": ["M3"], "E5": ["M4"]}
+    assert {"level": "warning", "message": "M3 accepted E5 but is already at capacity (2); not matched, the mentor "
+            "is told", "file": "answers.csv", "row": 3, "column": None, "line": None} in data["warnings"]
+    assert any(f.endswith("relationships.csv") for f in data["files"])
+    assert len(data["delivery"]["sent"]) == len(smtp_server.messages) - 5
     status = {(r["mentee_id"], r["mentor_id"]): r["status"] for r in read_csv(folder / "out" / "requests.csv")}
     assert status == {("E1", "M1"): "full", ("E1", "M3"): "full", ("E4", "M3"): "accepted",
                       ("E4", "M2"): "withdrawn", ("E5", "M3"): "full", ("E5", "M4"): "accepted"}

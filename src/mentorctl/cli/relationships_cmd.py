@@ -1,4 +1,7 @@
-"""`mentorctl end`, `pause`, `resume` and `extend`: what happens to a pair, appended to relationships.csv."""
+"""`mentorctl end`, `pause`, `resume` and `extend`: what happens to a pair, appended to relationships.csv.
+
+With --json each prints one JSON document on stdout: the action, the pair as it stands after it (start,
+planned end, status, end date and reason, pause), the log file and the log's warnings."""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mentorctl.cli.console import console, err_console
-from mentorctl.cli.options import OnOpt, ProgrammeArg, command_group, parse_day
+from mentorctl.cli.console import as_data, console, err_console, print_json
+from mentorctl.cli.options import JsonOpt, OnOpt, ProgrammeArg, command_group, parse_day
 
 if TYPE_CHECKING:
     from datetime import date
@@ -44,20 +47,27 @@ def _load(programme: str, on: str | None) -> tuple[Programme, Participants, date
 
 
 def _pause_or_resume(programme: str, mentee_id: str, mentor_id: str, note: str, on: str | None, *,
-                     resume: bool) -> None:
+                     resume: bool, as_json: bool) -> None:
     from mentorctl.relationships import pause_pair
 
     prog, participants, day = _load(programme, on)
-    _done(pause_pair(prog, participants, mentee_id, mentor_id, on=day, resume=resume, note=note),
-          f"Resumed {mentee_id} – {mentor_id} on {day}" if resume else f"Paused {mentee_id} – {mentor_id} from {day}")
+    life = pause_pair(prog, participants, mentee_id, mentor_id, on=day, resume=resume, note=note)
+    _done(life, f"Resumed {mentee_id} – {mentor_id} on {day}" if resume else f"Paused {mentee_id} – {mentor_id} "
+          f"from {day}", action="resume" if resume else "pause", pair=(mentee_id, mentor_id), as_json=as_json)
 
 
-def _done(life: Lifecycle, what: str) -> None:
-    from mentorctl.relationships import log_path
+def _done(life: Lifecycle, what: str, *, action: str, pair: tuple[str, str], as_json: bool, **extra: object
+          ) -> None:
+    """Say what was recorded (on stderr with --json, which prints the pair after the action on stdout)."""
+    from mentorctl.relationships import find_pair, log_path
 
-    console.print(f"{what}; recorded in {log_path(life.programme).name}.", markup=False, soft_wrap=True)
+    out = err_console if as_json else console
+    out.print(f"{what}; recorded in {log_path(life.programme).name}.", markup=False, soft_wrap=True)
     for warning in life.warnings:
         err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
+    if as_json:
+        print_json({"action": action, **extra, "relationship": as_data(find_pair(life, *pair)),
+                    "log": str(log_path(life.programme)), "warnings": list(life.warnings)})
 
 
 @app.command()
@@ -70,6 +80,7 @@ def end(
     on: OnOpt = None,
     rematch: Annotated[bool, typer.Option("--rematch", help="Match the mentee again at the next "
                                           "`mentorctl match` (peers: both).")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """End a relationship: append an `end` row (and a `rematch` row with --rematch) to relationships.csv.
 
@@ -85,7 +96,8 @@ def end(
     life = end_pair(prog, participants, mentee_id, mentor_id, EndReason(reason.value), on=day, note=note,
                     rematch=rematch)
     _done(life, f"Ended {mentee_id} – {mentor_id} on {day} ({reason.value})"
-          + ("; the mentee will be rematched" if rematch else ""))
+          + ("; the mentee will be rematched" if rematch else ""), action="end", pair=(mentee_id, mentor_id),
+          as_json=as_json, rematch=rematch)
 
 
 @app.command()
@@ -95,13 +107,14 @@ def pause(
     mentor_id: MentorArg,
     note: NoteOpt = "",
     on: OnOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Pause a relationship (no check-in reminders while paused); `mentorctl resume` ends the break.
 
     \b
     Example: mentorctl pause programmes/example E0012 M0003 --note "parental leave"
     """
-    _pause_or_resume(programme, mentee_id, mentor_id, note, on, resume=False)
+    _pause_or_resume(programme, mentee_id, mentor_id, note, on, resume=False, as_json=as_json)
 
 
 @app.command()
@@ -111,13 +124,14 @@ def resume(
     mentor_id: MentorArg,
     note: NoteOpt = "",
     on: OnOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Resume a paused relationship.
 
     \b
     Example: mentorctl resume programmes/example E0012 M0003
     """
-    _pause_or_resume(programme, mentee_id, mentor_id, note, on, resume=True)
+    _pause_or_resume(programme, mentee_id, mentor_id, note, on, resume=True, as_json=as_json)
 
 
 @app.command()
@@ -128,6 +142,7 @@ def extend(
     until: Annotated[str, typer.Option("--until", metavar="DATE", help="The new planned end, YYYY-MM-DD.")],
     note: NoteOpt = "",
     on: OnOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Extend a relationship beyond its planned end ("ending soon" notices follow the new date).
 
@@ -139,4 +154,5 @@ def extend(
     prog, participants, day = _load(programme, on)
     last = parse_day(until, "--until", prog)
     _done(extend_pair(prog, participants, mentee_id, mentor_id, until=last, on=day, note=note),
-          f"Extended {mentee_id} – {mentor_id} until {last}")
+          f"Extended {mentee_id} – {mentor_id} until {last}", action="extend", pair=(mentee_id, mentor_id),
+          as_json=as_json)

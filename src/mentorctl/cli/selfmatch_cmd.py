@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mentorctl.cli.console import console, err_console, print_findings
+from mentorctl.cli.console import as_data, console, err_console, print_findings, print_json
 from mentorctl.cli.options import (
+    JsonOpt,
     NowOpt,
     ProgrammeArg,
     SendOpt,
@@ -21,6 +22,8 @@ from mentorctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    from rich.console import Console
 
     from mentorctl.mail import DeliveryReport, Mailer, OutgoingMessage
     from mentorctl.programme import Programme
@@ -40,6 +43,7 @@ def shortlist(
                                                    "else 2).")] = None,
     now: NowOpt = None,
     send: SendOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Give every mentee a balanced shortlist of mentors to choose from, and email it to them.
 
@@ -51,6 +55,8 @@ def shortlist(
     In a running programme (relationships.csv exists, packs went out, or rolling intake) only the mentees
     `match` would match get a shortlist (newcomers, the waitlist, people marked for rematching), a mentor's
     room is their capacity minus their current pairs, and a pair that ended is never offered; --now gives the day.
+    With --json: the summary, every shortlist entry, who has none and why, who was not emailed, the files
+    written and what happened to each email.
 
     \b
     Example: mentorctl shortlist programmes/example --size 5
@@ -79,29 +85,41 @@ def shortlist(
                               taken=inputs.taken, exclude=inputs.exclude, only=inputs.only, plan=inputs.plan)
     messages = shortlist_messages(prog, participants, result.entries, result.terms, sending=send, now=moment)
     paths = write_shortlist_outputs(result, prog.out_dir)
+    out = err_console if as_json else console   # with --json, stdout carries the JSON only
     s = result.summary
-    console.print(f"Shortlisted {s.shortlisted} of {s.mentees} mentees: {s.entries} entries (up to {s.size} each), "
-                  f"{s.mentors_shown} mentors shown, at most {s.max_per_mentor} times each (exposure {s.exposure:g}).",
-                  markup=False, soft_wrap=True)
-    console.print(f"Total score {s.total_score:g}; {s.optimality}.", markup=False, soft_wrap=True)
+    out.print(f"Shortlisted {s.shortlisted} of {s.mentees} mentees: {s.entries} entries (up to {s.size} each), "
+              f"{s.mentors_shown} mentors shown, at most {s.max_per_mentor} times each (exposure {s.exposure:g}).",
+              markup=False, soft_wrap=True)
+    out.print(f"Total score {s.total_score:g}; {s.optimality}.", markup=False, soft_wrap=True)
     if len(result.missing):
         err_console.print(f"Warning: {len(result.missing)} mentee(s) have no shortlist; reasons in "
                           f"{paths['missing']}", markup=False, soft_wrap=True)
     print_findings(u.finding() for u in messages.unsent)
-    console.print(f"Wrote {paths['shortlists']}, {paths['xlsx'].name}, {paths['missing'].name}, "
-                  f"{paths['summary'].name}", markup=False, soft_wrap=True)
+    out.print(f"Wrote {paths['shortlists']}, {paths['xlsx'].name}, {paths['missing'].name}, "
+              f"{paths['summary'].name}", markup=False, soft_wrap=True)
     if send and inputs.taken is not None:  # request mode: the state notes who was shortlisted when (for the funnel)
         from mentorctl.selfmatch.requests import load_state, record_shortlists, requests_lock, save_state
 
         with requests_lock(prog):
             ids = sorted(set(result.entries["mentee_id"]))
             save_state(prog, record_shortlists(load_state(prog), ids, moment))
-    report = _deliver(prog, messages.outgoing, mailer, send)
+    report = _deliver(prog, messages.outgoing, mailer, send, out)
     if messages.unsent:
-        console.print(f"{len(messages.unsent)} shortlist(s) not emailed (no valid address: "
-                      f"{', '.join(u.mentee_id for u in messages.unsent)}).", markup=False, soft_wrap=True)
+        out.print(f"{len(messages.unsent)} shortlist(s) not emailed (no valid address: "
+                  f"{', '.join(u.mentee_id for u in messages.unsent)}).", markup=False, soft_wrap=True)
+    if as_json:
+        print_json({"summary": as_data(s), "shortlists": _records(result.entries),
+                    "without_shortlist": _records(result.missing), "not_emailed": [as_data(u) for u in messages.unsent],
+                    "files": {key: str(path) for key, path in paths.items()}, "delivery": as_data(report)})
     if not report.ok:
         raise typer.Exit(ExitCode.PARTIAL_FAILURE)
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """A table's rows as JSON-ready dicts (numbers stay numbers, empty cells None)."""
+    import json
+
+    return json.loads(frame.to_json(orient="records", force_ascii=False))
 
 
 @app.command()
@@ -109,6 +127,7 @@ def requests(
     programme: ProgrammeArg = ".",
     now: NowOpt = None,
     send: SendOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Advance self-matching requests (self_matching.mode: request) and show where everyone is.
 
@@ -118,8 +137,10 @@ def requests(
     accepts within capacity and withdraws their other requests, and sends a fresh shortlist (without those
     mentors) to mentees whose requests all closed. Without --send it only previews: nothing is saved and the
     emails go to out/outbox/. With --send the state (.mentorctl/requests.json) is saved, out/requests.csv and
-    out/matches.csv (accepted pairs) are written, and every email is sent once (ledger). `mentorctl schedule
-    --install` runs this from cron too. --now tests expiry and reminders.
+    out/matches.csv (accepted pairs) are written, and every email is sent once (ledger). In a running
+    programme current pairs hold their places, ended pairs are never requested, and accepted pairs are
+    logged in relationships.csv. `mentorctl schedule --install` runs this from cron too. --now tests expiry
+    and reminders. With --json: what happened, every request, who is matched, the warnings and the emails.
 
     \b
     Example: mentorctl requests programmes/example --send
@@ -133,20 +154,27 @@ def requests(
     mailer = mailer_for(prog, send=send)
     participants = load_participants(prog, require_email=send)
     print_findings(participants.warnings)
+    out = err_console if as_json else console   # with --json, stdout carries the JSON only
+    saved = None
     if not send:
         step = step_requests(prog, participants, now=moment)
         outgoing = _request_outgoing(prog, participants, step, send=False, now=moment)
-        _show_requests(step, preview=True)
-        _deliver(prog, outgoing, mailer, False)
-        return
-    with requests_lock(prog):
-        step = step_requests(prog, participants, now=moment)
-        outgoing = _request_outgoing(prog, participants, step, send=True, now=moment)  # render before saving
-        saved = save_requests(prog, participants, step)
-    for warning in saved.warnings:
-        err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
-    _show_requests(step, preview=False)
-    report = _deliver(prog, outgoing, mailer, True)
+    else:
+        with requests_lock(prog):
+            step = step_requests(prog, participants, now=moment)
+            outgoing = _request_outgoing(prog, participants, step, send=True, now=moment)  # render before saving
+            saved = save_requests(prog, participants, step)
+        for warning in saved.warnings:
+            err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
+    _show_requests(step, preview=not send, out=out)
+    report = _deliver(prog, outgoing, mailer, send, out)
+    if as_json:
+        print_json({"preview": not send, "events": list(step.advance.events),
+                    "warnings": [f.as_dict() for f in step.findings], "counts": step.state.counts(),
+                    "requests": [{"id": r.key, **as_data(r)} for r in step.state.requests],
+                    "matched": step.matched(), "fresh_shortlists": list(step.advance.needs_shortlist),
+                    "files": [str(p) for p in saved.paths] if saved is not None else [],
+                    "delivery": as_data(report)})
     if not report.ok:
         raise typer.Exit(ExitCode.PARTIAL_FAILURE)
 
@@ -163,11 +191,11 @@ def _request_outgoing(prog: Programme, participants: Participants, step: Request
     return outgoing
 
 
-def _show_requests(step: RequestsStep, *, preview: bool) -> None:
+def _show_requests(step: RequestsStep, *, preview: bool, out: Console) -> None:
     from rich.table import Table
 
     for line in step.advance.events:
-        console.print(("Would: " if preview else "") + line, markup=False, soft_wrap=True)
+        out.print(("Would: " if preview else "") + line, markup=False, soft_wrap=True)
     print_findings(step.findings)
     counts = step.state.counts()
     table = Table(title="Requests" + (" (preview: nothing saved)" if preview else ""), title_justify="left")
@@ -175,30 +203,31 @@ def _show_requests(step: RequestsStep, *, preview: bool) -> None:
     table.add_column("requests", justify="right")
     for status, count in counts.items():
         table.add_row(status, str(count))
-    console.print(table)
+    out.print(table)
     matched = step.matched()
-    console.print(f"Matched: {len(matched)} mentee(s).", markup=False)
+    out.print(f"Matched: {len(matched)} mentee(s).", markup=False)
     if step.fresh is not None:
-        console.print(f"Fresh shortlists for {len(step.advance.needs_shortlist)} mentee(s) whose requests all "
-                      f"closed: {', '.join(step.advance.needs_shortlist)}", markup=False, soft_wrap=True)
+        out.print(f"Fresh shortlists for {len(step.advance.needs_shortlist)} mentee(s) whose requests all "
+                  f"closed: {', '.join(step.advance.needs_shortlist)}", markup=False, soft_wrap=True)
 
 
-def _deliver(prog: Programme, outgoing: Sequence[OutgoingMessage], mailer: Mailer, send: bool) -> DeliveryReport:
-    """Deliver through the ledger (or write the outbox) and print what happened."""
+def _deliver(prog: Programme, outgoing: Sequence[OutgoingMessage], mailer: Mailer, send: bool,
+             out: Console) -> DeliveryReport:
+    """Deliver through the ledger (or write the outbox) and print what happened on `out`."""
     from mentorctl.ledger import LEDGER_FILE, Ledger
     from mentorctl.mail import deliver
 
     if not send:
         report = write_outbox(prog, outgoing, mailer)
-        console.print(f"Wrote {len(report.sent)} email(s) into {prog.out_dir / 'outbox'}"
-                      + (f" ({report.already_sent_in_preview} already sent: --send skips them)"
-                         if report.already_sent_in_preview else "") + ". Check them, then run again with --send.",
-                      markup=False, soft_wrap=True)
+        out.print(f"Wrote {len(report.sent)} email(s) into {prog.out_dir / 'outbox'}"
+                  + (f" ({report.already_sent_in_preview} already sent: --send skips them)"
+                     if report.already_sent_in_preview else "") + ". Check them, then run again with --send.",
+                  markup=False, soft_wrap=True)
         return report
     with Ledger(prog.state_dir / LEDGER_FILE) as ledger:
         report = deliver(outgoing, mailer, ledger)
-    console.print(f"Sent {len(report.sent)} email(s); {len(report.skipped)} already sent earlier (skipped).",
-                  markup=False)
+    out.print(f"Sent {len(report.sent)} email(s); {len(report.skipped)} already sent earlier (skipped).",
+              markup=False)
     for failure in report.failed:
         err_console.print(f"Failed: {failure.recipient_id} <{failure.recipient}>: {failure.reason}", markup=False)
     if report.unknown:

@@ -183,8 +183,9 @@ class Unsent:
         return Finding("warning", f"{self.mentee_id}: {what}; shortlist written, no email", self.where)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mentee_id": self.mentee_id, "address": self.address, "where": str(self.where),
-                "reason": "no email address" if not self.address else "not an email address"}
+        return {"mentee_id": self.mentee_id, "address": self.address,
+                "reason": "no email address" if not self.address else "not an email address",
+                "file": self.where.file, "row": self.where.row, "column": self.where.column}
 
 
 @dataclass(frozen=True)
