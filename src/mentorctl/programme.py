@@ -668,6 +668,9 @@ class AnswerExport(StrictModel):
     answer: str = Field("answer", description="heading of the accept / decline column (yes/no, accept/decline)")
     submitted: str | None = Field(None, description="heading of the timestamp column (answers count in that "
                                                     "order, and an answer after expiry is refused)")
+    request: str | None = Field(None, description="heading of the column with the request reference from the "
+                                                  "request email (e.g. E1:M1); the answer then applies to that "
+                                                  "request only")
 
 
 class MentorRankings(StrictModel):

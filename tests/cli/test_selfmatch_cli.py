@@ -610,3 +610,51 @@ def test_requests_in_a_running_programme_count_current_pairs_and_never_repeat_en
     assert "Matched: 1 mentee(s)." in later.stdout          # E4 – M3 only: E5 – M4 ended
     pairs = {(r["mentee_id"], r["mentor_id"]) for r in read_csv(folder / "out" / "matches.csv")}
     assert pairs == {("E2", "M3"), ("E3", "M1"), ("E4", "M3")}
+
+
+def test_an_answer_counts_only_for_the_request_it_answers(programme, run_cli, smtp_server):
+    folder = programme(mode="request", size=3, exposure=10, max_picks=3,
+                       choices={"path": "choices.csv", "mentee": "Email",
+                                "picks": ["First choice", "Second choice", "Third choice"], "submitted": "Timestamp"},
+                       answers={"path": "answers.csv", "mentor": "Mentor", "mentee": "Mentee", "answer": "Answer",
+                                "submitted": "Submitted", "request": "Request"},
+                       requests={"send": "all", "max_pending_per_mentee": 3, "max_pending_per_mentor": 5,
+                                 "remind_after_days": 5, "expire_after_days": 10})
+    (folder / "relationships.csv").write_text(RUNNING_LOG)
+    (folder / "choices.csv").write_text(RUNNING_CHOICES)
+    assert run_cli("requests", folder, "--send", "--now", "2027-02-03T09:00").exit_code == 0
+    # E4 asked M3 and M2; M3 accepts, so E4's request to M2 is withdrawn
+    (folder / "answers.csv").write_text("Submitted,Mentor,Mentee,Answer,Request\n2027-02-04 10:00,M3,E4,accept,\n")
+    assert run_cli("requests", folder, "--send", "--now", "2027-02-05T09:00").exit_code == 0
+    # E4 – M3 ends, E4 is to be rematched and picks M2 again: a new request, round 2, with its own reference
+    assert run_cli("end", folder, "E4", "M3", "--reason", "moved-or-left", "--on", "2027-03-25", "--rematch"
+                   ).exit_code == 0
+    with open(folder / "choices.csv", "a", encoding="utf-8") as f:
+        f.write("2027-03-26 10:00,hal@example.org,M2,,\n")
+    before = len(smtp_server.messages)
+    again = run_cli("requests", folder, "--send", "--now", "2027-03-27T09:00")
+    assert again.exit_code == 0, again.output
+    assert "request from E4 sent to M2 (choice 1)" in again.stdout
+    (mail,) = [m for m in smtp_server.messages[before:] if m["To"].addresses[0].addr_spec == "ben@example.org"]
+    assert "Request reference: E4:M2#2 (give it with your answer" in mail.get_body(("plain",)).get_content()
+    # answers to the first request (by its reference, or sent before the new one existed) never count for the
+    # second: reported by row and ignored; the answer naming E4:M2#2 does
+    with open(folder / "answers.csv", "a", encoding="utf-8") as f:
+        f.write("2027-03-26 18:00,M2,E4,decline,\n2027-03-27 12:00,M2,Hal Four,accept,e4:m2\n"
+                "2027-03-27 12:30,M2,E4,accept,E5:M3\n2027-03-27 13:00,M2,E4,accept,E4:M2#2\n")
+    answered = run_cli("requests", folder, "--send", "--now", "2027-03-28T09:00", "--json")
+    assert answered.exit_code == 0, answered.output
+    err = answered.stderr
+    assert ("answers.csv, row 3: M2 declined E4's request after E4 was already matched (it answers request E4:M2; "
+            "the newer request is E4:M2#2); answer ignored") in err
+    assert ("answers.csv, row 4: M2 accepted E4's request after E4 was already matched (it answers request E4:M2; "
+            "the newer request is E4:M2#2); answer ignored") in err
+    assert ("answers.csv, row 5: request E5:M3 is E5's request to M3, but the row names E4 and M2; answer ignored"
+            in err)
+    data = json.loads(answered.stdout)
+    status = {r["id"]: r["status"] for r in data["requests"] if r["mentee"] == "E4"}
+    assert status == {"E4:M3": "accepted", "E4:M2": "withdrawn", "E4:M2#2": "accepted"}
+    assert data["matched"]["E4"] == ["M2"]
+    rows = read_csv(folder / "out" / "requests.csv")
+    assert [r["request_id"] for r in rows if r["mentee_id"] == "E4"] == ["E4:M3", "E4:M2", "E4:M2#2"]
+    assert ("E4", "M2") in {(r["mentee_id"], r["mentor_id"]) for r in read_csv(folder / "out" / "matches.csv")}

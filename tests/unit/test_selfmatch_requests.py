@@ -135,3 +135,26 @@ def test_demand_is_filled_never_exceeded_and_no_mentor_over_capacity(raw, cap1, 
             assert not any(r.mentee == mentee and r.status == "withdrawn" for r in state.requests)
         else:
             assert not any(r.mentee == mentee and r.status in ("waiting", "pending") for r in state.requests)
+
+
+def test_a_pair_asks_again_only_with_a_pick_made_after_its_request_was_withdrawn():
+    from mentorctl.selfmatch.requests import Running
+
+    cfg = RequestSettings(remind_after_days=2, expire_after_days=5)
+    old = [Pick("E1", "M1", 1, 2, "c", T0), Pick("E1", "M2", 2, 2, "c", T0)]
+    state = advance(RequestState(), picks=old, answers=[], capacity={"M1": 1, "M2": 1}, settings=cfg, now=T0).state
+    state = advance(state, picks=old, answers=[answer("M1", "E1", True, 1)], capacity={"M1": 1, "M2": 1},
+                    settings=cfg, now=T0 + timedelta(hours=2)).state
+    assert status(state) == {"E1:M1": "accepted", "E1:M2": "withdrawn"}
+    ended = Running(ended=frozenset({("E1", "M1")}))          # E1 – M1 ended since; E1 is matched again
+    same_row = advance(state, picks=old, answers=[], capacity={"M1": 1, "M2": 1}, settings=cfg,
+                       now=T0 + timedelta(days=3), running=ended)
+    assert status(same_row.state) == status(state)           # the old pick is no new request
+    new = [Pick("E1", "M2", 1, 3, "c", T0 + timedelta(days=2))]
+    again = advance(state, picks=new, answers=[answer("M2", "E1", True, 1)], capacity={"M1": 1, "M2": 1},
+                    settings=cfg, now=T0 + timedelta(days=3), running=ended)
+    assert status(again.state) == {"E1:M1": "accepted", "E1:M2": "withdrawn", "E1:M2#2": "pending"}
+    # M2's acceptance of the first request (submitted before the second was sent) never counts for the second
+    assert [f.message for f in again.findings] == [
+        "M2 accepted E1's request after E1 was already matched (it answers request E1:M2; the newer request is "
+        "E1:M2#2); answer ignored"]

@@ -10,6 +10,10 @@ found by id or email (ignoring case); a pick may also name a mentor by name (whe
 - a mentee who answered twice: the later answer counts (by the `submitted` column, else the row order), with
   a warning;
 - an answer that is neither accept nor decline: an error.
+
+A mentors' answer names the request it answers: the mentee and the mentor (their columns), and, when the
+export has the `request` column, the request reference from the request email. Which request that is, and
+whether it is still open, is decided in `requests.advance`.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class Pick:
     rank: int
     row: int
     column: str
+    submitted: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class Answer:
     accept: bool
     row: int
     submitted: datetime | None
+    request: str | None = None      # the request reference the row gives, when the export has that column
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,13 @@ def _when(cell: Any) -> datetime | None:
     except (ValueError, TypeError):
         return None
     return None if pd.isna(value) else value.to_pydatetime()
+
+
+def _local(stamp: datetime | None, programme: Programme) -> datetime | None:
+    """A form's timestamp; without a zone it is the programme's local time."""
+    if stamp is not None and stamp.tzinfo is None:
+        return stamp.replace(tzinfo=programme.tz)
+    return stamp
 
 
 class _Problems:
@@ -253,6 +266,7 @@ def _read_ranked(programme: Programme, path: str, who_heading: str, picks: list[
     out: list[Pick] = []
     separator = programme.rosters.list_separator
     for person, (row, number) in sorted(latest.items(), key=lambda kv: kv[1][1]):
+        stamp = _local(_when(row[when]), programme) if when is not None else None
         seen: set[str] = set()
         rank = 0  # the stated rank: the position among the row's non-empty picks, even when one is ignored
         for text, column in _pick_cells(headings, row, pick_columns, separator):
@@ -272,7 +286,7 @@ def _read_ranked(programme: Programme, path: str, who_heading: str, picks: list[
                 problems.warn(f"{target} is picked twice; the higher rank counts", source, number, column)
                 continue
             seen.add(target)
-            out.append(Pick(person, target, rank, number, column))
+            out.append(Pick(person, target, rank, number, column, stamp))
     return ExportRead(source, picks=tuple(out),
                       findings=tuple(problems.findings) if collect else problems.raise_errors())
 
@@ -293,6 +307,7 @@ def read_answers(programme: Programme, participants: Participants, *, collect: b
     mentee_col = _column(headings, spec.mentee, label, source)
     answer_col = _column(headings, spec.answer, label, source)
     when = _column(headings, spec.submitted, label, source) if spec.submitted else None
+    request_col = _column(headings, spec.request, label, source) if spec.request else None
     mentors, mentees = Directory(_roster_frame(participants, "mentor")), Directory(_roster_frame(participants, "mentee"))
     problems = _Problems(settings.unknown_pick == "error", label)
     out: list[Answer] = []
@@ -319,10 +334,9 @@ def read_answers(programme: Programme, participants: Participants, *, collect: b
             problems.add(f"'{_text(row[answer_col])}' is neither accept nor decline; write accept or decline",
                          source, number, headings[answer_col], always_error=True)
             continue
-        stamp = _when(row[when]) if when is not None else None
-        if stamp is not None and stamp.tzinfo is None:  # a form's local time, in the programme's zone
-            stamp = stamp.replace(tzinfo=programme.tz)
-        out.append(Answer(mentor, mentee, accept, number, stamp))
+        stamp = _local(_when(row[when]), programme) if when is not None else None
+        reference = (_text(row[request_col]) or None) if request_col is not None else None
+        out.append(Answer(mentor, mentee, accept, number, stamp, reference))
     out.sort(key=lambda a: (a.submitted.timestamp() if a.submitted else float("-inf"), a.row))
     return ExportRead(source, answers=tuple(out),
                       findings=tuple(problems.findings) if collect else problems.raise_errors())

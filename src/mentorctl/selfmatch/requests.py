@@ -33,6 +33,7 @@ exactly once even when a run is interrupted between saving the state and sending
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -56,7 +57,9 @@ STATUSES = ("waiting", "pending", "accepted", "declined", "expired", "withdrawn"
 
 @dataclass(frozen=True)
 class Request:
-    """One mentee's request to one mentor. Times are ISO 8601 in UTC."""
+    """One mentee's request to one mentor. Times are ISO 8601 in UTC. `round`: a pair's first request is
+    round 1; the same mentee may ask the same mentor again only after that request was withdrawn (they were
+    matched elsewhere, and that pair ended), with a pick submitted after the withdrawal: round 2, and so on."""
 
     mentee: str
     mentor: str
@@ -67,10 +70,17 @@ class Request:
     reminded: str | None = None
     closed: str | None = None
     note: str | None = None
+    round: int = 1
 
     @property
     def key(self) -> str:
-        return f"{self.mentee}:{self.mentor}"
+        """The request's reference, shown in its emails and accepted in the answers' `request` column:
+        `MENTEE:MENTOR`, then `MENTEE:MENTOR#2` for a later round."""
+        return request_key(self.mentee, self.mentor, self.round)
+
+
+def request_key(mentee: str, mentor: str, round_: int = 1) -> str:
+    return f"{mentee}:{mentor}" + (f"#{round_}" if round_ > 1 else "")
 
 
 @dataclass(frozen=True)
@@ -212,7 +222,35 @@ def _at(text: str | None) -> datetime:
 
 def answer_key(answer: Answer) -> str:
     when = _iso(answer.submitted) if answer.submitted else f"row {answer.row}"
-    return f"{answer.mentor}|{answer.mentee}|{'accept' if answer.accept else 'decline'}|{when}"
+    return (f"{answer.mentor}|{answer.mentee}|{'accept' if answer.accept else 'decline'}|{when}"
+            + (f"|{answer.request}" if answer.request else ""))
+
+
+def _rounds(requests: dict[str, Request], mentee: str, mentor: str) -> list[Request]:
+    """Every request of one pair, oldest round first."""
+    return sorted((r for r in requests.values() if r.mentee == mentee and r.mentor == mentor),
+                  key=lambda r: r.round)
+
+
+def answered_request(requests: dict[str, Request], answer: Answer) -> tuple[Request | None, str | None]:
+    """The request an answer answers, or None and why not. With a reference (the `request` column) it is
+    that request, which must be between the row's mentor and mentee; without one, the latest request of the
+    pair that had been sent when the answer was submitted (no `submitted` column: the latest sent)."""
+    if answer.request:
+        wanted = answer.request.strip().casefold()
+        found = next((r for r in requests.values() if r.key.casefold() == wanted), None)
+        if found is None:
+            return None, f"'{answer.request}' is no request mentorctl sent"
+        if (found.mentee, found.mentor) != (answer.mentee, answer.mentor):
+            return None, (f"request {found.key} is {found.mentee}'s request to {found.mentor}, but the row names "
+                          f"{answer.mentee} and {answer.mentor}")
+        return (found, None) if found.sent is not None else (None, f"request {found.key} was never sent")
+    sent = [r for r in _rounds(requests, answer.mentee, answer.mentor) if r.sent is not None]
+    if answer.submitted is not None:
+        sent = [r for r in sent if _at(r.sent) <= answer.submitted] or sent[:1]
+    if not sent:
+        return None, f"{answer.mentor} answered about {answer.mentee}, but no request was sent to them"
+    return sent[-1], None
 
 
 def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Answer], capacity: dict[str, int],
@@ -244,13 +282,18 @@ def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Ans
     def close(key: str, status: str, when: str, note: str | None = None) -> None:
         requests[key] = replace(requests[key], status=status, closed=when, note=note)
 
-    # 1. new picks (a mentee already matched asks nobody new)
+    # 1. new picks (a mentee already matched asks nobody new; a pair asks again only after a withdrawal)
     for pick in sorted(picks, key=lambda p: (p.chooser_id, p.rank)):
-        key = f"{pick.chooser_id}:{pick.chosen_id}"
-        if key in requests or pick.chooser_id in matched:
+        if pick.chooser_id in matched:
             continue
-        requests[key] = Request(pick.chooser_id, pick.chosen_id, pick.rank, "waiting", stamp)
-        order.append(key)
+        earlier = _rounds(requests, pick.chooser_id, pick.chosen_id)
+        if earlier and not (earlier[-1].status == "withdrawn" and earlier[-1].closed is not None
+                            and pick.submitted is not None and pick.submitted > _at(earlier[-1].closed)):
+            continue
+        new = Request(pick.chooser_id, pick.chosen_id, pick.rank, "waiting", stamp,
+                      round=earlier[-1].round + 1 if earlier else 1)
+        requests[new.key] = new
+        order.append(new.key)
 
     # 2. answers, in the order given
     for answer in answers:
@@ -258,14 +301,14 @@ def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Ans
         if marker in seen:
             continue
         seen.append(marker)
-        key = f"{answer.mentee}:{answer.mentor}"
         where = Location(answers_source, answer.row)
-        request = requests.get(key)
+        request, problem = answered_request(requests, answer)
         when = answer.submitted or now
-        if request is None or request.sent is None:
-            findings.append(Finding("warning", f"{answer.mentor} answered about {answer.mentee}, but no request "
-                                               "was sent to them; answer ignored", where))
+        if request is None:
+            findings.append(Finding("warning", f"{problem}; answer ignored", where))
             continue
+        key = request.key
+        newer = [r for r in _rounds(requests, request.mentee, request.mentor) if r.round > request.round]
         if request.status == "pending" and when >= _at(request.sent) + expire:
             close(key, "expired", _iso(_at(request.sent) + expire), "answered after expiry")
             request = requests[key]
@@ -276,8 +319,10 @@ def advance(state: RequestState, *, picks: Iterable[Pick], answers: Iterable[Ans
                                     if answer.mentee in matched else ""),
                     "accepted": "it was already accepted", "declined": "it was already declined",
                     "full": "the mentor was already full"}.get(request.status, request.status)
+            later = f" (it answers request {key}; the newer request is {newer[-1].key})" if newer else ""
             findings.append(Finding("warning", f"{answer.mentor} {'accepted' if answer.accept else 'declined'} "
-                                               f"{answer.mentee}'s request after {what}; answer ignored", where))
+                                               f"{answer.mentee}'s request after {what}{later}; answer ignored",
+                                    where))
             continue
         moment = _iso(when)
         if not answer.accept:
@@ -422,8 +467,8 @@ def request_messages(programme: Programme, participants: Participants, state: Re
             return
         template = choose_template(programme, env, REQUEST_TEMPLATES[kind])
         message = render_message(env, template, context)
-        key = f"{kind}:{role}:{request.mentee}:{request.mentor}"
-        stem = key.replace(":", "-")
+        key = f"{kind}:{role}:{request.key}"     # round 1: `kind:role:MENTEE:MENTOR`, as before rounds
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", key.replace("#", "-r"))
         msg = build_message(sender=sender, to=format_address(to["name"], address), subject=prefix + message.subject,
                             text=message.text, html=message.html, reply_to=reply_to, date=now,
                             headers={FILE_HEADER: f"{stem}.eml"})
@@ -434,6 +479,7 @@ def request_messages(programme: Programme, participants: Participants, state: Re
             continue
         deadline = (_at(r.sent) + timedelta(days=settings.requests.expire_after_days)).astimezone(tz).date()
         base = {"programme_name": programme.programme.name, "rank": r.rank, "deadline": deadline,
+                "request_id": r.key,
                 "answer_url": settings.answer_form_url, "reply_address": settings.reply_to or reply_to,
                 "coordinator": {"name": coordinator.name, "email": coordinator.email} if coordinator else None,
                 "note": r.note}
@@ -458,8 +504,8 @@ def requests_frame(state: RequestState) -> Any:
     """The state as a table for out/requests.csv: one row per request."""
     import pandas as pd
 
-    columns = ["mentee_id", "mentor_id", "choice", "status", "sent", "reminded", "closed", "note"]
-    return pd.DataFrame([(r.mentee, r.mentor, r.rank, r.status, r.sent, r.reminded, r.closed, r.note)
+    columns = ["request_id", "mentee_id", "mentor_id", "choice", "status", "sent", "reminded", "closed", "note"]
+    return pd.DataFrame([(r.key, r.mentee, r.mentor, r.rank, r.status, r.sent, r.reminded, r.closed, r.note)
                          for r in state.requests], columns=columns)
 
 
