@@ -641,7 +641,7 @@ def test_an_answer_counts_only_for_the_request_it_answers(programme, run_cli, sm
     # second: reported by row and ignored; the answer naming E4:M2#2 does
     with open(folder / "answers.csv", "a", encoding="utf-8") as f:
         f.write("2027-03-26 18:00,M2,E4,decline,\n2027-03-27 12:00,M2,Hal Four,accept,e4:m2\n"
-                "2027-03-27 12:30,M2,E4,accept,E5:M3\n2027-03-27 13:00,M2,E4,accept,E4:M2#2\n")
+                "2027-03-27 12:30,M2,E4,Not a fit.,E5:M3\n2027-03-27 13:00,M2,E4,accept,E4:M2#2\n")
     answered = run_cli("requests", folder, "--send", "--now", "2027-03-28T09:00", "--json")
     assert answered.exit_code == 0, answered.output
     err = answered.stderr
@@ -651,6 +651,7 @@ def test_an_answer_counts_only_for_the_request_it_answers(programme, run_cli, sm
             "the newer request is E4:M2#2); answer ignored") in err
     assert ("answers.csv, row 5: request E5:M3 is E5's request to M3, but the row names E4 and M2; answer ignored"
             in err)
+    assert "is neither accept nor decline" not in err          # "Not a fit." is a decline
     data = json.loads(answered.stdout)
     status = {r["id"]: r["status"] for r in data["requests"] if r["mentee"] == "E4"}
     assert status == {"E4:M3": "accepted", "E4:M2": "withdrawn", "E4:M2#2": "accepted"}

@@ -9,7 +9,7 @@ found by id or email (ignoring case); a pick may also name a mentor by name (whe
   `self_matching.unknown_pick: error`, an error (exit 2);
 - a mentee who answered twice: the later answer counts (by the `submitted` column, else the row order), with
   a warning;
-- an answer that is neither accept nor decline: an error.
+- an answer that is neither accept nor decline ("not a fit", "bad fit" and "poor fit" decline): an error.
 
 A mentors' answer names the request it answers: the mentee and the mentor (their columns), and, when the
 export has the `request` column, the request reference from the request email. Which request that is, and
@@ -328,7 +328,7 @@ def read_answers(programme: Programme, participants: Participants, *, collect: b
         first = word.split()[0].strip(".,!") if word.split() else ""
         if first in ACCEPT or word in ACCEPT:
             accept = True
-        elif first in DECLINE or word in DECLINE:
+        elif first in DECLINE or word in DECLINE or _not_a_fit(word):
             accept = False
         else:
             problems.add(f"'{_text(row[answer_col])}' is neither accept nor decline; write accept or decline",
@@ -340,6 +340,13 @@ def read_answers(programme: Programme, participants: Participants, *, collect: b
     out.sort(key=lambda a: (a.submitted.timestamp() if a.submitted else float("-inf"), a.row))
     return ExportRead(source, answers=tuple(out),
                       findings=tuple(problems.findings) if collect else problems.raise_errors())
+
+
+def _not_a_fit(word: str) -> bool:
+    """"Not a fit" (or "bad fit", "poor fit": the fit check's words, relationships.NOT_A_FIT) is a decline."""
+    from mentorctl.relationships import NOT_A_FIT, fit_answer
+
+    return fit_answer(word) in NOT_A_FIT
 
 
 def keyed(picks: Iterable[Pick]) -> dict[str, list[Pick]]:
