@@ -151,22 +151,33 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
                      min_cost_exclusive: int | None = None, zero_cost: bool = False
                      ) -> tuple[np.ndarray, dict]:
     """Solve over the model's arcs (only those with cost < min_cost_exclusive when given); re-add left-out
-    pairs with negative reduced cost until there are none. Returns the used-arc mask and the proof."""
-    rechecked = added = 0
+    pairs with negative reduced cost until there are none. Returns the used-arc mask and the proof.
+
+    When few pairs are re-added, the flow is first re-optimised around them (`_improve_locally`) and
+    certified again over the whole network; only when that certificate fails is the whole network solved
+    again (exact either way: the proof always runs on the whole network)."""
+    rechecked = added = local = 0
+    cert: Certificate | None = None
+    net, sel, flows = None, None, None
+    bound = 0 if zero_cost else model.score_bound
     for round_no in range(1, MAX_ROUNDS + 1):
         mask = None if min_cost_exclusive is None else to_cost(model.s) < min_cost_exclusive
-        net, sel = model.network(mask, zero_cost)
-        note(f"solving min-cost flow ({int(sel.sum()):,} pairs)")
-        flows = solve_network(net)
+        if cert is None:
+            net, sel = model.network(mask, zero_cost)
+            note(f"solving min-cost flow ({int(sel.sum()):,} pairs)")
+            flows = solve_network(net)
+        assert net is not None and sel is not None and flows is not None
         used = _flows_to_pairs(model, net, sel, flows)
         disc = model.best_discarded
         if min_cost_exclusive is not None:
             disc = np.where(to_cost(np.where(np.isfinite(disc), disc, 0)) < min_cost_exclusive, disc, -np.inf)
+        proof = {"proven": True, "rounds": round_no, "rechecked_mentees": rechecked, "pairs_added": added,
+                 "local_repairs": local}
         if not np.isfinite(disc).any():
-            return used, {"proven": True, "rounds": round_no, "rechecked_mentees": rechecked,
-                          "pairs_added": added}
+            return used, proof
         note("proving optimality (reduced costs)")
-        cert = certify(net, flows, extra_cost_bound=0 if zero_cost else model.score_bound)
+        if cert is None:
+            cert = certify(net, flows, extra_cost_bound=bound)
         tighten(net, flows, cert)
         head = _mentor_head_potential(model, net, cert, source.n_mentors)
         candidates = np.flatnonzero(np.isfinite(disc))
@@ -182,11 +193,102 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
                          hot)]
         new_i = np.concatenate([f[0] for f in found])
         if len(new_i) == 0:
-            return used, {"proven": True, "rounds": round_no, "rechecked_mentees": rechecked,
-                          "pairs_added": added}
+            return used, proof
         added += len(new_i)
+        before = len(model.i)
         model.add(new_i, np.concatenate([f[1] for f in found]), np.concatenate([f[2] for f in found]))
-    return used, {"proven": False, "rounds": MAX_ROUNDS, "rechecked_mentees": rechecked, "pairs_added": added}
+        improved = None
+        if model.problem.mentee_code is None and len(new_i) <= LOCAL_MAX_SHARE * before:
+            improved = _improve_locally(model, net, sel, flows, cert, before, mask, zero_cost, bound)
+        if improved is None:
+            cert = None          # solve the whole network again
+            continue
+        net, sel, flows, cert = improved
+        local += 1
+        note(f"re-optimised around {len(new_i):,} added pairs")
+    return used, {"proven": False, "rounds": MAX_ROUNDS, "rechecked_mentees": rechecked, "pairs_added": added,
+                  "local_repairs": local}
+
+
+LOCAL_MAX_SHARE = 0.05      # re-optimise locally when the pairs re-added are at most this share of the model
+LOCAL_NODES = 0.2           # … within a region of at most this share of the nodes (at least LOCAL_MIN_NODES)
+LOCAL_MIN_NODES = 2_000
+LOCAL_ROUNDS = 300          # Bellman-Ford rounds allowed to certify a re-optimised flow
+LOCAL_ATTEMPTS = 3          # re-optimisations (each around the nodes the last certificate left unsettled)
+
+
+def _improve_locally(model: _Model, old: Network, old_sel: np.ndarray, old_flows: np.ndarray, cert: Certificate,
+                     n_old: int, mask: np.ndarray | None, zero_cost: bool, bound: int
+                     ) -> tuple[Network, np.ndarray, np.ndarray, Certificate] | None:
+    """The network with the pairs added since `n_old`, its flow re-optimised in a region around them (the
+    nodes an improving cycle through a new pair reaches first: breadth-first over residual pair arcs whose
+    reduced cost is below the largest gain a new pair offers), and a certificate over the whole network. None
+    when the certificate fails (an improvement runs outside the region): then solve everything again."""
+    from mentorctl.matching.flow import improve_region, try_certify
+
+    net, sel = model.network(mask, zero_cost)
+    pair_flow = np.zeros(len(model.i), np.int64)
+    pair_flow[np.flatnonzero(old_sel)] = old_flows[:old.n_pair_arcs]
+    if len(net.tails) - net.n_pair_arcs != len(old.tails) - old.n_pair_arcs:
+        return None   # pragma: no cover - the structure arcs depend only on the capacities
+    flows = np.concatenate([pair_flow[sel], old_flows[old.n_pair_arcs:]])
+    pot = cert.potential
+    n_pair = net.n_pair_arcs
+    tails, heads = net.tails[:n_pair].astype(np.int64), net.heads[:n_pair].astype(np.int64)
+    reduced = net.costs[:n_pair] + pot[tails] - pot[heads]
+    is_new = np.zeros(len(model.i), bool)
+    is_new[n_old:] = True
+    new = is_new[sel] & (reduced < 0)
+    if not new.any():
+        return None
+    gain = int(-reduced[new].min())
+    seeds = np.unique(np.concatenate([tails[new], heads[new]]))
+    budget = max(LOCAL_MIN_NODES, int(LOCAL_NODES * net.n_nodes))
+    for _ in range(LOCAL_ATTEMPTS):   # each failed certificate names the nodes still improving: widen there
+        used = flows[:n_pair] > 0  # residual: unused pairs forward, used pairs backward (reduced cost negated)
+        keep = (np.where(used, -reduced, reduced) < gain) | new
+        region = _reach(net.n_nodes, np.where(used, heads, tails)[keep], np.where(used, tails, heads)[keep],
+                        seeds, budget)
+        region = _with_partners(region, tails[used], heads[used])
+        flows = improve_region(net, flows, region)
+        better, unsettled = try_certify(net, flows, extra_cost_bound=bound, max_rounds=LOCAL_ROUNDS,
+                                        start=pot)
+        if better is not None:
+            return net, sel, flows, better
+        seeds = np.unique(np.concatenate([seeds, unsettled[(unsettled >= 2)]]))
+    return None
+
+
+def _with_partners(region: np.ndarray, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
+    """`region` grown until it holds both ends of every pair (tails[k], heads[k]) it touches."""
+    region = region.copy()
+    while True:
+        touch = region[tails] != region[heads]
+        if not touch.any():
+            return region
+        region[tails[touch]] = True
+        region[heads[touch]] = True
+
+
+def _reach(n_nodes: int, tails: np.ndarray, heads: np.ndarray, seeds: np.ndarray, budget: int) -> np.ndarray:
+    """Nodes reached breadth-first from `seeds` along the arcs, at most `budget` of them (bool per node)."""
+    order = np.argsort(tails, kind="stable")
+    tails, heads = tails[order], heads[order]
+    indptr = np.zeros(n_nodes + 1, np.int64)
+    np.cumsum(np.bincount(tails, minlength=n_nodes), out=indptr[1:])
+    seen = np.zeros(n_nodes, bool)
+    seen[seeds] = True
+    count, frontier = len(seeds), seeds
+    while len(frontier) and count < budget:
+        starts, stops = indptr[frontier], indptr[frontier + 1]
+        sizes = stops - starts
+        arcs = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+        nxt = np.unique(heads[arcs])
+        nxt = nxt[~seen[nxt]][: budget - count]
+        seen[nxt] = True
+        count += len(nxt)
+        frontier = nxt
+    return seen
 
 
 def _mentor_head_potential(model: _Model, net: Network, cert: Certificate, n_mentors: int) -> np.ndarray:

@@ -218,12 +218,26 @@ def residual_arcs(net: Network, flows: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0) -> Certificate:
+    """Potentials proving `flows` optimal (see `try_certify`); raises when `flows` is not optimal."""
+    cert, _ = try_certify(net, flows, extra_cost_bound)
+    if cert is None:  # pragma: no cover - would mean the solver was not optimal
+        raise RuntimeError("flow is not optimal: negative cycle in the residual graph")
+    return cert
+
+
+def try_certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0, max_rounds: int | None = None,
+                start: np.ndarray | None = None) -> tuple[Certificate | None, np.ndarray]:
     """Potentials proving `flows` optimal, also against pairs not in the network.
 
     Coverage (max flow, then min cost) is the min-cost circulation with a return arc sink → source of cost −B,
     B larger than the cost of any simple path (B = (nodes + 1) × (max |cost| + 1)): then an augmenting path
     through a new arc closes a negative cycle, so one test (reduced cost ≥ 0) covers coverage and score.
-    `extra_cost_bound` is the largest |cost| of any pair that may be tested later."""
+    `extra_cost_bound` is the largest |cost| of any pair that may be tested later. `max_rounds`: for a flow
+    not known to be optimal (a local improvement): None when Bellman-Ford has not settled within that many
+    rounds (a negative cycle, or a graph too deep to tell quickly). `start`: potentials to begin from (those
+    of a nearby flow: only the arcs they violate are relaxed, so a flow changed in a small region settles in
+    a few rounds; any potentials satisfying every residual arc prove optimality, shortest distances or not).
+    Returns (the certificate or None, the nodes still changing when the rounds ran out)."""
     n = net.n_nodes
     tails, heads, costs = residual_arcs(net, flows)
     big = 0
@@ -234,17 +248,13 @@ def certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0) -> Certi
         tails = np.concatenate([tails, [Network.SINK] + ([Network.SOURCE] if total else [])])
         heads = np.concatenate([heads, [Network.SOURCE] + ([Network.SINK] if total else [])])
         costs = np.concatenate([costs, [-big] + ([big] if total else [])])
-    # parallel residual arcs (only between source and sink) keep the cheaper one
-    order = np.lexsort((costs, heads, tails))
-    tails, heads, costs = tails[order], heads[order], costs[order]
-    first = np.ones(len(tails), bool)
-    first[1:] = (tails[1:] != tails[:-1]) | (heads[1:] != heads[:-1])
-    tails, heads, costs = tails[first], heads[first], costs[first]
-    potential = shortest_distances(n, tails, heads, costs)
+    potential, unsettled = bellman_ford(n, tails, heads, costs, max_rounds, start)
+    if potential is None:
+        return None, unsettled
     reduced = costs + potential[tails] - potential[heads]
     if reduced.size and reduced.min() < 0:  # pragma: no cover - would mean the solver was not optimal
         raise RuntimeError("flow is not optimal: negative reduced cost in the residual graph")
-    return Certificate(potential, big)
+    return Certificate(potential, big), unsettled
 
 
 def tighten(net: Network, flows: np.ndarray, cert: Certificate) -> None:
@@ -271,27 +281,88 @@ def tighten(net: Network, flows: np.ndarray, cert: Certificate) -> None:
 
 
 def shortest_distances(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """`bellman_ford` of a graph known to have no negative cycle."""
+    dist, _ = bellman_ford(n, tails, heads, costs)
+    if dist is None:  # pragma: no cover
+        raise RuntimeError("negative cycle in the residual graph")
+    return dist
+
+
+def bellman_ford(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray,
+                 max_rounds: int | None = None, start: np.ndarray | None = None
+                 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Distances from a virtual root joined to every node by a zero-cost arc (so all are ≤ 0): Bellman-Ford,
     relaxing in each round only the arcs leaving nodes whose distance changed (vectorised; the graph must have
-    no negative cycle, which holds for the residual graph of an optimal flow)."""
+    no negative cycle, which holds for the residual graph of an optimal flow). With `max_rounds`: None when
+    the distances have not settled within that many rounds. `start`: begin from these values (relaxing the
+    arcs they violate) instead of 0: the result then satisfies every arc without being a shortest distance.
+    Returns (distances or None, the nodes still changing when the rounds ran out)."""
     order = np.argsort(tails, kind="stable")
     tails, heads, costs = tails[order].astype(np.int64), heads[order].astype(np.int64), costs[order]
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(tails, minlength=n), out=indptr[1:])
-    dist = np.zeros(n, np.int64)
-    frontier = np.arange(n)
-    for _ in range(n + 1):
+    if start is None:
+        dist, frontier = np.zeros(n, np.int64), np.arange(n)
+    else:
+        dist = start.astype(np.int64).copy()
+        frontier = np.unique(tails[costs + dist[tails] - dist[heads] < 0])
+    for _ in range(n + 1 if max_rounds is None else min(n + 1, max_rounds)):
         starts, stops = indptr[frontier], indptr[frontier + 1]
         counts = stops - starts
         if counts.sum() == 0:
-            return dist
+            return dist, frontier[:0]
         arcs = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         candidate = dist[tails[arcs]] + costs[arcs]
         better = candidate < dist[heads[arcs]]
         if not better.any():
-            return dist
+            return dist, frontier[:0]
         new = dist.copy()
         np.minimum.at(new, heads[arcs[better]], candidate[better])
         frontier = np.flatnonzero(new < dist)
         dist = new
-    raise RuntimeError("negative cycle in the residual graph")  # pragma: no cover
+    return None, frontier
+
+
+def improve_region(net: Network, flows: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """`flows` re-optimised inside `region` (bool per node; source and sink always belong), which must hold
+    every partner of its people (no arc with flow leaves it): the arcs with both ends in the region form a
+    network of their own, solved exactly as the whole one is (maximum flow, then least cost; least cost with
+    the bypass), while every other arc keeps its flow — so the result is feasible for the whole network and
+    covers at least as many. It is optimal within the region only: `try_certify` tells whether it is optimal
+    everywhere."""
+    from ortools.graph.python import min_cost_flow
+
+    n_pair = net.n_pair_arcs
+    if ((region[net.tails[:n_pair]] != region[net.heads[:n_pair]]) & (flows[:n_pair] > 0)).any():
+        raise ValueError("the region must hold every partner of its people")  # a caller's bug
+    inside = region.copy()
+    inside[[Network.SOURCE, Network.SINK]] = True
+    arcs = np.flatnonzero(inside[net.tails] & inside[net.heads])
+    if net.bypass:
+        arcs = arcs[arcs != len(net.tails) - 1]      # the bypass: one of the region's own below
+    nodes = np.flatnonzero(inside)
+    index = np.full(net.n_nodes, -1, np.int64)
+    index[nodes] = np.arange(len(nodes))
+    tails, heads = index[net.tails[arcs]], index[net.heads[arcs]]
+    caps, costs = net.caps[arcs], net.costs[arcs]
+    supply = int(caps[tails == index[Network.SOURCE]].sum())
+    if net.bypass:
+        tails, heads = np.append(tails, index[Network.SOURCE]), np.append(heads, index[Network.SINK])
+        caps, costs = np.append(caps, supply), np.append(costs, 0)
+    unit = int(np.gcd.reduce(np.abs(costs))) if len(costs) and costs.any() else 1
+    scaled = costs // unit
+    check_cost_range(int(np.abs(scaled).max(initial=0)), len(nodes))
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
+                                                caps.astype(np.int64), scaled.astype(np.int64))
+    solver.set_node_supply(int(index[Network.SOURCE]), supply)
+    solver.set_node_supply(int(index[Network.SINK]), -supply)
+    status = solver.solve() if net.bypass else solver.solve_max_flow_with_min_cost()
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed with status {status}")  # a bug, not a user error
+    out = flows.copy()
+    out[arcs] = solver.flows(np.arange(len(arcs), dtype=np.int32))
+    if net.bypass:   # the bypass carries whatever the source does not send to mentees
+        out[-1] = 0
+        out[-1] = net.supply - int(out[net.tails == Network.SOURCE].sum())
+    return out

@@ -54,6 +54,7 @@ class Proof(AsDict):
     rounds: int | None = _optional()
     rechecked_mentees: int | None = _optional()
     pairs_added: int | None = _optional()
+    local_repairs: int | None = _optional()      # proof rounds settled by re-optimising around added pairs
     coverage_proven: bool | None = _optional()   # fair: the coverage step was proven too
 
 
