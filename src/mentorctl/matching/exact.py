@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mentorctl.matching.candidates import Candidates, Filters, PairSource, top_k
+from mentorctl.matching.candidates import Candidates, Filters, PairSource, cells, top_k
 from mentorctl.matching.flow import (
     SCALE,
     Certificate,
@@ -338,7 +338,7 @@ def _rescan(model: _Model, source: PairSource, filters: Filters, rows: np.ndarra
         mask = filters.apply(block, ok, score, source.n_mentors, block_cols)
         if min_cost_exclusive is not None:
             mask &= to_cost(score) < min_cost_exclusive
-        r, c = np.nonzero(mask)
+        r, c = cells(mask)
         j = block_cols[c]
         i = block[r]
         s = score[r, c]

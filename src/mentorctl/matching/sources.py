@@ -66,10 +66,22 @@ class RuleSource(PairSource):
 
     def score(self, rows: np.ndarray, mentors: np.ndarray | None) -> np.ndarray:
         width = self.n_mentors if mentors is None else len(mentors)
-        total = np.zeros((len(rows), width))
-        for term in self.scoring:
-            total += term.weight * _as_number(self._one(term.rule, rows, mentors))
-        return total
+        total: np.ndarray | None = None
+        for term in self.scoring:   # the same sums, in the same order, with fewer passes per block
+            raw = self._one(term.rule, rows, mentors)
+            if raw.dtype == bool:   # yes/no terms add their weight where they hold
+                held = np.broadcast_to(raw, (len(rows), width))
+                if total is None:
+                    total = np.where(held, float(term.weight), 0.0)
+                else:
+                    np.add(total, term.weight, out=total, where=held)
+                continue
+            value = np.broadcast_to(_as_number(raw), (len(rows), width))
+            if total is None:
+                total = np.multiply(value, term.weight)
+            else:
+                total += value * term.weight if term.weight != 1 else value
+        return np.zeros((len(rows), width)) if total is None else total
 
     def score_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:
         total = np.zeros(len(mentee))
