@@ -6,12 +6,14 @@ assignment on the capacity-expanded matrix)."""
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
+from mentorctl.matching import exact
 from mentorctl.matching.candidates import Filters, MatrixSource, build_candidates
 from mentorctl.matching.cpsat import SatProblem, solve_sat
 from mentorctl.matching.exact import FlowProblem, solve_exact
@@ -78,6 +80,20 @@ def _valid(out, eligible, demand, cap):
 def test_flow_coverage_is_lexicographic_then_balanced_score(instance):
     eligible, score, demand, cap, balance, keep = instance
     out = _flow(eligible, score, demand, cap, balance, keep)
+    _valid(out, eligible, demand, cap)
+    got = _key(eligible, score, demand, cap, balance, list(zip(out.mentee, out.mentor, strict=True)))
+    assert got == _brute(eligible, score, demand, cap, balance)
+    assert out.proof["proven"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(demand_instances(), st.sampled_from([0.0, 1.0]))
+def test_local_repair_keeps_levels_and_balance(instance, region_share):
+    """Proof rounds settled by re-optimising a region (exact.LOCAL_*, forced here on every round) keep the
+    lexicographic coverage and the balanced score, whether the region holds the improvement or not."""
+    eligible, score, demand, cap, balance, keep = instance
+    with mock.patch.multiple(exact, LOCAL_MAX_SHARE=100.0, LOCAL_NODES=region_share, LOCAL_MIN_NODES=1):
+        out = _flow(eligible, score, demand, cap, balance, keep)
     _valid(out, eligible, demand, cap)
     got = _key(eligible, score, demand, cap, balance, list(zip(out.mentee, out.mentor, strict=True)))
     assert got == _brute(eligible, score, demand, cap, balance)
