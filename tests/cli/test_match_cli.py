@@ -197,7 +197,7 @@ def test_keep_counts_against_capacity_and_matches_the_rest(tmp_path: Path, run_c
     assert {("E3", "M1"), ("E1", "M1")} <= set(zip(pairs["mentee_id"], pairs["mentor_id"], strict=True))
 
 
-def test_min_share_uses_cpsat_and_holds(tmp_path: Path, run_cli) -> None:
+def test_min_share_uses_priced_flows_and_holds(tmp_path: Path, run_cli) -> None:
     matching = BASIC + ("  constraints:\n    min_share:\n"
                         "      - {name: cross_site, expr: \"mentor.site != mentee.site\", share: 0.5}\n")
     folder = write_programme(tmp_path / "p", matching, mentors=MENTORS, mentees=MENTEES)
@@ -205,7 +205,8 @@ def test_min_share_uses_cpsat_and_holds(tmp_path: Path, run_cli) -> None:
     assert result.exit_code == 0, result.output
     pairs = pd.read_csv(folder / "out/matches.csv")
     summary = json.loads((folder / "out/match-summary.json").read_text())
-    assert summary["model"].startswith("CP-SAT") and summary["status"] == "OPTIMAL"
+    assert summary["model"].startswith("min-cost flow with a priced min_share") and summary["status"] == "OPTIMAL"
+    assert summary["optimality"].startswith("OPTIMAL over all") and summary["global_bound"]["reached"]
     assert (pairs["same_site"] == 0).mean() >= 0.5
     share = summary["min_share"]["cross_site"]
     assert share["required"] == 0.5 and share["achieved"] == round((pairs["same_site"] == 0).mean(), 4)

@@ -28,6 +28,7 @@ from mentorctl.matching.summary import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mentorctl.matching.exact import FlowProblem
     from mentorctl.programme import Programme
     from mentorctl.relationships import MatchPlan
     from mentorctl.roster import Participants
@@ -101,14 +102,8 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
                 or len(matching.constraints.max_per_mentor) > 1)
     eligible_pairs = cands.total_eligible // (2 if prep.peer else 1)
     if need_sat:
-        mentee, mentor, info = _solve_sat(prep, fixed, cands, codes, mentee_res, workers, seed)
-        info["optimality"] = (f"{info['status']} over the best {matching.candidates_per_mentee} candidates per "
-                              f"{'person' if prep.peer else 'mentee'}" if cands.pruned else
-                              f"{info['status']} over all {eligible_pairs:,} eligible pairs (none pruned)")
-        if cands.pruned and matching.objective.value != "fair" and not matching.balance:
-            note("bounding over every eligible pair (side constraints relaxed)", None, None)
-            _global_bound(prep, fixed, cands, filters, codes, mentee_res, mentor_res, mentee, mentor, info,
-                          eligible_pairs)
+        mentee, mentor, info = _solve_sat(prep, fixed, cands, filters, codes, mentee_res, mentor_res, rows,
+                                          workers, seed, lambda m: note(m, None, None))
     else:
         mentee, mentor, info = _solve_flow(prep, fixed, cands, filters, codes, mentee_res, mentor_res,
                                            lambda m: note(m, None, None))
@@ -349,20 +344,9 @@ def _check_groups(prep: Prepared, fixed: _Fixed, codes: list[np.ndarray] | None)
 def _solve_flow(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filters, codes: list | None,
                 mentee_res: np.ndarray, mentor_res: np.ndarray, note: Callable[[str], None]
                 ) -> tuple[np.ndarray, np.ndarray, dict]:
-    from mentorctl.matching.exact import FlowProblem, solve_exact
+    from mentorctl.matching.exact import solve_exact
 
-    objective = prep.programme.matching.objective.value
-    n_e, n_m = len(prep.mentees), len(prep.mentors)
-    problem = FlowProblem(mentee_res, mentor_res, objective,
-                          mentee_base=np.bincount(fixed.mentee, minlength=n_e).astype(np.int64),
-                          mentor_base=np.bincount(fixed.mentor, minlength=n_m).astype(np.int64),
-                          balance=float(prep.programme.matching.balance))
-    if codes:
-        limit = prep.programme.matching.constraints.max_per_mentor[0].max
-        problem.mentee_code, problem.group_limit = codes[0], limit
-        for a, b in zip(fixed.mentee, fixed.mentor, strict=True):
-            key = (int(b), int(codes[0][a]))
-            problem.group_used[key] = problem.group_used.get(key, 0) + 1
+    problem = _flow_problem(prep, fixed, codes, mentee_res, mentor_res)
     out = solve_exact(problem, prep.source, filters, cands, note)
     info = {"model": "min-cost flow (OR-Tools)" + (" with (mentor, value) nodes" if codes else ""),
             "status": "OPTIMAL", "proof": out.proof, "model_pairs": len(cands.mentee) + out.proof["pairs_added"],
@@ -372,8 +356,124 @@ def _solve_flow(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filte
     return out.mentee, out.mentor, info
 
 
-def _solve_sat(prep: Prepared, fixed: _Fixed, cands: Candidates, codes: list | None, mentee_res: np.ndarray,
-               workers: int, seed: int | None) -> tuple[np.ndarray, np.ndarray, dict]:
+def _solve_sat(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filters, codes: list | None,
+               mentee_res: np.ndarray, mentor_res: np.ndarray, rows: np.ndarray, workers: int, seed: int | None,
+               note: Callable[[str], None]) -> tuple[np.ndarray, np.ndarray, dict]:
+    """What a plain flow cannot express. One min_share (with at most one max_per_mentor): priced flows
+    (lagrange.py), proven over every eligible pair when the matching reaches the bound. Otherwise CP-SAT
+    over the candidates, then a true bound over every eligible pair from the relaxed flow."""
+    m = prep.programme.matching
+    eligible_pairs = cands.total_eligible // (2 if prep.peer else 1)
+    if (not prep.peer and len(m.constraints.min_share) == 1 and len(m.constraints.max_per_mentor) <= 1
+            and not m.min_group_size and m.objective.value != "fair" and not m.balance
+            and not hasattr(prep.source, "pair_bonus")):
+        found = _solve_share(prep, fixed, cands, filters, codes, mentee_res, mentor_res, rows, eligible_pairs,
+                             note)
+        if found is not None:
+            return found
+    if (prep.peer and not m.constraints.min_share and not m.constraints.max_per_mentor and not m.min_group_size
+            and m.objective.value != "fair" and not hasattr(prep.source, "pair_bonus")):
+        return _solve_peers(prep, fixed, cands, filters, mentee_res, eligible_pairs, note)
+    mentee, mentor, info = _solve_cpsat(prep, fixed, cands, codes, workers, seed)
+    info["optimality"] = (f"{info['status']} over the best {m.candidates_per_mentee} candidates per "
+                          f"{'person' if prep.peer else 'mentee'}" if cands.pruned else
+                          f"{info['status']} over all {eligible_pairs:,} eligible pairs (none pruned)")
+    if cands.pruned and m.objective.value != "fair" and not m.balance:
+        note("bounding over every eligible pair (side constraints relaxed)")
+        _global_bound(prep, fixed, cands, filters, codes, mentee_res, mentor_res, mentee, mentor, info,
+                      eligible_pairs)
+    return mentee, mentor, info
+
+
+def _flow_problem(prep: Prepared, fixed: _Fixed, codes: list | None, mentee_res: np.ndarray,
+                  mentor_res: np.ndarray) -> FlowProblem:
+    """The flow model of the programme (capacities left, coverage levels, balance, one max_per_mentor)."""
+    from mentorctl.matching.exact import FlowProblem
+
+    n_e, n_m = len(prep.mentees), len(prep.mentors)
+    problem = FlowProblem(mentee_res, mentor_res, prep.programme.matching.objective.value,
+                          mentee_base=np.bincount(fixed.mentee, minlength=n_e).astype(np.int64),
+                          mentor_base=np.bincount(fixed.mentor, minlength=n_m).astype(np.int64),
+                          balance=float(prep.programme.matching.balance))
+    if codes:
+        limit = prep.programme.matching.constraints.max_per_mentor[0].max
+        problem.mentee_code, problem.group_limit = codes[0], limit
+        for a, b in zip(fixed.mentee, fixed.mentor, strict=True):
+            key = (int(b), int(codes[0][a]))
+            problem.group_used[key] = problem.group_used.get(key, 0) + 1
+    return problem
+
+
+def _solve_share(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filters, codes: list | None,
+                 mentee_res: np.ndarray, mentor_res: np.ndarray, rows: np.ndarray, eligible_pairs: int,
+                 note: Callable[[str], None]) -> tuple[np.ndarray, np.ndarray, dict] | None:
+    """One min_share by priced flows (matching/lagrange.py); None when CP-SAT should take it instead (no
+    matching with the most mentees satisfies the share among the candidates, or the costs would overflow)."""
+    from mentorctl.matching.lagrange import solve_min_share
+
+    m = prep.programme.matching
+    rule, share = prep.rules.min_share[0], m.constraints.min_share[0]
+    holding = int(prep.source.rule_holds_for_pairs(rule, fixed.mentee, fixed.mentor).sum()) if len(fixed.mentee) else 0
+    try:
+        out = solve_min_share(_flow_problem(prep, fixed, codes, mentee_res, mentor_res), prep.source, filters,
+                              cands, rows, rule, share.share, len(fixed.mentee), holding,
+                              m.candidates_per_mentee, prep.mentor_ok, note)
+    except MentorctlError:   # integer costs too large for the priced flow (flow.check_cost_range)
+        return None
+    if out is None:
+        return None
+    fixed_score = float(_pair_scores(prep, fixed.mentee, fixed.mentor).sum()) if len(fixed.mentee) else 0.0
+    bound, got = out.bound + fixed_score, out.score + fixed_score
+    gap = 0.0 if out.proven else max(0.0, bound - got) / max(1.0, abs(bound))
+    status = "OPTIMAL" if out.proven else "FEASIBLE"
+    price = f"{share.name} priced at {out.price:.4g} score per pair, {out.solves} flows"
+    if out.proven:
+        optimality = (f"OPTIMAL over all {eligible_pairs:,} eligible pairs (proof: min-cost flow with {price}; "
+                      "the priced flow is proven over every eligible pair and the matching reaches its bound)")
+    elif out.bound_proven:
+        optimality = (f"FEASIBLE; over all {eligible_pairs:,} eligible pairs no matching does better than score "
+                      f"{bound:g} with as many mentees matched ({price}; score gap {gap:.2%})")
+    else:
+        optimality = (f"FEASIBLE; score {bound:g} bounds the matchings over the {out.model_pairs:,} pairs in the "
+                      f"model ({price}); the proof over all pairs did not finish (score gap {gap:.2%})")
+    people = len(np.unique(np.concatenate([fixed.mentee, out.mentee])))
+    info = {"model": "min-cost flow with a priced min_share (OR-Tools)"
+                     + (" and (mentor, value) nodes" if codes else ""),
+            "status": status, "bound": bound, "gap": gap, "optimality": optimality, "proof": out.proof,
+            "model_pairs": out.model_pairs,
+            "global_bound": {"matched": people, "score": round(bound, 4), "proven": out.bound_proven,
+                             "reached": out.proven, "gap": round(gap, 6)}}
+    return out.mentee, out.mentor, info
+
+
+def _solve_peers(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filters, res: np.ndarray,
+                 eligible_pairs: int, note: Callable[[str], None]) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A peer programme through its bipartite double cover (matching/peers.py)."""
+    from mentorctl.matching.peers import solve_peers
+
+    out = solve_peers(_flow_problem(prep, fixed, None, res, res), prep.source, filters, cands, note)
+    fixed_score = float(_pair_scores(prep, fixed.mentee, fixed.mentor).sum()) if len(fixed.mentee) else 0.0
+    bound, got = out.bound_score + fixed_score, out.score + fixed_score
+    people = out.bound_people + 2 * len(fixed.mentee)
+    gap = 0.0 if out.proven else max(0.0, bound - got) / max(1.0, abs(bound))
+    if out.proven:
+        optimality = (f"OPTIMAL over all {eligible_pairs:,} eligible pairs (proof: the matching reaches the "
+                      "optimum of the bipartite double cover, proven over every eligible pair)")
+    else:
+        what = "over all " + f"{eligible_pairs:,} eligible pairs" if out.bound_proven else \
+            f"over the {out.model_pairs:,} pairs in the model (the proof over all pairs did not finish)"
+        optimality = (f"FEASIBLE; {what} no matching does better than {people:,} people matched and score "
+                      f"{bound:g} (bipartite double cover; score gap {gap:.2%})")
+    info = {"model": "min-cost flow on the bipartite double cover, then blossom augmenting paths (OR-Tools)",
+            "status": "OPTIMAL" if out.proven else "FEASIBLE", "bound": bound, "gap": gap,
+            "optimality": optimality, "proof": out.proof, "model_pairs": out.model_pairs,
+            "global_bound": {"matched": int(people), "score": round(bound, 4), "proven": out.bound_proven,
+                             "reached": out.proven, "gap": round(gap, 6)}}
+    return out.first, out.second, info
+
+
+def _solve_cpsat(prep: Prepared, fixed: _Fixed, cands: Candidates, codes: list | None, workers: int,
+                 seed: int | None) -> tuple[np.ndarray, np.ndarray, dict]:
     from mentorctl.matching.cpsat import SatProblem, solve_sat
 
     m = prep.programme.matching
@@ -594,8 +694,9 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
     min_share = None
     constraints = prep.programme.matching.constraints
     if constraints.min_share and len(pairs):
-        e = np.array([prep.mentee_index[x] for x in pairs["mentee_id"]], np.int64)
-        j = np.array([prep.mentor_index[x] for x in pairs["mentor_id"]], np.int64)
+        mentee_of, mentor_of = prep.mentee_index, prep.mentor_index   # each a dict built on every access
+        e = np.array([mentee_of[x] for x in pairs["mentee_id"]], np.int64)
+        j = np.array([mentor_of[x] for x in pairs["mentor_id"]], np.int64)
         min_share = {
             c.name: ShareAchieved(c.share, round(float(prep.source.rule_holds_for_pairs(rule, e, j).mean()), 4))
             for rule, c in zip(prep.rules.min_share, constraints.min_share, strict=True)}
