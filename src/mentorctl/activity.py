@@ -16,7 +16,7 @@ This module imports pandas at import time; import it only from inside functions 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +49,9 @@ ACTIVITY_COLUMNS: tuple[str, ...] = (
 )
 PROBLEM_COLUMNS: tuple[str, ...] = ("file", "row", "column", "value", "problem")
 HR_FIELDS: tuple[str, ...] = ("employee_id", "left_on", "promoted_on")
-SURVEY_FIELDS: tuple[str, ...] = ("participant_id", "satisfaction", "recommend", "pairing_fit")
+SURVEY_FIELDS: tuple[str, ...] = ("participant_id", "satisfaction", "recommend", "pairing_fit", "partner", "submitted")
+SURVEY_PAIR_FIELDS: tuple[str, ...] = ("partner", "submitted")
+"""Optional survey columns that tie an answer to a pair (relationships.py): in the frame only when the export has them."""
 
 MAX_SESSION_MINUTES = 1440
 """A session longer than a day is taken to be a typing or export error (e.g. seconds in a minutes column)."""
@@ -90,6 +92,9 @@ class Table:
     extra_fields: tuple[str, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = ()
     """How the file was read, worth a look (not UTF-8, a title row skipped): one line each, naming the file."""
+    warnings: tuple[Finding, ...] = ()
+    """Row warnings on rows that are kept (each naming file, row and column): for the survey, a `submitted`
+    date that cannot be read or a `partner` who matches nobody, so the answer cannot be tied to a pair."""
 
     @property
     def bad_rows(self) -> int:
@@ -225,7 +230,13 @@ def read_survey(programme: Programme, path: str | Path | None = None,
                 participants: Participants | None = None) -> Table | None:
     """The survey export (participant_id, satisfaction 1-5, recommend 0-10, pairing_fit: the answer to the
     fit check after a first session, as text), or None when there is none. With
-    `participants`, participant_id holds the rosters' own ids (found by id or name, ignoring case)."""
+    `participants`, participant_id holds the rosters' own ids (found by id, email or name, ignoring case).
+
+    When the export has them, `partner` (the other person of the pair the answer is about: the roster's id
+    with `participants`, else as written; None when empty) and `submitted` (tz-aware, NaT when empty or
+    unreadable) tie each answer to a pair (`relationships.survey_flags`). An unreadable date and, with
+    `participants`, a partner who matches nobody are row warnings (`Table.warnings`); the row is kept, since
+    its satisfaction and recommend still count for the programme's KPIs."""
     config = programme.reporting.survey
     export = _read_export(programme, config, path, SURVEY_FIELDS, "participant_id", "reporting.survey.columns")
     if export is None:
@@ -236,6 +247,8 @@ def read_survey(programme: Programme, path: str | Path | None = None,
         raise ActivityError(
             f"has no satisfaction, recommend or pairing_fit column (headings: {_headings(raw)}); "
             "map yours under reporting.survey.columns", location=Location(name))
+    headings = {f: _find_column(raw, columns.get(f, f)) or _find_column(raw, f) for f in SURVEY_PAIR_FIELDS}
+    submitted = mapped["submitted"]       # as read: a workbook's date cells stay dates
     problems: list[pd.DataFrame] = []
     mapped = {k: _text(v) for k, v in mapped.items()}
     out = pd.DataFrame({"participant_id": _clean_id(mapped["participant_id"])})
@@ -248,7 +261,52 @@ def read_survey(programme: Programme, path: str | Path | None = None,
         problems.append(_problems(name, rows, column, text, bad, f"must be a number from {low} to {high}"))
         out[column] = value.astype("float64")
     out["pairing_fit"] = mapped["pairing_fit"]   # the fit check's answer, as given (relationships.py reads it)
-    return _export_table(raw, name, rows, mapped, extra, out, problems, "participant_id", participants)
+    bad_dates: dict[int, str] = {}
+    if headings["partner"] is not None:
+        out["partner"] = _clean_id(mapped["partner"])
+    if headings["submitted"] is not None:
+        dayfirst, date_format = (config.dayfirst, config.date_format) if config else (False, None)
+        out["submitted"] = parse_timestamps(submitted, programme.tz, dayfirst=dayfirst, date_format=date_format)
+        bad = (mapped["submitted"] != "") & out["submitted"].isna()
+        bad_dates = dict(zip(rows[bad].astype(int), mapped["submitted"][bad], strict=True))
+    table = _export_table(raw, name, rows, mapped, extra, out, problems, "participant_id", participants)
+    warnings = _survey_pair_warnings(table, headings, bad_dates, participants, config)
+    return replace(table, warnings=tuple(warnings)) if warnings else table
+
+
+def _survey_pair_warnings(table: Table, headings: Mapping[str, str | None], bad_dates: Mapping[int, str],
+                          participants: Participants | None, config: Any) -> list[Finding]:
+    """Row warnings on the survey's kept rows: an unreadable `submitted` date; with `participants`, a
+    `partner` who matches nobody (resolved to roster ids in place, with did-you-mean)."""
+    frame, source = table.frame, table.source
+    has_partner = headings["partner"] is not None
+    unknown: dict[str, Resolution] = {}
+    if has_partner and participants is not None:
+        unknown = resolve_people(frame, {"partner": None}, participants).get("partner", {})
+    partner_of = dict(zip(frame["_row"].astype(int), frame["partner"], strict=True)) if has_partner else {}
+    if config is not None and config.date_format:
+        wanted = f"not a date in reporting.survey.date_format ('{config.date_format}')"
+    elif config is not None and config.dayfirst:
+        wanted = "not a day-first date such as 31/01/2026 (reporting.survey.dayfirst is set)"
+    else:
+        wanted = ("not a date such as 2026-01-31: write YYYY-MM-DD, or set reporting.survey.dayfirst: true "
+                  "(or date_format) in programme.yaml")
+    found: list[Finding] = []
+    for row in frame["_row"].astype(int):
+        if row in bad_dates:
+            named = partner_of.get(row)
+            named = named if isinstance(named, str) and named not in unknown else None
+            effect = ("the answer is tied to its pair by the partner column only" if named else
+                      "the answer cannot be tied to a pair, so it is not used for follow-ups")
+            found.append(Finding("warning", f"'{bad_dates[row]}' is {wanted}; {effect}",
+                                 Location(source, row, headings["submitted"])))
+        partner = partner_of.get(row)
+        if isinstance(partner, str) and partner in unknown:
+            found.append(Finding(
+                "warning", f"{unknown[partner].describe('person on the rosters')}: the answer is not applied to "
+                "any pair's follow-ups; write the partner's id, email or name", Location(source, row,
+                                                                                          headings["partner"])))
+    return found
 
 
 def _read_export(programme: Programme, config: Any, path: str | Path | None, fields: tuple[str, ...],
@@ -304,7 +362,8 @@ def resolve_people(frame: pd.DataFrame, columns: Mapping[str, str | None], parti
 
 def check_references(programme: Programme, participants: Participants) -> list[Finding]:
     """For `validate`: people named in activity logs and the survey who match nobody on the rosters — one
-    warning per file and column, with did-you-mean (their rows are not counted in reports)."""
+    warning per file and column, with did-you-mean (their rows are not counted in reports); and the survey's
+    row warnings on its partner and submitted columns (those answers are not tied to a pair)."""
     from mentorctl.errors import MentorctlError
     from mentorctl.references import summarise
 
@@ -318,13 +377,15 @@ def check_references(programme: Programme, participants: Participants) -> list[F
     for what, columns in wanted:
         try:
             table: ActivityLog | Table | None = (load_activity(programme) if what == "activity"
-                                                 else read_survey(programme))
+                                                 else read_survey(programme, participants=participants))
         except MentorctlError as error:
             findings.append(Finding("warning", f"cannot check who the {what} names: {error.plain_message}",
                                     error.location))
             continue
         if table is None:
             continue
+        if isinstance(table, Table):
+            findings += table.warnings      # the survey's partner and submitted columns
         default_source = table.source if isinstance(table, Table) else ""
         frame = table.frame
         for column, role in columns.items():

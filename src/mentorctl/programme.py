@@ -619,8 +619,14 @@ class HrExtract(StrictModel):
 
 class SurveyExport(StrictModel):
     path: str = Field(description="CSV/Excel: participant_id, satisfaction (1-5), recommend (0-10), pairing_fit "
-                      "(good fit / still deciding / not a fit: flags the pair for follow-up)")
+                      "(good fit / still deciding / not a fit: flags the pair for follow-up); optional partner "
+                      "(the other person's id, email or name) and submitted (date or date-time), which tie an "
+                      "answer to a pair")
     columns: dict[str, str] = Field(default_factory=dict, description="field: heading in the export")
+    dayfirst: bool = Field(False, description="submitted dates are written day first (31/01/2026)")
+    date_format: str | None = Field(None, description="strftime format of submitted, when not ISO")
+
+    _date_format = field_validator("date_format")(_check_date_format)
 
 
 class Reporting(StrictModel):

@@ -30,7 +30,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mentorctl.errors import Location, MentorctlError
+from mentorctl.errors import Finding, Location, MentorctlError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -905,6 +905,9 @@ class RelationshipsSection:
     median_days_to_first_meeting: float | None
     ended_by_reason_shown: Mapping[str, int | str]
     follow_up: tuple[FollowUp, ...]
+    warnings: tuple[str, ...] = ()
+    """For the coordinator (the terminal, not the report): survey answers that could not be tied to a current
+    pair, or that cannot be tied to a pair at all (see `survey_flags`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """What report.json shows: the figures, with small groups of endings by reason hidden (no list of
@@ -918,11 +921,14 @@ class RelationshipsSection:
 
 def relationships_section(programme: Programme, state: RelationshipState, activity: pd.DataFrame | None,
                           survey: pd.DataFrame | None, *, inactive_days: int | None = None,
-                          min_group_size: int = 5) -> RelationshipsSection:
+                          min_group_size: int = 5, survey_source: str = "the survey export",
+                          survey_warnings: Sequence[Finding] = ()) -> RelationshipsSection:
     """Figures as of `state.today`, days from each pair's start to its first logged session, and the follow-up
     list: current pairs with no first meeting after `design.checkin_every`, pairs inactive for more than
-    `inactive_days` (default: twice checkin_every), anyone answering "not a fit" (survey column pairing_fit),
-    and pairs whose mentor and mentee satisfaction differ by 2 or more."""
+    `inactive_days` (default: twice checkin_every), a "not a fit" answer about the pair (survey column
+    pairing_fit), and pairs whose mentor and mentee satisfaction about the pair differ by 2 or more (see
+    `survey_flags`). `survey_warnings` (`activity.Table.warnings` of `survey_source`) lead the section's
+    warnings, the first few of them."""
     import pandas as pd
 
     from mentorctl.programme import parse_duration
@@ -953,11 +959,18 @@ def relationships_section(programme: Programme, state: RelationshipState, activi
         elif held_days and (today - held_days[-1]).days > quiet_limit:
             follow.append(FollowUp(pair.mentee_id, pair.mentor_id, "inactive",
                                    f"last session {held_days[-1]}, {(today - held_days[-1]).days} days ago"))
-    follow += _survey_flags(state, survey)
+    flags = survey_flags(state, survey, source=survey_source,
+                         warned_rows={f.location.row for f in survey_warnings if f.location and f.location.row})
+    follow += flags.follow_up
+    row_warnings = [str(f) for f in survey_warnings[:SHOWN_ROWS]]
+    if len(survey_warnings) > SHOWN_ROWS:
+        row_warnings.append(f"{survey_source}: {len(survey_warnings) - SHOWN_ROWS} more row warning(s) on the "
+                            "partner and submitted columns (`mentorctl validate` lists them all)")
     shown: dict[str, int | str] = {reason: (count if count == 0 or count >= min_group_size else f"<{min_group_size}")
                                    for reason, count in figures.ended_by_reason.items()}
     return RelationshipsSection(figures, _median(first_gaps), shown,
-                                tuple(sorted(follow, key=lambda f: (f.reason, f.mentee_id, f.mentor_id))))
+                                tuple(sorted(follow, key=lambda f: (f.reason, f.mentee_id, f.mentor_id))),
+                                tuple(row_warnings) + flags.warnings)
 
 
 def fit_answer(text: object) -> str:
@@ -968,35 +981,154 @@ def fit_answer(text: object) -> str:
     return re.sub(r"[\s_-]+", " ", str(text or "")).strip().strip(".!?:;,").strip().lower()
 
 
-def _survey_flags(state: RelationshipState, survey: pd.DataFrame | None) -> list[FollowUp]:
-    """"not a fit" (the latest fit answer of either person of a current pair: the `pairing_fit` column of the
-    survey export, mapped under reporting.survey.columns) and ratings 2+ apart."""
+SHOWN_ROWS = 5
+"""How many row numbers (or row warnings) a survey warning line names before "…"."""
+
+
+@dataclass(frozen=True)
+class SurveyFlags:
+    """The survey's follow-ups ("not a fit", "ratings diverge") and what the coordinator should know about
+    answers that were not applied: one line per kind, naming the first rows."""
+
+    follow_up: tuple[FollowUp, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def survey_flags(state: RelationshipState, survey: pd.DataFrame | None, *, source: str = "the survey export",
+                 warned_rows: Iterable[int] = ()) -> SurveyFlags:
+    """Follow-ups from the survey export (`activity.read_survey`, mapped under reporting.survey.columns) for
+    each current pair: "not a fit" (the latest fit answer, column pairing_fit, of either person about the pair)
+    and "ratings diverge" (the two people's latest answers about the pair, satisfaction 2+ apart).
+
+    An answer is about a current pair when it names that pair's partner (column `partner`, roster ids), or,
+    naming none, when it was submitted (column `submitted`) on or after the pair's start; with both, both must
+    hold. "Latest" follows `submitted` when the export has it, else the row order. Answers of people in a
+    current pair that are about none of their current pairs are not applied, counted in `warnings` (rows in
+    `warned_rows` already have a row warning and are not counted again). Without either column answers cannot
+    be tied to a pair: each person's answers count for all their current pairs (a warning says so).
+    """
     if survey is None or survey.empty:
-        return []
+        return SurveyFlags()
+    import pandas as pd
+
     from mentorctl.tables import normalise_heading
 
     aliases = {normalise_heading(f) for f in FIT_COLUMNS}
     fit_columns = [c for c in survey.columns if normalise_heading(c) in aliases]
     fit_column = "pairing_fit" if "pairing_fit" in fit_columns and survey["pairing_fit"].astype(str).str.strip().ne(
         "").any() else next((c for c in fit_columns if c != "pairing_fit"), None)
-    fits: dict[str, str] = {}
-    if fit_column is not None:
-        for who, answer in zip(survey["participant_id"].astype(str), survey[fit_column], strict=True):
-            text = "" if answer is None or answer != answer else fit_answer(answer)   # NaN: an empty cell
+    has_partner, has_submitted = "partner" in survey.columns, "submitted" in survey.columns
+    tied = has_partner or has_submitted
+    if has_submitted:   # the latest answer last; undated answers (tied by partner) before the dated ones
+        survey = survey.sort_values("submitted", kind="stable", na_position="first")
+    current: dict[str, list[Relationship]] = {}
+    for pair in state.with_status(Status.ACTIVE, Status.PAUSED):
+        for who in pair.key:
+            current.setdefault(who, []).append(pair)
+    before: dict[str, set[str]] = {}    # person → partners of their other (ended) pairs, case-folded
+    for pair in state.relationships:
+        if pair.status is Status.ENDED:
+            before.setdefault(pair.mentee_id, set()).add(pair.mentor_id.casefold())
+            before.setdefault(pair.mentor_id, set()).add(pair.mentee_id.casefold())
+    n = len(survey)
+
+    def column(name: str) -> list[Any]:
+        return survey[name].tolist() if name in survey.columns else [None] * n
+
+    fits: dict[tuple[tuple[str, str], str], tuple[str, Any]] = {}     # (pair, person) → (answer, submitted)
+    latest: dict[tuple[tuple[str, str], str], float | None] = {}      # (pair, person) → satisfaction
+    skipped: dict[str, list[int | None]] = {"earlier": [], "stranger": [], "undated": [], "ambiguous": [],
+                                            "untied": []}
+    warned = set(warned_rows)
+    for who, answer, rating, partner, when, row in zip(
+            survey["participant_id"].astype(str), column(fit_column) if fit_column else [None] * n,
+            column("satisfaction"), column("partner"), column("submitted"), column("_row"), strict=True):
+        pairs = current.get(who)
+        if not pairs:
+            continue
+        text = "" if answer is None or answer != answer else fit_answer(answer)   # NaN: an empty cell
+        named = partner.strip().casefold() if isinstance(partner, str) and partner.strip() else None
+        day = None if when is None or pd.isna(when) else pd.Timestamp(when).date()
+        about = [p for p in pairs if not tied or _about(p, who, named, day)]
+        for pair in about:
             if text:
-                fits[who] = text    # the later row counts
-    latest = survey.drop_duplicates("participant_id", keep="last").set_index("participant_id")
+                fits[(pair.key, who)] = (text, day)    # the later answer counts
+            latest[(pair.key, who)] = _number(rating)
+        if not (text or _number(rating) is not None):
+            continue
+        if not tied:
+            skipped["ambiguous" if before.get(who) else "untied"].append(row)
+        elif not about and row not in warned:
+            kind = ("earlier" if named in before.get(who, set()) else "stranger") if named else (
+                "earlier" if day is not None else "undated")
+            skipped[kind].append(row)
     out: list[FollowUp] = []
     for pair in state.with_status(Status.ACTIVE, Status.PAUSED):
         for who in pair.key:
-            if fits.get(who) in NOT_A_FIT:
-                out.append(FollowUp(pair.mentee_id, pair.mentor_id, "not a fit", f"{who} answered '{fits[who]}'"))
-        if "satisfaction" in latest.columns and all(w in latest.index for w in pair.key):
-            a, b = (_number(latest.at[w, "satisfaction"]) for w in pair.key)
-            if a is not None and b is not None and abs(a - b) >= 2:
-                out.append(FollowUp(pair.mentee_id, pair.mentor_id, "ratings diverge",
-                                    f"satisfaction {a:g} ({pair.mentee_id}) vs {b:g} ({pair.mentor_id})"))
-    return out
+            fit = fits.get((pair.key, who))
+            if fit is not None and fit[0] in NOT_A_FIT:
+                on = f" on {fit[1]}" if fit[1] else ""
+                out.append(FollowUp(pair.mentee_id, pair.mentor_id, "not a fit", f"{who} answered '{fit[0]}'{on}"))
+        a, b = (latest.get((pair.key, w)) for w in pair.key)
+        if a is not None and b is not None and abs(a - b) >= 2:
+            out.append(FollowUp(pair.mentee_id, pair.mentor_id, "ratings diverge",
+                                f"satisfaction {a:g} ({pair.mentee_id}) vs {b:g} ({pair.mentor_id})"))
+    return SurveyFlags(tuple(out), _survey_warnings(skipped, source, tied, survey.columns))
+
+
+def _about(pair: Relationship, who: str, partner: str | None, day: date | None) -> bool:
+    """Whether `who`'s answer naming `partner` (case-folded id), submitted on `day`, is about `pair`."""
+    if partner is not None:
+        other = pair.mentor_id if who == pair.mentee_id else pair.mentee_id
+        return partner == other.casefold() and (day is None or day >= pair.start)
+    return day is not None and day >= pair.start
+
+
+def _survey_warnings(skipped: Mapping[str, list[int | None]], source: str, tied: bool,
+                     columns: Iterable[str]) -> tuple[str, ...]:
+    """One line per kind of answer not applied (or, without partner and submitted, that cannot be tied)."""
+
+    def rows(numbers: list[int | None]) -> str:
+        known = [str(r) for r in numbers if r is not None]
+        if not known:
+            return ""
+        more = " …" if len(known) > SHOWN_ROWS else ""
+        return f" ({source} row{'s' if len(known) > 1 else ''} {', '.join(known[:SHOWN_ROWS])}{more})"
+
+    def answers(count: int) -> str:
+        return f"{count} survey answer{'s' if count != 1 else ''}"
+
+    lines = []
+    if not tied:
+        ambiguous = skipped["ambiguous"]
+        if not ambiguous and not skipped["untied"]:
+            return ()   # nobody in a current pair answered: nothing to tie
+        hint = " (its timestamp column may be that date: map it as submitted)" if "timestamp" in columns else ""
+        who = "comes from someone who" if len(ambiguous) == 1 else "come from people who"
+        risk = (f"; {answers(len(ambiguous))} {who} had an earlier pair and may be about it{rows(ambiguous)}"
+                if ambiguous else "")
+        lines.append(f"{source} has no partner or submitted column, so survey answers cannot be tied to a pair: "
+                     f"each person's latest answer counts for their current pair{risk}. Add a partner column (the "
+                     f"other person's id, email or name) or a submitted date{hint}, mapped under "
+                     "reporting.survey.columns.")
+        return tuple(lines)
+    if skipped["earlier"]:
+        count = len(skipped["earlier"])
+        verbs = "is about an earlier pair and was" if count == 1 else "are about earlier pairs and were"
+        lines.append(f"{answers(count)} {verbs} not applied to follow-ups"
+                     f"{rows(skipped['earlier'])}.")
+    if skipped["stranger"]:
+        count = len(skipped["stranger"])
+        verbs = "names a partner the person is not paired with and was" if count == 1 else (
+            "name a partner the person is not paired with and were")
+        lines.append(f"{answers(count)} {verbs} not applied to follow-ups{rows(skipped['stranger'])}; check "
+                     "the partner column.")
+    if skipped["undated"]:
+        count = len(skipped["undated"])
+        verbs = ("names no partner and has no submitted date, so it cannot be tied to a pair and was" if count == 1
+                 else "name no partner and have no submitted date, so they cannot be tied to a pair and were")
+        lines.append(f"{answers(count)} {verbs} not applied to follow-ups{rows(skipped['undated'])}.")
+    return tuple(lines)
 
 
 def _number(value: object) -> float | None:

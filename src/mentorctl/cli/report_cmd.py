@@ -151,6 +151,8 @@ def _print_problems(result: Report, shown: int = 5) -> None:
 
     for warning in result.warnings:
         err_console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", soft_wrap=True)
+    for warning in result.relationships.warnings if result.relationships else ():   # survey answers → follow-ups
+        err_console.print(f"[yellow]Warning:[/yellow] {escape(warning)}", soft_wrap=True)
     if result.is_empty:
         err_console.print("[yellow]Warning:[/yellow] no activity was recorded in this period.")
 

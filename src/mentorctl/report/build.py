@@ -492,9 +492,14 @@ def _relationships(inputs: ReportInputs, survey: pd.DataFrame | None) -> Relatio
         return None
     programme = inputs.programme
     escalate = [parse_duration(r.escalate_after).days for r in programme.reminders if r.escalate_after]
+    table = inputs.survey
+    kept = set(survey["_row"].tolist()) if survey is not None and "_row" in survey.columns else set()
     return relationships_section(programme, inputs.lifecycle.state, inputs.log.frame, survey,
                                  inactive_days=max(escalate, default=None),
-                                 min_group_size=programme.reporting.min_group_size)
+                                 min_group_size=programme.reporting.min_group_size,
+                                 survey_source=table.source if table else "the survey export",
+                                 survey_warnings=[w for w in table.warnings if w.location and w.location.row in kept]
+                                 if table else ())
 
 
 def _period_warnings(programme: Programme, period: Period, notes: list[str]) -> list[str]:
