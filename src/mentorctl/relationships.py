@@ -1059,7 +1059,9 @@ def survey_flags(state: RelationshipState, survey: pd.DataFrame | None, *, sourc
         if not tied:
             skipped["ambiguous" if before.get(who) else "untied"].append(row)
         elif not about and row not in warned:
-            kind = ("earlier" if named in before.get(who, set()) else "stranger") if named else (
+            partners = before.get(who, set()) | {(p.mentor_id if who == p.mentee_id else p.mentee_id).casefold()
+                                                  for p in pairs}   # a current partner: dated before the pair
+            kind = ("earlier" if named in partners else "stranger") if named else (
                 "earlier" if day is not None else "undated")
             skipped[kind].append(row)
     out: list[FollowUp] = []

@@ -231,6 +231,65 @@ def test_not_a_fit_answers_in_the_survey_export_flag_the_pair_for_follow_up(smal
     assert flagged == {("E1", "M1"): "E1 answered 'not a fit'", ("E3", "M3"): "M3 answered 'not a fit'"}
 
 
+def test_after_a_rematch_only_survey_answers_about_the_new_pair_flag_it(small_programme, run_cli):
+    import json
+
+    # E1 – M1 ends (not a fit) and E1 is rematched with M2; the fit check's export names each answer's pair
+    # (the partner by name, email or id). Dates in the past: `report` takes the relationships as of today.
+    columns = {"participant_id": "Your email", "pairing_fit": "How is the pairing going?",
+               "partner": "Who is your mentor or mentee?"}
+    folder = small_programme(
+        "refit", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\nM3,Cy,m3@x.org\n",
+        "id,name,email,likes\nE1,Eve,e1@x.org,M1\nE2,Fay,e2@x.org,M3\n",
+        design={"start_date": "2026-03-01", "intake": "rolling", "relationship_length": "12w"},
+        matching={"mentor_capacity": 1, "scoring": [{"name": "likes", "expr": "mentee.likes == mentor.id"}]},
+        reporting={"survey": {"path": "fit-check.csv", "columns": columns}})
+    (folder / "fit-check.csv").write_text(
+        "Your email,How is the pairing going?,satisfaction,Who is your mentor or mentee?\n"
+        "e1@x.org,Not a fit,2,Ann\n"             # about the ended pair: not applied to E1 – M2
+        "m2@x.org,not a fit,,e1@x.org\n"         # about the new pair: flags it
+        "e2@x.org,good fit,5,M3\n"
+        "m3@x.org,good fit,4,Fay\n"
+        "e2@x.org,not a fit,,M03\n")             # unknown partner: a row warning, not applied
+    assert run_cli("match", folder, "--on", "2026-03-01").exit_code == 0
+    assert run_cli("end", folder, "E1", "M1", "--reason", "not-a-fit", "--on", "2026-04-01",
+                   "--rematch").exit_code == 0
+    assert run_cli("match", folder, "--on", "2026-04-10").exit_code == 0
+    assert "2026-04-10,start,E1,M2" in (folder / "relationships.csv").read_text()
+
+    result = run_cli("report", folder, "--period", "2026-03-01..2026-05-01")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    flagged = sorted((r["mentee_id"], r["mentor_id"], r["detail"]) for r in _rows(folder, "follow-up.csv")
+                     if r["reason"] == "not a fit")
+    assert flagged == [("E1", "M2", "M2 answered 'not a fit'")]
+    assert ("Warning: fit-check.csv, row 6, column Who is your mentor or mentee?: 'M03' matches no person on "
+            "the rosters (did you mean 'M3'?)") in result.stderr
+    assert ("Warning: 1 survey answer is about an earlier pair and was not applied to follow-ups (fit-check.csv "
+            "row 2).") in result.stderr
+    kpis = json.loads((folder / "out" / "report.json").read_text())["kpis"]
+    validated = run_cli("validate", folder)
+    assert "row 6, column Who is your mentor or mentee?: 'M03' matches no person" in validated.output
+
+    # the same answers without the partner mapping: as before this change, each person's latest answer counts
+    # for their current pair (and a warning says so); the survey KPIs are the same either way
+    import yaml
+
+    data = yaml.safe_load((folder / "programme.yaml").read_text())
+    del data["reporting"]["survey"]["columns"]["partner"]
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    legacy = run_cli("report", folder, "--period", "2026-03-01..2026-05-01")
+    assert legacy.exit_code == 0, legacy.output
+    flagged = sorted((r["mentee_id"], r["mentor_id"], r["detail"]) for r in _rows(folder, "follow-up.csv")
+                     if r["reason"] == "not a fit")
+    assert flagged == [("E1", "M2", "E1 answered 'not a fit'"), ("E1", "M2", "M2 answered 'not a fit'"),
+                       ("E2", "M3", "E2 answered 'not a fit'")]
+    assert "fit-check.csv has no partner or submitted column, so survey answers cannot be tied to a pair" in (
+        legacy.stderr)
+    assert json.loads((folder / "out" / "report.json").read_text())["kpis"] == kpis
+    assert kpis["satisfaction_mean"] == round((2 + 5 + 4) / 3, 2)       # every answer, the earlier pair's too
+
+
 def test_a_running_peer_programme_keeps_pairs_and_never_repeats_ended_ones(tmp_path, run_cli):
     import yaml
 

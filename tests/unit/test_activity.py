@@ -271,3 +271,37 @@ def test_workbook_date_cells_are_dates_whatever_the_date_format(tmp_path):
     assert log.problems.empty
     assert log.frame["timestamp"].tolist() == [pd.Timestamp("2026-02-03 10:00", tz="Europe/London"),
                                                pd.Timestamp("2026-02-04 11:30", tz="Europe/London")]
+
+
+def test_survey_partner_and_submitted_tie_an_answer_to_a_pair(small_programme):
+    from mentorctl.roster import load_participants
+
+    folder = small_programme(
+        "tie", "id,name,email\nM1,Ann Lee,m1@x.org\nM2,Bob Ray,m2@x.org\n", "id,name,email\nE1,Eve,e1@x.org\n"
+        "E2,Fay,e2@x.org\n",
+        reporting={"survey": {"path": "survey.csv", "date_format": "%d.%m.%Y %H:%M",
+                              "columns": {"participant_id": "Email", "pairing_fit": "Fit", "satisfaction": "Rating",
+                                          "partner": "Your mentor", "submitted": "Submitted at"}}})
+    (folder / "survey.csv").write_text(
+        "Email,Fit,Rating,Your mentor,Submitted at\n"
+        "e1@x.org,Not a fit,2,Ann Lee (M1),03.04.2027 10:00\n"
+        "E2,good fit,4,M2@X.org,\n"
+        "e1@x.org,,5,M02,yesterday\n")
+    programme = load_programme(folder)
+    survey = read_survey(programme, participants=load_participants(programme))
+    frame = survey.frame
+    # the one resolver: "Name (ID)", an email in any case; an unknown partner is left as written
+    assert frame["partner"].tolist() == ["M1", "M2", "M02"]
+    assert frame["submitted"].iloc[0] == pd.Timestamp("2027-04-03 10:00", tz=programme.tz)
+    assert frame["submitted"].iloc[1:].isna().all()
+    assert [str(w) for w in survey.warnings] == [
+        "survey.csv, row 4, column Submitted at: 'yesterday' is not a date in reporting.survey.date_format "
+        "('%d.%m.%Y %H:%M'); the answer cannot be tied to a pair, so it is not used for follow-ups",
+        "survey.csv, row 4, column Your mentor: 'M02' matches no person on the rosters (did you mean 'M2'?): "
+        "the answer is not applied to any pair's follow-ups; write the partner's id, email or name"]
+    # warnings keep the row: its rating still counts for the programme's satisfaction KPIs
+    assert survey.bad_rows == 0 and frame["satisfaction"].tolist() == [2.0, 4.0, 5.0]
+    # without the two columns the frame has neither (answers cannot be tied to a pair)
+    (folder / "survey.csv").write_text("Email,Fit,Rating\ne1@x.org,Not a fit,2\n")
+    legacy = read_survey(programme, participants=load_participants(programme))
+    assert {"partner", "submitted"}.isdisjoint(legacy.frame.columns) and legacy.warnings == ()

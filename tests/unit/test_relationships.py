@@ -204,3 +204,122 @@ def test_report_section_follow_up_and_suppression(programme):
     # one early ending is a group smaller than 5: hidden in the report, and no pair is named there
     assert section.as_dict()["ended_by_reason"]["not-a-fit"] == "<5"
     assert section.as_dict()["follow_up_pairs"] == 4 and "E3" not in str(section.as_dict())
+
+
+# --------------------------------------------------------------------------- survey answers tied to a pair
+
+REMATCHED_LOG = ("date,action,mentee_id,mentor_id,reason,until,note\n"
+                 "2027-03-01,start,E1,M1,,,\n2027-03-01,start,E2,M3,,,\n"
+                 "2027-04-01,end,E1,M1,not-a-fit,,\n2027-04-01,rematch,E1,,,,\n"
+                 "2027-04-10,start,E1,M2,,,\n")
+
+
+@pytest.fixture
+def rematched(small_programme):
+    """E1 – M1 ended on 1 April, E1 rematched with M2 from 10 April; E2 – M3 runs throughout."""
+
+    made = []
+
+    def make(survey_csv: str, columns: dict[str, str] | None = None, **survey):
+        made.append(1)
+        folder = small_programme(f"rematched{len(made)}", MENTORS, MENTEES,
+                                 reporting={"survey": {"path": "survey.csv", "columns": columns or {}, **survey}})
+        (folder / "relationships.csv").write_text(REMATCHED_LOG)
+        (folder / "survey.csv").write_text(survey_csv)
+        return folder
+
+    return make
+
+
+def flags(folder: Path):
+    from mentorctl.activity import read_survey
+    from mentorctl.relationships import survey_flags
+
+    prog, participants, life = load(folder, date(2027, 5, 1))
+    table = read_survey(prog, participants=participants)
+    found = survey_flags(life.state, table.frame, source=table.source,
+                         warned_rows={f.location.row for f in table.warnings})
+    return found, table
+
+
+def test_an_old_not_a_fit_answer_about_the_ended_pair_is_not_applied_to_the_new_pair(rematched):
+    # E1 said "not a fit" about M1 (by name); E1 is now with M2: the answer names the old partner
+    found, _ = flags(rematched("participant_id,pairing_fit,partner\ne1@x.org,Not a fit,Ann\n"
+                               "m1@x.org,not a fit,E1\n"))
+    assert found.follow_up == ()
+    # M1 has no current pair: nothing to apply it to, nothing to count
+    assert found.warnings == ("1 survey answer is about an earlier pair and was not applied to follow-ups "
+                              "(survey.csv row 2).",)
+
+
+def test_a_new_answer_naming_the_new_partner_flags_the_new_pair(rematched):
+    found, _ = flags(rematched("Your email,How is it going?,Who is your mentor?\n"
+                               "e1@x.org,Not a fit,M1\n"          # about M1: not applied
+                               "E1,Not-a-fit.,bob\n"              # about M2, by name in any case: applied
+                               "e2@x.org,good fit,m3@x.org\n",
+                               {"participant_id": "Your email", "pairing_fit": "How is it going?",
+                                "partner": "Who is your mentor?"}))
+    assert [(f.mentee_id, f.mentor_id, f.reason, f.detail) for f in found.follow_up] == [
+        ("E1", "M2", "not a fit", "E1 answered 'not a fit'")]
+    assert found.warnings == ("1 survey answer is about an earlier pair and was not applied to follow-ups "
+                              "(survey.csv row 2).",)
+
+
+def test_without_a_partner_an_answer_applies_when_submitted_on_or_after_the_pair_started(rematched):
+    found, _ = flags(rematched(
+        "participant_id,pairing_fit,submitted\n"
+        "E1,not a fit,2027-03-20\n"      # before E1 – M2 began (10 April): about M1
+        "M2,good fit,2027-04-25\n"       # the later answer by date counts, whatever the row order …
+        "M2,not a fit,2027-04-12\n"
+        "E2,not a fit,09/04/2027\n"      # day first: 9 April, after E2 – M3 began
+        "E2,good fit,\n",                # no partner, no date: cannot be tied
+        dayfirst=True))
+    assert [(f.mentee_id, f.mentor_id, f.detail) for f in found.follow_up] == [
+        ("E2", "M3", "E2 answered 'not a fit' on 2027-04-09")]
+    assert found.warnings == (
+        "1 survey answer is about an earlier pair and was not applied to follow-ups (survey.csv row 2).",
+        "1 survey answer names no partner and has no submitted date, so it cannot be tied to a pair and was not "
+        "applied to follow-ups (survey.csv row 6).")
+
+
+def test_with_partner_and_date_both_must_hold(rematched):
+    # names M2, but submitted before E1 – M2 began: not about this pair
+    found, _ = flags(rematched("participant_id,pairing_fit,partner,submitted\nE1,not a fit,M2,2027-03-20\n"
+                               "E1,not a fit,M2,2027-04-11T09:00\n"))
+    assert [(f.mentor_id, f.detail) for f in found.follow_up] == [("M2", "E1 answered 'not a fit' on 2027-04-11")]
+    assert found.warnings == ("1 survey answer is about an earlier pair and was not applied to follow-ups "
+                              "(survey.csv row 2).",)
+
+
+def test_an_unknown_partner_is_a_row_warning_with_did_you_mean_and_the_answer_is_not_applied(rematched):
+    found, table = flags(rematched("participant_id,pairing_fit,partner\nE2,not a fit,M03\nE1,not a fit,E2\n"))
+    assert [str(w) for w in table.warnings] == [
+        "survey.csv, row 2, column partner: 'M03' matches no person on the rosters (did you mean 'M3'?): the "
+        "answer is not applied to any pair's follow-ups; write the partner's id, email or name"]
+    assert found.follow_up == ()
+    # row 2 has its own warning and is not counted again; row 3 names someone E1 was never paired with
+    assert found.warnings == ("1 survey answer names a partner the person is not paired with and was not "
+                              "applied to follow-ups (survey.csv row 3); check the partner column.",)
+
+
+def test_ratings_diverge_compares_only_answers_about_the_pair(rematched):
+    # E1's latest row rates the old pair 1; about M2 (rated 5 by M2) E1 said 4: no divergence
+    answers = "participant_id,satisfaction,partner\nE1,4,M2\nM2,5,E1\nE1,1,M1\n"
+    found, _ = flags(rematched(answers))
+    assert found.follow_up == ()
+    # the same answers without the partner column: E1's latest rating (1) is taken for E1 – M2, as before
+    legacy, _ = flags(rematched(answers.replace(",partner", ",comment")))
+    assert [(f.mentor_id, f.reason, f.detail) for f in legacy.follow_up] == [
+        ("M2", "ratings diverge", "satisfaction 1 (E1) vs 5 (M2)")]
+
+
+def test_without_partner_or_submitted_answers_count_as_before_and_a_warning_says_so(rematched):
+    found, _ = flags(rematched("participant_id,pairing_fit,Timestamp\nE1,not a fit,2027-03-20\n"
+                               "E2,good fit,2027-03-20\n"))
+    assert [(f.mentee_id, f.mentor_id, f.reason) for f in found.follow_up] == [("E1", "M2", "not a fit")]
+    assert found.warnings == (
+        "survey.csv has no partner or submitted column, so survey answers cannot be tied to a pair: each "
+        "person's latest answer counts for their current pair; 1 survey answer comes from someone who had an "
+        "earlier pair and may be about it (survey.csv row 2). Add a partner column (the other person's id, "
+        "email or name) or a submitted date (its timestamp column may be that date: map it as submitted), "
+        "mapped under reporting.survey.columns.",)
