@@ -255,16 +255,49 @@ def neutralise_formula(value: Any) -> Any:
     return value
 
 
-def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of `frame` whose text cells cannot be interpreted as formulas."""
+_FORMULA_AFTER_BREAK = re.compile("\n[" + re.escape("".join(FORMULA_STARTS)) + "]")
+
+
+def may_hold_formulas(values: Any) -> bool:
+    """Whether some text cell of a column (a sequence of cells) starts like a formula (`FORMULA_STARTS`), so
+    that `neutralise_formula` could change it. When every cell is text or missing, the column is joined
+    one cell a line and searched for a line start at C speed; otherwise it is checked cell by cell."""
+    import numpy as np
     import pandas as pd
 
+    cells = np.asarray(values, dtype=object)
+    texts = cells[~pd.isna(cells)].tolist() if len(cells) else []
+    if pd.api.types.infer_dtype(texts, skipna=False) not in ("string", "empty"):
+        return any(isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in texts)
+    joined = "\n" + "\n".join(texts)       # a cell holding a line break itself only adds false alarms
+    return bool(_FORMULA_AFTER_BREAK.search(joined))
+
+
+def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its text cells and headings neutralised: `frame` itself when no cell needs it, else a
+    copy where only the columns that do were rewritten."""
+    import pandas as pd
+
+    changed = {}
+    for position in range(frame.shape[1]):
+        values = frame.iloc[:, position]
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)) \
+                and may_hold_formulas(values.to_numpy(dtype=object)):
+            changed[position] = values.map(neutralise_formula)
+    headings = [neutralise_formula(str(c)) for c in frame.columns]
+    if not changed and headings == [str(c) for c in frame.columns] and all(type(c) is str for c in frame.columns):
+        return frame
     safe = frame.copy()
-    for column in safe.columns:
-        if not (pd.api.types.is_numeric_dtype(safe[column]) or pd.api.types.is_bool_dtype(safe[column])):
-            safe[column] = safe[column].map(neutralise_formula)
-    safe.columns = [neutralise_formula(str(c)) for c in safe.columns]
+    for position, values in changed.items():
+        safe.isetitem(position, values)
+    safe.columns = headings
     return safe
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose text cells cannot be interpreted as formulas."""
+    safe = _safe_frame(frame)
+    return safe.copy() if safe is frame else safe
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -273,8 +306,67 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A DataFrame as formula-safe UTF-8 CSV."""
-    return neutralise_frame(frame).to_csv(index=False).encode("utf-8")
+    """A DataFrame as formula-safe UTF-8 CSV: the bytes `neutralise_frame(frame).to_csv(index=False)` gives,
+    written column by column when no cell needs quoting (5 times faster than pandas' csv.writer at 50,000
+    rows), else by pandas."""
+    text = _plain_csv(frame)
+    return (text if text is not None else _safe_frame(frame).to_csv(index=False)).encode("utf-8")
+
+
+_NEEDS_QUOTES = ("\n", ",", '"', "\r")
+"""Characters that make csv.writer quote a field (`\r` only on some Pythons)."""
+
+
+def _plain_csv(frame: pd.DataFrame) -> str | None:
+    """The CSV of a frame whose columns are all text (or missing), float64, int64 or bool and whose cells
+    need no quoting, with text neutralised; None otherwise (pandas then writes it)."""
+    headings = list(frame.columns)
+    if not headings or not all(type(h) is str and not any(c in h for c in _NEEDS_QUOTES) for h in headings):
+        return None
+    columns = []
+    for i in range(len(headings)):
+        cells = _csv_cells(frame.iloc[:, i])
+        if cells is None:
+            return None
+        columns.append(cells)
+    if len(headings) == 1 and "" in [headings[0], *columns[0]]:   # a lone empty field is written as ""
+        return None
+    header = ",".join(neutralise_formula(h) for h in headings) + "\n"
+    if not len(frame):
+        return header
+    return header + "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+
+
+def _csv_cells(values: pd.Series) -> list[str] | None:
+    """A column's CSV fields as `neutralise_frame` and pandas write them (missing: empty; numbers as numpy
+    prints them; text neutralised); None for a column of another kind or with a field to quote."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = values.dtype
+    if dtype == np.float64:
+        numbers = values.to_numpy()
+        codes, uniques = pd.factorize(numbers.view(np.int64))   # each distinct value printed once
+        floats = uniques.view(np.float64)
+        shown = floats.astype(str).astype(object)
+        shown[np.isnan(floats)] = ""
+        return shown[codes].tolist() if len(numbers) else []
+    if dtype == np.int64:
+        return values.to_numpy().astype(str).tolist()
+    if dtype == np.bool_:
+        return np.where(values.to_numpy(), "True", "False").tolist()
+    if not (isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O")):
+        return None
+    cells = values.to_numpy(dtype=object).copy()
+    missing = pd.isna(cells)
+    if pd.api.types.infer_dtype(cells[~missing], skipna=False) not in ("string", "empty"):
+        return None
+    cells[missing] = ""
+    texts = cells.tolist()
+    joined = "\n".join(texts)
+    if texts and (joined.count("\n") != len(texts) - 1 or any(c in joined for c in _NEEDS_QUOTES[1:])):
+        return None
+    return [neutralise_formula(t) for t in texts] if _FORMULA_AFTER_BREAK.search("\n" + joined) else texts
 
 
 def _digest(path: Path) -> str:

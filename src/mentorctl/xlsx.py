@@ -33,7 +33,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from mentorctl.files import FORMULA_STARTS, atomic_write_bytes, neutralise_formula
+from mentorctl.files import atomic_write_bytes, may_hold_formulas, neutralise_formula
 
 if TYPE_CHECKING:
     import numpy as np
@@ -214,16 +214,14 @@ class _Book:
         speed before any single text is touched)."""
         if ILLEGAL_XML_CHARACTERS.search("".join(texts)):
             texts = [clean_text(t) for t in texts]
-        if any(t.startswith(FORMULA_STARTS) for t in texts):
+        if may_hold_formulas(texts):
             texts = [neutralise_formula(t) for t in texts]
         table = self.strings
-        out = []
-        for text in texts:
-            index = table.get(text)
-            if index is None:
-                index = table[text] = len(table)
-            out.append(index)
-        return out
+        fresh = dict.fromkeys(texts)      # the texts not yet shared, in order of first appearance
+        for text in table.keys() & fresh.keys():
+            del fresh[text]
+        table.update(zip(fresh, range(len(table), len(table) + len(fresh)), strict=True))
+        return list(map(table.__getitem__, texts))
 
     def style(self, number_format: str | None, bold: bool = False) -> str:
         """The ` s="N"` attribute of a cell with this number format (nothing for the default style)."""

@@ -440,3 +440,20 @@ def test_explain_resolves_names_and_emails_and_says_when_a_name_is_shared(small_
     assert by_email.exit_code == 0 and "mentor A (Ann)" in by_email.stdout
     unknown = run_cli("explain", folder, "Anne")
     assert unknown.exit_code == 2 and "'Anne' matches no participant (did you mean 'Ann'?)" in unknown.stderr
+
+
+def test_match_loads_only_what_it_uses(example_programme):
+    """`match` (a fresh process) loads neither explain nor xml.sax (with urllib, http and ssl): their start-up
+    time is paid only by the commands that use them."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom mentorctl.cli.main import run\n"
+             f"sys.argv = ['mentorctl', 'match', {str(example_programme)!r}]\n"
+             "try:\n    run()\nexcept SystemExit:\n    pass\n"
+             "import mentorctl.matching\n"
+             "sys.stderr.write('LOADED:' + ','.join(m for m in ('mentorctl.matching.explain', 'xml.sax', 'ssl') "
+             "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert (example_programme / "out" / "matches.csv").exists(), result.stderr
+    assert result.stderr.rpartition("LOADED:")[2].strip() == ""

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mentorctl.errors import OutputExistsError
 from mentorctl.files import (
+    FORMULA_STARTS,
     atomic_write_text,
+    csv_bytes,
     guard_output,
+    may_hold_formulas,
     neutralise_formula,
+    neutralise_frame,
     record_output,
     write_csv,
 )
@@ -37,6 +44,39 @@ def test_csv_is_formula_safe(tmp_path):
     write_csv(frame, tmp_path / "x.csv")
     rows = list(csv.reader((tmp_path / "x.csv").open()))
     assert rows[1][0].startswith("'=") and rows[2] == ["Ann", "-2.0"]
+
+
+_TEXT = st.text(alphabet=st.sampled_from(["a", "Z", " ", "é", "0", ".", ",", '"', "'", "\n", "\r", *FORMULA_STARTS]),
+                max_size=4)
+_PLAIN = st.text(alphabet=st.sampled_from(["a", " ", "é", "1", ".", *FORMULA_STARTS[:4], "|", "%"]), max_size=4)
+_COLUMNS = {   # kind of column -> (cells, dtype)
+    "text": (st.one_of(st.none(), _TEXT), object),
+    "plain text": (st.one_of(st.none(), st.just(np.nan), _PLAIN), object),
+    "str dtype": (st.one_of(st.none(), _PLAIN), "str"),
+    "float": (st.sampled_from([0.0, -0.0, 1.5, -2.0, 1e16, 1.25e-7, 123456789.123, np.nan, np.inf]), "float64"),
+    "int": (st.integers(-10**12, 10**12), "int64"),
+    "bool": (st.booleans(), "bool"),
+    "mixed": (st.one_of(st.none(), st.integers(-5, 5), _PLAIN), object),
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data(), st.integers(0, 8),
+       st.lists(st.tuples(_PLAIN, st.sampled_from(sorted(_COLUMNS))), min_size=1, max_size=4,
+                unique_by=lambda c: c[0]))
+def test_csv_bytes_are_what_pandas_writes_from_the_neutralised_frame(data, rows, columns):
+    """csv_bytes writes plain frames column by column itself: byte for byte what pandas writes."""
+    frame = pd.DataFrame({name: pd.Series(data.draw(st.lists(_COLUMNS[kind][0], min_size=rows, max_size=rows)),
+                                          dtype=_COLUMNS[kind][1]) for name, kind in columns})
+    assert csv_bytes(frame) == neutralise_frame(frame).to_csv(index=False).encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.just(np.nan), st.integers(-3, 3), _TEXT), max_size=10))
+def test_may_hold_formulas_finds_every_text_that_starts_like_a_formula(cells):
+    starts = any(isinstance(c, str) and c.startswith(FORMULA_STARTS) for c in cells)
+    assert may_hold_formulas(cells) if starts else not may_hold_formulas(cells) or any(
+        isinstance(c, str) and "\n" in c for c in cells)   # (a line break inside a cell may be a false alarm)
 
 
 def test_guard_refuses_edited_file_and_keeps_a_backup_with_force(tmp_path):

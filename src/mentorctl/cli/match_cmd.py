@@ -161,7 +161,7 @@ def explain(
     Example: mentorctl explain E0005 --json (inside the programme folder)
     """
     from mentorctl.matches import read_matches
-    from mentorctl.matching.explain import explain as explain_person
+    from mentorctl.matching import explain as explain_person
     from mentorctl.programme import load_programme
     from mentorctl.roster import load_participants
 
