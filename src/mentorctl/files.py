@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from mentorctl.errors import OutputError, OutputExistsError
 
@@ -289,7 +289,7 @@ def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     safe = frame.copy()
     for position, values in changed.items():
-        safe.isetitem(position, values)
+        safe.isetitem(position, cast(Any, values))   # (a Series: its dtype is kept)
     safe.columns = headings
     return safe
 

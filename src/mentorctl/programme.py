@@ -1018,14 +1018,18 @@ class _UniqueKeyLoader(_UniqueKeys, yaml.SafeLoader):
     """yaml.SafeLoader with `_UniqueKeys`."""
 
 
-_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _UniqueKeyLoader.construct_yaml_timestamp)
+def _timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> date | datetime:
+    return loader.construct_yaml_timestamp(node)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 _FastUniqueKeyLoader: Any = None
 if getattr(yaml, "__with_libyaml__", False):
     class _FastUniqueKeyLoader(_UniqueKeys, yaml.CSafeLoader):  # type: ignore[no-redef]
         """yaml.CSafeLoader (libyaml's parser) with `_UniqueKeys`."""
 
-    _FastUniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _FastUniqueKeyLoader.construct_yaml_timestamp)
+    _FastUniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def programme_warnings(programme: Programme) -> list[str]:
