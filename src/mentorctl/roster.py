@@ -33,9 +33,8 @@ RawTable = tuple[list[str], list[list[Any]], list[int]]  # headings, rows of cel
 
 EXCEL_SUFFIXES = tables.EXCEL_SUFFIXES
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
-_EMAIL_LINES = re.compile(_EMAIL.pattern, re.MULTILINE)
+_EMAIL_LINES = re.compile(f"(?:{_EMAIL.pattern[1:-1]}\n)*{_EMAIL.pattern[1:-1]}")  # cells joined one a line
 _INNER_SPACE = re.compile(r"[^\S\n]+")
-_EDGE_SPACE = re.compile(r"\s\n|\n\s")
 _MAYBE_NUMBER = re.compile(r"[\s+\-.\u2212\d]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _ALIASES = {
@@ -908,8 +907,7 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
         out.error("empty id: every person needs a unique id", source, row_at(frame, index),
                   heading_of["id"])
     values = ids.tolist()
-    joined = _lines(values)
-    if joined is not None and not _EDGE_SPACE.search(joined) and joined[:1].strip() and joined[-1:].strip():
+    if _stripped(values):
         text = ids.astype(object)  # text already trimmed (as tables.py gives it): nothing to do per id
     else:
         text = pd.Series([None if v is None or (isinstance(v, float) and v != v) else str(v).strip()
@@ -933,9 +931,10 @@ def _check_ids(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out
 def _lines(values: list[Any]) -> str | None:
     """Text cells joined one per line (to run one regular expression over all of them); None when a cell is
     not text or holds a line break itself."""
-    if not all(isinstance(v, str) for v in values):
+    try:
+        joined = "\n".join(values)   # (refuses anything but text, at C speed)
+    except TypeError:
         return None
-    joined = "\n".join(values)
     return joined if joined.count("\n") == len(values) - 1 else None
 
 
@@ -950,10 +949,25 @@ def _folded(ids: list[Any]) -> list[str | None]:
     return out
 
 
-def _all_emails(values: list[Any]) -> bool:
-    """Whether every cell is an email address (`is_email`), with one pass of the pattern over all of them."""
+def _stripped(values: list[Any]) -> bool:
+    """Whether the cells are all text that `strip` leaves as it is (no white space around any of them)."""
     joined = _lines(values)
-    return joined is not None and bool(values) and len(_EMAIL_LINES.findall(joined)) == len(values)
+    return joined is not None and "\n".join([v.strip() for v in values]) == joined
+
+
+def _folded_case(values: list[Any]) -> list[str | None]:
+    """Each text cell case-folded (None for any other cell), all at once when they are all text."""
+    joined = _lines(values)
+    if joined is None or not values:
+        return [v.casefold() if isinstance(v, str) else None for v in values]
+    folded = joined.casefold().split("\n")
+    return folded if len(folded) == len(values) else [v.casefold() for v in values]
+
+
+def _all_emails(values: list[Any]) -> bool:
+    """Whether every cell is an email address (`is_email`), with one match of the pattern over all of them."""
+    joined = _lines(values)
+    return joined is not None and bool(values) and _EMAIL_LINES.fullmatch(joined) is not None
 
 
 def _check_emails(frame: pd.DataFrame, source: str, heading_of: dict[str, str], out: FindingCollector,
@@ -983,10 +997,20 @@ def _check_same_email(frame: pd.DataFrame, emails: list[Any], bad: set[Any], sou
                       out: FindingCollector) -> None:
     """Two rows of one roster with the same address (ignoring case) are one person who signed up twice (two
     form responses get two ids): they would be matched as two people. Only within one roster: the same
-    person may well be both a mentor and a mentee."""
+    person may well be both a mentor and a mentee. (The addresses are compared all at once; only the rows
+    sharing one are looked at one by one.)"""
+    import numpy as np
+    import pandas as pd
+
+    keys = _folded_case(emails)
+    shared = pd.Series(keys, dtype=object).duplicated(keep=False).to_numpy() & pd.notna(keys)
+    if not shared.any():
+        return
     rows_of: dict[str, list[int]] = {}
     shown: dict[str, str] = {}
-    for index, row, value in zip(frame.index, frame[ROW_COLUMN].tolist(), emails, strict=True):
+    numbers = frame[ROW_COLUMN].tolist()
+    for k in np.flatnonzero(shared).tolist():
+        index, row, value = frame.index[k], numbers[k], emails[k]
         if not isinstance(value, str) or (bad and index in bad):
             continue
         key = value.casefold()

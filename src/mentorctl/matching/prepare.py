@@ -44,11 +44,11 @@ class Prepared:
 
     @property
     def mentor_index(self) -> dict[str, int]:
-        return {v: i for i, v in enumerate(self.mentors["id"])}
+        return {v: i for i, v in enumerate(self.mentors["id"].tolist())}
 
     @property
     def mentee_index(self) -> dict[str, int]:
-        return {v: i for i, v in enumerate(self.mentees["id"])}
+        return {v: i for i, v in enumerate(self.mentees["id"].tolist())}
 
 
 def prepare(programme: Programme, participants: Participants) -> Prepared:

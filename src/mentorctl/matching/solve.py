@@ -566,7 +566,9 @@ def pairs_frame(prep: Prepared, mentee: np.ndarray, mentor: np.ndarray,
     def col(frame: pd.DataFrame, name: str, idx: np.ndarray) -> list:
         if name not in frame.columns:
             return [None] * len(idx)
-        return [None if pd.isna(v) else v for v in frame[name].to_numpy()[idx]]
+        values = frame[name].to_numpy(dtype=object)[idx]    # (a copy: fancy indexing)
+        values[pd.isna(values)] = None
+        return values.tolist()
 
     data = {"mentee_id": col(prep.mentees, "id", mentee), "mentee_name": col(prep.mentees, "name", mentee),
             "mentee_email": col(prep.mentees, "email", mentee), "mentor_id": col(prep.mentors, "id", mentor),
@@ -576,7 +578,8 @@ def pairs_frame(prep: Prepared, mentee: np.ndarray, mentor: np.ndarray,
         data[name] = np.round(values, 4)
     data.update(extra or {})
     frame = pd.DataFrame(data)
-    return frame.sort_values(["mentee_id", "mentor_id"], kind="stable").reset_index(drop=True)
+    # prep.mentees and prep.mentors are sorted by id (prepare), so positions sort as the ids do: no string sort
+    return frame.iloc[np.lexsort((mentor, mentee))].reset_index(drop=True)
 
 
 def _why_left_out(prep: Prepared, cands: Candidates, i: int, mentor_left: np.ndarray,
@@ -601,24 +604,29 @@ def _why_left_out(prep: Prepared, cands: Candidates, i: int, mentor_left: np.nda
     return f"left out by the optimum: a pair with room would lower the total score ({count} eligible)"
 
 
-def _contacts(frame: pd.DataFrame) -> list[tuple[str, str | None, str | None]]:
-    """Id, name and email of every person of a roster, in row order (None for a missing name or email);
-    read once per column (a per-person lookup took seconds at 50,000 people)."""
+def _contacts(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, list[str | None]]:
+    """Id, name and email of the people at `rows` of a roster (None for a missing name or email), a column at
+    a time (a per-person lookup took seconds at 50,000 people)."""
     import pandas as pd
 
     def column(name: str) -> list[str | None]:
         if name not in frame.columns:
-            return [None] * len(frame)
-        return [None if pd.isna(v) else str(v) for v in frame[name].tolist()]
+            return [None] * len(rows)
+        values = frame[name].to_numpy(dtype=object)[rows]
+        missing = pd.isna(values)
+        if pd.api.types.infer_dtype(values[~missing], skipna=False) not in ("string", "empty"):
+            values = np.array([str(v) for v in values.tolist()], dtype=object)
+        values[missing] = None
+        return values.tolist()
 
-    return list(zip([str(v) for v in frame["id"].tolist()], column("name"), column("email"), strict=True))
+    ids = frame["id"].to_numpy(dtype=object)[rows]
+    return {"participant_id": [str(v) for v in ids.tolist()], "name": column("name"), "email": column("email")}
 
 
 def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, mentor: np.ndarray) -> pd.DataFrame:
     import pandas as pd
 
     n_e, n_m = len(prep.mentees), len(prep.mentors)
-    rows = []
     if prep.peer:
         load = np.bincount(np.concatenate([mentee, mentor]), minlength=n_e)
         wanted = np.ones(n_e, np.int64)
@@ -632,33 +640,44 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
     mentor_left = np.where(prep.mentor_ok, prep.mentor_cap - used, 0) if not prep.peer else 1 - used
     order = np.argsort(cands.mentee, kind="stable")
     by_mentee = (cands.mentee[order], cands.mentor[order])
-    mentee_contacts = _contacts(prep.mentees)
-    for i in np.flatnonzero(load < wanted).tolist():
-        if not prep.mentee_ok[i]:
+    left_out = np.flatnonzero(load < wanted)
+    room = np.zeros(n_e, bool)           # some candidate still has room
+    room[cands.mentee[mentor_left[cands.mentor] > 0]] = True
+    worded: dict[tuple[int, bool], str] = {}   # _why_left_out's words depend on these two only: once each
+    reasons = []
+    ok, rule_eligible, eligible = prep.mentee_ok.tolist(), cands.rule_eligible.tolist(), cands.eligible.tolist()
+    for i in left_out.tolist():
+        if not ok[i]:
             reason = prep.mentee_reason[i]
-        elif cands.rule_eligible[i] == 0:
+        elif rule_eligible[i] == 0:
             reason = "no eligible mentor" if not prep.peer else "no eligible peer"
             if len(names):
                 worst = int(cands.failures[i].argmax())
                 reason += (f" (the rule that removed the most: {names[worst].text}, "
                            f"{min(int(cands.failures[i, worst]), n_m - int(prep.peer))} of {n_m - int(prep.peer)})")
-        elif cands.eligible[i] == 0:
-            reason = (f"no allowed {'peer' if prep.peer else 'mentor'}: the {int(cands.rule_eligible[i])} eligible "
+        elif eligible[i] == 0:
+            reason = (f"no allowed {'peer' if prep.peer else 'mentor'}: the {int(rule_eligible[i])} eligible "
                       "are all at capacity with pinned/kept pairs, forbidden, matched in an earlier cohort, or "
                       "score below min_score")
         else:
-            reason = _why_left_out(prep, cands, i, mentor_left, by_mentee)
+            key = (int(rule_eligible[i]), bool(room[i]))
+            if key not in worded:
+                worded[key] = _why_left_out(prep, cands, i, mentor_left, by_mentee)
+            reason = worded[key]
             if load[i]:
                 reason = f"only {int(load[i])} of {int(wanted[i])} mentors: " + reason
-        rows.append((*mentee_contacts[i], role, reason))
-    if not prep.peer:
-        mentor_load = np.bincount(mentor, minlength=n_m)
-        mentor_contacts = _contacts(prep.mentors)
-        for j in np.flatnonzero(mentor_load == 0).tolist():
-            reason = prep.mentor_reason[j] or f"no mentee assigned (capacity {int(prep.mentor_cap[j])})"
-            rows.append((*mentor_contacts[j], "mentor", reason))
+        reasons.append(reason)
     # name and email beside the id, so the coordinator can contact the people left out
-    frame = pd.DataFrame(rows, columns=["participant_id", "name", "email", "role", "reason"])
+    columns = {key: list(values) for key, values in _contacts(prep.mentees, left_out).items()}
+    columns.update(role=[role] * len(left_out), reason=reasons)
+    if not prep.peer:
+        idle = np.flatnonzero(np.bincount(mentor, minlength=n_m) == 0)
+        for key, values in _contacts(prep.mentors, idle).items():
+            columns[key] += values
+        columns["role"] += ["mentor"] * len(idle)
+        columns["reason"] += [prep.mentor_reason[j] or f"no mentee assigned (capacity {int(prep.mentor_cap[j])})"
+                              for j in idle.tolist()]
+    frame = pd.DataFrame(list(zip(*columns.values(), strict=True)), columns=list(columns))
     return frame.sort_values(["role", "participant_id"], kind="stable").reset_index(drop=True)
 
 
@@ -670,8 +689,8 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
     # rates are over the people the programme admits (design.eligibility); the others are counted apart
     people = prep.mentees[prep.mentee_ok].reset_index(drop=True)
     excluded = int((~prep.mentee_ok).sum())
-    matched_ids = set(pairs["mentee_id"]) | (set(pairs["mentor_id"]) if prep.peer else set())
-    matched = people["id"].isin(matched_ids)
+    matched = people["id"].isin(pd.concat([pairs["mentee_id"], pairs["mentor_id"]]) if prep.peer
+                                else pairs["mentee_id"])
     smallest = prep.programme.reporting.min_group_size
     from mentorctl.people import complement_hidden, pool_small_groups
     report_by: dict[str, dict[str, GroupRate]] = {}
@@ -684,12 +703,12 @@ def _summary(prep: Prepared, pairs: pd.DataFrame, unmatched: pd.DataFrame, cands
         # small groups are pooled and never named, counts hidden as in reports (people.pool_small_groups)
         values, pooled = pool_small_groups(values, smallest)
         table = pd.DataFrame({"value": values, "matched": matched}).groupby("value", sort=True)["matched"]
-        counts = {str(k): int(c) for k, c in table.count().items()}
-        hidden = complement_hidden(counts, smallest, pooled)
+        sizes, sums = table.count(), table.sum()
+        hidden = complement_hidden({str(k): int(c) for k, c in sizes.items()}, smallest, pooled)
         report_by[field] = {
             str(k): (GroupRate(int(c), int(s), round(float(s) / c, 4)) if str(k) not in hidden
                      else GroupRate(f"<{smallest}", None, None))
-            for k, c, s in zip(table.count().index, table.count(), table.sum(), strict=True)}
+            for k, c, s in zip(sizes.index, sizes, sums, strict=True)}
     objective_value = float(pairs["score"].sum()) if len(pairs) else 0.0
     min_share = None
     constraints = prep.programme.matching.constraints
