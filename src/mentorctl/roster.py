@@ -960,7 +960,7 @@ def _folded_case(values: list[Any]) -> list[str | None]:
     joined = _lines(values)
     if joined is None or not values:
         return [v.casefold() if isinstance(v, str) else None for v in values]
-    folded = joined.casefold().split("\n")
+    folded: list[str | None] = [*joined.casefold().split("\n")]
     return folded if len(folded) == len(values) else [v.casefold() for v in values]
 
 

@@ -672,8 +672,8 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
     columns.update(role=[role] * len(left_out), reason=reasons)
     if not prep.peer:
         idle = np.flatnonzero(np.bincount(mentor, minlength=n_m) == 0)
-        for key, values in _contacts(prep.mentors, idle).items():
-            columns[key] += values
+        for name, values in _contacts(prep.mentors, idle).items():
+            columns[name] += values
         columns["role"] += ["mentor"] * len(idle)
         columns["reason"] += [prep.mentor_reason[j] or f"no mentee assigned (capacity {int(prep.mentor_cap[j])})"
                               for j in idle.tolist()]
