@@ -406,20 +406,32 @@ def write_output(path: str | Path, data: bytes, run_id: str | None = None) -> Pa
     """Write `data` atomically and record it as mentorctl's, crash-safely: the new digest is recorded as
     pending before the rename and as the file's own after it, so at every instant the manifest recognises
     what is on disk."""
-    import hashlib
+    return write_outputs({path: data}, run_id)[0]
 
-    target = Path(path)
-    digest = hashlib.sha256(data).hexdigest()
-    manifest = _manifest(target.parent)
-    entry = _entry(manifest, target.name)
-    entry["pending"] = {**(entry.get("pending") or {}), digest: run_id}
-    manifest[target.name] = entry
-    _save_manifest(target.parent, manifest)
-    atomic_write_bytes(target, data)
-    manifest = _manifest(target.parent)
-    manifest[target.name] = {"sha256": digest, "run": run_id}
-    _save_manifest(target.parent, manifest)
-    return target
+
+def write_outputs(outputs: Mapping[str | Path, bytes], run_id: str | None = None) -> list[Path]:
+    """`write_output` for several files, written in order: every new digest is recorded as pending first,
+    then each file is written atomically, then all of them are recorded as the files' own — the same
+    guarantee with two manifest writes (per folder) instead of two per file."""
+    targets = [(Path(path), data, hashlib.sha256(data).hexdigest()) for path, data in outputs.items()]
+    folders = list(dict.fromkeys(target.parent for target, _, _ in targets))
+    for folder in folders:
+        manifest = _manifest(folder)
+        for target, _, digest in targets:
+            if target.parent == folder:
+                entry = _entry(manifest, target.name)
+                entry["pending"] = {**(entry.get("pending") or {}), digest: run_id}
+                manifest[target.name] = entry
+        _save_manifest(folder, manifest)
+    for target, data, _ in targets:
+        atomic_write_bytes(target, data)
+    for folder in folders:
+        manifest = _manifest(folder)
+        for target, _, digest in targets:
+            if target.parent == folder:
+                manifest[target.name] = {"sha256": digest, "run": run_id}
+        _save_manifest(folder, manifest)
+    return [target for target, _, _ in targets]
 
 
 def output_runs(folder: str | Path, names: list[str]) -> dict[str, str | None]:

@@ -19,8 +19,11 @@ from mentorctl.files import (
     may_hold_formulas,
     neutralise_formula,
     neutralise_frame,
+    output_runs,
     record_output,
+    was_edited,
     write_csv,
+    write_outputs,
 )
 
 
@@ -121,3 +124,18 @@ def test_outputs_get_ordinary_permissions(tmp_path):
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_write_outputs_records_every_file_with_two_manifest_writes(tmp_path, monkeypatch):
+    """Several outputs at once: each recognised as mentorctl's (with the run id), with the manifest written
+    before and after the files (each write is flushed to disk), not twice per file."""
+    import mentorctl.files as files
+
+    written = []
+    real = files.atomic_write_bytes
+    monkeypatch.setattr(files, "atomic_write_bytes", lambda path, data: written.append(path.name) or real(path, data))
+    names = ["a.csv", "b.xlsx", "c.json"]
+    write_outputs({tmp_path / name: name.encode() for name in names}, "run-7")
+    assert written == [files.MANIFEST, *names, files.MANIFEST]
+    assert output_runs(tmp_path, names) == dict.fromkeys(names, "run-7")
+    assert not any(was_edited(tmp_path / name) for name in names)

@@ -188,8 +188,12 @@ def _explanation_data(result: Explanation) -> dict[str, Any]:
 
 
 def _progress():
-    """A context manager yielding step(message, done, total) that drives a Rich progress display."""
-    from contextlib import contextmanager
+    """A context manager yielding step(message, done, total) that drives a Rich progress display (on a
+    terminal: elsewhere a transient display shows nothing, so none is built)."""
+    from contextlib import contextmanager, nullcontext
+
+    if not err_console.is_terminal:
+        return nullcontext(lambda message, done, total: None)
 
     from rich.progress import (
         BarColumn,

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mentorctl.files import csv_bytes, guard_output, new_run_id, output_runs, write_output
+from mentorctl.files import csv_bytes, guard_output, new_run_id, output_runs, write_outputs
 from mentorctl.xlsx import xlsx_bytes
 
 if TYPE_CHECKING:
@@ -84,14 +84,14 @@ def write_match_outputs(result: MatchResult, out_dir: str | Path, force: bool = 
     run_id = new_run_id()
     summary = {**result.summary.as_dict(), "run_id": run_id}
     summary_sheet = pd.DataFrame([*summary_rows(result.summary), ("run id", run_id)], columns=["item", "value"])
-    # write_output records each file as mentorctl's own (with this run's id) crash-safely, so a kill half-way
+    # write_outputs records each file as mentorctl's own (with this run's id) crash-safely, so a kill half-way
     # never makes the next run mistake a file it wrote for one the coordinator edited, and a set mixing two
     # runs is recognised (match_set_warnings)
-    write_output(paths["xlsx"], xlsx_bytes({"Matches": result.pairs, "Unmatched": result.unmatched,
-                                            "Summary": summary_sheet}), run_id)
-    write_output(paths["matches"], csv_bytes(result.pairs), run_id)
-    write_output(paths["unmatched"], csv_bytes(result.unmatched), run_id)
-    write_output(paths["summary"], (json.dumps(summary, indent=2, default=str) + "\n").encode("utf-8"), run_id)
+    write_outputs({paths["xlsx"]: xlsx_bytes({"Matches": result.pairs, "Unmatched": result.unmatched,
+                                              "Summary": summary_sheet}),
+                   paths["matches"]: csv_bytes(result.pairs),
+                   paths["unmatched"]: csv_bytes(result.unmatched),
+                   paths["summary"]: (json.dumps(summary, indent=2, default=str) + "\n").encode("utf-8")}, run_id)
     return {**paths, **backups}
 
 
