@@ -83,8 +83,8 @@ def prepare(programme: Programme, participants: Participants) -> Prepared:
         mentor_cap = np.ones(len(mentors), np.int64)
         source: RuleSource = PeerSource(ctx, rules.eligibility, rules.scoring)
     else:
-        position = {v: i for i, v in enumerate(mentors["id"])}
-        self_mentor = np.array([position.get(v, -1) for v in mentees["id"]], np.int64)
+        position = {v: i for i, v in enumerate(mentors["id"].tolist())}
+        self_mentor = np.array([position.get(v, -1) for v in mentees["id"].tolist()], np.int64)
         source = RuleSource(ctx, rules.eligibility, rules.scoring,
                             self_mentor if (self_mentor >= 0).any() else None)
         source.blocking = build_blocking(ctx, rules.eligibility)

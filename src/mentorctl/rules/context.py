@@ -181,7 +181,7 @@ class RuleContext:
                 result = (NUMBER, series.to_numpy(dtype=np.float64, na_value=np.nan))
             else:
                 present = series.dropna()
-                kinds = {type(v) for v in present.tolist()} if series.dtype == object else {str}
+                kinds = set(map(type, present.tolist())) if series.dtype == object else {str}
                 if present.empty or not kinds <= {bool, np.bool_, int, float, np.int64, np.float64}:
                     result = (TEXT, self._encode_text(series))
                 elif kinds <= {bool, np.bool_}:
@@ -224,10 +224,13 @@ class RuleContext:
             local, uniques = pd.factorize(series, use_na_sentinel=True)
             separator = self._separator_for(name)
             per_value: list[list[int]] = []
+            code_of: dict[str, int] = {}            # each distinct item normalised once (lists share items)
             for value in uniques.tolist():
                 seen: list[int] = []
                 for part in str(value).split(separator):
-                    code = self.code(normalise(part))
+                    code = code_of.get(part)
+                    if code is None:
+                        code = code_of[part] = self.code(normalise(part))
                     if code >= 0 and code not in seen:  # blanks and repeats dropped, the first kept
                         seen.append(code)
                 per_value.append(seen)
