@@ -5,9 +5,10 @@ network source → mentee (capacity K) → mentor (capacity ⌊exposure × remai
 is shown to more mentees than they could plausibly take (popular mentors are not flooded). The objective is the
 programme's (`matching.objective`: most entries then the best total score, the best total score, or fair), and
 the candidate builder and the optimality certificate are the matcher's own (`candidates.build_candidates`,
-`flow.certify`): the b-matching is one min-cost flow (`shortlist_network`) over the candidates kept, and
-`proven_b_matching` tests every eligible pair left out against the flow's node potentials, adding any that
-could improve it, until none can (proven optimal over every eligible pair).
+`flow.certify`, `flow.tighten`): the b-matching is one min-cost flow (`shortlist_network`, solved by
+`solve_shortlist_network`) over the candidates kept, and `proven_b_matching` tests every eligible pair left out
+against the flow's node potentials, adding any that could improve it, until none can (proven optimal over
+every eligible pair).
 
 **Rank-maximal matching.** Given ranked picks, the matching maximises the number of first choices, then of
 second choices, …, then the total score: a lexicographic objective solved exactly as a sequence of min-cost
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from mentorctl.roster import Participants
 
 SHORTLIST_CANDIDATES_PER_SLOT = 4   # candidates kept per shortlist place (at most matching.candidates_per_mentee)
+SHORTLIST_MENTEES_PER_MENTOR = 8    # and each mentor's best mentees (at least matching.candidates_per_mentor)
 SHORTLIST_COLUMNS = ["mentee_id", "mentee_name", "rank", "mentor_id", "mentor_name", "score", "why"]
 
 
@@ -180,7 +182,8 @@ def build_shortlists(programme: Programme, participants: Participants, *, size: 
         wanted &= prep.mentees["id"].isin(only).to_numpy()
     rows = np.flatnonzero(wanted)
     keep = max(size, min(m.candidates_per_mentee, SHORTLIST_CANDIDATES_PER_SLOT * size))
-    cands = build_candidates(prep.source, rows, filters, keep, prep.mentor_ok, per_mentor=m.candidates_per_mentor)
+    cands = build_candidates(prep.source, rows, filters, keep, prep.mentor_ok,
+                             per_mentor=max(m.candidates_per_mentor, SHORTLIST_MENTEES_PER_MENTOR))
     e, j, s, proven = proven_b_matching(prep.source, filters, cands, np.where(wanted, size, 0), cap)
     order = np.lexsort((prep.mentors["id"].to_numpy()[j], -np.round(s, 9), e))
     e, j, s = e[order], j[order], s[order]
@@ -212,31 +215,75 @@ def build_shortlists(programme: Programme, participants: Participants, *, size: 
 
 
 def shortlist_network(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pair_mentee: np.ndarray,
-                      pair_mentor: np.ndarray, pair_score: np.ndarray) -> Network:
+                      pair_mentor: np.ndarray, pair_score: np.ndarray, cost_bound: int = 0) -> Network:
     """The b-matching as one min-cost flow (matcher's node numbering: 0 source, 1 sink, 2 + mentee,
-    2 + n_mentees + mentor; the first arcs are the pairs): each mentee's first place costs −(B1 + B2), each
-    further place −B2, each pair its score's cost, a zero-cost bypass lets places stay empty. An augmenting
-    path or cycle changes the number of mentees with a shortlist and of entries by at most one each, so with
-    B2 above any path's change in score and B1 above B2 plus it, the optimum has the most mentees with a
-    shortlist, then the most entries, then the best total score (exact, without huge tier weights)."""
-    from mentorctl.matching.flow import unit_arcs
-
+    2 + n_mentees + mentor). Arcs: the pairs (each its score's cost), then per mentee its first place
+    (capacity 1, cost −(B1 + B2)), then per mentee its further places (one arc, cost −B2 each), then each
+    mentor to the sink, then a zero-cost bypass source → sink that lets places stay empty. An augmenting path
+    or cycle changes the number of mentees with a shortlist and of entries by at most one each, so with B2
+    above any path's change in score and B1 above B2 plus it, the optimum has the most mentees with a
+    shortlist, then the most entries, then the best total score (exact, without huge tier weights).
+    `cost_bound`: the largest |cost| of any pair that may later be tested against this network (the proof);
+    B1 and B2 are multiples of the pairs' common cost divisor, which the solver divides out."""
     mentee_cap = np.asarray(mentee_cap, np.int64)
     mentor_cap = np.asarray(mentor_cap, np.int64)
     n_e, n_m, n_p = len(mentee_cap), len(mentor_cap), len(pair_mentee)
     costs = to_cost(np.asarray(pair_score, np.float64))
     n_nodes = 2 + n_e + n_m
-    swing = (n_nodes + 1) * (int(np.abs(costs).max(initial=0)) + 1)
-    owner, caps, rank = unit_arcs(np.arange(n_e), mentee_cap, None, 1)
-    place = np.where(rank == 0, -(3 * swing + 1), -swing)      # B2 = swing, B1 = 2 × swing + 1
-    supply = int(mentee_cap.sum())
-    tails = np.concatenate([2 + np.asarray(pair_mentee), np.zeros(len(owner), np.int64), 2 + n_e + np.arange(n_m),
+    unit = max(1, int(np.gcd.reduce(np.abs(costs)))) if n_p else 1
+    swing = unit * ((n_nodes + 1) * (max(int(np.abs(costs).max(initial=0)), int(cost_bound)) + 1) // unit + 1)
+    supply = int(min(mentee_cap.sum(), mentor_cap.sum()))   # no flow fills more places than mentors offer
+    mentee_nodes = 2 + np.arange(n_e)
+    tails = np.concatenate([2 + np.asarray(pair_mentee), np.zeros(2 * n_e, np.int64), 2 + n_e + np.arange(n_m),
                             [0]])
-    heads = np.concatenate([2 + n_e + np.asarray(pair_mentor), 2 + owner, np.ones(n_m, np.int64), [1]])
-    return Network(n_e, n_m, 0, tails.astype(np.int32), heads.astype(np.int32),
-                   np.concatenate([np.ones(n_p, np.int64), caps, mentor_cap, [supply]]).astype(np.int64),
-                   np.concatenate([costs, place, np.zeros(n_m, np.int64), [0]]).astype(np.int64), n_p,
+    heads = np.concatenate([2 + n_e + np.asarray(pair_mentor), mentee_nodes, mentee_nodes, np.ones(n_m, np.int64),
+                            [1]])
+    caps = np.concatenate([np.ones(n_p, np.int64), np.minimum(mentee_cap, 1), np.maximum(mentee_cap - 1, 0),
+                           mentor_cap, [supply]])
+    place_costs = [np.full(n_e, -(3 * swing + unit)), np.full(n_e, -swing)]   # B2 = swing, B1 = 2 × swing + unit
+    return Network(n_e, n_m, 0, tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64),
+                   np.concatenate([costs, *place_costs, np.zeros(n_m, np.int64), [0]]).astype(np.int64), n_p,
                    bypass=True, supply=supply)
+
+
+def solve_shortlist_network(net: Network) -> np.ndarray:
+    """Optimal flows of every arc of a `shortlist_network`, found without its tier weights (on the pairs'
+    own, small costs, which the solver handles faster): the most entries E is a maximum flow and the most
+    mentees with a shortlist C a maximum flow through first places only (augmenting paths never lower a
+    mentee's load, so some maximum flow covers C mentees); one min-cost flow then sends exactly C units
+    through the first places and E − C through the others, so every flow it considers covers C mentees with
+    E entries (no flow covers more), and it picks the best score among them: the network's own optimum."""
+    n_e, n_m, n_p = net.n_mentees, net.n_mentors, net.n_pair_arcs
+    first, rest = slice(n_p, n_p + n_e), slice(n_p + n_e, n_p + 2 * n_e)
+    structure = net.caps[:-1].copy()            # every arc but the bypass
+    entries, flows = _max_flow(net.tails[:-1], net.heads[:-1], structure)
+    covered = int(np.count_nonzero(flows[first] + flows[rest]))
+    open_mentor = net.caps[n_p + 2 * n_e:n_p + 2 * n_e + n_m] > 0
+    reachable = np.zeros(n_e, bool)             # mentees with a pair to a mentor with room: at most C of them
+    reachable[net.tails[:n_p][open_mentor[net.heads[:n_p] - 2 - n_e]] - 2] = True
+    if covered < int((reachable & (net.caps[first] > 0)).sum()):   # else this maximum flow covers C already
+        structure[rest] = 0
+        covered = _max_flow(net.tails[:-1], net.heads[:-1], structure)[0]
+    extra = net.n_nodes                         # a second source: the places after the first
+    tails = net.tails[:-1].astype(np.int64)
+    tails[rest] = extra
+    supply = np.zeros(net.n_nodes + 1, np.int64)
+    supply[Network.SOURCE], supply[extra], supply[Network.SINK] = covered, entries - covered, -entries
+    costs = np.zeros(len(tails), np.int64)
+    costs[:n_p] = net.costs[:n_p]
+    flows = lexicographic_flow(net.n_nodes + 1, tails, net.heads[:-1], net.caps[:-1], supply, [costs])
+    return np.append(flows, net.supply - entries)   # the bypass carries the places left empty
+
+
+def _max_flow(tails: np.ndarray, heads: np.ndarray, caps: np.ndarray) -> tuple[int, np.ndarray]:
+    """Maximum flow source → sink and the flow of each arc."""
+    from ortools.graph.python import max_flow
+
+    solver = max_flow.SimpleMaxFlow()
+    solver.add_arcs_with_capacity(np.asarray(tails, np.int32), np.asarray(heads, np.int32), np.asarray(caps))
+    if solver.solve(Network.SOURCE, Network.SINK) != solver.OPTIMAL:
+        raise RuntimeError("max flow failed")   # a bug, not a user error
+    return int(solver.optimal_flow()), solver.flows(np.arange(len(tails), dtype=np.int32)).astype(np.int64)
 
 
 def balanced_b_matching(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pair_mentee: np.ndarray,
@@ -245,72 +292,117 @@ def balanced_b_matching(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pair_men
     mentor_cap[j] pairs, maximising lexicographically: the number of mentees with at least one pair, then
     the number of pairs, then the total score (exact: `shortlist_network`, one min-cost flow). Returns the
     chosen pairs' (mentee, mentor, score)."""
-    from mentorctl.matching.flow import solve_network
-
     net = shortlist_network(mentee_cap, mentor_cap, pair_mentee, pair_mentor, pair_score)
-    used = solve_network(net)[:len(pair_mentee)] > 0
+    used = solve_shortlist_network(net)[:len(pair_mentee)] > 0
     return (np.asarray(pair_mentee)[used].astype(np.int64), np.asarray(pair_mentor)[used].astype(np.int64),
             np.asarray(pair_score, np.float64)[used])
 
 
 MAX_PROOF_ROUNDS = 12
-MARGIN = 2 * SCALE   # pairs within two score points of improving are added too: fewer rounds of the proof
+PROOF_PAIRS_PER_MENTEE = 30   # improving pairs added per mentee and round (the most negative reduced costs)
 
 
 def proven_b_matching(source: PairSource, filters: Filters, cands: Candidates, mentee_cap: np.ndarray,
-                      mentor_cap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """`balanced_b_matching` over the candidates, then the matcher's optimality certificate
-    (`flow.certify`: node potentials with every residual arc's reduced cost ≥ 0) tested against every
-    eligible pair left out: a left-out pair can improve the shortlists only if its reduced cost is negative;
-    such pairs (and those within MARGIN of it, so that few rounds are needed) are added and the flow solved
-    again, until no left-out pair has negative reduced cost (proven) or MAX_PROOF_ROUNDS pass.
-    Only mentees whose best left-out pair could pass the test are evaluated again, against the mentors whose
-    potential allows it. Returns (mentee, mentor, score, proven)."""
-    from mentorctl.matching.candidates import block_rows
-    from mentorctl.matching.flow import certify, solve_network
+                      mentor_cap: np.ndarray, workers: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """`balanced_b_matching` over the candidates, proven optimal over every eligible pair as the matcher
+    proves its flows (`exact`): the flow's certificate (`flow.certify`: node potentials with every residual
+    arc's reduced cost ≥ 0) is moved within its valid range (`flow.tighten`) so that a cheap per-mentee
+    test — the best pair the mentee lost to pruning against each mentor's potential — rules out most pairs
+    left out; the others are evaluated (`_improving_pairs`, on `workers` threads), up to
+    PROOF_PAIRS_PER_MENTEE of each mentee with negative reduced cost are added and the flow solved again,
+    until no left-out pair has negative reduced cost (proven) or MAX_PROOF_ROUNDS pass.
+    Returns (mentee, mentor, score, proven)."""
+    from mentorctl.matching.flow import certify, tighten
 
     e, j, s = cands.mentee.copy(), cands.mentor.copy(), cands.score.copy()
     best_left = np.where(np.isfinite(cands.best_discarded), cands.best_discarded, -np.inf)
+    rows = np.flatnonzero(np.isfinite(best_left) & (np.asarray(mentee_cap) > 0))   # mentees with pairs left out
+    bound = int(max(abs(cands.score_low), abs(cands.score_high)) * SCALE) + 1      # |cost| of any eligible pair
     n_m = source.n_mentors
     for _ in range(MAX_PROOF_ROUNDS):
-        net = shortlist_network(mentee_cap, mentor_cap, e, j, s)
-        flows = solve_network(net)
+        net = shortlist_network(mentee_cap, mentor_cap, e, j, s, cost_bound=bound)
+        flows = solve_shortlist_network(net)
         used = flows[:len(e)] > 0
-        if not np.isfinite(best_left).any():
+        if not len(rows):
             return e[used], j[used], s[used], True
-        potential = certify(net, flows).potential
-        head = potential[2 + len(mentee_cap) + np.arange(n_m)]
-        rows = np.flatnonzero(np.isfinite(best_left) & (mentee_cap > 0))
-        slack = to_cost(best_left[rows]) + potential[2 + rows] - MARGIN  # the best a left-out pair can do
-        rows, slack = rows[slack < head.max(initial=0)], slack[slack < head.max(initial=0)]
-        have = np.sort(e * n_m + j)
-        found_e, found_j, found_s = [], [], []
-        improving = 0
-        cols = np.flatnonzero(head > slack.min()) if len(rows) else np.zeros(0, np.int64)
-        for begin in range(0, len(rows), block_rows(max(1, len(cols)))):
-            block = rows[begin:begin + block_rows(max(1, len(cols)))]
-            if not len(cols):
-                break
-            ok, score, _ = source.evaluate(block, cols)
-            mask = filters.apply(block, ok, score, n_m, cols)
-            r, c = np.nonzero(mask)
-            i, jj, sc = block[r], cols[c], score[r, c]
-            reduced = to_cost(sc) + potential[2 + i] - head[jj]
-            near = reduced < MARGIN
-            i, jj, sc, reduced = i[near], jj[near], sc[near], reduced[near]
-            keys = i * n_m + jj
-            at = np.searchsorted(have, keys).clip(0, max(0, len(have) - 1))
-            new = have[at] != keys if len(have) else np.ones(len(keys), bool)
-            improving += int((reduced[new] < 0).sum())
-            found_e.append(i[new])
-            found_j.append(jj[new])
-            found_s.append(sc[new])
-        if not improving:   # no left-out pair has negative reduced cost: optimal over every eligible pair
+        cert = certify(net, flows)
+        tighten(net, flows, cert)
+        mentee_potential = cert.potential[net.mentee_node(np.arange(len(mentee_cap)))]
+        head = cert.potential[net.mentor_node(np.arange(n_m))]
+        slack = to_cost(best_left[rows]) + mentee_potential[rows]   # no left-out pair of the mentee costs less
+        new_e, new_j, new_s = _improving_pairs(source, filters, rows, slack, mentee_potential, head,
+                                               np.sort(e * n_m + j), workers)
+        if not len(new_e):   # no left-out pair has negative reduced cost: optimal over every eligible pair
             return e[used], j[used], s[used], True
-        e = np.concatenate([e, *found_e]).astype(np.int64)
-        j = np.concatenate([j, *found_j]).astype(np.int64)
-        s = np.concatenate([s, *found_s])
+        e, j, s = np.concatenate([e, new_e]), np.concatenate([j, new_j]), np.concatenate([s, new_s])
     return e[used], j[used], s[used], False
+
+
+def _improving_pairs(source: PairSource, filters: Filters, rows: np.ndarray, slack: np.ndarray,
+                     mentee_potential: np.ndarray, head: np.ndarray, have: np.ndarray, workers: int | None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The eligible pairs of `rows` × every mentor, not among `have` (sorted keys mentee × n_mentors +
+    mentor), whose reduced cost (cost + mentee potential − head, the mentor's potential) is negative: up to
+    PROOF_PAIRS_PER_MENTEE per mentee, the most negative first.
+
+    A pair (i, j) left out costs at least slack[i] − the mentee's potential, so its reduced cost is at least
+    slack[i] − head[j]: mentee i is evaluated only against the mentors with head[j] > slack[i]. Mentees are
+    taken from the lowest slack up in bands, each evaluated against the mentors its lowest slack needs (a
+    staircase: a new band starts when a quarter fewer mentors are needed), in blocks of mentees of the same
+    groups where `PairSource.blocking` rules mentor groups out."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mentorctl.matching.candidates import block_rows
+
+    n_m = source.n_mentors
+    needed = n_m - np.searchsorted(np.sort(head), slack, side="right")   # mentors with head > slack
+    order = np.argsort(slack, kind="stable")
+    order = order[needed[order] > 0]
+    blocking = source.blocking
+    tasks: list[tuple[np.ndarray, np.ndarray]] = []
+    begin = 0
+    while begin < len(order):
+        width = int(needed[order[begin]])
+        end = begin + max(1, int(np.searchsorted(-needed[order[begin:]], -(3 * width // 4), side="left")))
+        band, cols = rows[order[begin:end]], np.flatnonzero(head > slack[order[begin]])
+        if blocking is not None:
+            band = band[np.argsort(blocking.mentee_group[band], kind="stable")]
+        step = block_rows(len(cols))
+        tasks += [(band[at:at + step], cols) for at in range(0, len(band), step)]
+        begin = end
+
+    def scan(task: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        block, cols = task
+        if blocking is not None:
+            cols = blocking.columns(block, cols)
+        if not len(cols):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+        ok, score, _ = source.evaluate(block, cols)
+        r, c = np.nonzero(filters.apply(block, ok, score, n_m, cols))
+        i, jj, sc = block[r], cols[c], score[r, c]
+        reduced = to_cost(sc) + mentee_potential[i] - head[jj]
+        bad = reduced < 0
+        i, jj, sc, reduced = i[bad], jj[bad], sc[bad], reduced[bad]
+        keys = i * n_m + jj
+        if len(have):
+            new = have[np.searchsorted(have, keys).clip(0, len(have) - 1)] != keys
+            i, jj, sc, reduced = i[new], jj[new], sc[new], reduced[new]
+        return i, jj, sc, reduced
+
+    threads = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        found = list(pool.map(scan, tasks))     # in task order: deterministic
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    i, jj, sc, reduced = (np.concatenate(part) for part in zip(*found, strict=True))
+    by = np.lexsort((jj, reduced, i))
+    i, jj, sc = i[by], jj[by], sc[by]
+    first = np.r_[0, np.flatnonzero(np.diff(i)) + 1] if len(i) else np.zeros(0, np.int64)
+    rank = np.arange(len(i)) - np.repeat(first, np.diff(np.r_[first, len(i)]))
+    take = rank < PROOF_PAIRS_PER_MENTEE
+    return i[take].astype(np.int64), jj[take].astype(np.int64), sc[take]
 
 
 def _column(frame: pd.DataFrame, name: str, index: np.ndarray) -> list[Any]:
