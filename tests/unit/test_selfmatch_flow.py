@@ -6,11 +6,19 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mentorctl.matching.preferences import blocking_pairs, deferred_acceptance
-from mentorctl.matching.shortlist import balanced_b_matching, exposure_caps, lexicographic_flow, rank_maximal
+from mentorctl.matching.shortlist import (
+    balanced_b_matching,
+    exposure_caps,
+    lexicographic_flow,
+    rank_maximal,
+    shortlist_network,
+    solve_shortlist_network,
+)
 
 
 @st.composite
@@ -59,6 +67,23 @@ def test_balanced_shortlists_match_brute_force(inst):
     got = _slot_key(chosen, e, s, mentee_cap)
     assert got[0] == best[0]                       # most mentees with an entry, then most entries
     assert abs(got[1] - best[1]) < 1e-6           # then the best total score
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances(max_pairs=14))
+def test_shortlist_network_solved_without_tier_weights_is_its_own_optimum(inst):
+    # the fast solve (two maximum flows fix coverage and entries, then the pairs' own costs) against the
+    # network's tier costs solved directly: the same optimal cost, within every capacity
+    from mentorctl.matching.flow import solve_network
+
+    mentee_cap, mentor_cap, e, j, s = inst
+    net = shortlist_network(mentee_cap, mentor_cap, e, j, s)
+    fast, direct = solve_shortlist_network(net), solve_network(net)
+    assert int(fast @ net.costs) == int(direct @ net.costs)
+    assert ((fast >= 0) & (fast <= net.caps)).all()
+    inflow = np.bincount(net.heads, weights=fast, minlength=net.n_nodes)
+    outflow = np.bincount(net.tails, weights=fast, minlength=net.n_nodes)
+    assert (inflow - outflow)[2:].tolist() == [0] * (net.n_nodes - 2)   # conserved at every mentee and mentor
 
 
 @st.composite
@@ -191,3 +216,113 @@ def test_shortlists_over_pruned_candidates_are_proven_optimal_over_every_eligibl
 
     assert key(e, s) == key(be, bs)
     assert eligible[e, j].all() and (np.bincount(j, minlength=n_m) <= mentor_cap).all()
+
+
+@pytest.mark.parametrize("seed", [0, 3, 4, 6])
+def test_a_proof_that_adds_pairs_over_several_rounds_ends_proven_and_optimal(seed, monkeypatch):
+    # coarse scores (many ties) and one candidate per mentee: the first rounds find improving pairs left out,
+    # the flow is solved again with them, and the last round proves the optimum over every eligible pair
+    import mentorctl.matching.shortlist as shortlist
+    from mentorctl.matching.candidates import Filters, MatrixSource, build_candidates
+
+    added: list[int] = []
+    scan = shortlist._improving_pairs
+
+    def counting(*args, **kwargs):
+        found = scan(*args, **kwargs)
+        added.append(len(found[0]))
+        return found
+
+    monkeypatch.setattr(shortlist, "_improving_pairs", counting)
+    rng = np.random.default_rng(seed)
+    n_e, n_m = 24, 8
+    eligible = rng.random((n_e, n_m)) < 0.7
+    score = rng.integers(0, 4, (n_e, n_m)).astype(float)
+    mentor_cap = rng.integers(1, 5, n_m).astype(np.int64)
+    mentee_cap = np.full(n_e, 2, np.int64)
+    source = MatrixSource(eligible, score)
+    filters = Filters(mentor_cap > 0, np.zeros(0, np.int64))
+    cands = build_candidates(source, np.arange(n_e), filters, 1)
+    e, j, s, proven = shortlist.proven_b_matching(source, filters, cands, mentee_cap, mentor_cap)
+    assert proven and len(added) >= 3 and all(added[:-1]) and added[-1] == 0   # ≥ 2 rounds added pairs
+    all_e, all_j = np.nonzero(eligible)
+    be, bj, bs = balanced_b_matching(mentee_cap, mentor_cap, all_e, all_j, score[all_e, all_j])
+    load, best = np.bincount(e, minlength=n_e), np.bincount(be, minlength=n_e)
+    assert ((load >= 1).sum(), load.sum(), round(s.sum(), 6)) == ((best >= 1).sum(), best.sum(), round(bs.sum(), 6))
+    assert eligible[e, j].all() and (np.bincount(j, minlength=n_m) <= mentor_cap).all()
+
+
+def test_shortlists_of_a_blocked_programme_equal_the_optimum_over_every_eligible_pair(tmp_path):
+    # the generated 'tight' programme: its few-valued rules block mentor groups, the candidates are pruned,
+    # and the proof (rescans through the blocking) must end at the b-matching over every eligible pair
+    from mentorctl.matching.prepare import prepare
+    from mentorctl.matching.shortlist import build_shortlists
+    from mentorctl.programme import load_programme
+    from mentorctl.roster import load_participants
+
+    programme = load_programme(_generated_programme(tmp_path / "p", 600))
+    participants = load_participants(programme)
+    result = build_shortlists(programme, participants, size=3, exposure=2.0)
+    prep = prepare(programme, participants)
+    assert prep.source.blocking is not None
+    summary = result.summary
+    assert summary.proven and "proof:" in summary.optimality   # pruned, then proven
+    cap = result.exposure["cap"].to_numpy()
+    ok, score, _ = prep.source.evaluate(np.arange(len(prep.mentees)))
+    ok &= prep.mentee_ok[:, None] & prep.mentor_ok[None, :] & (cap > 0)[None, :]
+    all_e, all_j = np.nonzero(ok)
+    be, _, bs = balanced_b_matching(np.where(prep.mentee_ok, 3, 0), cap, all_e, all_j, score[all_e, all_j])
+    assert (summary.shortlisted, summary.entries) == (len(np.unique(be)), len(be))
+    assert abs(summary.total_score - round(float(bs.sum()), 4)) < 1e-6
+
+
+def _generated_programme(folder, n: int):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    try:
+        from generate_example import write_programme
+    finally:
+        sys.path.pop(0)
+    return write_programme(folder, n, "tight")
+
+
+@pytest.mark.parametrize("blocked", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_rescan_finds_every_left_out_pair_with_negative_reduced_cost(blocked, seed, tmp_path):
+    # against brute force over every cell: the pairs not yet known whose reduced cost is negative, found by
+    # the staircase of mentee bands (and, for a programme whose rules block mentor groups, through blocking)
+    from mentorctl.matching.candidates import Filters, MatrixSource
+    from mentorctl.matching.flow import SCALE, to_cost
+    from mentorctl.matching.shortlist import _improving_pairs
+
+    rng = np.random.default_rng(seed)
+    if blocked:
+        from mentorctl.matching.prepare import prepare
+        from mentorctl.programme import load_programme
+        from mentorctl.roster import load_participants
+
+        programme = load_programme(_generated_programme(tmp_path / "p", 90))
+        source = prepare(programme, load_participants(programme)).source
+        assert source.blocking is not None
+    else:
+        source = MatrixSource(rng.random((40, 12)) < 0.7, rng.integers(0, 5, (40, 12)).astype(float))
+    n_e, n_m = source.n_mentees, source.n_mentors
+    ok, score, _ = source.evaluate(np.arange(n_e), blocked=False)
+    known = ok & (rng.random(ok.shape) < 0.3)
+    have = np.sort(np.flatnonzero(known.ravel()))
+    left = ok & ~known
+    best_left = np.where(left, score, -np.inf).max(axis=1)
+    rows = np.flatnonzero(np.isfinite(best_left))
+    mentee_potential = rng.integers(-2, 8, n_e) * SCALE // 2
+    head = rng.integers(-2, 8, n_m) * SCALE // 2
+    slack = to_cost(best_left[rows]) + mentee_potential[rows]
+    reduced = to_cost(score) + mentee_potential[:, None] - head[None, :]
+    expected = {(int(a), int(b)) for a, b in zip(*np.nonzero(left & (reduced < 0)), strict=True)}
+    filters = Filters(np.ones(n_m, bool), np.zeros(0, np.int64))
+    i, j, s = _improving_pairs(source, filters, rows, slack, mentee_potential, head, have, workers=2)
+    per_mentee = np.bincount(np.array([a for a, _ in expected], np.int64), minlength=n_e)
+    assert per_mentee.max(initial=0) <= 30 and expected                 # none cut by the per-mentee limit
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == expected
+    assert np.allclose(s, score[i, j])

@@ -253,19 +253,19 @@ def solve_shortlist_network(net: Network) -> np.ndarray:
     mentee's load, so some maximum flow covers C mentees); one min-cost flow then sends exactly C units
     through the first places and E − C through the others, so every flow it considers covers C mentees with
     E entries (no flow covers more), and it picks the best score among them: the network's own optimum."""
-    n_e, n_m, n_p = net.n_mentees, net.n_mentors, net.n_pair_arcs
-    first, rest = slice(n_p, n_p + n_e), slice(n_p + n_e, n_p + 2 * n_e)
-    structure = net.caps[:-1].copy()            # every arc but the bypass
-    entries, flows = _max_flow(net.tails[:-1], net.heads[:-1], structure)
-    covered = int(np.count_nonzero(flows[first] + flows[rest]))
-    open_mentor = net.caps[n_p + 2 * n_e:n_p + 2 * n_e + n_m] > 0
-    reachable = np.zeros(n_e, bool)             # mentees with a pair to a mentor with room: at most C of them
-    reachable[net.tails[:n_p][open_mentor[net.heads[:n_p] - 2 - n_e]] - 2] = True
-    if covered < int((reachable & (net.caps[first] > 0)).sum()):   # else this maximum flow covers C already
-        structure[rest] = 0
-        covered = _max_flow(net.tails[:-1], net.heads[:-1], structure)[0]
+    from dataclasses import replace
+
+    from mentorctl.matching.flow import max_flow_value
+
+    n_e, n_p = net.n_mentees, net.n_pair_arcs
+    rest = slice(n_p + n_e, n_p + 2 * n_e)
+    pairs = np.ones(n_p, bool)
+    entries = max_flow_value(net, pairs)
+    first_only = net.caps.copy()
+    first_only[rest] = 0
+    covered = max_flow_value(replace(net, caps=first_only), pairs)
     extra = net.n_nodes                         # a second source: the places after the first
-    tails = net.tails[:-1].astype(np.int64)
+    tails = net.tails[:-1].astype(np.int64)     # every arc but the bypass
     tails[rest] = extra
     supply = np.zeros(net.n_nodes + 1, np.int64)
     supply[Network.SOURCE], supply[extra], supply[Network.SINK] = covered, entries - covered, -entries
@@ -273,17 +273,6 @@ def solve_shortlist_network(net: Network) -> np.ndarray:
     costs[:n_p] = net.costs[:n_p]
     flows = lexicographic_flow(net.n_nodes + 1, tails, net.heads[:-1], net.caps[:-1], supply, [costs])
     return np.append(flows, net.supply - entries)   # the bypass carries the places left empty
-
-
-def _max_flow(tails: np.ndarray, heads: np.ndarray, caps: np.ndarray) -> tuple[int, np.ndarray]:
-    """Maximum flow source → sink and the flow of each arc."""
-    from ortools.graph.python import max_flow
-
-    solver = max_flow.SimpleMaxFlow()
-    solver.add_arcs_with_capacity(np.asarray(tails, np.int32), np.asarray(heads, np.int32), np.asarray(caps))
-    if solver.solve(Network.SOURCE, Network.SINK) != solver.OPTIMAL:
-        raise RuntimeError("max flow failed")   # a bug, not a user error
-    return int(solver.optimal_flow()), solver.flows(np.arange(len(tails), dtype=np.int32)).astype(np.int64)
 
 
 def balanced_b_matching(mentee_cap: np.ndarray, mentor_cap: np.ndarray, pair_mentee: np.ndarray,
