@@ -252,7 +252,8 @@ def solve_shortlist_network(net: Network) -> np.ndarray:
     mentees with a shortlist C a maximum flow through first places only (augmenting paths never lower a
     mentee's load, so some maximum flow covers C mentees); one min-cost flow then sends exactly C units
     through the first places and E − C through the others, so every flow it considers covers C mentees with
-    E entries (no flow covers more), and it picks the best score among them: the network's own optimum."""
+    E entries (no flow covers more), and it picks the best score among them: the network's own optimum
+    (with the pair costs centred on zero, which every such flow shifts by the same amount)."""
     from dataclasses import replace
 
     from mentorctl.matching.flow import max_flow_value
@@ -270,7 +271,10 @@ def solve_shortlist_network(net: Network) -> np.ndarray:
     supply = np.zeros(net.n_nodes + 1, np.int64)
     supply[Network.SOURCE], supply[extra], supply[Network.SINK] = covered, entries - covered, -entries
     costs = np.zeros(len(tails), np.int64)
-    costs[:n_p] = net.costs[:n_p]
+    if n_p:   # every flow here sends E units through exactly one pair each: centring the costs changes nothing
+        pair = net.costs[:n_p]
+        unit = max(1, int(np.gcd.reduce(np.abs(pair))))
+        costs[:n_p] = pair - (int(pair.min()) + int(pair.max())) // 2 // unit * unit
     flows = lexicographic_flow(net.n_nodes + 1, tails, net.heads[:-1], net.caps[:-1], supply, [costs])
     return np.append(flows, net.supply - entries)   # the bypass carries the places left empty
 
