@@ -119,14 +119,30 @@ def test_pruning_to_one_candidate_is_widened_to_the_true_optimum():
     assert out.proof["pairs_added"] >= 1 and out.proof["proven"]
 
 
-@pytest.mark.parametrize(("objective", "region_share"), [("coverage_then_score", 0.0), ("coverage_then_score", 1.0),
-                                                         ("score", 0.0), ("score", 1.0)])
-def test_local_repair_keeps_the_optimum_and_falls_back_when_its_region_is_too_small(objective, region_share):
-    """The proof re-optimises around re-added pairs (exact.LOCAL_*), certifying the result over the whole
-    network; when the region misses an improvement the certificate fails and the whole network is solved."""
+@pytest.mark.parametrize(("objective", "region_share", "cycle_runs"),
+                         [("coverage_then_score", 0.0, 0), ("coverage_then_score", 1.0, 0), ("score", 0.0, 0),
+                          ("score", 1.0, 0), ("coverage_then_score", 0.0, 40), ("score", 0.0, 40),
+                          ("coverage_then_score", 0.0, 1)])
+def test_local_repair_keeps_the_optimum_and_falls_back_when_its_region_is_too_small(objective, region_share,
+                                                                                   cycle_runs):
+    """The proof re-optimises around re-added pairs (exact.LOCAL_*): by cancelling cycles (cycle_runs > 0),
+    else (or when the runs run out) in a region, certifying the result over the whole network; when the region
+    misses an improvement the certificate fails and the whole network is solved."""
+    from mentorctl.matching import flow
+
     rng = np.random.default_rng(11)
     repaired = 0
-    with mock.patch.multiple(exact, LOCAL_MAX_SHARE=100.0, LOCAL_NODES=region_share, LOCAL_MIN_NODES=1):
+    cancelled = []
+    real = flow.cancel_through
+
+    def counting(*args, **kwargs):
+        out = real(*args, **kwargs)
+        cancelled.append(out is not None)
+        return out
+
+    with mock.patch.multiple(exact, LOCAL_MAX_SHARE=100.0, LOCAL_NODES=region_share, LOCAL_MIN_NODES=1,
+                             LOCAL_CYCLE_RUNS=cycle_runs, OPEN_MENTOR_ROUNDS=0), \
+            mock.patch.object(flow, "cancel_through", counting):
         for _ in range(120):
             n_e, n_m = int(rng.integers(4, 16)), int(rng.integers(2, 8))
             eligible = rng.random((n_e, n_m)) < 0.7
@@ -141,6 +157,79 @@ def test_local_repair_keeps_the_optimum_and_falls_back_when_its_region_is_too_sm
             assert out.proof["proven"]
             repaired += out.proof["local_repairs"]
     assert repaired > 0, "no proof round was settled by a local re-optimisation"
+    if cycle_runs == 40:
+        assert sum(cancelled) > 10, "the cycles were not cancelled"
+    if cycle_runs == 0:
+        assert not any(cancelled), "no Dijkstra run allowed, yet cycles were cancelled"
+
+
+@pytest.mark.parametrize("bypass", [False, True])
+def test_cancelling_cycles_through_added_arcs_reaches_the_optimum_of_the_larger_network(bypass):
+    """`flow.cancel_through` against OR-Tools on the whole network: an optimal flow over some pair arcs, then
+    the rest added; the result is a feasible flow of the same (optimal) cost, and its potentials satisfy every
+    residual arc (so it is proven)."""
+    from mentorctl.matching.flow import build_network, cancel_through, certify, residual_arcs, solve_network
+
+    rng = np.random.default_rng(3 + bypass)
+    cancelled = 0
+    for _ in range(150):
+        n_e, n_m = int(rng.integers(2, 14)), int(rng.integers(1, 7))
+        i, j = np.nonzero(rng.random((n_e, n_m)) < 0.6)
+        if len(i) == 0:
+            continue
+        cost = -rng.integers(0, 5, len(i)).astype(np.int64) * 3
+        e_cap, m_cap = np.ones(n_e, np.int64), rng.integers(0, 3, n_m).astype(np.int64)
+        first = rng.random(len(i)) < 0.5
+        order = np.r_[np.flatnonzero(first), np.flatnonzero(~first)]     # the first arcs, then the added ones
+        i, j, cost = i[order], j[order], cost[order]
+        n_first = int(first.sum())
+        small = build_network(e_cap, m_cap, i[:n_first], j[:n_first], cost[:n_first], bypass=bypass)
+        flows_small = solve_network(small)
+        cert = certify(small, flows_small, extra_cost_bound=15)
+        full = build_network(e_cap, m_cap, i, j, cost, bypass=bypass)
+        flows = np.concatenate([flows_small[:n_first], np.zeros(len(i) - n_first, np.int64),
+                                flows_small[n_first:]])
+        entering = np.zeros(len(full.tails), bool)
+        entering[n_first:len(i)] = True
+        out = cancel_through(full, flows, cert.potential, cert.big, entering, max_runs=100)
+        assert out is not None
+        got, pot = out
+        best = solve_network(full)
+        assert (got >= 0).all() and (got <= full.caps).all()
+        balance = np.bincount(full.tails, got, full.n_nodes) - np.bincount(full.heads, got, full.n_nodes)
+        assert (balance[2:] == 0).all()
+        if not bypass:                                                         # coverage: as many pairs
+            assert got[:len(i)].sum() == best[:len(i)].sum()
+        assert (got * full.costs).sum() == (best * full.costs).sum()           # as good
+        tails, heads, costs = residual_arcs(full, got)
+        assert (costs + pot[tails] - pot[heads] >= 0).all()
+        cancelled += int((got != flows).any())
+    assert cancelled > 20, "too few instances needed a cycle cancelled"
+
+
+def test_cancelling_gives_up_on_parallel_arcs():
+    from mentorctl.matching.flow import build_network, cancel_through
+
+    net = build_network(np.array([2]), np.array([1, 1]), np.array([0, 0]), np.array([0, 1]),
+                        np.array([-3, -1]), levels=True)
+    assert cancel_through(net, np.zeros(len(net.tails), np.int64), np.zeros(net.n_nodes, np.int64), 10**6,
+                          np.ones(len(net.tails), bool), 5) is None
+
+
+def test_a_mentor_nobody_keeps_gets_its_pairs_before_the_first_solve():
+    """Everyone's best mentor is M0 (capacity 1); with one candidate each, M1 and M2 are in no one's list.
+    The maximum flow over the candidates leaves them open while two mentees wait: their pairs join the model
+    before the min-cost solve, so the proof has nothing left to add."""
+    eligible = np.ones((3, 3), bool)
+    score = np.array([[10.0, 2.0, 1.0], [10.0, 1.0, 3.0], [10.0, 1.0, 1.0]])
+    cap = np.array([1, 1, 1])
+    out = _solve(eligible, score, cap, 1, "coverage_then_score")
+    assert len(out.mentee) == 3 and out.proof["proven"]
+    assert (3, out.score.sum()) == _oracle(eligible, score, cap, "coverage_then_score") == (3, 15.0)
+    assert out.proof["rounds"] == 1 and out.proof["pairs_added"] > 0
+    with mock.patch.object(exact, "OPEN_MENTOR_ROUNDS", 0):
+        without = _solve(eligible, score, cap, 1, "coverage_then_score")
+    assert without.proof["rounds"] > 1 and np.isclose(without.score.sum(), out.score.sum())
 
 
 def test_shuffling_mentors_changes_nothing_but_labels():

@@ -160,6 +160,8 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
     cert: Certificate | None = None
     net, sel, flows = None, None, None
     bound = 0 if zero_cost else model.score_bound
+    if min_cost_exclusive is None and not zero_cost:
+        added += _fill_open_mentors(model, source, filters, note)
     for round_no in range(1, MAX_ROUNDS + 1):
         mask = None if min_cost_exclusive is None else to_cost(model.s) < min_cost_exclusive
         if cert is None:
@@ -176,14 +178,19 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
         if not np.isfinite(disc).any():
             return used, proof
         note("proving optimality (reduced costs)")
-        if cert is None:
-            cert = certify(net, flows, extra_cost_bound=bound)
-        tighten(net, flows, cert)
-        head = _mentor_head_potential(model, net, cert, source.n_mentors)
         candidates = np.flatnonzero(np.isfinite(disc))
         disc_cost = np.zeros(len(candidates), np.int64) if zero_cost else to_cost(disc[candidates])
-        slack = disc_cost + cert.potential[net.mentee_node(candidates)]
-        suspect, hot = _split(slack, head, source.n_mentors)
+        certs = [cert] if cert is not None else [certify(net, flows, extra_cost_bound=bound, lowest=low)
+                                                 for low in (False, True)]
+        plans = []
+        for option in certs:   # the potentials that leave the fewest pairs to evaluate
+            tighten(net, flows, option)
+            head = _mentor_head_potential(model, net, option, source.n_mentors)
+            slack = disc_cost + option.potential[net.mentee_node(candidates)]
+            suspect, hot = _split(slack, head, source.n_mentors)
+            plans.append((int(suspect.sum()) * source.n_mentors + len(slack) * len(hot), option, head, slack,
+                          suspect, hot))
+        _, cert, head, slack, suspect, hot = min(plans, key=lambda plan: plan[0])
         note(f"checking {int(suspect.sum()):,} mentees against every mentor and the rest against "
              f"{len(hot):,} mentors")
         rechecked += int(suspect.sum())
@@ -210,21 +217,82 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
                   "local_repairs": local}
 
 
+OPEN_MENTOR_PAIRS = 4      # per free place of a mentor left open: its best mentees added before the first solve
+OPEN_MENTOR_ROUNDS = 3
+
+
+def _fill_open_mentors(model: _Model, source: PairSource, filters: Filters, note: Callable[[str], None]) -> int:
+    """Before the first min-cost solve (coverage objectives): mentors a maximum flow over the candidates leaves
+    with free places, while mentees it leaves wanting have eligible pairs with them outside the candidates
+    (a mentor few mentees rank highly). Those pairs would each raise coverage, so the proof would find
+    them all and the whole flow would be solved twice; instead each such mentor's best `OPEN_MENTOR_PAIRS`
+    × free places of those mentees join the model now (a max flow costs a small part of a min-cost one).
+    Only speed depends on this: the proof still checks every pair. Returns the pairs added."""
+    from mentorctl.matching.candidates import block_rows
+    from mentorctl.matching.flow import max_flows
+
+    p = model.problem
+    if not p.levels or p.mentee_code is not None or not np.isfinite(model.best_discarded).any():
+        return 0
+    added = 0
+    for _ in range(OPEN_MENTOR_ROUNDS):
+        net, sel = model.network()
+        flows = max_flows(net)
+        used = flows[:net.n_pair_arcs] > 0
+        pair_i, pair_j = model.i[sel][used], model.j[sel][used]
+        spare = p.mentor_cap - np.bincount(pair_j, minlength=len(p.mentor_cap))
+        wanting = p.mentee_cap - np.bincount(pair_i, minlength=len(p.mentee_cap))
+        cols = np.flatnonzero(spare > 0)
+        rows = np.flatnonzero((wanting > 0) & np.isfinite(model.best_discarded))
+        if len(cols) == 0 or len(rows) == 0:
+            break
+        have = np.sort(model.keys())
+        found_i, found_j, found_s = [], [], []
+        step = block_rows(len(cols))
+        for start in range(0, len(rows), step):
+            block = rows[start:start + step]
+            ok, score, _ = source.evaluate(block, cols)
+            r, c = cells(filters.apply(block, ok, score, source.n_mentors, cols))
+            found_i.append(block[r])
+            found_j.append(cols[c])
+            found_s.append(score[r, c])
+        i, j, s = _cat(found_i, np.int64), _cat(found_j, np.int64), _cat(found_s, np.float64)
+        keys = i * source.n_mentors + j
+        if len(have):
+            pos = np.searchsorted(have, keys).clip(0, len(have) - 1)
+            fresh = have[pos] != keys
+            i, j, s = i[fresh], j[fresh], s[fresh]
+        if len(i) == 0:
+            break
+        order = np.lexsort((i, to_cost(s), j))            # per mentor: best score first, then mentee
+        i, j, s = i[order], j[order], s[order]
+        first = np.r_[0, np.flatnonzero(np.diff(j)) + 1]
+        rank = np.arange(len(j)) - np.repeat(first, np.diff(np.r_[first, len(j)]))
+        take = rank < OPEN_MENTOR_PAIRS * spare[j]
+        model.add(i[take], j[take], s[take])
+        added += int(take.sum())
+        note(f"{int(take.sum()):,} pairs added for {len(np.unique(j[take])):,} mentors left with free places")
+    return added
+
+
 LOCAL_MAX_SHARE = 0.5       # re-optimise locally when the pairs re-added are at most this share of the model
 LOCAL_NODES = 1.0           # … within a region of at most this share of the nodes (at least LOCAL_MIN_NODES):
 LOCAL_MIN_NODES = 2_000     # all that breadth-first search reaches (at 50,000 tight: 55 % of the nodes, 1 s)
 LOCAL_ROUNDS = 300          # Bellman-Ford rounds allowed to certify a re-optimised flow
+LOCAL_CYCLE_RUNS = 40       # Dijkstra runs allowed to cancel the cycles through added pairs, before a region
 LOCAL_ATTEMPTS = 2          # re-optimisations (the second around the nodes the first certificate left unsettled)
 
 
 def _improve_locally(model: _Model, old: Network, old_sel: np.ndarray, old_flows: np.ndarray, cert: Certificate,
                      n_old: int, mask: np.ndarray | None, zero_cost: bool, bound: int
                      ) -> tuple[Network, np.ndarray, np.ndarray, Certificate] | None:
-    """The network with the pairs added since `n_old`, its flow re-optimised in a region around them (the
+    """The network with the pairs added since `n_old`, its flow re-optimised, and a certificate over the whole
+    network. First by cancelling the negative cycles through the new pairs one by one (`cancel_through`:
+    a few Dijkstra runs when, as usual, few cycles improve); failing that, in a region around them (the
     nodes an improving cycle through a new pair reaches first: breadth-first over residual pair arcs whose
-    reduced cost is below the largest gain a new pair offers), and a certificate over the whole network. None
-    when the certificate fails (an improvement runs outside the region): then solve everything again."""
-    from mentorctl.matching.flow import improve_region, try_certify
+    reduced cost is below the largest gain a new pair offers). None when the certificate fails (an
+    improvement runs outside the region): then solve everything again."""
+    from mentorctl.matching.flow import cancel_through, improve_region, try_certify
 
     net, sel = model.network(mask, zero_cost)
     pair_flow = np.zeros(len(model.i), np.int64)
@@ -241,6 +309,14 @@ def _improve_locally(model: _Model, old: Network, old_sel: np.ndarray, old_flows
     new = is_new[sel] & (reduced < 0)
     if not new.any():
         return None
+    entering = np.zeros(len(net.tails), bool)
+    entering[:n_pair] = is_new[sel]
+    cancelled = cancel_through(net, flows, pot, cert.big, entering, LOCAL_CYCLE_RUNS)
+    if cancelled is not None:
+        better, _ = try_certify(net, cancelled[0], extra_cost_bound=bound, max_rounds=LOCAL_ROUNDS,
+                                start=cancelled[1])
+        if better is not None:
+            return net, sel, cancelled[0], better
     gain = int(-reduced[new].min())
     seeds = np.unique(np.concatenate([tails[new], heads[new]]))
     budget = max(LOCAL_MIN_NODES, int(LOCAL_NODES * net.n_nodes))

@@ -191,6 +191,23 @@ def solve_network(net: Network) -> np.ndarray:
     return solver.flows(np.arange(len(net.tails), dtype=np.int32)).astype(np.int64)
 
 
+def max_flows(net: Network) -> np.ndarray:
+    """The flow of every arc in some maximum flow (costs ignored; the bypass carries nothing)."""
+    from ortools.graph.python import max_flow
+
+    keep = np.ones(len(net.tails), bool)
+    if net.bypass:
+        keep[-1] = False
+    solver = max_flow.SimpleMaxFlow()
+    solver.add_arcs_with_capacity(net.tails[keep], net.heads[keep], net.caps[keep])
+    status = solver.solve(Network.SOURCE, Network.SINK)
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"max flow failed with status {status}")  # pragma: no cover - a bug
+    flows = np.zeros(len(net.tails), np.int64)
+    flows[keep] = solver.flows(np.arange(int(keep.sum()), dtype=np.int32))
+    return flows
+
+
 def max_flow_value(net: Network, arc_mask: np.ndarray) -> int:
     """Maximum flow when only the pair arcs in `arc_mask` exist (the structure arcs always do)."""
     from ortools.graph.python import max_flow
@@ -225,16 +242,21 @@ def residual_arcs(net: Network, flows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return tails, heads, costs
 
 
-def certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0) -> Certificate:
-    """Potentials proving `flows` optimal (see `try_certify`); raises when `flows` is not optimal."""
-    cert, _ = try_certify(net, flows, extra_cost_bound)
+def certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0, lowest: bool = False) -> Certificate:
+    """Potentials proving `flows` optimal (see `try_certify`); raises when `flows` is not optimal.
+
+    Any feasible potentials prove the flow optimal; which ones also reject the most pairs left out of the
+    network differs. By default they are shortest distances from a root (the highest potentials ≤ 0: good for
+    mentees); `lowest`: minus the shortest distances to a root (the lowest potentials ≥ 0: good for mentors —
+    a mentor whose few candidates are all its own mentees is no longer priced as if it could take anyone)."""
+    cert, _ = try_certify(net, flows, extra_cost_bound, reverse=lowest)
     if cert is None:  # pragma: no cover - would mean the solver was not optimal
         raise RuntimeError("flow is not optimal: negative cycle in the residual graph")
     return cert
 
 
 def try_certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0, max_rounds: int | None = None,
-                start: np.ndarray | None = None) -> tuple[Certificate | None, np.ndarray]:
+                start: np.ndarray | None = None, reverse: bool = False) -> tuple[Certificate | None, np.ndarray]:
     """Potentials proving `flows` optimal, also against pairs not in the network.
 
     Coverage (max flow, then min cost) is the min-cost circulation with a return arc sink → source of cost −B,
@@ -256,7 +278,12 @@ def try_certify(net: Network, flows: np.ndarray, extra_cost_bound: int = 0, max_
         tails = np.concatenate([tails, [Network.SINK] + ([Network.SOURCE] if total else [])])
         heads = np.concatenate([heads, [Network.SOURCE] + ([Network.SINK] if total else [])])
         costs = np.concatenate([costs, [-big] + ([big] if total else [])])
-    potential, unsettled = bellman_ford(n, tails, heads, costs, max_rounds, start)
+    if reverse:   # distances to the root over the reversed arcs, negated: the same arcs satisfied
+        distance, unsettled = bellman_ford(n, heads, tails, costs, max_rounds,
+                                           None if start is None else -start)
+        potential = None if distance is None else -distance
+    else:
+        potential, unsettled = bellman_ford(n, tails, heads, costs, max_rounds, start)
     if potential is None:
         return None, unsettled
     reduced = costs + potential[tails] - potential[heads]
@@ -373,3 +400,82 @@ def improve_region(net: Network, flows: np.ndarray, region: np.ndarray) -> np.nd
         out[-1] = 0
         out[-1] = net.supply - int(out[net.tails == Network.SOURCE].sum())
     return out
+
+
+def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: int, entering: np.ndarray,
+                   max_runs: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Re-optimise a flow after arcs were added: `potential` satisfies every residual arc (reduced cost
+    c + π_tail − π_head ≥ 0) except some of the arcs in `entering` (bool per arc). Repeatedly, for the node v
+    most violated arcs enter: Dijkstra from v under reduced costs; a violated arc (u, v) closes a negative
+    cycle when its reduced cost + dist(v → u) < 0, and the most negative such cycle is cancelled (one unit
+    around it). Then π += min(dist, D) (D: that cycle's dist(v → u), or the largest violation when no cycle is
+    negative) keeps every other residual arc ≥ 0, puts the cancelled cycle's arcs at 0 and leaves no arc
+    into v negative unless it closes another negative cycle (successive shortest paths, on cycles). With
+    coverage the return arc sink → source (cost −big) is in the graph, so a cycle through it raises the flow.
+
+    Returns (flows, potentials satisfying every residual arc: the flows are optimal), or None after
+    `max_runs` Dijkstra runs, or when two arcs join the same two nodes (parallel arcs of lexicographic
+    levels or balance: a path would not say which it took); then the caller re-optimises otherwise."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    n, m = net.n_nodes, len(net.tails)
+    tails, heads = net.tails.astype(np.int64), net.heads.astype(np.int64)
+    costs, caps = net.costs.astype(np.int64), net.caps.astype(np.int64)
+    flow = flows.astype(np.int64).copy()
+    entering = entering.copy()
+    if not net.bypass:   # the circulation's return arc: sink → source, cost −big, carrying the whole flow
+        tails, heads = np.append(tails, Network.SINK), np.append(heads, Network.SOURCE)
+        costs, caps = np.append(costs, -big), np.append(caps, np.iinfo(np.int64).max // 4)
+        flow, entering = np.append(flow, flows[:net.n_pair_arcs].sum()), np.append(entering, False)
+    from_source, into_sink = heads[tails == Network.SOURCE], tails[heads == Network.SINK]
+    if len(np.unique(from_source)) != len(from_source) or len(np.unique(into_sink)) != len(into_sink):
+        return None
+    all_t, all_h = np.concatenate([tails, heads]), np.concatenate([heads, tails])
+    order = np.argsort(all_t, kind="stable")      # every arc in both directions, one CSR layout built once
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(all_t, minlength=n), out=indptr[1:])
+    columns = all_h[order]
+    pot = potential.astype(np.int64).copy()
+    a = len(tails)
+
+    def step(x: int, y: int) -> None:
+        """Push one unit along the residual arc x → y (forward where it has room, else backward)."""
+        row = order[indptr[x]:indptr[x + 1]]
+        for k in row[columns[indptr[x]:indptr[x + 1]] == y]:
+            if k < a and flow[k] < caps[k]:
+                flow[k] += 1
+                return
+            if k >= a and flow[k - a] > 0:
+                flow[k - a] -= 1
+                return
+        raise RuntimeError("no residual arc on a shortest path")  # pragma: no cover - a bug
+
+    for _ in range(max_runs):
+        reduced = costs + pot[tails] - pot[heads]
+        bad = entering & (flow < caps) & (reduced < 0)
+        if not bad.any():
+            return flow[:m].copy(), pot
+        target = int(np.bincount(heads[bad]).argmax())
+        into = np.flatnonzero(bad & (heads == target))
+        weight = np.concatenate([np.where((flow < caps) & ~bad, reduced, np.inf),
+                                 np.where(flow > 0, -reduced, np.inf)])
+        if weight.min() < 0:   # pragma: no cover - the invariant says otherwise
+            return None
+        graph = sp.csr_matrix((weight[order].astype(np.float64), columns, indptr), shape=(n, n))
+        limit = float(-reduced[into].min())
+        dist, pred = dijkstra(graph, indices=target, limit=limit, return_predecessors=True)
+        value = reduced[into] + dist[tails[into]]
+        best = int(np.argmin(value))
+        cap_d = limit
+        if value[best] < 0:
+            close = int(into[best])
+            cap_d = float(dist[tails[close]])
+            node = int(tails[close])
+            while node != target:   # the path target → … → tail of `close`, walked backwards
+                prev = int(pred[node])
+                step(prev, node)
+                node = prev
+            flow[close] += 1
+        pot += np.minimum(dist, cap_d).astype(np.int64)
+    return None
