@@ -464,7 +464,8 @@ def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: 
             return None
         graph = sp.csr_matrix((weight[order].astype(np.float64), columns, indptr), shape=(n, n))
         limit = float(-reduced[into].min())
-        dist, pred = dijkstra(graph, indices=target, limit=limit, return_predecessors=True)
+        dist, pred, _ = dijkstra(graph, indices=np.array([target]), limit=limit, return_predecessors=True,
+                                 min_only=True)
         value = reduced[into] + dist[tails[into]]
         best = int(np.argmin(value))
         cap_d = limit
