@@ -8,7 +8,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
@@ -101,6 +101,8 @@ def _brute_fair(eligible, score, cap):
 
 @settings(max_examples=80, deadline=None)
 @given(instances(max_mentees=5, max_mentors=3))
+@example(instance=(np.ones((3, 3), bool), np.array([[3.25, 5.75, 8.5], [7.25, -0.25, -1.5], [4.25, 8.25, 5.5]]),
+                   np.array([0, 1, 2]), 1))   # the fair level's proof repairs locally after pairs were added
 def test_fair_equals_brute_force(instance):
     eligible, score, cap, keep = instance
     out = _solve(eligible, score, cap, keep, "fair")

@@ -206,7 +206,8 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
         model.add(new_i, np.concatenate([f[1] for f in found]), np.concatenate([f[2] for f in found]))
         improved = None
         if model.problem.mentee_code is None and len(new_i) <= LOCAL_MAX_SHARE * before:
-            improved = _improve_locally(model, net, sel, flows, cert, before, mask, zero_cost, bound)
+            grown = None if min_cost_exclusive is None else to_cost(model.s) < min_cost_exclusive
+            improved = _improve_locally(model, net, sel, flows, cert, before, grown, zero_cost, bound)
         if improved is None:
             cert = None          # solve the whole network again
             continue
