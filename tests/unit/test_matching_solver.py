@@ -143,7 +143,7 @@ def test_local_repair_keeps_the_optimum_and_falls_back_when_its_region_is_too_sm
         return out
 
     with mock.patch.multiple(exact, LOCAL_MAX_SHARE=100.0, LOCAL_NODES=region_share, LOCAL_MIN_NODES=1,
-                             LOCAL_CYCLE_RUNS=cycle_runs, OPEN_MENTOR_ROUNDS=0), \
+                             LOCAL_CYCLE_RUNS=cycle_runs), \
             mock.patch.object(flow, "cancel_through", counting):
         for _ in range(120):
             n_e, n_m = int(rng.integers(4, 16)), int(rng.integers(2, 8))
@@ -216,22 +216,6 @@ def test_cancelling_gives_up_on_parallel_arcs():
                         np.array([-3, -1]), levels=True)
     assert cancel_through(net, np.zeros(len(net.tails), np.int64), np.zeros(net.n_nodes, np.int64), 10**6,
                           np.ones(len(net.tails), bool), 5) is None
-
-
-def test_a_mentor_nobody_keeps_gets_its_pairs_before_the_first_solve():
-    """Everyone's best mentor is M0 (capacity 1); with one candidate each, M1 and M2 are in no one's list.
-    The maximum flow over the candidates leaves them open while two mentees wait: their pairs join the model
-    before the min-cost solve, so the proof has nothing left to add."""
-    eligible = np.ones((3, 3), bool)
-    score = np.array([[10.0, 2.0, 1.0], [10.0, 1.0, 3.0], [10.0, 1.0, 1.0]])
-    cap = np.array([1, 1, 1])
-    out = _solve(eligible, score, cap, 1, "coverage_then_score")
-    assert len(out.mentee) == 3 and out.proof["proven"]
-    assert (3, out.score.sum()) == _oracle(eligible, score, cap, "coverage_then_score") == (3, 15.0)
-    assert out.proof["rounds"] == 1 and out.proof["pairs_added"] > 0
-    with mock.patch.object(exact, "OPEN_MENTOR_ROUNDS", 0):
-        without = _solve(eligible, score, cap, 1, "coverage_then_score")
-    assert without.proof["rounds"] > 1 and np.isclose(without.score.sum(), out.score.sum())
 
 
 def test_shuffling_mentors_changes_nothing_but_labels():

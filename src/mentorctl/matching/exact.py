@@ -160,8 +160,6 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
     cert: Certificate | None = None
     net, sel, flows = None, None, None
     bound = 0 if zero_cost else model.score_bound
-    if min_cost_exclusive is None and not zero_cost:
-        added += _fill_open_mentors(model, source, filters, note)
     for round_no in range(1, MAX_ROUNDS + 1):
         mask = None if min_cost_exclusive is None else to_cost(model.s) < min_cost_exclusive
         if cert is None:
@@ -216,64 +214,6 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
         note(f"re-optimised around {len(new_i):,} added pairs")
     return used, {"proven": False, "rounds": MAX_ROUNDS, "rechecked_mentees": rechecked, "pairs_added": added,
                   "local_repairs": local}
-
-
-OPEN_MENTOR_PAIRS = 4      # per free place of a mentor left open: its best mentees added before the first solve
-OPEN_MENTOR_ROUNDS = 3
-
-
-def _fill_open_mentors(model: _Model, source: PairSource, filters: Filters, note: Callable[[str], None]) -> int:
-    """Before the first min-cost solve (coverage objectives): mentors a maximum flow over the candidates leaves
-    with free places, while mentees it leaves wanting have eligible pairs with them outside the candidates
-    (a mentor few mentees rank highly). Those pairs would each raise coverage, so the proof would find
-    them all and the whole flow would be solved twice; instead each such mentor's best `OPEN_MENTOR_PAIRS`
-    × free places of those mentees join the model now (a max flow costs a small part of a min-cost one).
-    Only speed depends on this: the proof still checks every pair. Returns the pairs added."""
-    from mentorctl.matching.candidates import block_rows
-    from mentorctl.matching.flow import max_flows
-
-    p = model.problem
-    if not p.levels or p.mentee_code is not None or not np.isfinite(model.best_discarded).any():
-        return 0
-    added = 0
-    for _ in range(OPEN_MENTOR_ROUNDS):
-        net, sel = model.network()
-        flows = max_flows(net)
-        used = flows[:net.n_pair_arcs] > 0
-        pair_i, pair_j = model.i[sel][used], model.j[sel][used]
-        spare = p.mentor_cap - np.bincount(pair_j, minlength=len(p.mentor_cap))
-        wanting = p.mentee_cap - np.bincount(pair_i, minlength=len(p.mentee_cap))
-        cols = np.flatnonzero(spare > 0)
-        rows = np.flatnonzero((wanting > 0) & np.isfinite(model.best_discarded))
-        if len(cols) == 0 or len(rows) == 0:
-            break
-        have = np.sort(model.keys())
-        found_i, found_j, found_s = [], [], []
-        step = block_rows(len(cols))
-        for start in range(0, len(rows), step):
-            block = rows[start:start + step]
-            ok, score, _ = source.evaluate(block, cols)
-            r, c = cells(filters.apply(block, ok, score, source.n_mentors, cols))
-            found_i.append(block[r])
-            found_j.append(cols[c])
-            found_s.append(score[r, c])
-        i, j, s = _cat(found_i, np.int64), _cat(found_j, np.int64), _cat(found_s, np.float64)
-        keys = i * source.n_mentors + j
-        if len(have):
-            pos = np.searchsorted(have, keys).clip(0, len(have) - 1)
-            fresh = have[pos] != keys
-            i, j, s = i[fresh], j[fresh], s[fresh]
-        if len(i) == 0:
-            break
-        order = np.lexsort((i, to_cost(s), j))            # per mentor: best score first, then mentee
-        i, j, s = i[order], j[order], s[order]
-        first = np.r_[0, np.flatnonzero(np.diff(j)) + 1]
-        rank = np.arange(len(j)) - np.repeat(first, np.diff(np.r_[first, len(j)]))
-        take = rank < OPEN_MENTOR_PAIRS * spare[j]
-        model.add(i[take], j[take], s[take])
-        added += int(take.sum())
-        note(f"{int(take.sum()):,} pairs added for {len(np.unique(j[take])):,} mentors left with free places")
-    return added
 
 
 LOCAL_MAX_SHARE = 0.5       # re-optimise locally when the pairs re-added are at most this share of the model

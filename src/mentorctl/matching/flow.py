@@ -191,23 +191,6 @@ def solve_network(net: Network) -> np.ndarray:
     return solver.flows(np.arange(len(net.tails), dtype=np.int32)).astype(np.int64)
 
 
-def max_flows(net: Network) -> np.ndarray:
-    """The flow of every arc in some maximum flow (costs ignored; the bypass carries nothing)."""
-    from ortools.graph.python import max_flow
-
-    keep = np.ones(len(net.tails), bool)
-    if net.bypass:
-        keep[-1] = False
-    solver = max_flow.SimpleMaxFlow()
-    solver.add_arcs_with_capacity(net.tails[keep], net.heads[keep], net.caps[keep])
-    status = solver.solve(Network.SOURCE, Network.SINK)
-    if status != solver.OPTIMAL:
-        raise RuntimeError(f"max flow failed with status {status}")  # pragma: no cover - a bug
-    flows = np.zeros(len(net.tails), np.int64)
-    flows[keep] = solver.flows(np.arange(int(keep.sum()), dtype=np.int32))
-    return flows
-
-
 def max_flow_value(net: Network, arc_mask: np.ndarray) -> int:
     """Maximum flow when only the pair arcs in `arc_mask` exist (the structure arcs always do)."""
     from ortools.graph.python import max_flow
