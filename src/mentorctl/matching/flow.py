@@ -403,19 +403,19 @@ def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: 
     from scipy.sparse.csgraph import dijkstra
 
     n, m = net.n_nodes, len(net.tails)
-    tails, heads = net.tails.astype(np.int64), net.heads.astype(np.int64)
-    costs, caps = net.costs.astype(np.int64), net.caps.astype(np.int64)
-    flow = flows.astype(np.int64).copy()
+    tails, heads = net.tails.astype(np.int32, copy=False), net.heads.astype(np.int32, copy=False)
+    costs, caps = net.costs.astype(np.int64, copy=False), net.caps.astype(np.int64, copy=False)
+    flow = flows.astype(np.int64)
     entering = entering.copy()
     if not net.bypass:   # the circulation's return arc: sink → source, cost −big, carrying the whole flow
-        tails, heads = np.append(tails, Network.SINK), np.append(heads, Network.SOURCE)
+        tails, heads = np.append(tails, np.int32(Network.SINK)), np.append(heads, np.int32(Network.SOURCE))
         costs, caps = np.append(costs, -big), np.append(caps, np.iinfo(np.int64).max // 4)
         flow, entering = np.append(flow, flows[:net.n_pair_arcs].sum()), np.append(entering, False)
     from_source, into_sink = heads[tails == Network.SOURCE], tails[heads == Network.SINK]
     if len(np.unique(from_source)) != len(from_source) or len(np.unique(into_sink)) != len(into_sink):
         return None
     all_t, all_h = np.concatenate([tails, heads]), np.concatenate([heads, tails])
-    order = np.argsort(all_t, kind="stable")      # every arc in both directions, one CSR layout built once
+    order = np.argsort(all_t.astype(np.int32), kind="stable")   # every arc both ways, one CSR layout built once
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(all_t, minlength=n), out=indptr[1:])
     columns = all_h[order]
