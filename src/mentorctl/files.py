@@ -97,10 +97,12 @@ def _alive(pid: int) -> bool:
 
 
 def new_run_id() -> str:
-    """An id for one run's outputs: UTC time and a random part, e.g. `20270301T093000Z-4f2a9c`."""
+    """An id for one run's outputs: UTC time to the microsecond and a random part, e.g.
+    `20270301T093000.250000Z-4f2a9c`. Ids sort by time (two runs in the same second included: the later run's
+    files are told from an interrupted earlier one's by the larger id)."""
     import secrets
 
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{secrets.token_hex(3)}"
 
 
 def _mode_for(target: Path) -> int:

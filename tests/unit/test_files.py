@@ -139,3 +139,22 @@ def test_write_outputs_records_every_file_with_two_manifest_writes(tmp_path, mon
     assert written == [files.MANIFEST, *names, files.MANIFEST]
     assert output_runs(tmp_path, names) == dict.fromkeys(names, "run-7")
     assert not any(was_edited(tmp_path / name) for name in names)
+
+
+def test_run_ids_sort_by_time_within_one_second():
+    """`match_set_warnings` takes the largest id as the latest run: two runs in the same second must still
+    sort in the order they ran (the random part used to decide, and an interrupted run's files could be
+    called the newest)."""
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from mentorctl import files
+
+    instants = [datetime(2027, 3, 1, 9, 30, 0, 999_000, tzinfo=UTC), datetime(2027, 3, 1, 9, 30, 0, 1_000, tzinfo=UTC)]
+    ids = []
+    for when, token in zip(sorted(instants), ["ffffff", "000000"], strict=True):
+        with mock.patch.object(files, "datetime") as fake, mock.patch("secrets.token_hex", return_value=token):
+            fake.now.return_value = when
+            ids.append(files.new_run_id())
+    assert ids == sorted(ids) and ids[0] != ids[1]
+    assert ids[1].startswith("20270301T093000.999000Z-")
