@@ -484,6 +484,33 @@ def test_fresh_shortlists_leave_out_mentors_whose_places_are_promised_to_open_re
     assert "Fresh shortlists for 1 mentee(s) whose requests all closed: E3" in result.stdout
 
 
+def test_a_fresh_shortlist_that_cannot_be_emailed_is_reported(programme, run_cli, smtp_server):
+    """`requests` writes a fresh shortlist for a mentee whose requests all closed; when that mentee's address
+    is not an email address the shortlist is still written, and a warning names the roster cell (it used to
+    be dropped without a word)."""
+    import json
+
+    folder = programme(mode="request", size=3, exposure=10, max_picks=1,
+                       choices={"path": "choices.csv", "mentee": "Email", "picks": ["First choice"]},
+                       answers={"path": "answers.csv", "mentor": "Mentor", "mentee": "Mentee", "answer": "Answer"})
+    assert run_cli("shortlist", folder, "--send", "--now", "2027-02-01T09:00").exit_code == 0
+    (folder / "choices.csv").write_text("Email,First choice\ngus@example.org,M2\n")
+    assert run_cli("requests", folder, "--send", "--now", "2027-02-02T09:00").exit_code == 0
+    roster = (folder / "mentees.csv").read_text()
+    assert "gus@example.org" in roster
+    (folder / "mentees.csv").write_text(roster.replace("gus@example.org", "gus at example"))
+    (folder / "answers.csv").write_text("Mentor,Mentee,Answer\nM2,E3,decline\n")
+    result = run_cli("requests", folder, "--now", "2027-02-03T09:00", "--json")
+    assert result.exit_code == 0, result.output
+    assert "Fresh shortlists for 1 mentee(s) whose requests all closed: E3" in result.stderr
+    line = next(x for x in result.stderr.splitlines() if "E3: 'gus at example' is not an email address" in x)
+    assert "mentees.csv, row 4, column email" in line and "shortlist written, no email" in line
+    data = json.loads(result.stdout)
+    assert [(u["mentee_id"], u["reason"], u["row"]) for u in data["not_emailed"]] == [
+        ("E3", "not an email address", 4)]
+    assert not list((folder / "out" / "outbox").glob("E3-shortlist-*.eml"))   # the earlier runs sent, no outbox
+
+
 
 def test_shortlist_in_a_running_programme_lists_only_who_match_would_match(programme, run_cli):
     folder = programme()

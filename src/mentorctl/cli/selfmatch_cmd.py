@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mentorctl.programme import Programme
     from mentorctl.roster import Participants
     from mentorctl.selfmatch.requests import RequestsStep
+    from mentorctl.selfmatch.shortlists import Unsent
 
 app = command_group()
 
@@ -158,21 +159,23 @@ def requests(
     saved = None
     if not send:
         step = step_requests(prog, participants, now=moment)
-        outgoing = _request_outgoing(prog, participants, step, send=False, now=moment)
+        outgoing, unsent = _request_outgoing(prog, participants, step, send=False, now=moment)
     else:
         with requests_lock(prog):
             step = step_requests(prog, participants, now=moment)
-            outgoing = _request_outgoing(prog, participants, step, send=True, now=moment)  # render before saving
+            outgoing, unsent = _request_outgoing(prog, participants, step, send=True, now=moment)  # render first
             saved = save_requests(prog, participants, step)
         for warning in saved.warnings:
             err_console.print(f"Warning: {warning}", markup=False, soft_wrap=True)
     _show_requests(step, preview=not send, out=out)
+    print_findings(u.finding() for u in unsent)   # fresh shortlists written but not emailed: no valid address
     report = _deliver(prog, outgoing, mailer, send, out)
     if as_json:
         print_json({"preview": not send, "events": list(step.advance.events),
                     "warnings": [f.as_dict() for f in step.findings], "counts": step.state.counts(),
                     "requests": [{"id": r.key, **as_data(r)} for r in step.state.requests],
                     "matched": step.matched(), "fresh_shortlists": list(step.advance.needs_shortlist),
+                    "not_emailed": [as_data(u) for u in unsent],
                     "files": [str(p) for p in saved.paths] if saved is not None else [],
                     "delivery": as_data(report)})
     if not report.ok:
@@ -180,15 +183,16 @@ def requests(
 
 
 def _request_outgoing(prog: Programme, participants: Participants, step: RequestsStep, *, send: bool,
-                      now: datetime) -> list[OutgoingMessage]:
+                      now: datetime) -> tuple[list[OutgoingMessage], list[Unsent]]:
+    """The request emails and the fresh shortlists' emails; and the fresh shortlists that cannot be emailed."""
     from mentorctl.selfmatch.requests import request_messages
     from mentorctl.selfmatch.shortlists import shortlist_messages
 
     outgoing = request_messages(prog, participants, step.state, sending=send, now=now)
-    if step.fresh is not None and len(step.fresh.entries):
-        outgoing += shortlist_messages(prog, participants, step.fresh.entries, step.fresh.terms, now=now,
-                                       sending=send).outgoing
-    return outgoing
+    if step.fresh is None or not len(step.fresh.entries):
+        return outgoing, []
+    fresh = shortlist_messages(prog, participants, step.fresh.entries, step.fresh.terms, now=now, sending=send)
+    return outgoing + fresh.outgoing, fresh.unsent
 
 
 def _show_requests(step: RequestsStep, *, preview: bool, out: Console) -> None:
