@@ -466,12 +466,18 @@ def test_validate_checks_the_self_matching_exports_by_row_and_column(programme, 
     assert f"{off} is not on E3's shortlist; correct the export, or set self_matching.unknown_pick" in strict.output
 
 
-def test_fresh_shortlists_leave_out_mentors_whose_places_are_promised_to_open_requests(programme, run_cli,
-                                                                                      smtp_server):
+def _one_pick_request_programme(programme, run_cli):
+    """Request mode, shortlists of 3, one pick each, choices and answers exports; shortlists sent on 1 February."""
     folder = programme(mode="request", size=3, exposure=10, max_picks=1,
                        choices={"path": "choices.csv", "mentee": "Email", "picks": ["First choice"]},
                        answers={"path": "answers.csv", "mentor": "Mentor", "mentee": "Mentee", "answer": "Answer"})
     assert run_cli("shortlist", folder, "--send", "--now", "2027-02-01T09:00").exit_code == 0
+    return folder
+
+
+def test_fresh_shortlists_leave_out_mentors_whose_places_are_promised_to_open_requests(programme, run_cli,
+                                                                                      smtp_server):
+    folder = _one_pick_request_programme(programme, run_cli)
     # E2 asks M4 (room for one); E3 asks M2, who declines: E3's fresh list may hold M1 (free), not M4, whose
     # one place is promised to E2's open request, nor M2
     (folder / "choices.csv").write_text("Email,First choice\nfay@example.org,M4\ngus@example.org,M2\n")
@@ -490,10 +496,7 @@ def test_a_fresh_shortlist_that_cannot_be_emailed_is_reported(programme, run_cli
     be dropped without a word)."""
     import json
 
-    folder = programme(mode="request", size=3, exposure=10, max_picks=1,
-                       choices={"path": "choices.csv", "mentee": "Email", "picks": ["First choice"]},
-                       answers={"path": "answers.csv", "mentor": "Mentor", "mentee": "Mentee", "answer": "Answer"})
-    assert run_cli("shortlist", folder, "--send", "--now", "2027-02-01T09:00").exit_code == 0
+    folder = _one_pick_request_programme(programme, run_cli)
     (folder / "choices.csv").write_text("Email,First choice\ngus@example.org,M2\n")
     assert run_cli("requests", folder, "--send", "--now", "2027-02-02T09:00").exit_code == 0
     roster = (folder / "mentees.csv").read_text()
