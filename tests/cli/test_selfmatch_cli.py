@@ -492,8 +492,9 @@ def test_fresh_shortlists_leave_out_mentors_whose_places_are_promised_to_open_re
 
 def test_a_fresh_shortlist_that_cannot_be_emailed_is_reported(programme, run_cli, smtp_server):
     """`requests` writes a fresh shortlist for a mentee whose requests all closed; when that mentee's address
-    is not an email address the shortlist is still written, and a warning names the roster cell (it used to
-    be dropped without a word)."""
+    is not an email address the shortlist is still written, and a warning says that this shortlist was not
+    emailed, naming the roster cell, as `shortlist` does (before, only the roster's general warning about the
+    address said so, and --json did not list it)."""
     import json
 
     folder = _one_pick_request_programme(programme, run_cli)
