@@ -209,6 +209,31 @@ def test_cancelling_cycles_through_added_arcs_reaches_the_optimum_of_the_larger_
     assert cancelled > 20, "too few instances needed a cycle cancelled"
 
 
+def test_the_lowest_potentials_are_another_valid_certificate():
+    """`certify(lowest=True)`: potentials ≥ 0 (minus distances to a root) satisfying every residual arc of an
+    optimal flow, as the default (distances from a root, ≤ 0) do; the proof chooses between the two, so they
+    must differ where the optimal dual is not unique."""
+    from mentorctl.matching.flow import build_network, certify, residual_arcs, solve_network
+
+    rng = np.random.default_rng(8)
+    differ = 0
+    for _ in range(60):
+        n_e, n_m = int(rng.integers(2, 12)), int(rng.integers(1, 6))
+        i, j = np.nonzero(rng.random((n_e, n_m)) < 0.6)
+        if len(i) == 0:
+            continue
+        net = build_network(np.ones(n_e, np.int64), rng.integers(0, 3, n_m).astype(np.int64), i, j,
+                            -rng.integers(0, 5, len(i)).astype(np.int64))
+        flows = solve_network(net)
+        tails, heads, costs = residual_arcs(net, flows)
+        high, low = certify(net, flows), certify(net, flows, lowest=True)
+        for pot in (high.potential, low.potential):
+            assert (costs + pot[tails] - pot[heads] >= 0).all()
+        assert (high.potential <= 0).all() and (low.potential >= 0).all()
+        differ += int(not np.array_equal(high.potential - high.potential.max(), low.potential - low.potential.max()))
+    assert differ > 10
+
+
 def test_cancelling_gives_up_on_parallel_arcs():
     from mentorctl.matching.flow import build_network, cancel_through
 
