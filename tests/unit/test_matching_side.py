@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mentorctl.matching.candidates import Filters, MatrixSource, build_candidates
 from mentorctl.matching.exact import FlowProblem
 from mentorctl.matching.lagrange import solve_min_share
-from mentorctl.matching.peers import solve_peers
+from mentorctl.matching.peers import _by_double_cover, solve_peers
 
 RULE = object()  # the share's rule: the test source knows which pairs satisfy it
 
@@ -151,7 +151,7 @@ def _brute_peers(eligible, score, objective):
 
 @settings(max_examples=150, deadline=None)
 @given(peer_instances())
-def test_peers_by_the_double_cover_equals_brute_force(instance):
+def test_peers_equal_brute_force_and_are_proven(instance):
     eligible, score, keep, objective = instance
     n = len(eligible)
     source = MatrixSource(eligible, score)
@@ -174,16 +174,19 @@ def test_peers_by_the_double_cover_equals_brute_force(instance):
             assert len(a) == best[0]
     else:
         assert out.bound_score >= best[1] - 1e-9
-    if out.proven:
-        assert np.isclose(got, best[1]) and (objective == "score" or len(a) == best[0])
+    assert out.proven, "the odd-set proof should finish on a handful of people"
+    assert np.isclose(got, best[1]) and (objective == "score" or len(a) == best[0])
 
 
-def test_an_odd_cycle_is_not_claimed_optimal():
+def test_an_odd_cycle_is_proven_by_its_odd_set_cut_not_by_the_double_cover():
     # a triangle: the double cover takes every edge halfway (3 people "matched"), a matching only one pair
     eligible = ~np.eye(3, dtype=bool)
     score = np.where(eligible, 1.0, 0.0)
     source = MatrixSource(eligible, score)
     filters = Filters(np.ones(3, bool), np.zeros(0, np.int64))
     cands = build_candidates(source, np.arange(3), filters, 2, np.ones(3, bool))
-    out = solve_peers(FlowProblem(np.ones(3, np.int64), np.ones(3, np.int64)), source, filters, cands)
-    assert len(out.first) == 1 and out.bound_people == 3 and not out.proven
+    problem = FlowProblem(np.ones(3, np.int64), np.ones(3, np.int64))
+    out = solve_peers(problem, source, filters, cands)
+    assert len(out.first) == 1 and out.proven and out.bound_people == 2 and out.proof["odd_set_cuts"] >= 1
+    cover = _by_double_cover(problem, source, filters, cands, lambda _m: None)
+    assert len(cover.first) == 1 and cover.bound_people == 3 and not cover.proven

@@ -13,13 +13,23 @@ augmenting path never unmatches anyone. The bound check, not the search, is the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mentorctl.matching.candidates import Candidates, Filters, PairSource
 from mentorctl.matching.flow import build_network, certify, solve_network, to_cost
+from mentorctl.matching.general import (
+    TOLERANCE,
+    Duals,
+    GeneralMatching,
+    Priced,
+    adjacency_of,
+    augment,
+    maximum_matching,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,11 +57,85 @@ class PeerOutcome:
 
 
 def solve_peers(problem: FlowProblem, source: PairSource, filters: Filters, cands: Candidates,
-                note: Callable[[str], None] | None = None) -> PeerOutcome:
-    """The best matching the double cover allows (see the module docstring)."""
+                note: Callable[[str], None] | None = None, time_limit: float = 60.0) -> PeerOutcome:
+    """The best matching, proven by odd-set cuts (`general.py`) when they finish within `time_limit`
+    seconds; otherwise the better of that matching and the double cover's, with the tighter bound."""
+    say = note or (lambda _m: None)
+    n = source.n_mentors
+    first, second = np.minimum(cands.mentee, cands.mentor), np.maximum(cands.mentee, cands.mentor)
+    keys = np.unique(first * n + second)
+    u, v = keys // n, keys % n
+    coverage = problem.objective != "score"
+    weights = -to_cost(source.score_pairs(u, v))
+    rows = np.flatnonzero(cands.eligible > 0)
+    low, high = -to_cost(np.array([cands.score_low, cands.score_high]))
+    deadline = time.perf_counter() + time_limit
+    exact = maximum_matching(n, u, v, weights, coverage, _pricer(source, filters, rows, n), (int(low), int(high)),
+                             deadline, say)
+    got = _outcome(source, exact)
+    if got.proven:
+        return got
+    say("the proof did not finish: bounding by the bipartite double cover")
+    cover = _by_double_cover(problem, source, filters, cands, say)
+    better = (len(got.first), got.score) > (len(cover.first), cover.score) if coverage else got.score > cover.score
+    chosen = got if better else cover
+    bounds = [(cover.bound_people, cover.bound_score)]
+    if exact.bound_valid:
+        bounds.append((got.bound_people, got.bound_score))
+    people, score = min(bounds) if coverage else (cover.bound_people, min(b[1] for b in bounds))
+    return replace(chosen, bound_people=people, bound_score=score, proven=False,
+                   proof={**cover.proof, "odd_set_cuts": int(exact.stats["cuts"])})
+
+
+def _outcome(source: PairSource, found: GeneralMatching) -> PeerOutcome:
+    from mentorctl.matching.flow import SCALE
+
+    a, b = found.first, found.second
+    score = float(-to_cost(source.score_pairs(a, b)).sum() / SCALE)
+    proof = {"proven": found.proven, "rounds": found.stats["pricing_rounds"],
+             "pairs_added": found.stats["pairs_added"], "odd_set_cuts": found.stats["cuts"]}
+    people = 2 * found.pairs_bound if found.bound_valid else source.n_mentors
+    bound = found.weight_bound / SCALE if found.bound_valid else float("inf")
+    return PeerOutcome(a, b, found.proven, found.bound_valid, people, score if found.proven else bound, score,
+                       proof, int(found.stats.get("pairs", 0)), 0, 0)
+
+
+def _pricer(source: PairSource, filters: Filters, rows: np.ndarray, n: int
+            ) -> Callable[[Duals, int, int], Priced]:
+    """Every eligible pair (in blocks of rows) whose raw weight + base exceeds (y_u + y_v)·scale."""
+    from mentorctl.matching.candidates import block_rows
+
+    def price(duals: Duals, scale: int, base: int) -> Priced:
+        found_u, found_v, found_w = [], [], []
+        unit, low, high = 0, None, None
+        step = block_rows(n)
+        for start in range(0, len(rows), step):
+            block = rows[start:start + step]
+            ok, score, _ = source.evaluate(block)
+            mask = filters.apply(block, ok, score, n)
+            r, c = np.nonzero(mask)
+            w = -to_cost(score[r, c])
+            if len(w):
+                unit = int(np.gcd(unit, np.gcd.reduce(np.abs(w))))
+                low = int(w.min()) if low is None else min(low, int(w.min()))
+                high = int(w.max()) if high is None else max(high, int(w.max()))
+            i = block[r]
+            short = (w + base) > (duals.cover(block)[r, c] + TOLERANCE) * scale
+            found_u.append(np.minimum(i, c)[short])
+            found_v.append(np.maximum(i, c)[short])
+            found_w.append(w[short])
+        pu, pv, pw = (np.concatenate(x) if x else np.zeros(0, np.int64) for x in (found_u, found_v, found_w))
+        key, at = np.unique(pu * n + pv, return_index=True)
+        return Priced(pu[at], pv[at], pw[at], unit, 0 if low is None else low, 0 if high is None else high)
+
+    return price
+
+
+def _by_double_cover(problem: FlowProblem, source: PairSource, filters: Filters, cands: Candidates,
+                     say: Callable[[str], None]) -> PeerOutcome:
+    """The double cover's bound and its rounded matching (see the module docstring)."""
     from mentorctl.matching.exact import solve_exact
 
-    say = note or (lambda _m: None)
     n = source.n_mentors
     first, second = np.minimum(cands.mentee, cands.mentor), np.maximum(cands.mentee, cands.mentor)
     keys = np.unique(first * n + second)
@@ -74,14 +158,14 @@ def solve_peers(problem: FlowProblem, source: PairSource, filters: Filters, cand
     used = flows[:len(tail)] > 0
     mate, left = _round(n, tail[used], head[used])
     tight = _tight_pairs(keys, n, reduced)
-    augmented = _augment(mate, left, tight, n)
+    augmented = augment(mate, left, tight, n)
     if problem.objective != "score" and (mate < 0).any():
         # the bound is out of reach: the most people first, over every candidate pair (best scores first)
         say("matching the people the odd cycles left out")
         order = np.argsort(-score, kind="stable")
-        everyone = _adjacency(keys[order], n)
+        everyone = adjacency_of(keys[order], n)
         exposed = [int(x) for x in np.flatnonzero((mate < 0) & (problem.mentee_cap > 0))]
-        augmented += _augment(mate, exposed, everyone, n, give_up=MAX_FAILED)
+        augmented += augment(mate, exposed, everyone, n, give_up=MAX_FAILED)
     a = np.flatnonzero(mate > np.arange(n))
     b = mate[a]
     pair_cost = to_cost(source.score_pairs(a, b))
@@ -141,93 +225,4 @@ def _round(n: int, tail: np.ndarray, head: np.ndarray) -> tuple[np.ndarray, list
 def _tight_pairs(keys: np.ndarray, n: int, reduced: np.ndarray) -> np.ndarray:
     """Pairs (u < v) both of whose arcs have reduced cost ≤ 0, as an adjacency (see `_adjacency`)."""
     m = len(keys)
-    return _adjacency(keys[(reduced[:m] <= 0) & (reduced[m:] <= 0)], n)
-
-
-def _adjacency(keys: np.ndarray, n: int) -> np.ndarray:
-    """Pairs u·n + v as one array: n + 1 offsets, then each person's partners (in the keys' order)."""
-    u, v = keys // n, keys % n
-    ends, others = np.concatenate([u, v]), np.concatenate([v, u])
-    order = np.argsort(ends, kind="stable")
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(ends, minlength=n), out=offsets[1:])
-    return np.concatenate([offsets, others[order]])
-
-
-def _augment(mate: np.ndarray, left: list[int], pairs: np.ndarray, n: int, give_up: int | None = None) -> int:
-    """Augmenting paths from each person in `left` over `pairs` (an adjacency; Edmonds' blossom search, one
-    root at a time: a root without one never gets one later). Returns how many augmentations were made;
-    `mate` is updated in place. `give_up`: stop after that many roots without a path."""
-    offsets, neighbours = pairs[:n + 1], pairs[n + 1:]
-    done = failed = 0
-    for root in left:
-        if mate[root] >= 0 or offsets[root] == offsets[root + 1]:
-            continue
-        if _augment_from(root, mate, offsets, neighbours):
-            done += 1
-        else:
-            failed += 1
-            if give_up is not None and failed >= give_up:
-                break
-    return done
-
-
-def _augment_from(root: int, mate: np.ndarray, offsets: np.ndarray, neighbours: np.ndarray) -> bool:
-    n = len(mate)
-    base = np.arange(n)
-    parent = np.full(n, -1, np.int64)
-    used = np.zeros(n, bool)
-    used[root] = True
-    queue = [root]
-    match = mate  # alias: read and written below
-
-    def lca(a: int, b: int) -> int:
-        path = set()
-        while True:
-            a = int(base[a])
-            path.add(a)
-            if match[a] < 0:
-                break
-            a = int(parent[match[a]])
-        while True:
-            b = int(base[b])
-            if b in path:
-                return b
-            b = int(parent[match[b]])
-
-    def mark(v: int, b: int, child: int, blossom: np.ndarray) -> None:
-        while base[v] != b:
-            blossom[base[v]] = blossom[base[match[v]]] = True
-            parent[v] = child
-            child = int(match[v])
-            v = int(parent[match[v]])
-
-    head = 0
-    while head < len(queue):
-        v = queue[head]
-        head += 1
-        for to in neighbours[offsets[v]:offsets[v + 1]].tolist():
-            if base[v] == base[to] or match[v] == to:
-                continue
-            if to == root or (match[to] >= 0 and parent[match[to]] >= 0):
-                b = lca(v, to)
-                blossom = np.zeros(n, bool)
-                mark(v, b, to, blossom)
-                mark(to, b, v, blossom)
-                inside = blossom[base]
-                base[inside] = b
-                for x in np.flatnonzero(inside & ~used).tolist():
-                    used[x] = True
-                    queue.append(x)
-            elif parent[to] < 0:
-                parent[to] = v
-                if match[to] < 0:
-                    while to >= 0:
-                        pv = int(parent[to])
-                        nxt = int(match[pv])
-                        match[to], match[pv] = pv, to
-                        to = nxt
-                    return True
-                used[match[to]] = True
-                queue.append(int(match[to]))
-    return False
+    return adjacency_of(keys[(reduced[:m] <= 0) & (reduced[m:] <= 0)], n)

@@ -451,20 +451,25 @@ def _solve_peers(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filt
     """A peer programme through its bipartite double cover (matching/peers.py)."""
     from mentorctl.matching.peers import solve_peers
 
-    out = solve_peers(_flow_problem(prep, fixed, None, res, res), prep.source, filters, cands, note)
+    out = solve_peers(_flow_problem(prep, fixed, None, res, res), prep.source, filters, cands, note,
+                      prep.programme.matching.time_limit_seconds)
     fixed_score = float(_pair_scores(prep, fixed.mentee, fixed.mentor).sum()) if len(fixed.mentee) else 0.0
     bound, got = out.bound_score + fixed_score, out.score + fixed_score
     people = out.bound_people + 2 * len(fixed.mentee)
     gap = 0.0 if out.proven else max(0.0, bound - got) / max(1.0, abs(bound))
     if out.proven:
-        optimality = (f"OPTIMAL over all {eligible_pairs:,} eligible pairs (proof: the matching reaches the "
-                      "optimum of the bipartite double cover, proven over every eligible pair)")
+        optimality = (f"OPTIMAL over all {eligible_pairs:,} eligible pairs (proof: the matching polytope's "
+                      "linear programme with odd-set cuts bounds every matching, and its duals price every "
+                      "eligible pair)")
     else:
         what = "over all " + f"{eligible_pairs:,} eligible pairs" if out.bound_proven else \
             f"over the {out.model_pairs:,} pairs in the model (the proof over all pairs did not finish)"
         optimality = (f"FEASIBLE; {what} no matching does better than {people:,} people matched and score "
-                      f"{bound:g} (bipartite double cover; score gap {gap:.2%})")
-    info = {"model": "min-cost flow on the bipartite double cover, then blossom augmenting paths (OR-Tools)",
+                      f"{bound:g} (score gap {gap:.2%}; the proof did not finish within time_limit_seconds)")
+    model = ("maximum-weight matching (Edmonds' blossom algorithm, rustworkx), proven by odd-set cuts (HiGHS)"
+             if out.proven else "maximum-weight matching over the candidates (rustworkx), bounded by odd-set "
+             "cuts (HiGHS) and the bipartite double cover (OR-Tools)")
+    info = {"model": model,
             "status": "OPTIMAL" if out.proven else "FEASIBLE", "bound": bound, "gap": gap,
             "optimality": optimality, "proof": out.proof, "model_pairs": out.model_pairs,
             "global_bound": {"matched": int(people), "score": round(bound, 4), "proven": out.bound_proven,

@@ -56,6 +56,7 @@ class Proof(AsDict):
     pairs_added: int | None = _optional()
     local_repairs: int | None = _optional()      # proof rounds settled by re-optimising around added pairs
     coverage_proven: bool | None = _optional()   # fair: the coverage step was proven too
+    odd_set_cuts: int | None = _optional()       # peers: odd-set rows of the matching LP the proof used
 
 
 @dataclass(frozen=True)
