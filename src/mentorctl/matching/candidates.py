@@ -153,7 +153,7 @@ def _mentor_keys(mask: np.ndarray, score: np.ndarray, block: np.ndarray, n_mente
 
 
 def _evaluate_block(source: PairSource, block: np.ndarray, filters: Filters, keep: int,
-                    in_programme: np.ndarray, order_key: np.ndarray, per_mentor: int) -> _Block:
+                    in_programme: np.ndarray, order_key: np.ndarray, per_mentor: int, compiled: bool) -> _Block:
     n_m = source.n_mentors
     blocking = source.blocking
     cols = blocking.columns(block) if blocking is not None else None
@@ -161,11 +161,17 @@ def _evaluate_block(source: PairSource, block: np.ndarray, filters: Filters, kee
         cols = None
     ok, score, fails = source.evaluate(block, cols)
     where = np.arange(n_m) if cols is None else cols
-    rule_eligible = (ok & in_programme[None, where]).sum(axis=1)
+    rule_eligible = np.count_nonzero(ok & in_programme[None, where], axis=1)
     mask = filters.apply(block, ok, score, n_m, cols)
-    counts = mask.sum(axis=1)
     mentor_best = (_mentor_keys(mask, score, block, source.n_mentees, per_mentor, where, n_m) if per_mentor
                    else None)
+    if compiled:   # the same selection in one compiled pass (matching/kernels.py)
+        from mentorctl.matching.kernels import top_k_block
+
+        i, j, s, counts, disc, low, high = top_k_block(mask, score, keep, block, order_key[where], n_m, SPREAD,
+                                                       SCALE_COST)
+        return _Block(block, block[i], where[j], s, disc, rule_eligible, counts, fails, low, high, mentor_best)
+    counts = np.count_nonzero(mask, axis=1)
     i, j, s, disc = top_k_rotated(mask, score, keep, block, order_key[where], n_m, counts)
     low, high = np.inf, -np.inf
     if len(s):  # each row's best candidate is kept, so the highest score is among the kept ones
@@ -176,13 +182,16 @@ def _evaluate_block(source: PairSource, block: np.ndarray, filters: Filters, kee
 def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, keep: int,
                      programme_mentor: np.ndarray | None = None,
                      progress: Callable[[int, int], None] | None = None, workers: int | None = None,
-                     per_mentor: int = 0) -> Candidates:
+                     per_mentor: int = 0, compiled: bool | None = None) -> Candidates:
     """Evaluate `rows` (mentee indices) in blocks, on `workers` threads (numpy releases the GIL; the rules are
     read-only after `RuleContext.check`); keep the best `keep` candidates of each mentee, plus each mentor's
     best `per_mentor` mentees (so a mentor nobody ranks highly still gets candidates: this keeps coverage
-    when popular mentors are scarce, and leaves the optimality proof little to add)."""
+    when popular mentors are scarce, and leaves the optimality proof little to add). `compiled`: select with the
+    compiled kernel (default: when the programme is large enough, see `kernels.use_kernel`)."""
     import os
     from concurrent.futures import ThreadPoolExecutor
+
+    from mentorctl.matching.kernels import use_kernel
 
     n_e, n_m = source.n_mentees, source.n_mentors
     rule_eligible = np.zeros(n_e, np.int64)
@@ -204,9 +213,10 @@ def build_candidates(source: PairSource, rows: np.ndarray, filters: Filters, kee
     big = np.iinfo(np.int64).max
     mentor_best = np.full((per_mentor, n_m), big)
     pending: list[np.ndarray] = []
+    compiled = use_kernel(n_e, n_m) if compiled is None else compiled
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = pool.map(lambda b: _evaluate_block(source, b, filters, keep, in_programme, order_key,
-                                                     per_mentor), blocks)
+                                                     per_mentor, compiled), blocks)
         for result in results:  # in block order: deterministic
             if result.mentor_best is not None:  # with per_mentor
                 pending.append(result.mentor_best)

@@ -13,6 +13,7 @@ import numpy as np
 
 from mentorctl.errors import InfeasibleError, Location, MentorctlError
 from mentorctl.matching.candidates import Candidates, Filters, build_candidates
+from mentorctl.matching.kernels import warm_up
 from mentorctl.matching.prepare import Prepared, excluded_note, prepare, read_pair_file
 from mentorctl.matching.summary import (
     CandidateCounts,
@@ -66,6 +67,9 @@ def solve(programme: Programme, participants: Participants, *, keep: str | Path 
     started = time.perf_counter()
     note: Progress = progress or _no_progress
     note("checking rules and rosters", None, None)
+    people = [len(r.frame) if r is not None else 0
+              for r in (participants.mentees, participants.mentors, participants.participants)]
+    warm_up(max(people[0], people[2]), max(people[1], people[2]))
     prep = prepare(programme, participants)
     matching = programme.matching
     n_m = len(prep.mentors)

@@ -15,8 +15,11 @@ def _as_bool(value: np.ndarray) -> np.ndarray:
 
 
 def _as_number(value: np.ndarray) -> np.ndarray:
-    number = np.array(value, dtype=np.float64, copy=value.dtype != np.float64)  # rules return fresh arrays
-    number[np.isnan(number)] = 0.0
+    """float64 values, missing (NaN) as 0. The rules return fresh arrays, so they are changed in place; one sum
+    tells whether any value is NaN (or infinite) before a mask is built."""
+    number = np.array(value, dtype=np.float64, copy=value.dtype != np.float64)
+    if number.size and not np.isfinite(number.sum()):
+        number[np.isnan(number)] = 0.0
     return number
 
 
@@ -52,7 +55,7 @@ class RuleSource(PairSource):
             if r in skip:
                 continue
             holds = _as_bool(self._one(rule, rows, cols))
-            fails[:, r] = width - holds.sum(axis=1)
+            fails[:, r] = width - np.count_nonzero(holds, axis=1)
             ok &= holds
         if self.self_mentor is not None:
             same = self.self_mentor[rows]
@@ -68,19 +71,21 @@ class RuleSource(PairSource):
         width = self.n_mentors if mentors is None else len(mentors)
         total: np.ndarray | None = None
         for term in self.scoring:   # the same sums, in the same order, with fewer passes per block
-            raw = self._one(term.rule, rows, mentors)
-            if raw.dtype == bool:   # yes/no terms add their weight where they hold
-                held = np.broadcast_to(raw, (len(rows), width))
+            raw = self._one(term.rule, rows, mentors)   # a fresh array of the block's shape (RuleContext._run)
+            if raw.dtype == bool:   # yes/no terms add their weight where they hold (np.add(where=) is slow)
                 if total is None:
-                    total = np.where(held, float(term.weight), 0.0)
+                    total = np.multiply(raw, float(term.weight))
+                    total += 0.0   # no −0.0 where a negative weight does not hold
                 else:
-                    np.add(total, term.weight, out=total, where=held)
+                    total += raw if term.weight == 1 else np.multiply(raw, float(term.weight))
                 continue
-            value = np.broadcast_to(_as_number(raw), (len(rows), width))
+            value = _as_number(raw)
+            if term.weight != 1:
+                value *= term.weight
             if total is None:
-                total = np.multiply(value, term.weight)
+                total = value
             else:
-                total += value * term.weight if term.weight != 1 else value
+                total += value
         return np.zeros((len(rows), width)) if total is None else total
 
     def score_pairs(self, mentee: np.ndarray, mentor: np.ndarray) -> np.ndarray:

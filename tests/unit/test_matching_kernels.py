@@ -1,0 +1,64 @@
+"""The compiled selection (matching/kernels.py) keeps exactly the candidates the numpy selection keeps: same
+pairs in the same order, the same best score left out, counts and score range; and large programmes use it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mentorctl.matching import kernels
+from mentorctl.matching.candidates import SPREAD, Filters, build_candidates, top_k_rotated
+from mentorctl.matching.flow import SCALE
+
+pytest.importorskip("numba", reason="numba is a dependency; without it the numpy selection is used")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(0, 40), st.integers(1, 8),
+       st.sampled_from([1, 2, 4, 1000]), st.booleans())
+def test_kernel_selects_what_numpy_selects(seed, b, width, keep, levels, negative):
+    rng = np.random.default_rng(seed)
+    n_m = width + int(rng.integers(1, 20))
+    cols = np.sort(rng.choice(n_m, width, replace=False))
+    rows = rng.choice(10_000, b, replace=False)
+    mask = rng.random((b, width)) < rng.choice([0.1, 0.7, 1.0])
+    score = rng.integers(0, levels, (b, width)) / 4 + (-3.25 if negative else 0.5)   # few levels: many ties
+    want_r, want_j, want_s, want_disc = top_k_rotated(mask, score, keep, rows, cols, n_m)
+    r, j, s, counts, disc, low, high = kernels.top_k_block(mask, score, keep, rows, cols, n_m, SPREAD, SCALE)
+    assert np.array_equal(r, want_r) and np.array_equal(j, want_j) and np.array_equal(s, want_s)
+    assert np.array_equal(disc, want_disc)
+    assert np.array_equal(counts, mask.sum(axis=1))
+    masked = score[mask]
+    assert (low, high) == ((masked.min(), masked.max()) if mask.any() else (np.inf, -np.inf))
+
+
+def test_kernel_breaks_ties_by_each_rows_rotation_of_the_mentors():
+    mask = np.ones((2, 5), bool)
+    score = np.ones((2, 5))
+    rows, cols = np.array([0, 1]), np.arange(5)
+    r, j, *_ = kernels.top_k_block(mask, score, 2, rows, cols, 5, SPREAD, SCALE)
+    first = (-(1 * SPREAD)) % 5   # mentee 1's first mentor among equals
+    assert list(j[r == 0]) == [0, 1]
+    assert list(j[r == 1]) == sorted([first, (first + 1) % 5])
+
+
+def test_large_scans_use_the_kernel_and_small_ones_do_not(monkeypatch):
+    assert kernels.use_kernel(50_000, 16_666)
+    assert not kernels.use_kernel(1_000, 333)
+    calls = []
+    real = kernels.top_k_block
+    monkeypatch.setattr(kernels, "top_k_block", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(kernels, "KERNEL_CELLS", 1)
+    rng = np.random.default_rng(3)
+    from mentorctl.matching.candidates import MatrixSource
+
+    source = MatrixSource(rng.random((30, 12)) < 0.6, rng.integers(0, 3, (30, 12)).astype(float))
+    filters = Filters(np.ones(12, bool), np.zeros(0, np.int64))
+    compiled = build_candidates(source, np.arange(30), filters, 4)
+    assert calls
+    plain = build_candidates(source, np.arange(30), filters, 4, compiled=False)
+    for name in ("mentee", "mentor", "score", "eligible", "best_discarded"):
+        assert np.array_equal(getattr(compiled, name), getattr(plain, name)), name
+    assert (compiled.score_low, compiled.score_high) == (plain.score_low, plain.score_high)
