@@ -25,6 +25,25 @@ KERNEL_CELLS = 20_000_000   # mentees × mentors from which the kernel pays for 
 
 
 _LOADING = threading.Lock()
+_COMPILED: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
+def numba_installed() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:   # pragma: no cover - numba is a dependency; the numpy / OR-Tools paths still work
+        return False
+    return True
+
+
+def compiled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` compiled by numba (nogil, cached on disk; once per process, whichever thread asks first)."""
+    with _LOADING:
+        if function not in _COMPILED:
+            import numba
+
+            _COMPILED[function] = numba.njit(nogil=True, cache=True)(function)
+        return _COMPILED[function]
 
 
 def use_kernel(n_mentees: int, n_mentors: int) -> bool:
@@ -33,26 +52,23 @@ def use_kernel(n_mentees: int, n_mentors: int) -> bool:
 
 
 def warm_up(n_mentees: int, n_mentors: int) -> None:
-    """Load the kernel in the background when a scan of this size will use it (numba's import and loading the
-    compiled kernel take about 0.6 s, hidden behind the rule checks that come first)."""
+    """Load the kernels in the background when a programme of this size will use them (numba's import and
+    loading the compiled kernels take about 0.6 s, hidden behind the rule checks that come first)."""
     if n_mentees * n_mentors >= KERNEL_CELLS:
-        threading.Thread(target=compiled_top_k, name="mentorctl-kernels", daemon=True).start()
+        threading.Thread(target=_warm, name="mentorctl-kernels", daemon=True).start()
 
 
-def compiled_top_k() -> Callable[..., Any] | None:
-    """The compiled `_top_k` (None when numba is not installed), called once on a tiny block so that threads
-    never compile it."""
-    with _LOADING:
-        return _load()
+def _warm() -> None:
+    compiled_top_k()
 
 
 @cache
-def _load() -> Callable[..., Any] | None:
-    try:
-        import numba
-    except ImportError:   # pragma: no cover - numba is a dependency; the numpy path still works
+def compiled_top_k() -> Callable[..., Any] | None:
+    """The compiled `_top_k` (None when numba is not installed), called once on a tiny block so that threads
+    never compile it."""
+    if not numba_installed():   # pragma: no cover
         return None
-    kernel = numba.njit(nogil=True, cache=True)(_top_k)
+    kernel = compiled(_top_k)
     kernel(np.ones((1, 1), np.bool_), np.zeros((1, 1)), np.zeros(1, np.int64), np.zeros(1, np.int64), 1, 1, 1,
            1.0)
     return kernel
