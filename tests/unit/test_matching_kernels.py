@@ -62,3 +62,30 @@ def test_large_scans_use_the_kernel_and_small_ones_do_not(monkeypatch):
     for name in ("mentee", "mentor", "score", "eligible", "best_discarded"):
         assert np.array_equal(getattr(compiled, name), getattr(plain, name)), name
     assert (compiled.score_low, compiled.score_high) == (plain.score_low, plain.score_high)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 30), st.integers(0, 120), st.booleans(), st.booleans())
+def test_compiled_bellman_ford_finds_the_same_distances(seed, n, m, from_start, cycle):
+    """`flow.bellman_ford` compiled and with numpy: the same distances (from a virtual root, or relaxed from
+    given values), the same verdict on a negative cycle, and the compiled one never needs more rounds."""
+    from mentorctl.matching.flow import bellman_ford
+
+    rng = np.random.default_rng(seed)
+    tails, heads = rng.integers(0, n, m), rng.integers(0, n, m)
+    potential = rng.integers(-20, 20, n)
+    costs = rng.integers(0, 6, m) + potential[tails] - potential[heads]   # no negative cycle …
+    if cycle and m:
+        costs[0] -= 1000                                                   # … unless made one
+    start = rng.integers(-30, 1, n) if from_start else None
+    want, want_left = bellman_ford(n, tails, heads, costs, None, start, compiled=False)
+    got, got_left = bellman_ford(n, tails, heads, costs, None, start, compiled=True)
+    assert (want is None) == (got is None)
+    if want is not None:
+        assert np.array_equal(want, got)
+        assert len(got_left) == 0
+    for rounds in (1, 2, 4):
+        limited, _ = bellman_ford(n, tails, heads, costs, rounds, start, compiled=False)
+        if limited is not None:
+            fast, _ = bellman_ford(n, tails, heads, costs, rounds, start, compiled=True)
+            assert fast is not None and np.array_equal(fast, limited)

@@ -165,12 +165,16 @@ def test_local_repair_keeps_the_optimum_and_falls_back_when_its_region_is_too_sm
         assert not any(cancelled), "no Dijkstra run allowed, yet cycles were cancelled"
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("bypass", [False, True])
-def test_cancelling_cycles_through_added_arcs_reaches_the_optimum_of_the_larger_network(bypass):
+def test_cancelling_cycles_through_added_arcs_reaches_the_optimum_of_the_larger_network(bypass, compiled):
     """`flow.cancel_through` against OR-Tools on the whole network: an optimal flow over some pair arcs, then
     the rest added; the result is a feasible flow of the same (optimal) cost, and its potentials satisfy every
-    residual arc (so it is proven)."""
+    residual arc (so it is proven). Both the numpy loop and the compiled one (large networks)."""
     from mentorctl.matching.flow import build_network, cancel_through, certify, residual_arcs, solve_network
+
+    if compiled:
+        pytest.importorskip("numba", reason="the compiled loop needs numba (a dependency)")
 
     rng = np.random.default_rng(3 + bypass)
     cancelled = 0
@@ -193,7 +197,7 @@ def test_cancelling_cycles_through_added_arcs_reaches_the_optimum_of_the_larger_
                                 flows_small[n_first:]])
         entering = np.zeros(len(full.tails), bool)
         entering[n_first:len(i)] = True
-        out = cancel_through(full, flows, cert.potential, cert.big, entering, max_runs=100)
+        out = cancel_through(full, flows, cert.potential, cert.big, entering, max_runs=100, compiled=compiled)
         assert out is not None
         got, pot = out
         best = solve_network(full)
@@ -239,8 +243,9 @@ def test_cancelling_gives_up_on_parallel_arcs():
 
     net = build_network(np.array([2]), np.array([1, 1]), np.array([0, 0]), np.array([0, 1]),
                         np.array([-3, -1]), levels=True)
-    assert cancel_through(net, np.zeros(len(net.tails), np.int64), np.zeros(net.n_nodes, np.int64), 10**6,
-                          np.ones(len(net.tails), bool), 5) is None
+    for compiled in (False, True):
+        assert cancel_through(net, np.zeros(len(net.tails), np.int64), np.zeros(net.n_nodes, np.int64), 10**6,
+                              np.ones(len(net.tails), bool), 5, compiled=compiled) is None
 
 
 def test_shuffling_mentors_changes_nothing_but_labels():

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mentorctl.matching.kernels import numba_installed
+
 # Scores become integer costs at this scale: 720720 = lcm(1..16), so scores that are multiples of 1/k for any
 # k ≤ 16 (weights like 0.5, preference ranks of lists up to 16 long) are exact, others are rounded to ~1e-6.
 # The solver itself gets the costs divided by their greatest common divisor (exact), which keeps its cost
@@ -307,14 +309,23 @@ def shortest_distances(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.n
 
 
 def bellman_ford(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray,
-                 max_rounds: int | None = None, start: np.ndarray | None = None
+                 max_rounds: int | None = None, start: np.ndarray | None = None, compiled: bool | None = None
                  ) -> tuple[np.ndarray | None, np.ndarray]:
     """Distances from a virtual root joined to every node by a zero-cost arc (so all are ≤ 0): Bellman-Ford,
     relaxing in each round only the arcs leaving nodes whose distance changed (vectorised; the graph must have
     no negative cycle, which holds for the residual graph of an optimal flow). With `max_rounds`: None when
     the distances have not settled within that many rounds. `start`: begin from these values (relaxing the
     arcs they violate) instead of 0: the result then satisfies every arc without being a shortest distance.
-    Returns (distances or None, the nodes still changing when the rounds ran out)."""
+    Returns (distances or None, the nodes still changing when the rounds ran out).
+
+    On large graphs (`compiled`, default: from COMPILED_CANCEL_ARCS arcs) the rounds run compiled
+    (`kernels.shortest_from_root`), with the same distances."""
+    rounds = n + 1 if max_rounds is None else min(n + 1, max_rounds)
+    if compiled if compiled is not None else len(tails) >= COMPILED_CANCEL_ARCS and numba_installed():
+        from mentorctl.matching.kernels import shortest_from_root
+
+        dist, changing, settled = shortest_from_root(n, tails, heads, costs, rounds, start)
+        return (dist, changing) if settled else (None, changing)
     order = np.argsort(tails, kind="stable")
     tails, heads, costs = tails[order].astype(np.int64), heads[order].astype(np.int64), costs[order]
     indptr = np.zeros(n + 1, np.int64)
@@ -324,7 +335,7 @@ def bellman_ford(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray
     else:
         dist = start.astype(np.int64).copy()
         frontier = np.unique(tails[costs + dist[tails] - dist[heads] < 0])
-    for _ in range(n + 1 if max_rounds is None else min(n + 1, max_rounds)):
+    for _ in range(rounds):
         starts, stops = indptr[frontier], indptr[frontier + 1]
         counts = stops - starts
         if counts.sum() == 0:
@@ -388,8 +399,11 @@ def improve_region(net: Network, flows: np.ndarray, region: np.ndarray) -> np.nd
 _EXACT_FLOAT = 2**51   # Dijkstra's distances stop at the limit (≤ this) and add one weight (≤ this): exact float64
 
 
+COMPILED_CANCEL_ARCS = 200_000   # arcs from which the loop runs compiled (matching/kernels.py)
+
+
 def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: int, entering: np.ndarray,
-                   max_runs: int) -> tuple[np.ndarray, np.ndarray] | None:
+                   max_runs: int, compiled: bool | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Re-optimise a flow after arcs were added: `potential` satisfies every residual arc (reduced cost
     c + π_tail − π_head ≥ 0) except some of the arcs in `entering` (bool per arc). Repeatedly, for the node v
     most violated arcs enter: Dijkstra from v under reduced costs; a violated arc (u, v) closes a negative
@@ -402,9 +416,15 @@ def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: 
     Returns (flows, potentials satisfying every residual arc: the flows are optimal), or None after
     `max_runs` Dijkstra runs, or when two source or sink arcs join the same two nodes (the parallel arcs of
     lexicographic levels or balance: a path would not say which it took), or when costs are too large for
-    float64 distances to be exact; then the caller re-optimises otherwise."""
+    float64 distances to be exact; then the caller re-optimises otherwise.
+
+    On large networks (`compiled`, default: from COMPILED_CANCEL_ARCS arcs) the same loop runs compiled, with
+    integer distances and each run's Dijkstra reading only the arcs it reaches (at 100,000 mentees: one
+    call of 40 runs took about 4 s with numpy and scipy, which rebuild every arc's weight per run)."""
     import scipy.sparse as sp
     from scipy.sparse.csgraph import dijkstra
+
+    from mentorctl.matching.kernels import cancel_cycles
 
     n, m = net.n_nodes, len(net.tails)
     tails, heads = net.tails.astype(np.int32, copy=False), net.heads.astype(np.int32, copy=False)
@@ -418,13 +438,16 @@ def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: 
     from_source, into_sink = heads[tails == Network.SOURCE], tails[heads == Network.SINK]
     if len(np.unique(from_source)) != len(from_source) or len(np.unique(into_sink)) != len(into_sink):
         return None
+    pot = potential.astype(np.int64).copy()
+    a = len(tails)
+    if compiled if compiled is not None else a >= COMPILED_CANCEL_ARCS and numba_installed():
+        status = cancel_cycles(n, tails, heads, costs, caps, flow, pot, np.flatnonzero(entering), max_runs)
+        return (flow[:m].copy(), pot) if status == 1 else None
     all_t, all_h = np.concatenate([tails, heads]), np.concatenate([heads, tails])
     order = np.argsort(all_t, kind="stable")     # every arc in both directions, one CSR layout built once
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(all_t, minlength=n), out=indptr[1:])
     columns = all_h[order]
-    pot = potential.astype(np.int64).copy()
-    a = len(tails)
 
     def step(x: int, y: int) -> None:
         """Push one unit along the residual arc x → y (forward where it has room, else backward)."""

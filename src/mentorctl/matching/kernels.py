@@ -165,3 +165,233 @@ def _top_k(mask, score, rows, cols, keep, n_mentors, spread, scale):  # noqa: AN
             out_j[n_out] = column
             n_out += 1
     return out_r, out_j, n_out, counts, disc, low, high
+
+
+def cancel_cycles(n_nodes: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray, caps: np.ndarray,
+                  flow: np.ndarray, pot: np.ndarray, entering: np.ndarray, max_runs: int) -> int:
+    """`flow.cancel_through`'s loop, compiled: changes `flow` and `pot` in place. Returns 1 when no entering
+    arc is violated any more (optimal), 0 after `max_runs` Dijkstra runs, −1 when a residual arc outside
+    `entering` has a negative reduced cost (the invariant broken: a bug)."""
+    return int(compiled(_cancel_cycles)(n_nodes, tails.astype(np.int64), heads.astype(np.int64),
+                                        costs.astype(np.int64), caps.astype(np.int64), flow, pot,
+                                        entering.astype(np.int64), max_runs))
+
+
+def _cancel_cycles(n, tails, heads, costs, caps, flow, pot, entering, max_runs):  # noqa: ANN001, ANN202, C901, PLR0912, PLR0915
+    """The kernel of `cancel_cycles`: integer Dijkstra (binary heap, lazy deletion) from the node most
+    violated arcs enter, under reduced costs, up to the largest violation; cancel the most negative cycle a
+    violated arc closes; raise the potentials by min(distance, that cycle's distance). The residual graph is
+    one CSR of slots (each arc forward and backward) with each slot's cost sign and room kept beside it, so
+    a relaxation reads contiguous memory."""
+    a = len(tails)
+    start = np.zeros(n + 1, np.int64)
+    for e in range(a):
+        start[tails[e] + 1] += 1
+        start[heads[e] + 1] += 1
+    for v in range(n):
+        start[v + 1] += start[v]
+    fill = start[:n].copy()
+    other = np.empty(2 * a, np.int32)
+    slot_cost = np.empty(2 * a, np.int64)
+    room = np.empty(2 * a, np.int64)
+    slot_arc = np.empty(2 * a, np.int64)   # the arc, + a when backward
+    forward_slot = np.empty(a, np.int64)
+    backward_slot = np.empty(a, np.int64)
+    for e in range(a):
+        t, h = tails[e], heads[e]
+        k = fill[t]
+        fill[t] += 1
+        other[k], slot_cost[k], room[k], slot_arc[k], forward_slot[e] = h, costs[e], caps[e] - flow[e], e, k
+        k = fill[h]
+        fill[h] += 1
+        other[k], slot_cost[k], room[k], slot_arc[k], backward_slot[e] = t, -costs[e], flow[e], e + a, k
+    never = np.int64(2**62)
+    dist = np.empty(n, np.int64)
+    done = np.zeros(n, np.bool_)
+    pred_slot = np.full(n, -1, np.int64)
+    heap_d = np.empty(2 * a + 1, np.int64)
+    heap_v = np.empty(2 * a + 1, np.int64)
+    bad = np.zeros(a, np.bool_)
+    bad_into = np.zeros(n, np.int64)
+    close_red = np.zeros(n, np.int64)
+    close_arc = np.full(n, -1, np.int64)
+    for _ in range(max_runs):
+        n_bad = 0
+        for e in entering:
+            is_bad = flow[e] < caps[e] and costs[e] + pot[tails[e]] - pot[heads[e]] < 0
+            bad[e] = is_bad
+            if is_bad:
+                bad_into[heads[e]] += 1
+                n_bad += 1
+                room[forward_slot[e]] = 0   # violated arcs are not in this run's graph
+        if n_bad == 0:
+            return 1
+        target = 0
+        for v in range(n):
+            if bad_into[v] > bad_into[target]:
+                target = v
+        limit = np.int64(0)
+        for e in entering:
+            if bad[e] and heads[e] == target:
+                violation = -(costs[e] + pot[tails[e]] - pot[heads[e]])
+                if violation > limit:
+                    limit = violation
+        for e in entering:
+            if bad[e]:
+                bad_into[heads[e]] = 0
+                if heads[e] == target:   # per tail, the most violated arc into the target (first of equals)
+                    red = costs[e] + pot[tails[e]] - pot[heads[e]]
+                    t = tails[e]
+                    if close_arc[t] < 0 or red < close_red[t]:
+                        close_red[t], close_arc[t] = red, e
+        best_value, close = np.int64(0), -1
+        dist[:] = never
+        done[:] = False
+        dist[target] = 0
+        size = 1
+        heap_d[0], heap_v[0] = 0, target
+        while size > 0:
+            d, x = heap_d[0], heap_v[0]   # pop the minimum, sift down the last entry
+            size -= 1
+            if size > 0:
+                last_d, last_v = heap_d[size], heap_v[size]
+                k = 0
+                while True:
+                    child = 2 * k + 1
+                    if child >= size:
+                        break
+                    if child + 1 < size and heap_d[child + 1] < heap_d[child]:
+                        child += 1
+                    if heap_d[child] >= last_d:
+                        break
+                    heap_d[k], heap_v[k] = heap_d[child], heap_v[child]
+                    k = child
+                heap_d[k], heap_v[k] = last_d, last_v
+            if done[x] or d > dist[x]:
+                continue
+            if d > limit or (close >= 0 and d > best_value + limit):
+                break   # beyond the limit, or no later cycle can be as negative (every violation ≤ limit)
+            done[x] = True
+            if close_arc[x] >= 0:   # the cycles closed through x: the most negative, first arc of equals
+                value = close_red[x] + d
+                if close < 0 or value < best_value or (value == best_value and close_arc[x] < close):
+                    best_value, close = value, close_arc[x]
+            for slot in range(start[x], start[x + 1]):
+                if room[slot] <= 0:
+                    continue
+                y = other[slot]
+                w = slot_cost[slot] + pot[x] - pot[y]
+                if w < 0:
+                    return -1
+                nd = d + w
+                if done[y] or nd >= dist[y]:
+                    continue
+                dist[y] = nd
+                pred_slot[y] = slot
+                k = size   # push, sift up
+                size += 1
+                while k > 0:
+                    parent = (k - 1) >> 1
+                    if heap_d[parent] <= nd:
+                        break
+                    heap_d[k], heap_v[k] = heap_d[parent], heap_v[parent]
+                    k = parent
+                heap_d[k], heap_v[k] = nd, y
+        for v in range(n):   # only settled nodes keep a distance (as scipy's limit)
+            if not done[v]:
+                dist[v] = never
+        for e in entering:
+            close_arc[tails[e]] = -1
+        cap_d = limit
+        if close >= 0 and best_value < 0:
+            cap_d = dist[tails[close]]
+            node = tails[close]
+            while node != target:   # the path target → … → tail of `close`, walked backwards
+                slot = pred_slot[node]
+                arc = slot_arc[slot]
+                if arc < a:
+                    flow[arc] += 1
+                    node = tails[arc]
+                else:
+                    flow[arc - a] -= 1
+                    node = heads[arc - a]
+                arc = arc if arc < a else arc - a
+                room[forward_slot[arc]] = caps[arc] - flow[arc]
+                room[backward_slot[arc]] = flow[arc]
+            flow[close] += 1
+        for e in entering:   # the violated arcs back in the graph, with their (maybe changed) room
+            if bad[e]:
+                room[forward_slot[e]] = caps[e] - flow[e]
+                room[backward_slot[e]] = flow[e]
+        for v in range(n):
+            pot[v] += dist[v] if dist[v] < cap_d else cap_d
+    return 0
+
+
+def shortest_from_root(n_nodes: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray, max_rounds: int,
+                       start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """`flow.bellman_ford`, compiled: (distances, the nodes still changing, settled?). Rounds relax the arcs
+    leaving the nodes whose distance changed in the round before, in place (so a round sees the changes of
+    the same round: never more rounds than the numpy version needs); the settled distances are the same."""
+    dist = (np.zeros(n_nodes, np.int64) if start is None else np.asarray(start, np.int64).copy())
+    changing = np.zeros(n_nodes, np.int64)
+    count, settled = compiled(_bellman_ford)(n_nodes, np.asarray(tails, np.int64), np.asarray(heads, np.int64),
+                                             np.asarray(costs, np.int64), dist, int(max_rounds), start is None,
+                                             changing)
+    return dist, changing[:count], bool(settled)
+
+
+def _bellman_ford(n, tails, heads, costs, dist, max_rounds, everyone, changing):  # noqa: ANN001, ANN202, C901
+    """The kernel of `shortest_from_root`: returns (how many nodes of `changing` are set, settled?)."""
+    m = len(tails)
+    start = np.zeros(n + 1, np.int64)
+    for e in range(m):
+        start[tails[e] + 1] += 1
+    for v in range(n):
+        start[v + 1] += start[v]
+    fill = start[:n].copy()
+    head = np.empty(m, np.int64)
+    cost = np.empty(m, np.int64)
+    for e in range(m):
+        k = fill[tails[e]]
+        fill[tails[e]] += 1
+        head[k], cost[k] = heads[e], costs[e]
+    frontier = np.empty(n, np.int64)
+    following = np.empty(n, np.int64)
+    queued = np.zeros(n, np.bool_)
+    size = 0
+    for v in range(n):   # the first round: every node (from 0), or the tails of the arcs `dist` violates
+        take = everyone
+        if not take:
+            for k in range(start[v], start[v + 1]):
+                if cost[k] + dist[v] - dist[head[k]] < 0:
+                    take = True
+                    break
+        if take:
+            frontier[size] = v
+            size += 1
+    for _ in range(max_rounds):
+        if size == 0:
+            return 0, True
+        following_size = 0
+        for i in range(size):
+            v = frontier[i]
+            base = dist[v]
+            for k in range(start[v], start[v + 1]):
+                y = head[k]
+                candidate = base + cost[k]
+                if candidate < dist[y]:
+                    dist[y] = candidate
+                    if not queued[y]:
+                        queued[y] = True
+                        following[following_size] = y
+                        following_size += 1
+        for i in range(following_size):
+            queued[following[i]] = False
+        frontier, following = following, frontier
+        size = following_size
+    if size == 0:
+        return 0, True
+    changing[:size] = frontier[:size]
+    changing[:size].sort()
+    return size, False
