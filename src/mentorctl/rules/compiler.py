@@ -16,6 +16,7 @@ from mentorctl.rules.kernels import (
     ListOperand,
     LiteralItem,
     LiteralList,
+    compared_count,
     divide,
     jaccard,
     len_node,
@@ -26,7 +27,7 @@ from mentorctl.rules.kernels import (
     to_float,
     truthy,
 )
-from mentorctl.rules.nodes import Apply, Const, Field, Node, SideVector
+from mentorctl.rules.nodes import Apply, Const, Cross, Field, Node, SideVector
 from mentorctl.rules.parse import BOOL_NAMES, COMPARE_OPS, OPERATORS, Rule, literal_value, reject
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -200,6 +201,8 @@ class Compiler:
             if text_a and symbol not in ("==", "!="):
                 rank = text_ranks(self.ctx)
                 steps.append(Apply(lambda x, y, fn=fn, rank=rank: fn(rank(x), rank(y)), [a, b], BOOL, True))
+            elif isinstance(a, Cross) and getattr(a, "overlap", False) and isinstance(b, Const) and not b.boolean:
+                steps.append(compared_count(a, fn, float(b.value)))
             else:
                 steps.append(Apply(fn, [a, b], BOOL, True))
         if len(steps) == 1:

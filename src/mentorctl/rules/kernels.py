@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mentorctl.rules.encodings import NUMBER
+from mentorctl.rules.encodings import BOOL, NUMBER
 from mentorctl.rules.nodes import Const, Cross, Evaluation, Node, SideVector
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -265,7 +265,9 @@ def overlap_node(ctx: RuleContext, a: ListOperand, b: ListOperand) -> Node:
             ctx.prepared[key] = _prepare_overlap(mentee.encoding, mentor.encoding)
         return ctx.prepared[key]
 
-    return Cross(prepare)
+    node = Cross(prepare)
+    node.overlap = True   # a count of shared items: compared_count may compare it without floats
+    return node
 
 
 def _compact_matrix(enc: ListEncoding, common: np.ndarray) -> Any:  # a scipy sparse array (scipy is untyped)
@@ -300,13 +302,17 @@ def _prepare_overlap(mentee: ListEncoding, mentor: ListEncoding) -> Callable[[Ev
     if len(common) <= 64:
         left_bits, right_bits = _bits(mentee, common), _bits(mentor, common)
 
-        def overlap_bits(ev: Evaluation) -> np.ndarray:
+        def overlap_counts(ev: Evaluation) -> np.ndarray:
             mi, mj = ev.idx["mentee"], ev.idx["mentor"]
             a = left_bits if mi is None else left_bits[mi]
             b = right_bits if mj is None else right_bits[mj]
             shared = a & b if ev.mode == "pairs" else a[:, None] & b[None, :]
-            return np.bitwise_count(shared).astype(np.float64)
+            return np.bitwise_count(shared)   # uint8
 
+        def overlap_bits(ev: Evaluation) -> np.ndarray:
+            return overlap_counts(ev).astype(np.float64)
+
+        overlap_bits.counts = overlap_counts  # type: ignore[attr-defined]  # read by compared_count
         return overlap_bits
     left, right = _compact_matrix(mentee, common), _compact_matrix(mentor, common)
     right_t = right.T.tocsr()
@@ -347,3 +353,38 @@ def reduce_all(fn: Callable[[Any, Any], Any], values: tuple[Any, ...]) -> Any:
     for value in values[1:]:
         result = fn(result, value)
     return result
+
+
+def compared_count(shared: Node, compare: Callable[[Any, Any], Any], value: float) -> Node:
+    """`shared` (an overlap of a mentee's and a mentor's lists) compared with a number: where the overlap is
+    a popcount of item bits, the uint8 counts are compared with an equivalent whole-number threshold, so a
+    block never becomes float64 (`overlap(mentor.languages, mentee.languages) >= 1` is a common rule);
+    otherwise exactly `compare(shared, value)`."""
+    import math
+
+    import numpy as np
+
+    def prepare() -> Callable[[Evaluation], np.ndarray]:
+        evaluate = shared._prepared() if isinstance(shared, Cross) else shared.eval
+        counts = getattr(evaluate, "counts", None)
+        constant = np.float64(value)
+        if counts is None or not math.isfinite(value):
+            return lambda ev: compare(evaluate(ev), constant)
+        whole = float(value).is_integer()
+        threshold: float = value
+        if compare in (np.greater_equal, np.less):
+            threshold = math.ceil(value)
+        elif compare in (np.greater, np.less_equal):
+            threshold = math.floor(value)
+        if compare in (np.equal, np.not_equal) and not whole:   # a count never equals a fraction
+            return lambda ev: np.full(ev.shape, compare is np.not_equal)
+        low, high = 0, 255
+        if not low <= threshold <= high:   # counts are 0-64: the same answer for every pair
+            outcome = bool(compare(np.float64(0), constant))
+            return lambda ev: np.full(ev.shape, outcome)
+        limit = np.uint8(threshold)
+        return lambda ev: compare(counts(ev), limit)
+
+    node = Cross(prepare, boolean=True)
+    node.type = BOOL
+    return node

@@ -101,6 +101,8 @@ class Apply(Node):
 class Cross(Node):
     """A value of a (mentee, mentor) pair that needs both sides: prepared once, then evaluated per block."""
 
+    overlap: bool = False  # a count of shared list items (kernels.overlap_node)
+
     def __init__(self, prepare: Callable[[], Callable[[Evaluation], np.ndarray]], boolean: bool = False) -> None:
         self._prepare, self.boolean = prepare, boolean
         self.sides = frozenset(SIDES)

@@ -270,3 +270,34 @@ def test_overlap_counts_shared_items_with_any_vocabulary(vocabulary: int) -> Non
     assert ctx.evaluate_block(rule, np.arange(5), np.array([6, 0])).tolist() == [[r[6], r[0]] for r in expected]
     e, m = np.array([0, 4, 2]), np.array([0, 1, 6])
     assert ctx.evaluate_pairs(rule, e, m).tolist() == [expected[a][b] for a, b in zip(e, m, strict=True)]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
+       st.sampled_from(["0", "1", "2", "1.5", "-1", "0.5", "300", "-0.5"]), st.booleans())
+def test_an_overlap_compared_with_a_number_is_the_comparison_of_the_count(seed, op, value, many_items):
+    """`overlap(mentor.x, mentee.y) OP number` compares the uint8 popcounts with a whole-number threshold;
+    the answer is that of comparing the count as a number, for every operator, fraction and range — and the
+    same where the lists share more than 64 items (no popcount: the general path)."""
+    rng = np.random.default_rng(seed)
+    items = [f"i{k}" for k in range(80 if many_items else 6)]
+
+    def lists(n: int) -> list[str]:
+        return [";".join(rng.choice(items, int(rng.integers(0, 5)), replace=False)) for _ in range(n)]
+
+    mentors = pd.DataFrame({"id": [f"M{k}" for k in range(9)], "skills": lists(9)})
+    mentees = pd.DataFrame({"id": [f"E{k}" for k in range(7)], "goals": lists(7)})
+    if many_items:
+        mentors.loc[0, "skills"] = ";".join(items)
+        mentees.loc[0, "goals"] = ";".join(items)
+    ctx = RuleContext(mentors, mentees, separator_for=semicolon)
+    compared = parse_rule(f"overlap(mentor.skills, mentee.goals) {op} {value}", "r")
+    counted = parse_rule("overlap(mentor.skills, mentee.goals)", "c")
+    for rule in (compared, counted):
+        ctx.check(rule)
+    count = ctx.evaluate_block(counted, np.arange(7))
+    want = eval(f"count {op} {value}", {"count": count})  # noqa: S307 - a test's reference, on fixed text
+    got = ctx.evaluate_block(compared, np.arange(7))
+    assert got.dtype == bool and np.array_equal(got, want)
+    pairs = ctx.evaluate_pairs(compared, np.arange(7), np.arange(7) % 9)
+    assert np.array_equal(pairs, want[np.arange(7), np.arange(7) % 9])
