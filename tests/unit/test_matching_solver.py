@@ -285,3 +285,28 @@ def test_cpsat_min_share_is_respected_and_infeasible_is_none():
     forced = SatProblem(left, right, score, np.array([True, False, True, False]), np.ones(2, np.int64),
                         np.array([2, 2]), shares=[(cross, 0.5)])
     assert solve_sat(forced, time_limit=10) is None
+
+
+@pytest.mark.parametrize("levels", [False, True])
+def test_shifting_the_pair_costs_of_a_coverage_network_keeps_its_optimum(levels, monkeypatch):
+    """Large coverage networks are solved with their pair costs shifted to start at 0 (faster): the flow found
+    is a maximum flow of the same, optimal, original cost (every unit crosses one pair arc)."""
+    from mentorctl.matching import flow
+
+    rng = np.random.default_rng(11 + levels)
+    for _ in range(60):
+        n_e, n_m = int(rng.integers(2, 14)), int(rng.integers(1, 7))
+        i, j = np.nonzero(rng.random((n_e, n_m)) < 0.6)
+        if len(i) == 0:
+            continue
+        cost = -rng.integers(1, 9, len(i)).astype(np.int64) * 5
+        demand = rng.integers(1, 3 if levels else 2, n_e).astype(np.int64)
+        net = flow.build_network(demand, rng.integers(0, 3, n_m).astype(np.int64), i, j, cost, levels=levels)
+        monkeypatch.setattr(flow, "SHIFT_ARCS", 10**9)
+        plain = flow.solve_network(net)
+        monkeypatch.setattr(flow, "SHIFT_ARCS", 0)
+        assert flow.shifted_costs(net)[:len(i)].min() == 0
+        got = flow.solve_network(net)
+        assert got[:len(i)].sum() == plain[:len(i)].sum()
+        assert (got * net.costs).sum() == (plain * net.costs).sum()
+        flow.certify(net, got)   # proven optimal under the original costs
