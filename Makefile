@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m compileall -q src  # bytecode now, as a normal install leaves it (even with PYTHONDONTWRITEBYTECODE)
-	$(BIN)/python -c "from mentorctl.matching.kernels import compiled_top_k; compiled_top_k()"  # compiled once, cached
+	$(BIN)/python -c "from mentorctl.matching.kernels import precompile; precompile()"  # numba kernels, compiled once
 	touch $(STAMP)
 
 demo: $(STAMP)

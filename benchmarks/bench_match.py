@@ -242,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     # what a normal install leaves: without bytecode (an editable install under PYTHONDONTWRITEBYTECODE) every
     # run would compile mentorctl's modules again, 0.05-0.2 s of each timing
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True)
+    subprocess.run([sys.executable, "-c", "from mentorctl.matching.kernels import precompile; precompile()"],
+                   check=True)   # as `make` does: no run pays numba's first compilation
 
     header = ("mentees", "capacity", "method", "seconds", "peak MiB", "matched", "objective", "ratio", "note")
     rows = []
