@@ -33,6 +33,7 @@ from mentorctl.matching.kernels import numba_installed
 # The solver itself gets the costs divided by their greatest common divisor (exact), which keeps its cost
 # range, and so its running time, as small as the scores allow.
 SCALE = 720720
+COMPILED_ARCS = 200_000   # arcs from which cancel_through and bellman_ford run compiled (matching/kernels.py)
 
 
 def to_cost(score: np.ndarray) -> np.ndarray:
@@ -333,10 +334,10 @@ def bellman_ford(n: int, tails: np.ndarray, heads: np.ndarray, costs: np.ndarray
     arcs they violate) instead of 0: the result then satisfies every arc without being a shortest distance.
     Returns (distances or None, the nodes still changing when the rounds ran out).
 
-    On large graphs (`compiled`, default: from COMPILED_CANCEL_ARCS arcs) the rounds run compiled
+    On large graphs (`compiled`, default: from COMPILED_ARCS arcs) the rounds run compiled
     (`kernels.shortest_from_root`), with the same distances."""
     rounds = n + 1 if max_rounds is None else min(n + 1, max_rounds)
-    if compiled if compiled is not None else len(tails) >= COMPILED_CANCEL_ARCS and numba_installed():
+    if compiled if compiled is not None else len(tails) >= COMPILED_ARCS and numba_installed():
         from mentorctl.matching.kernels import shortest_from_root
 
         dist, changing, settled = shortest_from_root(n, tails, heads, costs, rounds, start)
@@ -414,9 +415,6 @@ def improve_region(net: Network, flows: np.ndarray, region: np.ndarray) -> np.nd
 _EXACT_FLOAT = 2**51   # Dijkstra's distances stop at the limit (≤ this) and add one weight (≤ this): exact float64
 
 
-COMPILED_CANCEL_ARCS = 200_000   # arcs from which the loop runs compiled (matching/kernels.py)
-
-
 def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: int, entering: np.ndarray,
                    max_runs: int, compiled: bool | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Re-optimise a flow after arcs were added: `potential` satisfies every residual arc (reduced cost
@@ -433,7 +431,7 @@ def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: 
     lexicographic levels or balance: a path would not say which it took), or when costs are too large for
     float64 distances to be exact; then the caller re-optimises otherwise.
 
-    On large networks (`compiled`, default: from COMPILED_CANCEL_ARCS arcs) the same loop runs compiled, with
+    On large networks (`compiled`, default: from COMPILED_ARCS arcs) the same loop runs compiled, with
     integer distances and each run's Dijkstra reading only the arcs it reaches (at 100,000 mentees: one
     call of 40 runs took about 4 s with numpy and scipy, which rebuild every arc's weight per run)."""
     import scipy.sparse as sp
@@ -455,7 +453,7 @@ def cancel_through(net: Network, flows: np.ndarray, potential: np.ndarray, big: 
         return None
     pot = potential.astype(np.int64).copy()
     a = len(tails)
-    if compiled if compiled is not None else a >= COMPILED_CANCEL_ARCS and numba_installed():
+    if compiled if compiled is not None else a >= COMPILED_ARCS and numba_installed():
         status = cancel_cycles(n, tails, heads, costs, caps, flow, pot, np.flatnonzero(entering), max_runs)
         return (flow[:m].copy(), pot) if status == 1 else None
     all_t, all_h = np.concatenate([tails, heads]), np.concatenate([heads, tails])
