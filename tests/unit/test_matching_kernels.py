@@ -89,3 +89,84 @@ def test_compiled_bellman_ford_finds_the_same_distances(seed, n, m, from_start, 
         if limited is not None:
             fast, _ = bellman_ford(n, tails, heads, costs, rounds, start, compiled=True)
             assert fast is not None and np.array_equal(fast, limited)
+
+
+def _ortools_max_flow_min_cost(n, tails, heads, caps, costs):
+    from ortools.graph.python import min_cost_flow
+
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supply = int(caps[tails == 0].sum())
+    solver.set_node_supply(0, supply)
+    solver.set_node_supply(1, -supply)
+    assert solver.solve_max_flow_with_min_cost() == solver.OPTIMAL
+    return int(solver.maximum_flow()), int(solver.optimal_cost())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 14), st.integers(0, 60), st.sampled_from([0, 1, 3, 12, 255]))
+def test_compiled_min_cost_flow_finds_a_maximum_flow_of_least_cost(seed, inner, m, max_cost):
+    """The primal-dual kernel against OR-Tools on random networks (source 0, sink 1, inner nodes joined by
+    arcs in both directions, so residual cycles, zero-cost cycles and parallel arcs occur): the same flow value
+    and cost, every capacity respected and flow conserved at every inner node."""
+    rng = np.random.default_rng(seed)
+    n = inner + 2
+    k_in, k_out = int(rng.integers(1, inner + 1)), int(rng.integers(1, inner + 1))
+    tails = np.concatenate([np.zeros(k_in, np.int64), rng.integers(2, n, k_out), rng.integers(2, n, m)])
+    heads = np.concatenate([rng.integers(2, n, k_in), np.ones(k_out, np.int64), rng.integers(2, n, m)])
+    caps = rng.integers(0, 4, len(tails))
+    costs = rng.integers(0, max_cost + 1, len(tails))
+    flow = kernels.min_cost_max_flow(n, tails, heads, caps, costs, 0, 1)
+    assert flow is not None
+    assert ((flow >= 0) & (flow <= caps)).all()
+    balance = np.bincount(heads, flow, n) - np.bincount(tails, flow, n)
+    assert (balance[2:] == 0).all()
+    assert (int(-balance[0]), int(flow @ costs)) == _ortools_max_flow_min_cost(n, tails, heads, caps, costs)
+
+
+def test_compiled_min_cost_flow_gives_up_after_its_phases_and_refuses_costs_out_of_range(monkeypatch):
+    # two paths of different cost: two phases; allowed one, the kernel gives up
+    tails, heads = np.array([0, 0, 2, 3]), np.array([2, 3, 1, 1])
+    caps, costs = np.ones(4, np.int64), np.array([0, 5, 0, 0])
+    assert kernels.min_cost_max_flow(4, tails, heads, caps, costs, 0, 1).tolist() == [1, 1, 1, 1]
+    monkeypatch.setattr(kernels, "FLOW_MAX_PHASES", 1)
+    assert kernels.min_cost_max_flow(4, tails, heads, caps, costs, 0, 1) is None
+    with pytest.raises(ValueError, match="costs must lie"):
+        kernels.min_cost_max_flow(4, tails, heads, caps, costs - 1, 0, 1)
+
+
+def test_large_coverage_networks_are_solved_compiled_and_the_rest_by_ortools(monkeypatch):
+    """`flow.solve_network`: a coverage network from COMPILED_ARCS arcs with small costs goes to the kernel,
+    with the same objective as OR-Tools; the score objective (bypass arc) and wide cost ranges do not; when
+    the kernel gives up, OR-Tools solves."""
+    from mentorctl.matching import flow as flow_module
+
+    rng = np.random.default_rng(5)
+    n_e, n_m, arcs = 60, 25, 600
+    mentee, mentor = rng.integers(0, n_e, arcs), rng.integers(0, n_m, arcs)
+    cost = -rng.integers(0, 8, arcs) * 3
+    calls = []
+    real = kernels.min_cost_max_flow
+
+    def spy(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "min_cost_max_flow", spy)
+    monkeypatch.setattr(flow_module, "COMPILED_ARCS", 100)
+    monkeypatch.setattr(flow_module, "SHIFT_ARCS", 100)   # pair costs shifted to start at 0 (shifted_costs)
+    net = flow_module.build_network(np.ones(n_e, np.int64), rng.integers(1, 3, n_m), mentee, mentor, cost)
+    fast = flow_module.solve_network(net)
+    assert calls == [1]
+    plain = flow_module.solve_network(net, compiled=False)
+    assert calls == [1]
+    assert fast[:arcs].sum() == plain[:arcs].sum() and fast @ net.costs == plain @ net.costs
+    flow_module.solve_network(flow_module.build_network(np.ones(n_e, np.int64), rng.integers(1, 3, n_m), mentee,
+                                                        mentor, cost, bypass=True))
+    wide = flow_module.build_network(np.ones(n_e, np.int64), rng.integers(1, 3, n_m), mentee, mentor,
+                                     cost * 1000 + rng.integers(0, 7, arcs))
+    flow_module.solve_network(wide)
+    assert calls == [1]
+    monkeypatch.setattr(kernels, "FLOW_MAX_PHASES", 1)
+    again = flow_module.solve_network(net)
+    assert calls == [1, 1] and again @ net.costs == plain @ net.costs
