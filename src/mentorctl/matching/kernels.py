@@ -188,7 +188,7 @@ def cancel_cycles(n_nodes: int, tails: np.ndarray, heads: np.ndarray, costs: np.
 
 
 def _cancel_cycles(n, tails, heads, costs, caps, flow, pot, entering, max_runs):  # noqa: ANN001, ANN202, C901, PLR0912, PLR0915
-    """The kernel of `cancel_cycles`: integer Dijkstra (binary heap, lazy deletion) from the node most
+    """The kernel of `cancel_cycles`: integer Dijkstra (an indexed binary heap) from the node most
     violated arcs enter, under reduced costs, up to the largest violation; cancel the most negative cycle a
     violated arc closes; raise the potentials by min(distance, that cycle's distance). The residual graph is
     one CSR of slots (each arc forward and backward) with each slot's cost sign and room kept beside it, so
@@ -219,8 +219,8 @@ def _cancel_cycles(n, tails, heads, costs, caps, flow, pot, entering, max_runs):
     dist = np.empty(n, np.int64)
     done = np.zeros(n, np.bool_)
     pred_slot = np.full(n, -1, np.int64)
-    heap_d = np.empty(2 * a + 1, np.int64)
-    heap_v = np.empty(2 * a + 1, np.int64)
+    heap = np.empty(n, np.int64)          # an indexed binary heap of nodes keyed by dist (decrease-key in place)
+    place = np.full(n, -1, np.int64)     # each node's index in the heap, −1 when not in it
     bad = np.zeros(a, np.bool_)
     bad_into = np.zeros(n, np.int64)
     close_red = np.zeros(n, np.int64)
@@ -259,26 +259,28 @@ def _cancel_cycles(n, tails, heads, costs, caps, flow, pot, entering, max_runs):
         done[:] = False
         dist[target] = 0
         size = 1
-        heap_d[0], heap_v[0] = 0, target
+        heap[0], place[target] = target, 0
         while size > 0:
-            d, x = heap_d[0], heap_v[0]   # pop the minimum, sift down the last entry
+            x = heap[0]   # pop the minimum, sift down the last entry
+            d = dist[x]
+            place[x] = -1
             size -= 1
             if size > 0:
-                last_d, last_v = heap_d[size], heap_v[size]
+                last = heap[size]
+                last_d = dist[last]
                 k = 0
                 while True:
                     child = 2 * k + 1
                     if child >= size:
                         break
-                    if child + 1 < size and heap_d[child + 1] < heap_d[child]:
+                    if child + 1 < size and dist[heap[child + 1]] < dist[heap[child]]:
                         child += 1
-                    if heap_d[child] >= last_d:
+                    if dist[heap[child]] >= last_d:
                         break
-                    heap_d[k], heap_v[k] = heap_d[child], heap_v[child]
+                    heap[k] = heap[child]
+                    place[heap[k]] = k
                     k = child
-                heap_d[k], heap_v[k] = last_d, last_v
-            if done[x] or d > dist[x]:
-                continue
+                heap[k], place[last] = last, k
             if d > limit or (close >= 0 and d > best_value + limit):
                 break   # beyond the limit, or no later cycle can be as negative (every violation ≤ limit)
             done[x] = True
@@ -298,15 +300,20 @@ def _cancel_cycles(n, tails, heads, costs, caps, flow, pot, entering, max_runs):
                     continue
                 dist[y] = nd
                 pred_slot[y] = slot
-                k = size   # push, sift up
-                size += 1
+                k = place[y]   # push or decrease, sift up
+                if k < 0:
+                    k = size
+                    size += 1
                 while k > 0:
                     parent = (k - 1) >> 1
-                    if heap_d[parent] <= nd:
+                    if dist[heap[parent]] <= nd:
                         break
-                    heap_d[k], heap_v[k] = heap_d[parent], heap_v[parent]
+                    heap[k] = heap[parent]
+                    place[heap[k]] = k
                     k = parent
-                heap_d[k], heap_v[k] = nd, y
+                heap[k], place[y] = y, k
+        for i in range(size):   # the nodes left in the heap
+            place[heap[i]] = -1
         for v in range(n):   # only settled nodes keep a distance (as scipy's limit)
             if not done[v]:
                 dist[v] = never
