@@ -131,6 +131,9 @@ def test_compiled_min_cost_flow_gives_up_after_its_phases_and_refuses_costs_out_
     assert kernels.min_cost_max_flow(4, tails, heads, caps, costs, 0, 1).tolist() == [1, 1, 1, 1]
     monkeypatch.setattr(kernels, "FLOW_MAX_PHASES", 1)
     assert kernels.min_cost_max_flow(4, tails, heads, caps, costs, 0, 1) is None
+    monkeypatch.setattr(kernels, "FLOW_MAX_PHASES", 10)
+    monkeypatch.setattr(kernels, "FLOW_MAX_WORK", 1)   # the slots read once over: not enough for two phases
+    assert kernels.min_cost_max_flow(4, tails, heads, caps, costs, 0, 1) is None
     with pytest.raises(ValueError, match="costs must lie"):
         kernels.min_cost_max_flow(4, tails, heads, caps, costs - 1, 0, 1)
 

@@ -416,35 +416,39 @@ def _bellman_ford(n, tails, heads, costs, dist, max_rounds, everyone, changing):
 
 FLOW_MAX_COST = 255       # the compiled min-cost flow takes networks whose (shifted, divided) costs are 0..this
 FLOW_MAX_PHASES = 1_000   # … and gives up (OR-Tools then solves) after this many shortest-path phases
+FLOW_MAX_WORK = 80        # … or once it has read its residual slots this many times over (`min_cost_max_flow`)
 _FLOW_DISTANCE = 1 << 20  # bucket queue length: a reduced distance beyond it gives up too
 
 
 def min_cost_max_flow(n_nodes: int, tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, costs: np.ndarray,
                       source: int, sink: int) -> np.ndarray | None:
     """A maximum flow from `source` to `sink` of least cost (what OR-Tools' `solve_max_flow_with_min_cost`
-    returns, one of the same optima), for costs in 0..FLOW_MAX_COST; None when it gave up (too many phases).
+    returns, one of the same optima), for costs in 0..FLOW_MAX_COST; None when it gave up.
 
     Primal-dual (successive shortest paths, all at once): a Dijkstra over integer reduced costs with a bucket
     queue finds the sink's distance d and raises every potential by min(its distance, d); a depth-first search
     with current-arc pointers then augments along the arcs of reduced cost 0 until it finds no more. Each phase
-    raises the cost of the cheapest augmenting path, so with small costs there are few phases (38 with a
-    distance above 0 on the loose 50,000-mentee benchmark, costs 0..72): about 2.2 s there, where OR-Tools' cost
-    scaling takes 5-6.5 s; 0.75 s against 4.2 s on the tight one (costs 0..7)."""
+    with d > 0 raises the cost of the cheapest augmenting path, so scores made of a few coarse terms (the usual
+    kind: weights × overlaps, yes/no terms, ranks) need few phases. On the benchmark's 50,000-mentee networks
+    (1.57 M arcs) it took 1.9-2.3 s on the loose one (costs 0..72, 111 phases, its slots read 68 times over)
+    where OR-Tools' cost scaling takes 5-6.5 s, and 0.5-0.8 s against 4.2 s on the tight one (costs 0..7).
+    Spread-out costs need more phases (uniform random costs 0..63 on the same arcs: 4.7 s against OR-Tools'
+    2.3 s), so it gives up after reading its slots FLOW_MAX_WORK times over (about OR-Tools' own time)."""
     costs, caps = np.asarray(costs, np.int64), np.asarray(caps, np.int64)
     if len(costs) and (costs.min() < 0 or costs.max() > FLOW_MAX_COST):
         raise ValueError(f"costs must lie in 0..{FLOW_MAX_COST}")
     if len(caps) and (caps.min() < 0 or caps.max() >= 2**31):
         raise ValueError("capacities must lie in 0..2**31 - 1")
     flow = np.zeros(len(tails), np.int64)
-    done, _ = compiled(_primal_dual)(int(n_nodes), np.asarray(tails, np.int64), np.asarray(heads, np.int64),
-                                     caps, costs, int(source), int(sink), _FLOW_DISTANCE,
-                                     FLOW_MAX_PHASES, flow)
+    done, _, _ = compiled(_primal_dual)(int(n_nodes), np.asarray(tails, np.int64),
+                                        np.asarray(heads, np.int64), caps, costs, int(source), int(sink),
+                                        _FLOW_DISTANCE, FLOW_MAX_PHASES, FLOW_MAX_WORK * 2 * len(tails), flow)
     return flow if done else None
 
 
-def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, flow):  # noqa: ANN001, ANN202, C901, PLR0912, PLR0915
-    """The kernel of `min_cost_max_flow`: returns (1 optimal / 0 gave up, phases run). The residual graph is
-    one CSR of slots (each arc forward and backward: head, cost, room, the other slot)."""
+def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, max_work, flow):  # noqa: ANN001, ANN202, C901, PLR0912, PLR0915
+    """The kernel of `min_cost_max_flow`: returns (1 optimal / 0 gave up, phases run, slots read). The residual
+    graph is one CSR of slots (each arc forward and backward: head, cost, room, the other slot)."""
     m = len(tails)
     start = np.zeros(n + 1, np.int64)
     for e in range(m):
@@ -479,9 +483,10 @@ def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, 
     it = np.empty(n, np.int64)
     path = np.empty(n, np.int64)
     phases = 0
+    work = 0
     while True:
-        if phases >= max_phases:
-            return 0, phases
+        if phases >= max_phases or work > max_work:
+            return 0, phases, work
         phases += 1
         # Dijkstra (Dial's buckets: doubly linked lists per distance) from the source under reduced costs,
         # until the sink is settled
@@ -510,6 +515,7 @@ def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, 
                 found = True
                 break
             base = cur + pi[v]
+            work += start[v + 1] - start[v]
             for s in range(start[v], start[v + 1]):
                 if room[s] > 0:
                     w = to[s]
@@ -518,7 +524,7 @@ def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, 
                     nd = base + cost[s] - pi[w]
                     if nd < dist[w]:
                         if nd >= limit:
-                            return 0, phases
+                            return 0, phases, work
                         if dist[w] == inf:
                             touched[n_touched] = w
                             n_touched += 1
@@ -584,6 +590,7 @@ def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, 
                 continue
             advanced = False
             end = start[v + 1]
+            u, first = v, it[v]
             pv = pi[v]
             while it[v] < end:
                 s = it[v]
@@ -596,6 +603,7 @@ def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, 
                     advanced = True
                     break
                 it[v] += 1
+            work += it[u] - first + 1
             if not advanced:
                 state[v] = 2
                 if depth == 0:
@@ -605,4 +613,4 @@ def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, 
                 it[v] += 1
     for e in range(m):
         flow[e] = caps[e] - room[fwd[e]]
-    return 1, phases
+    return 1, phases, work
