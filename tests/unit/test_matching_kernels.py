@@ -173,3 +173,27 @@ def test_large_coverage_networks_are_solved_compiled_and_the_rest_by_ortools(mon
     monkeypatch.setattr(kernels, "FLOW_MAX_PHASES", 1)
     again = flow_module.solve_network(net)
     assert calls == [1, 1] and again @ net.costs == plain @ net.costs
+
+
+def test_a_match_solved_by_the_compiled_flow_says_so_and_is_the_same_optimum(example_programme, monkeypatch):
+    """End to end on the example programme (made "large" by lowering the thresholds): the summary's model and
+    proof name the compiled primal-dual, the result is proven optimal, and its objective and matched count are
+    those OR-Tools gives."""
+    import json
+
+    from mentorctl.matching import flow as flow_module
+    from mentorctl.matching.solve import solve
+    from mentorctl.programme import load_programme
+    from mentorctl.roster import load_participants
+
+    programme = load_programme(example_programme)
+    participants = load_participants(programme)
+    plain = solve(programme, participants).summary
+    monkeypatch.setattr(flow_module, "COMPILED_ARCS", 10)
+    monkeypatch.setattr(flow_module, "SHIFT_ARCS", 10)
+    fast = solve(programme, participants).summary
+    assert plain.model == "min-cost flow (OR-Tools)" and plain.proof.solver == "OR-Tools"
+    assert fast.model == "min-cost flow (compiled primal-dual)" and fast.proof.solver == "compiled primal-dual"
+    assert fast.proof.proven
+    assert (fast.matched, fast.objective_value) == (plain.matched, plain.objective_value)
+    assert json.loads(json.dumps(fast.as_dict()))["proof"]["solver"] == "compiled primal-dual"

@@ -172,7 +172,7 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
         if min_cost_exclusive is not None:
             disc = np.where(to_cost(np.where(np.isfinite(disc), disc, 0)) < min_cost_exclusive, disc, -np.inf)
         proof = {"proven": True, "rounds": round_no, "rechecked_mentees": rechecked, "pairs_added": added,
-                 "local_repairs": local}
+                 "local_repairs": local, "solver": net.solved_by or "OR-Tools"}
         if not np.isfinite(disc).any():
             return used, proof
         note("proving optimality (reduced costs)")
@@ -213,7 +213,7 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
         local += 1
         note(f"re-optimised around {len(new_i):,} added pairs")
     return used, {"proven": False, "rounds": MAX_ROUNDS, "rechecked_mentees": rechecked, "pairs_added": added,
-                  "local_repairs": local}
+                  "local_repairs": local, "solver": (net.solved_by if net is not None else "") or "OR-Tools"}
 
 
 LOCAL_MAX_SHARE = 0.5       # re-optimise locally when the pairs re-added are at most this share of the model

@@ -55,6 +55,7 @@ class Network:
     n_pair_arcs: int           # the first n_pair_arcs arcs are the candidate pairs, in candidate order
     bypass: bool = False
     supply: int = 0            # units the source offers (Σ mentee demand)
+    solved_by: str = ""        # set by solve_network: "OR-Tools" or "compiled primal-dual"
 
     SOURCE = 0
     SINK = 1
@@ -207,7 +208,9 @@ def solve_network(net: Network, compiled: bool | None = None) -> np.ndarray:
         flows = min_cost_max_flow(net.n_nodes, net.tails, net.heads, net.caps, costs, Network.SOURCE,
                                   Network.SINK)
         if flows is not None:
+            net.solved_by = "compiled primal-dual"
             return flows
+    net.solved_by = "OR-Tools"
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, costs)
     solver.set_node_supply(Network.SOURCE, net.supply)

@@ -352,7 +352,8 @@ def _solve_flow(prep: Prepared, fixed: _Fixed, cands: Candidates, filters: Filte
 
     problem = _flow_problem(prep, fixed, codes, mentee_res, mentor_res)
     out = solve_exact(problem, prep.source, filters, cands, note)
-    info = {"model": "min-cost flow (OR-Tools)" + (" with (mentor, value) nodes" if codes else ""),
+    solver = out.proof.get("solver") or "OR-Tools"   # large programmes: the compiled primal-dual (kernels.py)
+    info = {"model": f"min-cost flow ({solver})" + (" with (mentor, value) nodes" if codes else ""),
             "status": "OPTIMAL", "proof": out.proof, "model_pairs": len(cands.mentee) + out.proof["pairs_added"],
             "bound": None, "gap": 0.0}
     if out.level is not None:

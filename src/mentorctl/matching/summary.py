@@ -57,6 +57,7 @@ class Proof(AsDict):
     local_repairs: int | None = _optional()      # proof rounds settled by re-optimising around added pairs
     coverage_proven: bool | None = _optional()   # fair: the coverage step was proven too
     odd_set_cuts: int | None = _optional()       # peers: odd-set rows of the matching LP the proof used
+    solver: str | None = _optional()             # what found the flow: "OR-Tools" or "compiled primal-dual"
 
 
 @dataclass(frozen=True)
