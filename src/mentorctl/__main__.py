@@ -1,6 +1,6 @@
 """`python -m mentorctl`."""
 
-from mentorctl.cli.main import run
+from mentorctl.cli.main import console
 
 if __name__ == "__main__":
-    run()
+    console()

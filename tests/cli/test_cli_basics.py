@@ -225,3 +225,36 @@ def test_data_commands_print_json(example_programme, run_cli, monkeypatch):
 
     validated = json.loads(run_cli("validate", "--json").stdout)
     assert validated["valid"] is True and validated["errors"] == []
+
+
+def _console(tmp_path: Path, before: str, *args: str) -> subprocess.CompletedProcess:
+    """`mentorctl ARGS…` through the console entry point in a fresh interpreter, after running `before`."""
+    probe = (f"import sys\n{before}\nfrom mentorctl.cli.main import console\n"
+             f"sys.argv = ['mentorctl', *{list(map(str, args))!r}]\nconsole()\n"
+             "sys.stderr.write('NOT REACHED')\n")
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+
+
+def test_the_command_ends_the_process_after_flushing_its_output_and_running_exit_handlers(tmp_path,
+                                                                                         example_programme):
+    marker = tmp_path / "exit-handler-ran"
+    handler = f"import atexit, pathlib\natexit.register(lambda: pathlib.Path({str(marker)!r}).write_text('yes'))"
+    done = _console(tmp_path, handler, "match", example_programme)
+    assert done.returncode == 0, done.stderr
+    assert "Wrote " in done.stdout and "matches.csv" in done.stdout     # stdout was a pipe: flushed before the end
+    assert (example_programme / "out" / "matches.csv").exists()
+    assert marker.read_text() == "yes" and "NOT REACHED" not in done.stderr
+    missing = _console(tmp_path, "", "validate", tmp_path / "nowhere")
+    assert missing.returncode == 2 and "no programme found" in missing.stderr
+
+
+def test_the_command_waits_for_a_thread_still_working(tmp_path):
+    """A thread that is not a daemon is still running: the process ends the normal way, which waits for it
+    (ending at once would lose its work)."""
+    marker = tmp_path / "thread-finished"
+    worker = ("import pathlib, threading, time\n"
+              f"threading.Thread(target=lambda: (time.sleep(0.5), pathlib.Path({str(marker)!r}).write_text('done')))"
+              ".start()")
+    done = _console(tmp_path, worker, "--help")
+    assert done.returncode == 0 and "Usage" in done.stdout
+    assert marker.read_text() == "done"
