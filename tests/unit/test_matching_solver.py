@@ -165,6 +165,31 @@ def test_local_repair_keeps_the_optimum_and_falls_back_when_its_region_is_too_sm
         assert not any(cancelled), "no Dijkstra run allowed, yet cycles were cancelled"
 
 
+def test_the_proof_names_the_solver_of_the_flow_also_after_local_repairs(monkeypatch):
+    """With the compiled primal-dual solving (thresholds lowered), the optima are the oracle's and the proof
+    says which solver found the flow, also when a proof round was settled by cancelling cycles afterwards."""
+    pytest.importorskip("numba", reason="the compiled flow needs numba")
+    from mentorctl.matching import flow
+
+    monkeypatch.setattr(flow, "COMPILED_ARCS", 1)
+    monkeypatch.setattr(flow, "SHIFT_ARCS", 1)
+    rng = np.random.default_rng(5)
+    repaired = 0
+    with mock.patch.multiple(exact, LOCAL_MAX_SHARE=100.0, LOCAL_NODES=1.0, LOCAL_MIN_NODES=1, LOCAL_CYCLE_RUNS=40):
+        for _ in range(80):
+            n_e, n_m = int(rng.integers(4, 16)), int(rng.integers(2, 8))
+            eligible = rng.random((n_e, n_m)) < 0.7
+            score = (rng.integers(0, 6, (n_e, n_m)) + rng.integers(0, 4, (n_e, n_m)) / 4).astype(float)
+            cap = rng.integers(0, 3, n_m).astype(np.int64)
+            out = _solve(eligible, score, cap, int(rng.integers(1, 3)), "coverage_then_score")
+            _valid(out, eligible, cap)
+            matched, total = _oracle(eligible, score, cap, "coverage_then_score")
+            assert len(out.mentee) == matched and np.isclose(out.score.sum(), total)
+            assert out.proof["proven"] and out.proof["solver"] == "compiled primal-dual"
+            repaired += out.proof["local_repairs"]
+    assert repaired > 0, "no proof round was settled by a local re-optimisation"
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("bypass", [False, True])
 def test_cancelling_cycles_through_added_arcs_reaches_the_optimum_of_the_larger_network(bypass, compiled):

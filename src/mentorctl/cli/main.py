@@ -175,8 +175,8 @@ def console() -> None:
     """The `mentorctl` command (console script and `python -m mentorctl`): `run`, then end the process
     without tearing its modules down. By then every file is written (atomically, fsynced) and the ledger
     committed; the exit handlers still run and the output is flushed, and only the interpreter's teardown of
-    pandas, numpy, pydantic … and of every object the command made is skipped: about 0.1 s of a 0.8 s
-    1,000-mentee match, 0.3 s at 50,000. When a thread that is not a daemon is still running, the process
+    pandas, numpy, pydantic … and of every object the command made is skipped: about 0.2 s of a 0.8 s
+    1,000-mentee match, 0.4-0.6 s at 50,000. When a thread that is not a daemon is still running, the process
     ends the normal way, which waits for it."""
     try:
         run()

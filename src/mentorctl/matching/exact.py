@@ -159,6 +159,7 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
     rechecked = added = local = 0
     cert: Certificate | None = None
     net, sel, flows = None, None, None
+    solver = "OR-Tools"   # what solved the whole network last (local repairs then only cancel cycles)
     bound = 0 if zero_cost else model.score_bound
     for round_no in range(1, MAX_ROUNDS + 1):
         mask = None if min_cost_exclusive is None else to_cost(model.s) < min_cost_exclusive
@@ -166,13 +167,14 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
             net, sel = model.network(mask, zero_cost)
             note(f"solving min-cost flow ({int(sel.sum()):,} pairs)")
             flows = solve_network(net)
+            solver = net.solved_by or solver
         assert net is not None and sel is not None and flows is not None
         used = _flows_to_pairs(model, net, sel, flows)
         disc = model.best_discarded
         if min_cost_exclusive is not None:
             disc = np.where(to_cost(np.where(np.isfinite(disc), disc, 0)) < min_cost_exclusive, disc, -np.inf)
         proof = {"proven": True, "rounds": round_no, "rechecked_mentees": rechecked, "pairs_added": added,
-                 "local_repairs": local, "solver": net.solved_by or "OR-Tools"}
+                 "local_repairs": local, "solver": solver}
         if not np.isfinite(disc).any():
             return used, proof
         note("proving optimality (reduced costs)")
@@ -213,7 +215,7 @@ def _solve_and_prove(model: _Model, source: PairSource, filters: Filters, note: 
         local += 1
         note(f"re-optimised around {len(new_i):,} added pairs")
     return used, {"proven": False, "rounds": MAX_ROUNDS, "rechecked_mentees": rechecked, "pairs_added": added,
-                  "local_repairs": local, "solver": (net.solved_by if net is not None else "") or "OR-Tools"}
+                  "local_repairs": local, "solver": solver}
 
 
 LOCAL_MAX_SHARE = 0.5       # re-optimise locally when the pairs re-added are at most this share of the model
