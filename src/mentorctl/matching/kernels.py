@@ -37,13 +37,45 @@ def numba_installed() -> bool:
 
 
 def compiled(function: Callable[..., Any]) -> Callable[..., Any]:
-    """`function` compiled by numba (nogil, cached on disk; once per process, whichever thread asks first)."""
+    """`function` compiled by numba (nogil, cached on disk; once per process, whichever thread asks first).
+    The helpers kernels call (`_HELPERS`) are compiled first and bound in this module's globals, where numba
+    looks them up."""
     with _LOADING:
         if function not in _COMPILED:
             import numba
 
+            for name in _HELPERS:
+                if not isinstance(globals()[name], numba.core.dispatcher.Dispatcher):
+                    globals()[name] = numba.njit(nogil=True, cache=True)(globals()[name])
             _COMPILED[function] = numba.njit(nogil=True, cache=True)(function)
         return _COMPILED[function]
+
+
+def _arc_slots(n, tails, heads, backward_too):  # noqa: ANN001, ANN202 - typed by numba
+    """The graph layout shared by the kernels: slots grouped by the node they leave — each arc forward from
+    its tail and, with `backward_too` (a residual graph), backward from its head. Returns (start, forward
+    slot, backward slot — empty without `backward_too`): node v's slots are start[v]..start[v + 1]."""
+    m = len(tails)
+    start = np.zeros(n + 1, np.int64)
+    for e in range(m):
+        start[tails[e] + 1] += 1
+        if backward_too:
+            start[heads[e] + 1] += 1
+    for v in range(n):
+        start[v + 1] += start[v]
+    fill = start[:n].copy()
+    forward = np.empty(m, np.int64)
+    backward = np.empty(m if backward_too else 0, np.int64)
+    for e in range(m):
+        forward[e] = fill[tails[e]]
+        fill[tails[e]] += 1
+        if backward_too:
+            backward[e] = fill[heads[e]]
+            fill[heads[e]] += 1
+    return start, forward, backward
+
+
+_HELPERS = ("_arc_slots",)
 
 
 def use_kernel(n_mentees: int, n_mentors: int) -> bool:
@@ -194,27 +226,16 @@ def _cancel_cycles(n, tails, heads, costs, caps, flow, pot, entering, max_runs):
     one CSR of slots (each arc forward and backward) with each slot's cost sign and room kept beside it, so
     a relaxation reads contiguous memory."""
     a = len(tails)
-    start = np.zeros(n + 1, np.int64)
-    for e in range(a):
-        start[tails[e] + 1] += 1
-        start[heads[e] + 1] += 1
-    for v in range(n):
-        start[v + 1] += start[v]
-    fill = start[:n].copy()
+    start, forward_slot, backward_slot = _arc_slots(n, tails, heads, True)
     other = np.empty(2 * a, np.int32)
     slot_cost = np.empty(2 * a, np.int64)
     room = np.empty(2 * a, np.int64)
     slot_arc = np.empty(2 * a, np.int64)   # the arc, + a when backward
-    forward_slot = np.empty(a, np.int64)
-    backward_slot = np.empty(a, np.int64)
     for e in range(a):
-        t, h = tails[e], heads[e]
-        k = fill[t]
-        fill[t] += 1
-        other[k], slot_cost[k], room[k], slot_arc[k], forward_slot[e] = h, costs[e], caps[e] - flow[e], e, k
-        k = fill[h]
-        fill[h] += 1
-        other[k], slot_cost[k], room[k], slot_arc[k], backward_slot[e] = t, -costs[e], flow[e], e + a, k
+        t, h, k = tails[e], heads[e], forward_slot[e]
+        other[k], slot_cost[k], room[k], slot_arc[k] = h, costs[e], caps[e] - flow[e], e
+        k = backward_slot[e]
+        other[k], slot_cost[k], room[k], slot_arc[k] = t, -costs[e], flow[e], e + a
     never = np.int64(2**62)
     dist = np.empty(n, np.int64)
     done = np.zeros(n, np.bool_)
@@ -361,18 +382,11 @@ def shortest_from_root(n_nodes: int, tails: np.ndarray, heads: np.ndarray, costs
 def _bellman_ford(n, tails, heads, costs, dist, max_rounds, everyone, changing):  # noqa: ANN001, ANN202, C901
     """The kernel of `shortest_from_root`: returns (how many nodes of `changing` are set, settled?)."""
     m = len(tails)
-    start = np.zeros(n + 1, np.int64)
-    for e in range(m):
-        start[tails[e] + 1] += 1
-    for v in range(n):
-        start[v + 1] += start[v]
-    fill = start[:n].copy()
+    start, slot, _ = _arc_slots(n, tails, heads, False)
     head = np.empty(m, np.int64)
     cost = np.empty(m, np.int64)
     for e in range(m):
-        k = fill[tails[e]]
-        fill[tails[e]] += 1
-        head[k], cost[k] = heads[e], costs[e]
+        head[slot[e]], cost[slot[e]] = heads[e], costs[e]
     frontier = np.empty(n, np.int64)
     following = np.empty(n, np.int64)
     queued = np.zeros(n, np.bool_)
@@ -450,26 +464,15 @@ def _primal_dual(n, tails, heads, caps, costs, source, sink, limit, max_phases, 
     """The kernel of `min_cost_max_flow`: returns (1 optimal / 0 gave up, phases run, slots read). The residual
     graph is one CSR of slots (each arc forward and backward: head, cost, room, the other slot)."""
     m = len(tails)
-    start = np.zeros(n + 1, np.int64)
-    for e in range(m):
-        start[tails[e] + 1] += 1
-        start[heads[e] + 1] += 1
-    for v in range(n):
-        start[v + 1] += start[v]
-    fill = start[:n].copy()
+    start, fwd, bwd = _arc_slots(n, tails, heads, True)
     to = np.empty(2 * m, np.int32)
     cost = np.empty(2 * m, np.int32)
     room = np.empty(2 * m, np.int32)
     mate = np.empty(2 * m, np.int32)
-    fwd = np.empty(m, np.int64)
     for e in range(m):
-        f = fill[tails[e]]
-        fill[tails[e]] += 1
-        b = fill[heads[e]]
-        fill[heads[e]] += 1
+        f, b = fwd[e], bwd[e]
         to[f], cost[f], room[f], mate[f] = heads[e], costs[e], caps[e], b
         to[b], cost[b], room[b], mate[b] = tails[e], -costs[e], 0, f
-        fwd[e] = f
     pi = np.zeros(n, np.int64)
     inf = np.iinfo(np.int64).max
     dist = np.full(n, inf, np.int64)
