@@ -413,7 +413,7 @@ class Matching(StrictModel):
     forbidden: str | None = Field(None, description="CSV of pairs that must never be matched")
     history: list[str] = Field(default_factory=list, description="CSVs of earlier cohorts' pairs not to repeat")
     constraints: Constraints = Field(default_factory=Constraints, description="side constraints (solved with CP-SAT)")
-    candidates_per_mentee: int = Field(30, ge=1, le=limits.MAX_CANDIDATES, description="best candidates kept per mentee before the optimality proof")
+    candidates_per_mentee: int = Field(40, ge=1, le=limits.MAX_CANDIDATES, description="best candidates kept per mentee before the optimality proof")
     candidates_per_mentor: int = Field(0, ge=0, le=limits.MAX_CANDIDATES, description="best mentees kept per mentor too (keeps coverage when popular mentors are scarce)")
     time_limit_seconds: float = Field(60, gt=0, le=limits.MAX_TIME_LIMIT_SECONDS,
                                       description="CP-SAT time limit (side constraints only)")
