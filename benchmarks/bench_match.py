@@ -43,6 +43,16 @@ _MEASURE = ("import json, resource, subprocess, sys, time\n"
             "                  'peak_mib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n")
 
 
+def speed_probe() -> str:
+    """How fast this machine runs right now: a fixed pure-Python loop (10 million additions) in a fresh child.
+    A shared machine's speed drifts (the same run measured up to 2× slower in a slow spell); this says which
+    spell a table was measured in."""
+    code = ("import time\nt = time.perf_counter()\ns = 0\nfor i in range(10_000_000):\n    s += i\n"
+            "print(time.perf_counter() - t)")
+    seconds = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    return f"speed probe (10 M Python additions) {seconds:.2f} s"
+
+
 def measure(command: list[str], timeout: float) -> dict:
     try:
         out = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True,
@@ -247,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
 
     header = ("mentees", "capacity", "method", "seconds", "peak MiB", "matched", "objective", "ratio", "note")
     rows = []
-    print(f"# {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start", file=sys.stderr)
+    print(f"# {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start; {speed_probe()}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         for size in sorted(args.sizes):
             for kind in args.kinds:
@@ -266,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                                f"{result['matched']:,}", f"{result['objective']:,.1f}", ratio, result.get("note", ""))
                     rows.append(row)
                     print("done " + " | ".join(row), file=sys.stderr, flush=True)
-    print(f"load average {os.getloadavg()[0]:.1f} at the end", file=sys.stderr)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end; {speed_probe()}", file=sys.stderr)
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:
