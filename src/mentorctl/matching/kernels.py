@@ -444,8 +444,9 @@ def min_cost_max_flow(n_nodes: int, tails: np.ndarray, heads: np.ndarray, caps: 
     with current-arc pointers then augments along the arcs of reduced cost 0 until it finds no more. Each phase
     with d > 0 raises the cost of the cheapest augmenting path, so scores made of a few coarse terms (the usual
     kind: weights × overlaps, yes/no terms, ranks) need few phases. On the benchmark's 50,000-mentee networks
-    (1.57 M arcs) it took 1.9-2.3 s on the loose one (costs 0..72, 111 phases, its slots read 68 times over)
-    where OR-Tools' cost scaling takes 5-6.5 s, and 0.5-0.8 s against 4.2 s on the tight one (costs 0..7).
+    with 30 candidates per mentee (1.57 M arcs) it took 1.9-2.3 s on the loose one (costs 0..72, 111 phases,
+    its slots read 68 times over) where OR-Tools' cost scaling takes 5-6.5 s, and 0.5-0.8 s against 4.2 s on
+    the tight one (costs 0..7); with 40 (2.07 M arcs), 1.85-2.05 s and 109 phases on the loose one.
     Spread-out costs need more phases (uniform random costs 0..63 on the same arcs: 4.7 s against OR-Tools'
     2.3 s), so it gives up after reading its slots FLOW_MAX_WORK times over (about OR-Tools' own time)."""
     costs, caps = np.asarray(costs, np.int64), np.asarray(caps, np.int64)
