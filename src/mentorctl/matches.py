@@ -23,8 +23,10 @@ def default_matches_path(programme: Programme) -> Path:
 
 
 def read_matches(programme: Programme, path: str | Path | None = None,
-                 participants: Participants | None = None) -> pd.DataFrame:
-    """Read and check a matches file; ids are text; with `participants`, every id must be on a roster."""
+                 participants: Participants | None = None, *, unknown_ok: bool = False) -> pd.DataFrame:
+    """Read and check a matches file; ids are text. With `participants`, every id or name becomes the roster's
+    id, and one that means nobody is an error — unless `unknown_ok` (the relationships log: a person who left
+    the roster is a warning there), when it is kept as written."""
     import pandas as pd
 
     from mentorctl.roster import row_at
@@ -63,7 +65,7 @@ def read_matches(programme: Programme, path: str | Path | None = None,
     if "score" in frame.columns:
         frame["score"] = pd.to_numeric(frame["score"].replace("", None), errors="coerce")
     if participants is not None:  # first, so that two spellings of one pair are seen as the same pair
-        _check_known(frame, participants, shown)
+        _check_known(frame, participants, shown, unknown_ok)
     duplicated = frame.duplicated(["mentee_id", "mentor_id"], keep="first")
     if duplicated.any():
         row = int(frame.loc[duplicated, "_row"].iloc[0])
@@ -71,12 +73,16 @@ def read_matches(programme: Programme, path: str | Path | None = None,
     return frame
 
 
-def _check_known(frame: pd.DataFrame, participants: Participants, shown: str) -> None:
+def _check_known(frame: pd.DataFrame, participants: Participants, shown: str, unknown_ok: bool = False) -> None:
     """Every id must mean someone on the roster (by id or name, ignoring case and spaces: references.py); the
-    columns then hold the roster's own ids, so `hvf5hy` in an edited file is the roster's `Hvf5hy`."""
+    columns then hold the roster's own ids, so `hvf5hy` in an edited file is the roster's `Hvf5hy` and
+    `anna schmidt` her id. With `unknown_ok` an id that means nobody stays as written."""
     for column, role in (("mentor_id", "mentor"), ("mentee_id", "mentee")):
         resolved = {value: participants.resolve(value, role) for value in frame[column].unique()}
         unknown = frame[column].map(lambda v, r=resolved: not r[v].ok)
+        if unknown_ok:
+            frame[column] = frame[column].map(lambda v, r=resolved: r[v].id if r[v].ok else v)
+            continue
         if unknown.any():
             first = frame[unknown].iloc[0]
             found = resolved[first[column]]

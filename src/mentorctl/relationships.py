@@ -498,7 +498,8 @@ def load_lifecycle(programme: Programme, participants: Participants, today: date
     if matches is None:
         from mentorctl.matches import default_matches_path, read_matches
 
-        matches = read_matches(programme) if default_matches_path(programme).exists() else None
+        matches = (read_matches(programme, participants=participants, unknown_ok=True)
+                   if default_matches_path(programme).exists() else None)
     ids = IdResolver.for_participants(participants)
     events = read_log(log_path(programme), ids)
     matched = matched_pairs(matches)
@@ -525,11 +526,13 @@ def _check_people(events: Sequence[Event], state: RelationshipState, ids: IdReso
     problems: list[tuple[int | None, str, str]] = []
     for event in events:
         key = _pair(event, programme.is_peer)
+        where = (f" (the pair {event.mentee_id} – {event.mentor_id} in matches.csv: fix the id there, add the "
+                 "person to the roster or end the pair: `mentorctl end … --reason moved-or-left`)" if event.row is None and event.note == "from matches.csv" else "")
         if event.action is Action.START and key not in ended:
             if not ids.knows_mentee(event.mentee_id):
-                problems.append((event.row, "mentee_id", f"'{event.mentee_id}' is on no roster"))
+                problems.append((event.row, "mentee_id", f"'{event.mentee_id}' is on no roster{where}"))
             if not (ids.knows_mentor(event.mentor_id) or (programme.is_peer and ids.knows_mentee(event.mentor_id))):
-                problems.append((event.row, "mentor_id", f"'{event.mentor_id}' is on no roster"))
+                problems.append((event.row, "mentor_id", f"'{event.mentor_id}' is on no roster{where}"))
         elif event.action in (Action.REMATCH, Action.WAITLIST):
             for column, who in (("mentee_id", event.mentee_id), ("mentor_id", event.mentor_id)):
                 if who and not (ids.knows_mentee(who) or ids.knows_mentor(who)):
@@ -551,7 +554,9 @@ def append_events(programme: Programme, participants: Participants, new: Sequenc
     with exclusive_lock(programme.state_dir / LOCK_FILE, wait=True):
         current = load_lifecycle(programme, participants, today, matches)
         numbered = [replace(e, row=None) for e in new]
-        derive_state(programme, [*current.events, *numbered], date.max, current.matched, peer=programme.is_peer)
+        after = derive_state(programme, [*current.events, *numbered], date.max, current.matched,
+                             peer=programme.is_peer)
+        _check_people(numbered, after, current.ids, programme)   # a row naming nobody is never written
         if numbered:
             atomic_write_bytes(path, _appended(path, numbered))
     return load_lifecycle(programme, participants, today, matches)
@@ -705,6 +710,7 @@ class MatchPlan:
     waiting_days: Mapping[str, int]
     waiting_since: Mapping[str, date]
     start: Mapping[tuple[str, str], date]
+    origin: Mapping[tuple[str, str], str] = field(default_factory=dict)   # where each kept pair comes from
 
 
 def match_plan(life: Lifecycle) -> MatchPlan:
@@ -719,10 +725,14 @@ def match_plan(life: Lifecycle) -> MatchPlan:
                              f"({r.end_reason.value if r.end_reason else 'ended'}) on {r.ended_on}; to match "
                              "again, end it with --rematch or add a rematch row")
     kept = tuple(r.key for r in state.current if not _missing(r, life.ids, life.programme))
+    logged = {_pair(e, life.programme.is_peer) for e in life.events if e.action is Action.START and e.row}
+    origin = {key: (f"{LOG_FILE}: current pair {key[0]} – {key[1]}" if key in logged else
+                    f"matches.csv: pair {key[0]} – {key[1]}, not in {LOG_FILE} (to give a mentee another mentor, "
+                    "end the old pair first: `mentorctl end`)") for key in kept}
     return MatchPlan(kept, tuple(r.key for r in state.ended), done,
                      {k: w.days(state.today) for k, w in waiting.items()},
                      {k: w.since for k, w in waiting.items()},
-                     {r.key: r.start for r in state.relationships})
+                     {r.key: r.start for r in state.relationships}, origin)
 
 
 def carried_waitlist(life: Lifecycle, unmatched: Path) -> list[Event]:

@@ -379,3 +379,53 @@ def test_people_design_eligibility_excludes_are_never_waitlisted_or_reminded(sma
     remind = run_cli("remind", folder, "--dry-run", "--details", "--now", "2027-03-08T10:00")
     assert remind.exit_code == 0, remind.output
     assert "Eve" in remind.stdout and "Gil" in remind.stdout and "Fay" not in remind.stdout
+
+
+def _running_with_edited_matches(small_programme, run_cli, edited: str):
+    """A running programme (E1 – M1 ended) whose out/matches.csv the coordinator then replaced by hand."""
+    folder = small_programme(
+        "edited", "id,name,email\nM1,Ann Lee,m1@x.org\nM2,Bob Ray,m2@x.org\nM3,Cy Zu,m3@x.org\n",
+        "id,name,email\nE1,Eve,e1@x.org\nE2,Fay,e2@x.org\nE3,Gil,e3@x.org\n", matching={"mentor_capacity": 1})
+    (folder / "out").mkdir()
+    (folder / "out" / "matches.csv").write_text("mentee_id,mentor_id,score\nE1,M1,1\nE2,M2,1\n")
+    assert run_cli("end", folder, "E1", "M1", "--reason", "not-a-fit", "--on", "2027-03-10").exit_code == 0
+    (folder / "out" / "matches.csv").write_text(edited)
+    return folder
+
+
+def test_a_mentor_named_by_name_in_an_edited_matches_file_is_logged_by_id(small_programme, run_cli):
+    folder = _running_with_edited_matches(small_programme, run_cli,
+                                          "mentee_id,mentor_id,score\nE2,M2,1\nE3, cy zu ,\n")
+    result = run_cli("match", folder, "--on", "2027-03-15", "--force")
+    assert result.exit_code == 0, result.output
+    assert "no longer on the roster" not in result.output
+    log = (folder / "relationships.csv").read_text().splitlines()
+    assert "2027-03-01,start,E3,M3,,,from matches.csv" in log
+    assert not any("cy zu" in row.casefold() for row in log)
+    assert ("E3", "M3") in _pairs(folder)
+    assert run_cli("validate", folder).exit_code == 0
+
+
+def test_a_pair_naming_nobody_in_an_edited_matches_file_stops_the_match_and_writes_nothing(small_programme,
+                                                                                            run_cli):
+    folder = _running_with_edited_matches(small_programme, run_cli,
+                                          "mentee_id,mentor_id,score\nE2,M2,1\nE3,M9,\n")
+    before = (folder / "relationships.csv").read_bytes()
+    result = run_cli("match", folder, "--on", "2027-03-15", "--force")
+    assert result.exit_code == 2
+    assert ("'M9' is on no roster (the pair E3 – M9 in matches.csv: fix the id there, add the person to the "
+            "roster or end the pair") in result.stderr
+    assert "Traceback" not in result.output
+    assert (folder / "relationships.csv").read_bytes() == before
+    assert run_cli("validate", folder).exit_code == 0      # the programme is not left broken
+
+
+def test_a_mentee_given_another_mentor_by_hand_is_told_to_end_the_old_pair(small_programme, run_cli):
+    folder = _running_with_edited_matches(small_programme, run_cli,   # `end` logged E2 – M2's start too
+                                          "mentee_id,mentor_id,score\nE2,M3,1\n")
+    assert "2027-03-01,start,E2,M2,,,from matches.csv" in (folder / "relationships.csv").read_text()
+    result = run_cli("match", folder, "--on", "2027-03-15", "--force")
+    assert result.exit_code == 3
+    assert ("matches.csv: pair E2 – M3, not in relationships.csv (to give a mentee another mentor, end the old "
+            "pair first: `mentorctl end`)") in result.stderr
+    assert "relationships.csv: current pair E2 – M2" in result.stderr

@@ -157,7 +157,8 @@ def _apply_plan(prep: Prepared, plan: MatchPlan, fixed: _Fixed, excluded: np.nda
 
     mentee_of, mentor_of = prep.mentee_index, prep.mentor_index
     n_m = len(prep.mentors)
-    kept = [(mentee_of[e], mentor_of[m]) for e, m in plan.kept if e in mentee_of and m in mentor_of]
+    kept_keys = [(e, m) for e, m in plan.kept if e in mentee_of and m in mentor_of]
+    kept = [(mentee_of[e], mentor_of[m]) for e, m in kept_keys]
     e = np.array([k[0] for k in kept], np.int64)
     j = np.array([k[1] for k in kept], np.int64)
     if prep.peer:
@@ -166,8 +167,8 @@ def _apply_plan(prep: Prepared, plan: MatchPlan, fixed: _Fixed, excluded: np.nda
     new = [k for k, pair in enumerate(zip(e.tolist(), j.tolist(), strict=True)) if pair not in known]
     fixed = _Fixed(np.concatenate([fixed.mentee, e[new]]).astype(np.int64),
                    np.concatenate([fixed.mentor, j[new]]).astype(np.int64),
-                   [*fixed.label, *(f"relationships.csv: current pair {prep.mentees['id'].iloc[e[k]]} – "
-                                    f"{prep.mentors['id'].iloc[j[k]]}" for k in new)])
+                   [*fixed.label, *(plan.origin.get(kept_keys[k], f"relationships.csv: current pair "
+                                                    f"{kept_keys[k][0]} – {kept_keys[k][1]}") for k in new)])
     ended = [(mentee_of[a], mentor_of[b]) for a, b in plan.history if a in mentee_of and b in mentor_of]
     keys = [a * n_m + b for a, b in ended] + ([b * n_m + a for a, b in ended] if prep.peer else [])
     excluded = np.unique(np.concatenate([excluded, np.array(keys, np.int64)]))
