@@ -286,7 +286,7 @@ def _resolve_reference_lists(programme: Programme, rosters: dict[str, Roster], o
                 out.warning(f"… and {len(problems) - 10} more items of {name} that match no {who}",
                             roster.source, None, name)
                 break
-            out.warning(f"{resolutions[text].describe(who)}{_rows_text(rows)}: this item of {name} counts for "
+            out.warning(f"{resolutions[text].describe(who)}{rows_text(rows)}: this item of {name} counts for "
                         "nobody; fix it in the roster", roster.source, rows[0], name)
 
 
@@ -677,7 +677,7 @@ def _normalise_lists(programme: Programme, settings: Any, frame: pd.DataFrame, l
                 item.strip() for item in str(v).split(s) if item.strip()) or None)
 
 
-def _rows_text(rows: list[int], shown: int = 8) -> str:
+def rows_text(rows: list[int], shown: int = 8) -> str:
     """` (rows 3, 7 and 2 more)` for a value on several rows; empty for one (the location names its row)."""
     if len(rows) < 2:
         return ""
@@ -735,9 +735,9 @@ def _map_values(settings: Any, frame: pd.DataFrame, heading_of: dict[str, str], 
                 out.error(f"… and {len(unmapped) - 10} more answers rosters.values.{field_name} does not cover",
                           source, None, heading_of[name])
                 break
-            out.error(f"'{shorten(answer)}'{_rows_text(where)} is an answer rosters.values.{field_name} does not "
+            out.error(f"'{shorten(answer)}'{rows_text(where)} is an answer rosters.values.{field_name} does not "
                       f"cover; list it under one of {values} (or '*' for every other answer)", source, where[0],
-                      heading_of[name], full=f"{answer!r}{_rows_text(where, 1000)} is an answer "
+                      heading_of[name], full=f"{answer!r}{rows_text(where, 1000)} is an answer "
                       f"rosters.values.{field_name} does not cover; list it under one of {values}")
     return reported
 
@@ -884,10 +884,10 @@ def _add_ranks(settings: Any, frame: pd.DataFrame, heading_of: dict[str, str], s
                 out.error(f"… and {len(rows) - 10} more values not listed under `rosters.ranks.{field_name}`",
                           source, None, heading_of[name])
                 break
-            out.error(f"'{shorten(value)}'{_rows_text(where)} is not one of the values listed under "
+            out.error(f"'{shorten(value)}'{rows_text(where)} is not one of the values listed under "
                       f"`rosters.ranks.{field_name}` ({shorten(shown, 120)}); add it there, or map the answer to "
                       f"one of them under `rosters.values.{field_name}`", source, where[0], heading_of[name],
-                      full=f"{value!r}{_rows_text(where, 1000)} is not one of the values listed under "
+                      full=f"{value!r}{rows_text(where, 1000)} is not one of the values listed under "
                       f"`rosters.ranks.{field_name}` ({shown})")
         frame[f"{name}_rank"] = ranks.astype(np.float64)
         types[f"{name}_rank"] = FieldType.NUMBER

@@ -14,7 +14,8 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import cache
 from typing import Any
 
 TIMEZONE_FIELD = "timezone"
@@ -39,6 +40,74 @@ def zone_from_name(text: str) -> tzinfo | None:
         return None
 
 
+_OFFSET_TEXT = re.compile(r"^\(?\s*(?:utc|gmt)?\s*(?:([+\-\u2212])\s*(\d{1,2})(?:\s*[:.h]\s*(\d{2}))?)?\s*\)?\s*(.*)$",
+                          re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ZoneReading:
+    """How a `timezone` cell that is not an IANA name was read: a zone found by a city it names ("Berlin",
+    "(UTC+01:00) Amsterdam, Berlin" as Windows and many forms write it), else the fixed offset it gives
+    ("GMT+1", "UTC-5", "UTC+05:30"); `zone` is None when it is neither."""
+
+    zone: tzinfo | None
+    how: str            # "the time zone Europe/Berlin", "the fixed offset UTC+1", ""
+
+
+def read_zone(text: str) -> ZoneReading:
+    """A `timezone` cell as a zone: an IANA name as is; else a city (`zone_by_city`) or a UTC/GMT offset.
+    An offset has no clock changes, so it is labelled as an offset wherever a time is shown."""
+    zone = zone_from_name(text)
+    if zone is not None:
+        return ZoneReading(zone, str(zone))
+    value = " ".join(str(text).split())
+    found = _OFFSET_TEXT.match(value)
+    cities = found.group(4) if found else value
+    for city in re.split(r"[,;/]| - ", cities):
+        by_city = zone_by_city(city)
+        if by_city is not None:
+            return ZoneReading(by_city, f"the time zone {by_city}")
+    bare = found is not None and found.group(2) is None and re.match(r"^\(\s*(utc|gmt)\s*\)", value, re.I)
+    if found and (bare or (found.group(2) and int(found.group(2)) <= 14 and int(found.group(3) or 0) < 60)):
+        sign = -1 if found.group(1) in ("-", "\u2212") else 1
+        offset = timezone(sign * timedelta(hours=int(found.group(2) or 0), minutes=int(found.group(3) or 0)))
+        return ZoneReading(offset, f"the fixed offset {offset_label(offset.utcoffset(None))}")
+    return ZoneReading(None, "")
+
+
+# names Windows and form builders show that are no IANA city ("(UTC-05:00) Eastern Time (US & Canada)")
+_ALIASES = {"easterntime": "America/New_York", "centraltime": "America/Chicago", "mountaintime": "America/Denver",
+            "pacifictime": "America/Los_Angeles", "alaska": "America/Anchorage", "hawaii": "Pacific/Honolulu",
+            "arizona": "America/Phoenix", "atlantictime": "America/Halifax", "mumbai": "Asia/Kolkata",
+            "newdelhi": "Asia/Kolkata", "chennai": "Asia/Kolkata", "beijing": "Asia/Shanghai",
+            "osaka": "Asia/Tokyo", "brasilia": "America/Sao_Paulo", "washington": "America/New_York"}
+
+
+def zone_by_city(text: str) -> tzinfo | None:
+    """The IANA zone whose last part is this city ("new york" → America/New_York), when exactly one is, or
+    one of the few names Windows shows for a zone ("Eastern Time (US & Canada)")."""
+    key = _norm(re.sub(r"\(.*?\)", "", text))
+    zones = (_ALIASES[key],) if key in _ALIASES else _zones_by_city().get(key, ()) if key else ()
+    if not zones:
+        return None
+    found = [zone for zone in map(zone_from_name, zones) if zone is not None]
+    instants = [datetime(year, month, 1, 12, tzinfo=UTC) for year in (2026, 2027) for month in (1, 4, 7, 10)]
+    same = {tuple(t.astimezone(zone).utcoffset() for t in instants) for zone in found}
+    return found[0] if len(same) == 1 else None   # one city, two names (a link, e.g. America/Buenos_Aires)
+
+
+@cache
+def _zones_by_city() -> dict[str, tuple[str, ...]]:
+    from zoneinfo import available_timezones
+
+    found: dict[str, list[str]] = {}
+    for name in sorted(available_timezones()):
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/", "Canada/", "Brazil/", "Chile/",
+                                                "Mexico/")):
+            found.setdefault(_norm(name.rsplit("/", 1)[1]), []).append(name)
+    return {city: tuple(sorted(names, key=lambda n: (-n.count("/"), n))) for city, names in found.items()}
+
+
 def zone_from_offset(value: Any) -> tzinfo | None:
     """A fixed-offset zone for `value` hours (-14 to 14), or None."""
     try:
@@ -56,7 +125,8 @@ def participant_zone(person: Mapping[str, Any], private: set[str] | frozenset[st
     from mentorctl.people import clean
 
     fields = {_norm(k): k for k in person if not str(k).startswith("_")}
-    for norm, parse in ((_norm(TIMEZONE_FIELD), zone_from_name), (_norm(OFFSET_FIELD), zone_from_offset)):
+    for norm, parse in ((_norm(TIMEZONE_FIELD), lambda v: read_zone(v).zone), (_norm(OFFSET_FIELD),
+                                                                                zone_from_offset)):
         if norm not in fields or norm in private:
             continue
         value = clean(person[fields[norm]])

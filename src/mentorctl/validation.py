@@ -6,11 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mentorctl.errors import Finding, Location, ProgrammeError
 from mentorctl.programme import Programme, load_programme, programme_warnings
 from mentorctl.roster import Participants, Roster, check_participants
+
+if TYPE_CHECKING:
+    from mentorctl.timezones import ZoneReading
 
 
 @dataclass(frozen=True)
@@ -287,40 +290,72 @@ def check_edited_matches(programme: Programme, participants: Participants) -> li
                     Location(shown, b.row)) for b in broken]
 
 
+def _zone_message(text: str, reading: ZoneReading, has_offsets: bool, rows: list[int]) -> str:
+    from mentorctl.roster import rows_text
+
+    where = rows_text(rows)
+    if reading.zone is None:
+        fallback = ("session times for these people fall back to their utc_offset" if has_offsets else
+                    "these people's packs show session times in the programme's time zone only")
+        from difflib import get_close_matches
+        from zoneinfo import available_timezones
+
+        close = get_close_matches(text, sorted(available_timezones()), n=1, cutoff=0.8)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return (f"'{text}' is not an IANA time zone name{hint}{where}: write one (e.g. America/New_York, "
+                f"Europe/London) or an offset such as UTC+1; {fallback}")
+    if "offset" in reading.how:
+        label = reading.how.rsplit(" ", 1)[-1]
+        return (f"'{text}' is not an IANA time zone name; read as {reading.how}{where}: times are shown as "
+                f"offsets (\"09:00 {label}\"); an IANA name (e.g. Europe/Paris) gives their local time")
+    return f"'{text}' is not an IANA time zone name; read as {reading.how}{where}"
+
+
 def check_time_zones(programme: Programme, participants: Participants) -> list[Finding]:
-    """`timezone` values that are not IANA names (error-free: a warning naming the cell), and people known
-    only by a `utc_offset` when the programme's time zone changes its clocks inside the programme: their
-    session times are then shown as offsets ("09:00 UTC−5"), which may not be their clock time."""
+    """`timezone` values that are not IANA names (error-free: a warning naming the cells and how they were
+    read — a city's zone, a fixed offset, or nothing), and people known only by an offset when the programme's
+    time zone changes its clocks inside the programme: their session times are then shown as offsets
+    ("09:00 UTC−5"), which may not be their clock time."""
+    import numpy as np
+
     from mentorctl.packs import last_day
     from mentorctl.roster import row_at
-    from mentorctl.timezones import OFFSET_FIELD, TIMEZONE_FIELD, clock_changes, zone_from_name
+    from mentorctl.timezones import OFFSET_FIELD, TIMEZONE_FIELD, clock_changes, is_offset_only, read_zone
 
     findings: list[Finding] = []
     offset_only = 0
     for roster in participants.rosters():
         frame = roster.frame
         has_zone = TIMEZONE_FIELD in frame.columns
+        offsets = frame[OFFSET_FIELD].notna() if OFFSET_FIELD in frame.columns else None
         if has_zone:
+            readings: dict[str, list[int]] = {}
+            zoned = []
             for index, value in frame[TIMEZONE_FIELD].items():
-                if value is None or value != value or not str(value).strip():
-                    continue
-                if zone_from_name(str(value)) is None:
-                    findings.append(Finding(
-                        "warning", f"'{value}' is not an IANA time zone name (e.g. America/New_York, "
-                        "Europe/London); session times for this person fall back to their utc_offset",
-                        Location(roster.source, row_at(frame, index), TIMEZONE_FIELD)))
-        if OFFSET_FIELD in frame.columns:
-            offsets = frame[OFFSET_FIELD].notna()
-            if has_zone:
-                zones = frame[TIMEZONE_FIELD].map(  # a name that is no zone falls back to the offset too
-                    lambda v: v is not None and v == v and zone_from_name(str(v)) is not None)
-                offsets &= ~zones.astype(bool)
+                text = "" if value is None or value != value else str(value).strip()
+                reading = read_zone(text) if text else None
+                zoned.append(reading is not None and reading.zone is not None)
+                if reading is not None and reading.zone is not None and is_offset_only(reading.zone):
+                    offset_only += 1
+                if reading is not None and str(reading.zone) != text:
+                    readings.setdefault(text, []).append(row_at(frame, index) or 0)
+            for number, (text, rows) in enumerate(readings.items()):
+                if number == 10:
+                    findings.append(Finding("warning", f"… and {len(readings) - 10} more timezone values that are "
+                                            "not IANA names", Location(roster.source, None, TIMEZONE_FIELD)))
+                    break
+                findings.append(Finding("warning", _zone_message(text, read_zone(text), offsets is not None, rows),
+                                        Location(roster.source, rows[0], TIMEZONE_FIELD)))
+            if offsets is not None:
+                offsets &= ~np.asarray(zoned, bool)   # a readable timezone wins over the offset
+        if offsets is not None:
             offset_only += int(offsets.sum())
     changes = clock_changes(programme.tz, programme.design.start_date, last_day(programme))
     if offset_only and changes:
         days = ", ".join(d.isoformat() for d in changes)
         findings.append(Finding(
-            "warning", f"{offset_only} participant(s) have a utc_offset but no timezone, and "
+            "warning", f"{offset_only} participant(s) are known only by a UTC offset (a utc_offset, or a "
+            "timezone read as an offset), and "
             f"{programme.programme.timezone} changes its clocks during the programme ({days}): an offset "
             "cannot follow a clock change, so their session times are shown as offsets (\"09:00 UTC\u22125\"); "
             "add a timezone column with IANA names (e.g. America/New_York) for their local time",

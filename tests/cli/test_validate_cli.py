@@ -101,17 +101,24 @@ def test_init_type_changes_defaults(tmp_path, run_cli, kind):
 def test_validate_warns_when_offsets_meet_a_clock_change_and_names_bad_time_zones(small_programme, run_cli):
     header = "id,name,email,utc_offset,timezone\n"
     mentors = header + "M1,Ann,ann@example.org,-5,\nM2,Bo,bo@example.org,0,Europe/Londn\n"
-    mentees = header + "E1,Cy,cy@example.org,1,Europe/Berlin\n"
+    mentees = header + ("E1,Cy,cy@example.org,1,Europe/Berlin\nE2,Di,di@example.org,,GMT+1\n"
+                        'E3,Ed,ed@example.org,,"(UTC-05:00) Eastern Time (US & Canada)"\nE4,Flo,flo@example.org,,Lisbon\n')
     winter = small_programme("winter", mentors, mentees, programme={"name": "w", "timezone": "Europe/London"},
                              design={"start_date": "2027-01-04", "length_weeks": 8})
     result = run_cli("validate", winter)
-    output = result.stdout + result.stderr
-    assert "'Europe/Londn' is not an IANA time zone name" in output and "mentors.csv, row 3" in output
-    assert "utc_offset but no timezone" not in output          # no clock change in January and February
+    output = " ".join((result.stdout + result.stderr).split())
+    assert ("mentors.csv, row 3, column timezone: 'Europe/Londn' is not an IANA time zone name (did you mean "
+            "'Europe/London'?)") in output and "fall back to their utc_offset" in output
+    assert ("mentees.csv, row 3, column timezone: 'GMT+1' is not an IANA time zone name; read as the fixed offset "
+            'UTC+1: times are shown as offsets ("09:00 UTC+1")') in output
+    assert "'(UTC-05:00) Eastern Time (US & Canada)' is not an IANA time zone name; read as the time zone " \
+           "America/New_York" in output
+    assert "'Lisbon' is not an IANA time zone name; read as the time zone Europe/Lisbon" in output
+    assert "known only by a UTC offset" not in output          # no clock change in January and February
     summer = small_programme("summer", mentors, mentees, programme={"name": "s", "timezone": "Europe/London"},
                              design={"start_date": "2027-03-01", "length_weeks": 8})
     output = " ".join((run_cli("validate", summer).stdout + run_cli("validate", summer).stderr).split())
-    assert "2 participant(s) have a utc_offset but no timezone" in output     # M1, and M2 (bad name)
+    assert "3 participant(s) are known only by a UTC offset" in output     # M1, M2 (bad name), E2 (GMT+1)
     assert "2027-03-28" in output
 
 
