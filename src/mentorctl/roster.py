@@ -126,6 +126,7 @@ class FindingCollector:
         self.findings: list[Finding] = []
         self.missing: dict[Path, str] = {}  # roster files not found: path → how programme.yaml names it
         self.closest: dict[tuple[str, str], list[str]] = {}  # (role, field) → headings a missing mapping may mean
+        self.for_sending: set[int] = set()   # ids of the findings that are errors only for sending mail
 
     def error(self, message: str, file: str | None = None, row: int | None = None, column: str | None = None,
               *, full: str | None = None) -> None:
@@ -135,9 +136,22 @@ class FindingCollector:
                 *, full: str | None = None) -> None:
         self.findings.append(Finding("warning", message, Location(file, row, column), full=full))
 
+    def sending_error(self, message: str, file: str | None = None, row: int | None = None,
+                      column: str | None = None) -> None:
+        """An error only for sending mail (a missing or invalid address under `require_email`): the rosters
+        are still usable, so every other check still runs."""
+        self.error(message, file, row, column)
+        self.for_sending.add(id(self.findings[-1]))
+
     @property
     def has_errors(self) -> bool:
         return bool(self.missing) or any(f.level == "error" for f in self.findings)
+
+    @property
+    def has_blocking_errors(self) -> bool:
+        """Errors that leave the rosters unusable (all but `sending_error`s)."""
+        return bool(self.missing) or any(f.level == "error" and id(f) not in self.for_sending
+                                         for f in self.findings)
 
 
 def load_participants(programme: Programme, *, require_email: bool = False) -> Participants:
@@ -182,10 +196,10 @@ def check_participants(programme: Programme, *, require_email: bool = False
         everyone = mentors or mentees
         mentors = mentees = everyone
     if not programme.is_peer:
-        if mentors is None and not out.has_errors:
+        if mentors is None and not out.has_blocking_errors:
             out.error("no mentor roster: set `rosters.mentors` (or `participants` with `role_column`)",
                       str(programme.path.name))
-        if mentees is None and not out.has_errors:
+        if mentees is None and not out.has_blocking_errors:
             out.error("no mentee roster: set `rosters.mentees` (or `participants` with `role_column`)",
                       str(programme.path.name))
         same_file = mentors is not None and mentees is not None and mentors.source == mentees.source \
@@ -196,13 +210,13 @@ def check_participants(programme: Programme, *, require_email: bool = False
                 shown = ", ".join(both[:10]) + (" …" if len(both) > 10 else "")
                 out.warning(f"{len(both)} person(s) are on both the mentor and the mentee roster: {shown}; "
                             "they may be matched as both (never with themselves)", mentees.source)
-    if not out.has_errors and mentors is not None and mentees is not None:
+    if not out.has_blocking_errors and mentors is not None and mentees is not None:
         _resolve_reference_lists(programme, {"mentor": mentors, "mentee": mentees}, out)
     if out.missing:  # one line for every missing roster file
         out.findings.insert(0, Finding("error", missing_file_message(programme, list(out.missing)),
                                        Location(next(iter(out.missing.values())) if len(out.missing) == 1 else None)))
     out.findings = list(dict.fromkeys(out.findings))  # one extract read as both rosters: say each problem once
-    if out.has_errors:
+    if out.has_blocking_errors:
         return None, out.findings
     result = Participants(programme, mentors, mentees, everyone,
                           warnings=[f for f in out.findings if f.level == "warning"])
@@ -974,11 +988,11 @@ def _check_emails(frame: pd.DataFrame, source: str, heading_of: dict[str, str], 
                   require_email: bool) -> None:
     import pandas as pd
 
-    report = out.error if require_email else out.warning
+    report = out.sending_error if require_email else out.warning
     if "email" not in frame.columns:
         if require_email:
-            out.error("no email column: sending mail needs one (map it under `rosters.columns: {email: ...}`)",
-                      source)
+            out.sending_error("no email column: sending mail needs one (map it under `rosters.columns: "
+                              "{email: ...}`)", source)
         return
     emails = [v.strip() if isinstance(v, str) else v for v in frame["email"].tolist()]
     frame["email"] = pd.Series(emails, index=frame.index, dtype=object)

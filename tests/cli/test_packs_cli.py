@@ -229,6 +229,26 @@ def test_invalid_address_is_warned_like_a_missing_one(small_programme, run_cli):
     assert "<anonymous>" not in "".join(p.read_text() for p in (folder / "out" / "outbox").glob("*.eml"))
 
 
+def test_send_emails_everyone_with_an_address_and_names_who_has_none(small_programme, run_cli, smtp_server):
+    import yaml
+
+    folder = small_programme("partly", "id,name,email\nA,Ann,ann@example.org\nB,Bo,bo@example.org\n",
+                             "id,name,email\nX,Xi,xi@example.org\nY,Yu,\n")
+    data = yaml.safe_load((folder / "programme.yaml").read_text())
+    data.update(yaml.safe_load(smtp_server.yaml_block()))
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    assert run_cli("match", folder).exit_code == 0
+    result = run_cli("packs", folder, "--send")
+    assert result.exit_code == 0, result.output
+    assert "Warning: Y has no email address; pack written, no email." in result.stderr
+    assert "Not emailed (1, no usable address on the roster): Y;" in " ".join(result.stdout.split())
+    mentors = {row["mentor_id"] for row in read_matches_file(folder)}
+    addresses = {"A": "Ann <ann@example.org>", "B": "Bo <bo@example.org>"}
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted([*(addresses[m] for m in mentors),
+                                                                    "Xi <xi@example.org>"])
+    assert (folder / "out" / "packs" / "mentee-Y.html").exists()
+
+
 # -- one sender at a time: packs and remind share the programme's send lock ---------------------------------
 
 def test_retry_unknown_waits_for_a_live_run_and_never_sends_its_messages_twice(programme, run_cli, smtp_server,

@@ -224,6 +224,23 @@ def test_invalid_email_is_a_warning_then_an_error_for_sending(tmp_path, run_cli)
     assert_clean_failure(run_cli("validate", folder, "--for-sending"), "'cat@' is not an email address")
 
 
+def test_for_sending_still_reports_every_other_problem(small_programme, run_cli):
+    folder = small_programme("p", "id,name,email,timezone\nM1,Ann Lee,ann@x.org,Europe/Londn\n",
+                             "id,name,email,likes\nE1,Eve,,Ann Le\n",
+                             matching={"scoring": [{"name": "likes", "expr": "preference(mentee.likes, mentor.name)"}]})
+    plain = run_cli("validate", folder)
+    strict = run_cli("validate", folder, "--for-sending")
+    assert plain.exit_code == 0 and strict.exit_code == 2
+    out = " ".join((strict.stdout + strict.stderr).split())
+    assert "mentees.csv, row 2, column email: no email address" in out
+    assert "'Europe/Londn' is not an IANA time zone name" in out               # the other checks ran too
+    assert "'Ann Le' matches no mentor (did you mean 'Ann Lee'?)" in out
+    assert "│ mentors │ 1" in out and "│ mentees │ 1" in out
+    assert "2 error(s)" in out and "sending needs an `email:` section" in out   # the address and the section
+    assert sum(line.startswith("Warning") for line in strict.stderr.splitlines()) == \
+        sum(line.startswith("Warning") for line in plain.stderr.splitlines()) - 1   # the email one became the error
+
+
 def test_declared_number_column_with_text(tmp_path, run_cli):
     folder = write_programme(tmp_path / "p", mentors=MENTORS.replace("Ops,4", "Ops,four"),
                              extra={"rosters": {"mentors": "mentors.csv", "mentees": "mentees.csv",

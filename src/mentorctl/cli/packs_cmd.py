@@ -84,7 +84,7 @@ def packs(
     prog = load_programme(programme)
     mailer = mailer_for(prog, send=send)   # with --send: checks the credential variables before any work
     say = (err_console if as_json else console).print   # with --json, stdout carries the JSON only
-    participants = load_participants(prog, require_email=send)
+    participants = load_participants(prog)   # no address: a warning, that pack is written and not emailed
     pairs = read_matches(prog, matches, participants=participants)
     if matches is None:
         from mentorctl.matching.output import match_set_warnings
@@ -154,6 +154,10 @@ def packs(
         report = _deliver_with_progress(outgoing, mailer, ledger, resend=resend)
         record_welcomed(ledger, rendered.packs, report.sent)
     _summary(report, err_console if as_json else console)
+    unreachable = [*rendered.without_email, *(person for person, _ in rendered.invalid_email)]
+    if unreachable:
+        say(f"Not emailed ({len(unreachable)}, no usable address on the roster): {', '.join(unreachable[:10])}"
+            + (" …" if len(unreachable) > 10 else "") + "; add the address and run again to send theirs.")
     if as_json:
         print_json(_packs_data(rendered, written, report))
     if not report.ok:
