@@ -84,6 +84,7 @@ class PackSet:
     invalid_email: list[tuple[str, str]] = field(default_factory=list)
     """(id, the roster's value) of people whose address is not an email address: pack written, no message."""
     broken_pairs: list[BrokenPair] = field(default_factory=list)
+    over_capacity: list[str] = field(default_factory=list)      # people with more pairs than places
     """Pairs of the matches file (edited by hand) that break a rule: their packs do not claim they meet them."""
 
 
@@ -224,16 +225,20 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
     if peer and participants.participants is not None:
         mentors = mentees = _people(participants.participants.frame)
 
-    from mentorctl.matching.check import broken_pairs
+    from mentorctl.matching.check import check_pairs
     from mentorctl.reasons import reason_text
 
-    # Who is matched with whom, and why; which pairs (edited by hand) break a rule.
-    broken = broken_pairs(programme, participants, matches)
+    # Who is matched with whom, and why (the scoring terms of the file's row that still hold for the pair:
+    # a row the coordinator retyped keeps the columns of the pair it replaced); which pairs break a rule.
+    checked = check_pairs(programme, participants, matches)
+    broken = checked.broken
     breaking = {(b.mentor_id, b.mentee_id) for b in broken}
     links: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for row in records(matches):
         mentor_id, mentee_id = str(row["mentor_id"]), str(row["mentee_id"])
-        reasons, score = _reasons(programme, row), _clean(row.get("score"))
+        terms = checked.terms.get((mentor_id, mentee_id))
+        reasons = [r for r in _reasons(programme, row) if terms is None or terms.get(r["name"], 0) > 0]
+        score = _clean(row.get("score"))
         # No score (no column, or an empty cell): a pair the coordinator typed in. A score but no reasons:
         # the matcher paired them on the eligibility rules alone, which is not "by hand" — unless the pair
         # breaks a rule, which the matcher never does.
@@ -364,7 +369,8 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
                           counterpart_ids=counterpart_ids, group_ids=group_ids,
                           content_hash=content_hash(person_id, counterpart_ids, group_ids),
                           file_stem=stem, html=html, markdown=markdown, message=message, ics=ics))
-    return PackSet(packs=packs, without_email=without_email, invalid_email=invalid_email, broken_pairs=broken)
+    return PackSet(packs=packs, without_email=without_email, invalid_email=invalid_email, broken_pairs=broken,
+                   over_capacity=checked.over_capacity)
 
 
 def choose_template(programme: Programme, env: Any, *names: str) -> str:

@@ -273,7 +273,7 @@ def check_edited_matches(programme: Programme, participants: Participants) -> li
     """Pairs of out/matches.csv (the coordinator may have edited it) that break a rule: one warning each."""
     from mentorctl.errors import MentorctlError
     from mentorctl.matches import default_matches_path, read_matches
-    from mentorctl.matching.check import broken_pairs
+    from mentorctl.matching.check import check_pairs
 
     path = default_matches_path(programme)
     if not path.exists():
@@ -281,13 +281,15 @@ def check_edited_matches(programme: Programme, participants: Participants) -> li
     shown = f"{programme.out_dir.name}/{path.name}"
     try:
         pairs = read_matches(programme, path, participants=participants)
-        broken = broken_pairs(programme, participants, pairs)
+        checked = check_pairs(programme, participants, pairs)
     except MentorctlError as error:
         return [Finding("warning", f"cannot check the matches file: {error.plain_message}", Location(shown))]
     return [Finding("warning", f"pair {b.mentor_id} – {b.mentee_id} breaks "
                     + "; ".join(f'"{r}"' for r in b.rules)
                     + "; its packs will not say it meets the rules (run `mentorctl explain` for alternatives)",
-                    Location(shown, b.row)) for b in broken]
+                    Location(shown, b.row)) for b in checked.broken] + \
+        [Finding("warning", f"{what}: move a pair or raise the capacity in the roster", Location(shown))
+         for what in checked.over_capacity]
 
 
 def _zone_message(text: str, reading: ZoneReading, has_offsets: bool, rows: list[int]) -> str:

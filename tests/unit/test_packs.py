@@ -589,3 +589,25 @@ def test_the_example_rosters_name_each_persons_time_zone():
     assert "timezone" in mentors.columns and "timezone" in mentees.columns
     new_york = mentees[mentees["location"] == "New York"]
     assert (new_york["timezone"] == "America/New_York").all()
+
+
+def test_a_retyped_pair_never_claims_the_reasons_of_the_row_it_replaced(tmp_path, run_cli):
+    folder = make_programme(tmp_path / "p", "one-to-one", [("M1", "E1", 3, 1), ("M2", "E2", 3, 1)])
+    (folder / "mentees.csv").write_text(PEOPLE_HEADER + person("E1", "Mentee E1")
+                                        + person("E2", "Mentee E2", location="Paris").replace(",python,", ",history,"))
+    # the coordinator moved E2 to M1 by retyping the mentor id; the score columns still say skills 3, same site 1
+    (folder / "out" / "matches.csv").write_text("mentee_id,mentor_id,score,skills,same_site\nE1,M1,4,3,1\n"
+                                                "E2,M1,4,3,1\n")
+    _, packs = render(folder)
+    e1, e2 = by_id(packs, "mentee", "E1"), by_id(packs, "mentee", "E2")
+    assert "You both work on python" in e1.markdown and "You both work in London" in e1.markdown
+    assert "You both work on" not in e2.markdown + e2.html and "You both work in" not in e2.markdown + e2.html
+    assert "You were paired because you meet all of the programme's matching rules" in e2.markdown
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("matching:\n", "matching:\n  mentor_capacity: 1\n"))
+    result = run_cli("packs", folder)
+    assert result.exit_code == 0, result.output
+    assert "Warning: matches file: mentor M1 has 2 mentees in the file but capacity 1." in result.stderr
+    result = run_cli("validate", folder)
+    assert "mentor M1 has 2 mentees in the file but capacity 1: move a pair or raise the capacity" in \
+        " ".join((result.stdout + result.stderr).split())

@@ -124,6 +124,8 @@ def packs(
                   f"({len(written)} files).")
     for pair in rendered.broken_pairs:
         err_console.print(f"Warning: matches file {pair.message}.", markup=False)
+    for what in rendered.over_capacity:
+        err_console.print(f"Warning: matches file: {what}.", markup=False)
     for person in rendered.without_email:
         err_console.print(f"Warning: {person} has no email address; pack written, no email.", markup=False)
     for person, value in rendered.invalid_email:
@@ -210,6 +212,7 @@ def _packs_data(rendered: PackSet, written: Sequence[Path], report: DeliveryRepo
         "without_email": list(rendered.without_email),
         "invalid_email": [{"id": person, "email": value} for person, value in rendered.invalid_email],
         "broken_pairs": [pair.message for pair in rendered.broken_pairs],
+        "over_capacity": rendered.over_capacity,
     }
 
 

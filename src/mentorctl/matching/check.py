@@ -16,6 +16,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mentorctl.matching.prepare import Prepared
     from mentorctl.programme import Programme
     from mentorctl.roster import Participants
 
@@ -37,12 +38,28 @@ class BrokenPair:
                 "meets the rules (run `mentorctl explain` to see the alternatives)")
 
 
+@dataclass(frozen=True)
+class PairCheck:
+    """A matches file checked against the rosters and rules as they are now: the pairs that break a rule,
+    each known pair's scoring terms (weighted, recomputed: a pair typed in by hand keeps the score columns of
+    the row it replaced, which may say nothing true of it), and the people with more pairs than places."""
+
+    broken: list[BrokenPair]
+    terms: dict[tuple[str, str], dict[str, float]]    # (mentor_id, mentee_id) → term name → points
+    over_capacity: list[str]                          # "mentor M1 has 3 mentees in the file but capacity 2"
+
+
 def broken_pairs(programme: Programme, participants: Participants, pairs: pd.DataFrame) -> list[BrokenPair]:
     """Every pair of `pairs` (mentor_id, mentee_id, optional _row) that breaks a rule, in file order."""
+    return check_pairs(programme, participants, pairs).broken
+
+
+def check_pairs(programme: Programme, participants: Participants, pairs: pd.DataFrame | None) -> PairCheck:
+    """`PairCheck` of `pairs` (mentor_id, mentee_id, optional _row), in file order."""
     from mentorctl.matching.prepare import prepare
 
     if pairs is None or not len(pairs):
-        return []
+        return PairCheck([], {}, [])
     prep = prepare(programme, participants)
     mentor_of, mentee_of = prep.mentor_index, prep.mentee_index
     mentor_ids = [str(v) for v in pairs["mentor_id"]]
@@ -51,9 +68,12 @@ def broken_pairs(programme: Programme, participants: Participants, pairs: pd.Dat
     rows = pairs["_row"].tolist() if "_row" in pairs.columns else [None] * len(pairs)
     where = np.flatnonzero(known)
     if not len(where):
-        return []
+        return PairCheck([], {}, [])
     j = np.array([mentor_of[mentor_ids[k]] for k in where], np.int64)
     e = np.array([mentee_of[mentee_ids[k]] for k in where], np.int64)
+    points = prep.source.terms_for_pairs(e, j)
+    terms = {(mentor_ids[k], mentee_ids[k]): {name: float(values[position]) for name, values in points.items()}
+             for position, k in enumerate(where)}
     broken: dict[int, list[str]] = {}
     for position, k in enumerate(where):
         reasons = []
@@ -74,7 +94,21 @@ def broken_pairs(programme: Programme, participants: Participants, pairs: pd.Dat
         row = rows[key]
         out.append(BrokenPair(mentor_ids[key], mentee_ids[key], None if row is None else int(row),
                               tuple(dict.fromkeys(broken[key]))))
-    return out
+    return PairCheck(out, terms, [] if prep.peer else _over_capacity(prep, j, e))
+
+
+def _over_capacity(prep: Prepared, j: np.ndarray, e: np.ndarray) -> list[str]:
+    """People of the file with more pairs than places (mentor capacity, mentors per mentee)."""
+    found = []
+    for side, index, cap, frame in (("mentor", j, prep.mentor_cap, prep.mentors),
+                                    ("mentee", e, prep.mentee_cap, prep.mentees)):
+        counts = np.bincount(index, minlength=len(cap))
+        for person in np.flatnonzero(counts > cap):
+            held = "mentees" if side == "mentor" else "mentors"
+            place = "capacity" if side == "mentor" else "mentors_per_mentee"
+            found.append(f"{side} {frame['id'].iloc[person]} has {counts[person]} {held} in the file but "
+                         f"{place} {cap[person]}")
+    return found
 
 
 def excluded_people(programme: Programme, participants: Participants) -> dict[str, str]:
