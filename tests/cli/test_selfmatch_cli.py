@@ -167,9 +167,17 @@ def test_match_on_picks_is_rank_maximal_and_reports_every_ignored_pick(programme
     # M2 the second of E3. At most 2 first choices, then 2 second ones; of those, the best score is:
     assert pairs == {("E1", "M1"): "1", ("E5", "M3"): "1", ("E3", "M2"): "2", ("E2", "M3"): "2"}
     assert "2 their first choice, 2 their second choice, 0 their third choice" in result.stdout
-    unmatched = {r["participant_id"]: r["reason"] for r in read_csv(folder / "out" / "unmatched.csv")}
-    assert "no valid pick" in unmatched["E6"]
+    rows = read_csv(folder / "out" / "unmatched.csv")
+    unmatched = {r["participant_id"]: r["reason"] for r in rows}
+    assert unmatched["E6"] == "every pick was ignored (see the warnings)"      # E6's one pick is not eligible
     assert unmatched["E4"].startswith("none of their picks: M1, M3 all filled")
+    contact = {r["participant_id"]: (r["name"], r["email"]) for r in rows}   # so the coordinator can reach them
+    assert contact["E6"] == ("Jo Six", "jo@example.org") and contact["E4"] == ("Hal Four", "hal@example.org")
+    (folder / "choices.csv").write_text("\n".join(line for line in CHOICES.splitlines() if "jo@" not in line)
+                                        + "\n")
+    assert run_cli("match", folder, "--force").exit_code == 0
+    unmatched = {r["participant_id"]: r["reason"] for r in read_csv(folder / "out" / "unmatched.csv")}
+    assert unmatched["E6"] == "submitted no choices"
     summary = json.loads((folder / "out" / "match-summary.json").read_text())
     assert summary["choices"]["by_rank"] == {"1": 2, "2": 2, "3": 0}
     report = run_cli("report", folder)

@@ -176,7 +176,7 @@ def solve_with_picks(programme: Programme, participants: Participants, choices: 
     else:
         pairs = pairs_frame(prep, e[used], j[used], rank[used])
     unmatched = _unmatched(prep, e, j, used, mentee_cap + kept_mentee, mentor_cap + kept_mentor, picks_by_mentee,
-                           kept_mentee, kept_mentor)
+                           {p.chooser_id for p in choices.picks}, kept_mentee, kept_mentor)
     summary = _summary(prep, pairs, unmatched, rank, e, used, model, blocking, time.perf_counter() - started,
                        programme.self_matching.max_picks if programme.self_matching else 3)
     return PicksOutcome(MatchResult(pairs, unmatched, summary), tuple(findings))
@@ -259,13 +259,17 @@ def pairs_frame(prep: Any, e: np.ndarray, j: np.ndarray, rank: Any) -> pd.DataFr
 
 
 def _unmatched(prep: Any, e: np.ndarray, j: np.ndarray, used: np.ndarray, mentee_cap: np.ndarray,
-               mentor_cap: np.ndarray, picks_by_mentee: dict[str, list[tuple[str, int]]],
+               mentor_cap: np.ndarray, picks_by_mentee: dict[str, list[tuple[str, int]]], submitted: set[str],
                kept_mentee: np.ndarray | None = None, kept_mentor: np.ndarray | None = None) -> pd.DataFrame:
+    """Who is left out and why, with name and email beside the id (as `match` writes it), so the coordinator
+    can contact them."""
     import pandas as pd
+
+    from mentorctl.matching.solve import contacts_of
 
     load = np.bincount(e[used], minlength=len(prep.mentees)) + (0 if kept_mentee is None else kept_mentee)
     mentor_load = np.bincount(j[used], minlength=len(prep.mentors)) + (0 if kept_mentor is None else kept_mentor)
-    rows = []
+    rows, left_out = [], []
     for i in range(len(prep.mentees)):
         if load[i] >= max(1, mentee_cap[i]) and prep.mentee_ok[i]:
             continue
@@ -273,7 +277,8 @@ def _unmatched(prep: Any, e: np.ndarray, j: np.ndarray, used: np.ndarray, mentee
         if not prep.mentee_ok[i]:
             reason = prep.mentee_reason[i] or "not eligible for the programme"
         elif person not in picks_by_mentee:
-            reason = "made no valid pick (no choices submitted, or every pick was ignored: see the warnings)"
+            reason = ("every pick was ignored (see the warnings)" if person in submitted else
+                      "submitted no choices")
         else:
             picked = [m for m, _ in picks_by_mentee[person]]
             full = [m for m in picked if mentor_load[prep.mentor_index[m]] >= mentor_cap[prep.mentor_index[m]]]
@@ -282,11 +287,16 @@ def _unmatched(prep: Any, e: np.ndarray, j: np.ndarray, used: np.ndarray, mentee
                          else "not chosen by the optimum"))
             if load[i]:
                 reason = f"only {int(load[i])} of {int(mentee_cap[i])} mentors: " + reason
-        rows.append((person, "mentee", reason))
-    for x in np.flatnonzero(mentor_load == 0):
-        reason = prep.mentor_reason[x] or f"no mentee assigned (capacity {int(prep.mentor_cap[x])})"
-        rows.append((str(prep.mentors["id"].iloc[x]), "mentor", reason))
-    frame = pd.DataFrame(rows, columns=["participant_id", "role", "reason"])
+        rows.append(("mentee", reason))
+        left_out.append(i)
+    idle = np.flatnonzero(mentor_load == 0)
+    columns = {key: list(values) for key, values in contacts_of(prep.mentees, np.array(left_out, np.int64)).items()}
+    for name, values in contacts_of(prep.mentors, idle).items():
+        columns[name] += values
+    rows += [("mentor", prep.mentor_reason[x] or f"no mentee assigned (capacity {int(prep.mentor_cap[x])})")
+             for x in idle.tolist()]
+    columns.update(role=[r for r, _ in rows], reason=[why for _, why in rows])
+    frame = pd.DataFrame(columns)
     return frame.sort_values(["role", "participant_id"], kind="stable").reset_index(drop=True)
 
 

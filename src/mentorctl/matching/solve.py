@@ -615,7 +615,7 @@ def _why_left_out(prep: Prepared, cands: Candidates, i: int, mentor_left: np.nda
     return f"left out by the optimum: a pair with room would lower the total score ({count} eligible)"
 
 
-def _contacts(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, list[str | None]]:
+def contacts_of(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, list[str | None]]:
     """Id, name and email of the people at `rows` of a roster (None for a missing name or email), a column at
     a time (a per-person lookup took seconds at 50,000 people)."""
     import pandas as pd
@@ -679,11 +679,11 @@ def _unmatched_frame(prep: Prepared, cands: Candidates, mentee: np.ndarray, ment
                 reason = f"only {int(load[i])} of {int(wanted[i])} mentors: " + reason
         reasons.append(reason)
     # name and email beside the id, so the coordinator can contact the people left out
-    columns = {key: list(values) for key, values in _contacts(prep.mentees, left_out).items()}
+    columns = {key: list(values) for key, values in contacts_of(prep.mentees, left_out).items()}
     columns.update(role=[role] * len(left_out), reason=reasons)
     if not prep.peer:
         idle = np.flatnonzero(np.bincount(mentor, minlength=n_m) == 0)
-        for name, values in _contacts(prep.mentors, idle).items():
+        for name, values in contacts_of(prep.mentors, idle).items():
             columns[name] += values
         columns["role"] += ["mentor"] * len(idle)
         columns["reason"] += [prep.mentor_reason[j] or f"no mentee assigned (capacity {int(prep.mentor_cap[j])})"
