@@ -289,6 +289,16 @@ def test_upcoming_lists_the_next_days(tmp_path, smtp_server, run_cli):
     assert "fortnightly-checkin" not in text          # next one is on 16 February
 
 
+def test_upcoming_from_a_date_includes_that_days_messages(tmp_path, smtp_server, run_cli):
+    folder = write_programme(tmp_path / "prog", smtp_server)
+    text = " ".join(run_cli("upcoming", folder, "--days", "1", "--now", "2026-02-09").output.split())
+    assert "monday-digest" in text and "Mon 09 Feb 2026 09:00" in text       # 09:00 on the day asked for
+    at_nine = " ".join(run_cli("upcoming", folder, "--days", "1", "--now", "2026-02-09T09:00").output.split())
+    assert "monday-digest" in at_nine                                        # a message at that very minute
+    later = " ".join(run_cli("upcoming", folder, "--days", "1", "--now", "2026-02-09T09:01").output.split())
+    assert "monday-digest" not in later
+
+
 def test_schedule_install_twice_leaves_one_line(tmp_path, smtp_server, run_cli, monkeypatch):
     folder = write_programme(tmp_path / "prog", smtp_server)
     cron_file = tmp_path / "crontab"

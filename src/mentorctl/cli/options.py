@@ -97,8 +97,9 @@ def one_of(default: E, **flags: bool) -> E:
 
 # --- values ---------------------------------------------------------------------------------------------------
 
-def parse_now(text: str | None, programme: Programme) -> datetime:
-    """`--now`: an ISO date-time (naive = programme time zone), a date (= the end of that day), or now."""
+def parse_now(text: str | None, programme: Programme, *, date_is_start: bool = False) -> datetime:
+    """`--now`: an ISO date-time (naive = programme time zone), a date (= the end of that day, or with
+    `date_is_start` its start: a preview from a day includes that day), or now."""
     from mentorctl import limits
     from mentorctl.errors import MentorctlError
     from mentorctl.reminders import localize
@@ -115,7 +116,7 @@ def parse_now(text: str | None, programme: Programme) -> datetime:
         raise MentorctlError(f"--now '{text}' is outside the dates mentorctl works with ({limits.DATE_RANGE})")
     try:
         if len(text.strip()) == 10:
-            return localize(datetime.combine(moment.date(), time(23, 59, 59)), tz)
+            return localize(datetime.combine(moment.date(), time(0, 0) if date_is_start else time(23, 59, 59)), tz)
         return localize(moment, tz)
     except (ValueError, OverflowError) as e:
         raise MentorctlError(f"--now '{text}' cannot be placed in the programme's time zone ({e})") from e

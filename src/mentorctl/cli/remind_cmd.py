@@ -237,9 +237,10 @@ def upcoming(
     from mentorctl.roster import load_participants
 
     prog = load_programme(programme)
-    start = parse_now(now, prog)
+    start = parse_now(now, prog, date_is_start=True)   # `--now 2027-01-11`: from that day's first message
     end = start + timedelta(days=days)
-    found = upcoming_reminders(prog, start, end, programme_schedule(prog))
+    # from `start` itself (upcoming_reminders counts (start, end]): a message at that very minute is upcoming
+    found = upcoming_reminders(prog, start - timedelta(microseconds=1), end, programme_schedule(prog))
     zone = prog.programme.timezone
     if not found and not as_json:
         console.print(f"No reminders between {_when(start)} and {_when(end)} ({zone}).")
