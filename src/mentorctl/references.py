@@ -39,6 +39,15 @@ def reference_key(value: Any) -> str:
     return " ".join(str(value).split()).casefold()
 
 
+def name_key(value: Any) -> str:
+    """`reference_key` without accents, for names typed on keyboards that lack them (`Hans Muller` is
+    `Hans Müller`; `reference_key` already case-folds ß to ss)."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", reference_key(value))
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
 @dataclass(frozen=True)
 class Resolution:
     """What one reference resolved to: `id` (the roster's own spelling) or None, and why not."""
@@ -70,6 +79,7 @@ class Directory:
 
     ids: dict[str, str] = field(default_factory=dict)          # key → id
     names: dict[str, list[str]] = field(default_factory=dict)  # key → ids of people with that name
+    folded: dict[str, list[str]] = field(default_factory=dict)  # the same by `name_key` (accents dropped)
     shown: dict[str, str] = field(default_factory=dict)        # key → the id or name as written (suggestions)
     _cache: dict[str, Resolution] = field(default_factory=dict, repr=False)
     _suggested: int = field(default=0, repr=False)
@@ -94,9 +104,10 @@ class Directory:
                 directory.ids[key] = str(person_id)
                 directory.shown.setdefault(key, str(person_id))
                 if isinstance(name, str) and name.strip():
-                    name_key = reference_key(name)
-                    directory.names.setdefault(name_key, []).append(str(person_id))
-                    directory.shown.setdefault(name_key, " ".join(name.split()))
+                    written = reference_key(name)
+                    directory.names.setdefault(written, []).append(str(person_id))
+                    directory.folded.setdefault(name_key(name), []).append(str(person_id))
+                    directory.shown.setdefault(written, " ".join(name.split()))
                 if isinstance(email, str) and "@" in email:
                     emails.setdefault(reference_key(email), str(person_id))
         for key, person_id in emails.items():  # an email address is as good as the id (ids win a clash)
@@ -119,6 +130,10 @@ class Directory:
             found = Resolution(shown, self.names[key][0], "name")
         elif key in self.names:
             found = Resolution(shown, None, ambiguous=tuple(self.names[key]))
+        elif len(self.folded.get(name_key(key), ())) == 1:
+            found = Resolution(shown, self.folded[name_key(key)][0], "name")
+        elif name_key(key) in self.folded:
+            found = Resolution(shown, None, ambiguous=tuple(self.folded[name_key(key)]))
         else:
             found = Resolution(shown, None, suggestions=self._suggest(key))
         self._cache[key] = found

@@ -295,13 +295,14 @@ def _resolve_reference_lists(programme: Programme, rosters: dict[str, Roster], o
             cells.append(separator.join(r for r in resolved if r is not None))
         roster.frame[name] = cells
         who = "participant" if programme.is_peer else other
+        heading = roster.headings.get(name, name)   # messages name the column as the file heads it
         for number, (text, rows) in enumerate(problems.items()):
             if number == 10:
                 out.warning(f"… and {len(problems) - 10} more items of {name} that match no {who}",
-                            roster.source, None, name)
+                            roster.source, None, heading)
                 break
             out.warning(f"{resolutions[text].describe(who)}{rows_text(rows)}: this item of {name} counts for "
-                        "nobody; fix it in the roster", roster.source, rows[0], name)
+                        "nobody; fix it in the roster", roster.source, rows[0], heading)
 
 
 def _split_roles(programme: Programme, everyone: Roster, role_column: str, out: FindingCollector

@@ -331,6 +331,7 @@ def check_time_zones(programme: Programme, participants: Participants) -> list[F
         has_zone = TIMEZONE_FIELD in frame.columns
         offsets = frame[OFFSET_FIELD].notna() if OFFSET_FIELD in frame.columns else None
         if has_zone:
+            heading = roster.headings.get(TIMEZONE_FIELD, TIMEZONE_FIELD)
             readings: dict[str, list[int]] = {}
             zoned = []
             for index, value in frame[TIMEZONE_FIELD].items():
@@ -344,10 +345,10 @@ def check_time_zones(programme: Programme, participants: Participants) -> list[F
             for number, (text, rows) in enumerate(readings.items()):
                 if number == 10:
                     findings.append(Finding("warning", f"… and {len(readings) - 10} more timezone values that are "
-                                            "not IANA names", Location(roster.source, None, TIMEZONE_FIELD)))
+                                            "not IANA names", Location(roster.source, None, heading)))
                     break
                 findings.append(Finding("warning", _zone_message(text, read_zone(text), offsets is not None, rows),
-                                        Location(roster.source, rows[0], TIMEZONE_FIELD)))
+                                        Location(roster.source, rows[0], heading)))
             if offsets is not None:
                 offsets &= ~np.asarray(zoned, bool)   # a readable timezone wins over the offset
         if offsets is not None:

@@ -299,9 +299,9 @@ def test_preferences_by_name_resolve_and_a_typo_or_ambiguous_name_is_a_warning(t
     folder = _reference_programme(tmp_path)
     result = run_cli("validate", folder)
     assert result.exit_code == 0, _output(result)
-    assert ("mentees.csv, row 2, column preferred_mentors: 'christian buckner' matches no mentor (did you mean "
+    assert ("mentees.csv, row 2, column preferred mentors: 'christian buckner' matches no mentor (did you mean "
             "'Christiana Buckner'?): this item of preferred_mentors counts for nobody") in result.stderr
-    assert "row 4, column preferred_mentors: 'Sam Hill' is the name of 2 mentors (K9QZ3T, K8QZ3T); use the id" \
+    assert "row 4, column preferred mentors: 'Sam Hill' is the name of 2 mentors (K9QZ3T, K8QZ3T); use the id" \
         in result.stderr
     mentees = _people(folder).mentees.frame.set_index("id")
     assert mentees.loc["Hvf5hy", "preferred_mentors"] == "christian buckner;M001"  # by id, any case

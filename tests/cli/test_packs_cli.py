@@ -249,6 +249,21 @@ def test_send_emails_everyone_with_an_address_and_names_who_has_none(small_progr
     assert (folder / "out" / "packs" / "mentee-Y.html").exists()
 
 
+def test_send_stops_when_nobody_has_a_usable_address(small_programme, run_cli, smtp_server):
+    import yaml
+
+    folder = small_programme("wrongcolumn", "id,name,email\nA,Ann,1001\n", "id,name,email\nX,Xi,1002\n")
+    data = yaml.safe_load((folder / "programme.yaml").read_text())
+    data.update(yaml.safe_load(smtp_server.yaml_block()))
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    assert run_cli("match", folder).exit_code == 0
+    result = run_cli("packs", folder, "--send")
+    assert result.exit_code == 2
+    assert ("nobody in the packs has a usable email address (A: '1001' is not an email address); check which "
+            "column `rosters.columns.email` maps — nothing was sent") in " ".join(result.stderr.split())
+    assert smtp_server.messages == []
+
+
 # -- one sender at a time: packs and remind share the programme's send lock ---------------------------------
 
 def test_retry_unknown_waits_for_a_live_run_and_never_sends_its_messages_twice(programme, run_cli, smtp_server,

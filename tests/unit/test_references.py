@@ -45,3 +45,24 @@ def test_did_you_mean_for_the_first_unknowns_only_so_a_whole_company_extract_sta
     assert not people.resolve("Ann Leee").ok and people.canonical("ann lee") == "Hvf5hy"
     fresh = Directory.of_frames([FRAME])
     assert fresh.resolve("Ann Leee").suggestions[0] == "Ann Lee"  # within the budget: the typo is named
+
+
+def test_names_match_without_their_accents_but_an_exact_spelling_wins():
+    frame = pd.DataFrame({"id": ["M1", "M2", "M3", "M4", "M5"],
+                          "name": ["Hans Müller", "José Núñez", "Zoë Hill", "Zoé Hill", "Gerd Strauß"]})
+    people = Directory.of_frames([frame])
+    assert people.canonical("Hans Muller") == "M1" and people.canonical("HANS MÜLLER") == "M1"
+    assert people.canonical("jose nunez") == "M2" and people.canonical("gerd strauss") == "M5"
+    assert people.canonical("Zoé Hill") == "M4" and people.canonical("zoë hill") == "M3"   # exact spelling wins
+    assert people.resolve("Zoe Hill").ambiguous == ("M3", "M4")            # without accents: both
+
+
+def test_a_choice_export_that_misspells_a_name_gets_a_did_you_mean():
+    from mentorctl.selfmatch.exports import Directory as ExportDirectory
+
+    mentors = ExportDirectory(pd.DataFrame({"id": ["M1", "M2"], "name": ["Dev Patel", "Ann Lee"],
+                                            "email": ["dev@x.org", "ann@x.org"]}))
+    assert mentors.find("Dev Patell", names=True) is None
+    assert mentors.hint("Dev Patell") == " (did you mean 'Dev Patel'?)"
+    assert mentors.hint("Ann Lee") == " ('Ann Lee' is a name: write the id or email, M2)"   # where names don't count
+    assert mentors.hint("Qwerty Uiop") == ""

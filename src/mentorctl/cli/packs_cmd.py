@@ -70,7 +70,7 @@ def packs(
     \b
     Example: mentorctl packs programmes/example --json (each pack, its files and what happened to its email)
     """
-    from mentorctl.errors import ProgrammeError
+    from mentorctl.errors import ProgrammeError, RosterError
     from mentorctl.ledger import LEDGER_FILE, Ledger
     from mentorctl.matches import read_matches
     from mentorctl.packs import build_packs, changed_packs, outgoing_messages, write_packs
@@ -132,6 +132,12 @@ def packs(
         err_console.print(f"Warning: {person}: '{value}' is not an email address; pack written, no email.",
                           markup=False)
 
+    unreachable = [*rendered.without_email, *(person for person, _ in rendered.invalid_email)]
+    if send and rendered.packs and len(unreachable) == len(rendered.packs):
+        example = next((f"{person}: '{value}' is not an email address" for person, value in rendered.invalid_email),
+                       f"{unreachable[0]} has none")
+        raise RosterError(f"nobody in the packs has a usable email address ({example}); check which column "
+                          "`rosters.columns.email` maps — nothing was sent")
     if not send:
         report = write_outbox(prog, outgoing, mailer)
         say(f"Wrote {len(report.sent)} welcome email{_s(report.sent)} into {_shown(prog.out_dir / 'outbox')}.")
@@ -156,7 +162,6 @@ def packs(
         report = _deliver_with_progress(outgoing, mailer, ledger, resend=resend)
         record_welcomed(ledger, rendered.packs, report.sent)
     _summary(report, err_console if as_json else console)
-    unreachable = [*rendered.without_email, *(person for person, _ in rendered.invalid_email)]
     if unreachable:
         say(f"Not emailed ({len(unreachable)}, no usable address on the roster): {', '.join(unreachable[:10])}"
             + (" …" if len(unreachable) > 10 else "") + "; add the address and run again to send theirs.")

@@ -86,6 +86,15 @@ class Directory:
             return None
         return found.id
 
+    def hint(self, text: str) -> str:
+        """` (did you mean 'Dev Patel'?)` for a reference `find` did not take; empty without a close one."""
+        found = self.people.resolve(text)
+        if found.ambiguous:
+            return f" (the name of {len(found.ambiguous)} people: write the id or email)"
+        if found.ok:   # a name where only an id or email counts
+            return f" ('{text}' is a name: write the id or email, {found.id})"
+        return f" (did you mean {' or '.join(repr(s) for s in found.suggestions)}?)" if found.suggestions else ""
+
 
 def _table(programme: Programme, spec: str, label: str) -> tuple[str, list[str], list[list[Any]], list[int]]:
     from mentorctl.tables import TableError, read_table, split_sheet
@@ -255,8 +264,8 @@ def _read_ranked(programme: Programme, path: str, who_heading: str, picks: list[
             return None
         person = choosers_dir.find(text)
         if person is None:
-            problems.add(f"'{text}' is not on the {roles[0]} roster (by id or email); row ignored", source,
-                         number, headings[who])
+            problems.add(f"'{text}' is not on the {roles[0]} roster (by id or email){choosers_dir.hint(text)}; "
+                         "row ignored", source, number, headings[who])
         return person
 
     latest, replaced = _latest_rows(cells, numbers, key_of, when)
@@ -279,8 +288,8 @@ def _read_ranked(programme: Programme, path: str, who_heading: str, picks: list[
                 continue
             target = chosen_dir.find(text, names=True)
             if target is None:
-                problems.add(f"'{text}' is not on the {roles[1]} roster (by id, email or name); pick ignored",
-                             source, number, column)
+                problems.add(f"'{text}' is not on the {roles[1]} roster (by id, email or name)"
+                             f"{chosen_dir.hint(text)}; pick ignored", source, number, column)
                 continue
             if target in seen:
                 problems.warn(f"{target} is picked twice; the higher rank counts", source, number, column)
@@ -317,12 +326,12 @@ def read_answers(programme: Programme, participants: Participants, *, collect: b
         mentor = mentors.find(_text(row[mentor_col]))
         mentee = mentees.find(_text(row[mentee_col]), names=True)
         if mentor is None:
-            problems.add(f"'{_text(row[mentor_col])}' is not on the mentor roster; row ignored", source, number,
-                         headings[mentor_col])
+            problems.add(f"'{_text(row[mentor_col])}' is not on the mentor roster"
+                         f"{mentors.hint(_text(row[mentor_col]))}; row ignored", source, number, headings[mentor_col])
             continue
         if mentee is None:
-            problems.add(f"'{_text(row[mentee_col])}' is not on the mentee roster; row ignored", source, number,
-                         headings[mentee_col])
+            problems.add(f"'{_text(row[mentee_col])}' is not on the mentee roster"
+                         f"{mentees.hint(_text(row[mentee_col]))}; row ignored", source, number, headings[mentee_col])
             continue
         word = _text(row[answer_col]).lower()
         first = word.split()[0].strip(".,!") if word.split() else ""
