@@ -364,8 +364,14 @@ def test_every_bad_pin_is_listed_at_once(tmp_path, run_cli):
     mentees = MENTEES.replace("Ops,2", "Ops,9").replace("Eng,1", "Eng,9")  # nobody junior enough any more
     (folder / "mentees.csv").write_text(mentees)
     (folder / "pins.csv").write_text("mentor_id,mentee_id\nM1,E1\nM2,E2\n")
-    output = assert_clean_failure(run_cli("validate", folder), "(2 broken pins in all)")
+    output = assert_clean_failure(run_cli("validate", folder), "(2 broken pins, 2 broken rules in all)")
     assert "row 3: pin M2 – E2 breaks" in output
+    yaml_file = folder / "programme.yaml"   # one pin breaking two rules is one broken pin
+    yaml_file.write_text(yaml_file.read_text().replace("- mentor.grade > mentee.grade",
+                                                       "- mentor.grade > mentee.grade\n  - mentor.grade > 100"))
+    (folder / "pins.csv").write_text("mentor_id,mentee_id\nM1,E1\n")
+    output = assert_clean_failure(run_cli("validate", folder), '"mentor.grade > mentee.grade" (and 1 more rule)')
+    assert "broken pins" not in output
 
 
 def test_text_in_a_number_column_points_at_the_cell(tmp_path, run_cli):

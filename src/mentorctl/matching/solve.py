@@ -260,8 +260,10 @@ def _check_pins(programme: Programme, prep: Prepared, pins: tuple, excluded: np.
     if broken:
         broken.sort(key=lambda item: rows[item[0]])
         k, rule = broken[0]
-        error = fail(k, f'breaks the rule {rule.origin}: "{rule.text}"'
-                        + (f" ({len(broken)} broken pins in all)" if len(broken) > 1 else ""))
+        pins_broken = len({b for b, _ in broken})
+        counted = (f" ({pins_broken} broken pins, {len(broken)} broken rules in all)" if pins_broken > 1 else
+                   f" (and {len(broken) - 1} more rule{'s' if len(broken) > 2 else ''})" if len(broken) > 1 else "")
+        error = fail(k, f'breaks the rule {rule.origin}: "{rule.text}"{counted}')
         error.details.extend(
             f"row {int(rows[b])}: pin {prep.mentors['id'].iloc[j[b]]} – {prep.mentees['id'].iloc[e[b]]} breaks "
             f'"{r.text}"' for b, r in broken[1:20])

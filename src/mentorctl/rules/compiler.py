@@ -65,10 +65,12 @@ class Compiler:
         side, name = node.value.id, node.attr  # type: ignore[attr-defined]
         fields = self.ctx.fields(side)
         if name not in fields:
-            close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+            words = set(name.lower().split("_"))   # years_experience → years; a word of a field's name too
+            close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6) or [
+                f for f in fields if f.lower() in words or name.lower() in f.lower().split("_")][:1]
             hint = f"; did you mean {side}.{close[0]}?" if close else ""
             source = self.ctx.source(side)
-            raise RuleError(f'{self.rule.origin}: unknown field {side}.{name} in "{self.rule.text}"{hint} '
+            raise RuleError(f'{self.rule.origin}: unknown field {side}.{name} in "{self.rule.text}"{hint or "."} '
                             f"Fields of {source}: {', '.join(fields)}")
         return side, name
 
