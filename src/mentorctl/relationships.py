@@ -383,7 +383,9 @@ def derive_state(programme: Programme, events: Sequence[Event], today: date,
                                                "check the ids"))
             continue
         if day < pair["start"]:
-            problems.append((row, "date", f"{event.action} on {day} is before {label} started ({pair['start']})"))
+            hint = "; give the day it happens with --on" if row is None else ""   # a command's row: today
+            problems.append((row, "date", f"{event.action} on {day} is before {label} started ({pair['start']})"
+                                          f"{hint}"))
             continue
         if pair["status"] is Status.ENDED:
             problems.append((row, "action", f"{label} already ended on {pair['ended_on']}; a {event.action} "

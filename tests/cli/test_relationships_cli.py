@@ -23,7 +23,10 @@ def test_end_with_rematch_then_pause_resume_extend(programme, run_cli):
     assert "Ended e1 – m1 on 2027-04-01 (not-a-fit); the mentee will be rematched" in result.stdout
     assert run_cli("pause", programme, "E2", "M2", "--on", "2027-04-02").exit_code == 0
     assert run_cli("resume", programme, "E2", "M2", "--on", "2027-04-09").exit_code == 0
-    assert run_cli("extend", programme, "E2", "M2", "--until", "2027-10-01", "--on", "2027-04-10").exit_code == 0
+    extended = run_cli("extend", programme, "E2", "M2", "--until", "2027-10-01", "--on", "2027-04-10")
+    assert extended.exit_code == 0
+    assert "Warning: 2027-10-01 is after the programme's last day (2027-08-29): nothing is sent after it" in \
+        " ".join(extended.stderr.split())
     rows = (programme / "relationships.csv").read_text().splitlines()
     assert rows[3:] == ["2027-04-01,end,E1,M1,not-a-fit,,no chemistry", "2027-04-01,rematch,E1,,,,",
                         "2027-04-02,pause,E2,M2,,,", "2027-04-09,resume,E2,M2,,,",
@@ -59,7 +62,8 @@ def test_json_prints_the_pair_after_each_action(programme, run_cli):
     (("end", "E1", "M2", "--reason", "completed", "--on", "2027-04-01"),
      "Error: there is no relationship between mentee E1 and mentor M2"),
     (("end", "E1", "M1", "--reason", "completed", "--on", "2027-02-01"),
-     "Error: end on 2027-02-01 is before the pair E1 – M1 started (2027-03-01); nothing was written"),
+     "Error: end on 2027-02-01 is before the pair E1 – M1 started (2027-03-01); give the day it happens with "
+     "--on; nothing was written"),
     (("end", "E1", "M1", "--reason", "completed", "--on", "1st April"),
      "Error: --on '1st April' is not a date; write YYYY-MM-DD"),
     (("resume", "E1", "M1", "--on", "2027-04-01"), "Error: the pair E1 – M1 is not paused"),

@@ -149,6 +149,7 @@ def extend(
     \b
     Example: mentorctl extend programmes/example E0012 M0003 --until 2027-09-30
     """
+    from mentorctl.packs import last_day
     from mentorctl.relationships import extend_pair
 
     prog, participants, day = _load(programme, on)
@@ -156,3 +157,7 @@ def extend(
     _done(extend_pair(prog, participants, mentee_id, mentor_id, until=last, on=day, note=note),
           f"Extended {mentee_id} – {mentor_id} until {last}", action="extend", pair=(mentee_id, mentor_id),
           as_json=as_json)
+    if last > last_day(prog):
+        err_console.print(f"Warning: {last} is after the programme's last day ({last_day(prog)}): nothing is sent "
+                          "after it (no check-ins, no \"ending soon\" notice); lengthen design.length_weeks to "
+                          "keep the reminders going", markup=False, soft_wrap=True)
