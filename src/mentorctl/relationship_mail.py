@@ -61,7 +61,7 @@ def closure_messages(programme: Programme, participants: Participants, life: Lif
     """The closure message (templates/closure.md.j2) for both people of every pair that has ended, each
     under its own ledger key; people without an email address (or no longer on a roster) are left out."""
     from mentorctl.mail import FILE_HEADER, OutgoingMessage, build_message, format_address
-    from mentorctl.packs import public_profile, sender_for
+    from mentorctl.packs import greeting_name, public_profile, sender_for
     from mentorctl.templating import make_environment, render_message
 
     ended = life.state.ended
@@ -90,6 +90,7 @@ def closure_messages(programme: Programme, participants: Participants, life: Lif
             other_name = (public_profile(other, programme).get("name") if other is not None else None) or other_id
             context = _context(role, person_id, profile, other_id, other_name, pair, person_id in waiting,
                                coordinator)
+            context["recipient"]["first_name"] = greeting_name(me)   # greeted as in the welcome pack
             rendered = render_message(env, CLOSURE_TEMPLATE, context)
             key = f"{CLOSURE_KIND}:{pair.mentee_id}:{pair.mentor_id}:{role}"
             message = build_message(sender=sender, to=format_address(profile.get("name"), profile["email"]),

@@ -433,3 +433,36 @@ def test_a_mentee_given_another_mentor_by_hand_is_told_to_end_the_old_pair(small
     assert ("matches.csv: pair E2 – M3, not in relationships.csv (to give a mentee another mentor, end the old "
             "pair first: `mentorctl end`)") in result.stderr
     assert "relationships.csv: current pair E2 – M2" in result.stderr
+
+
+def test_closure_messages_name_their_recipient_in_remind_json(programme, run_cli):
+    import json
+
+    import yaml
+
+    data = yaml.safe_load((programme / "programme.yaml").read_text())
+    data["email"] = {"from": "Mentoring <mentoring@example.org>"}
+    (programme / "programme.yaml").write_text(yaml.safe_dump(data))
+    assert run_cli("end", programme, "E1", "M1", "--reason", "completed", "--on", "2027-04-01").exit_code == 0
+    result = run_cli("remind", programme, "--now", "2027-04-02", "--json")
+    assert result.exit_code == 0, result.output
+    closures = {m["to"]: m["name"] for m in json.loads(result.stdout)["messages"] if m["reminder"] == "closure"}
+    assert closures == {"E1": "Eve", "M1": "Ann"}
+
+
+def test_a_closure_greets_by_first_name_as_the_welcome_pack_does(small_programme, run_cli):
+    import email
+    import email.policy
+
+    folder = small_programme("greet", "id,name,first_name,email\nM1,Ann Lee,Ann,m1@x.org\n",
+                             "id,name,first_name,email\nE1,Eve Stone,Eve,e1@x.org\n",
+                             email={"from": "Mentoring <mentoring@example.org>"})
+    (folder / "out").mkdir()
+    (folder / "out" / "matches.csv").write_text("mentee_id,mentor_id,score\nE1,M1,1\n")
+    assert run_cli("end", folder, "E1", "M1", "--reason", "completed", "--on", "2027-04-01").exit_code == 0
+    assert run_cli("remind", folder, "--now", "2027-04-02").exit_code == 0
+    texts = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default).get_body(("plain",)).get_content()
+             for p in (folder / "out" / "outbox").glob("*.eml")]
+    assert len(texts) == 2
+    assert any("Hello Eve," in t for t in texts) and any("Hello Ann," in t for t in texts)
+    assert not any("Hello Eve Stone" in t or "Hello Ann Lee" in t for t in texts)

@@ -298,8 +298,10 @@ def _relationship_events(programme: Programme, participants: Any, now: datetime,
             if str(done.get(message.key, "")) in ("sent", "skipped", "sending"):
                 continue
             item = ScheduledReminder(id="closure", to=Audience.PAIRS, template="closure.md.j2", times=(now,))
-            person = Recipient(id=message.recipient_id, role="", person_id=message.recipient_id, name="",
-                               email=message.recipient_email)
+            known = next((r for r in directory.people.values() if r.person_id == message.recipient_id), None)
+            person = Recipient(id=message.recipient_id, role=known.role if known else "",
+                               person_id=message.recipient_id, name=known.name if known else "",
+                               email=message.recipient_email)   # named in the run's list and in --json
             closures.append((message, DueReminder(key=message.key, reminder=item, occurrence=now, recipient=person)))
     return plan, closures, escalated_pairs(programme, life.state, activity, now)
 

@@ -439,7 +439,7 @@ def request_messages(programme: Programme, participants: Participants, state: Re
                      sending: bool = False, now: datetime | None = None) -> list[OutgoingMessage]:
     """Every message the state calls for, each under its own ledger key (the ledger skips those sent)."""
     from mentorctl.mail import FILE_HEADER, OutgoingMessage, build_message, format_address
-    from mentorctl.packs import choose_template, public_profile
+    from mentorctl.packs import choose_template, greeting_name, public_profile
     from mentorctl.selfmatch.shortlists import message_envelope, profile_lines, settings_of
     from mentorctl.templating import make_environment, render_message
 
@@ -457,7 +457,8 @@ def request_messages(programme: Programme, participants: Participants, state: Re
         email = profile.get("email")
         if not with_email:
             profile.pop("email", None)
-        return {"id": str(row["id"]), "name": profile.get("name") or str(row["id"]), "profile": profile,
+        return {"id": str(row["id"]), "name": profile.get("name") or str(row["id"]),
+                "first_name": greeting_name(row), "profile": profile,   # greeted as in the welcome pack
                 "fields": profile_lines(profile, programme), "email": email if with_email else None,
                 "_address": email}
 

@@ -201,7 +201,7 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
                        sending: bool = False) -> ShortlistMessages:
     """One email per mentee of `entries` (rendered before anything is sent: a template error stops here)."""
     from mentorctl.mail import FILE_HEADER, OutgoingMessage, build_message, format_address
-    from mentorctl.packs import choose_template, public_profile
+    from mentorctl.packs import choose_template, greeting_name, public_profile
     from mentorctl.roster import ROW_COLUMN, is_email, records
     from mentorctl.templating import make_environment, render_message
 
@@ -230,7 +230,8 @@ def shortlist_messages(programme: Programme, participants: Participants, entries
                           "reasons": terms.get(f"{mentee_id}\x1f{mentor_id}", [])})
         context: dict[str, Any] = {
             "programme_name": programme.programme.name,
-            "recipient": {"id": mentee_id, "name": me.get("name") or mentee_id, "email": me.get("email")},
+            "recipient": {"id": mentee_id, "name": me.get("name") or mentee_id, "email": me.get("email"),
+                          "first_name": greeting_name(mentees[mentee_id])},   # greeted as in the welcome pack
             "mentors": cards,
             "mode": settings.mode.value,
             "max_picks": min(settings.max_picks, len(cards)),
