@@ -781,6 +781,34 @@ def _numbers(values: pd.Series) -> pd.Series:
     return pd.Series(numbers[codes], index=values.index)
 
 
+_WITH_UNIT = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*\+?\s*([A-Za-z]+(?:\(s\))?)\.?\s*$")
+_UNITS = {"y": "year", "yr": "year", "year": "year", "mo": "month", "mth": "month", "month": "month",
+          "w": "week", "wk": "week", "week": "week", "d": "day", "day": "day", "h": "hour", "hr": "hour",
+          "hour": "hour", "min": "minute", "minute": "minute", "mentee": "mentee", "person": "person",
+          "people": "person"}
+
+
+def _read_units(values: pd.Series, parsed: pd.Series, bad: pd.Series) -> tuple[pd.Series, pd.Series, str | None]:
+    """Cells written as a number and a unit ("12 years", "5 yrs", "4 year(s)", "3+ years") read as the number,
+    when every such cell of the column has the same unit (a column mixing "3 years" and "6 months" stays as
+    it was). Returns the numbers, the cells still bad, and the first such cell as written (None: none read)."""
+    found: dict[Any, float] = {}
+    units = set()
+    for index in bad[bad].index:
+        match = _WITH_UNIT.match(str(values[index]))
+        word = match.group(2).lower().removesuffix("(s)") if match else ""
+        unit = _UNITS.get(word) or _UNITS.get(word.removesuffix("s")) if match else None
+        if unit is None:
+            return parsed, bad, None
+        units.add(unit)
+        found[index] = float(match.group(1).replace(",", "."))   # type: ignore[union-attr]
+    if len(units) != 1:
+        return parsed, bad, None
+    parsed = parsed.copy()
+    parsed[list(found)] = list(found.values())
+    return parsed, bad & ~bad.index.isin(list(found)), str(values[next(iter(found))])
+
+
 def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, heading_of: dict[str, str],
                    source: str, out: FindingCollector, role: str, listed: set[str],
                    reported: dict[str, set[str]] | None = None) -> dict[str, FieldType]:
@@ -815,6 +843,13 @@ def _convert_types(programme: Programme, settings: Any, frame: pd.DataFrame, hea
             continue
         parsed = _numbers(values)
         bad = present & parsed.isna()
+        if bad.any() and (kind in (FieldType.NUMBER, FieldType.INTEGER) or kind is None):
+            read = int(bad.sum())
+            parsed, bad, example = _read_units(values, parsed, bad)
+            if example is not None:
+                cells = f"'{example}'" + (f" and {read - 1} more cell(s)" if read > 1 else "")
+                out.warning(f"{cells} read as the number without its unit; write plain numbers to silence this",
+                            source, row_at(frame, values.index[values == example][0]), heading_of[name])
         if reported and reported.get(name):  # its uncovered answers were reported once each by _map_values
             present = present & ~values.isin(list(reported[name]))
             bad = bad & present

@@ -137,3 +137,18 @@ def test_numeric_ranks(tmp_path):
     _programme(tmp_path, {"mentors": "m.csv", "mentees": "e.csv", "ranks": {"band": [1, 2, 3]}})
     people = load_participants(load_programme(tmp_path))
     assert people.mentors.frame["band_rank"].tolist() == [3.0, 1.0]
+
+
+def test_numbers_written_with_one_unit_are_read_as_numbers_with_a_warning(tmp_path):
+    (tmp_path / "m.csv").write_text("id,name,email,years,capacity\nA1,Ann,a@x.org,3 years,2 mentees\n"
+                                    "A2,Bo,b@x.org,12 yrs,1\nA3,Cy,c@x.org,4 year(s),1\nA4,Di,d@x.org,7,1\n"
+                                    "A5,Ed,e@x.org,10+ years,1\n")
+    (tmp_path / "e.csv").write_text("id,name,email,tenure\nB1,Eve,e1@x.org,3 years\nB2,Fay,e2@x.org,6 months\n")
+    _programme(tmp_path, {"mentors": "m.csv", "mentees": "e.csv"})
+    people = load_participants(load_programme(tmp_path))
+    assert people.mentors.frame["years"].tolist() == [3.0, 12.0, 4.0, 7.0, 10.0]
+    assert people.mentors.frame["capacity"].tolist() == [2, 1, 1, 1, 1]
+    messages = [str(w) for w in people.warnings]
+    assert "m.csv, row 2, column years: '3 years' and 3 more cell(s) read as the number without its unit; " \
+           "write plain numbers to silence this" in messages
+    assert people.mentees.frame["tenure"].tolist() == ["3 years", "6 months"]   # two units: left as text
