@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 TIMEZONE_FIELD = "timezone"
@@ -54,6 +54,7 @@ class ZoneReading:
     how: str            # "the time zone Europe/Berlin", "the fixed offset UTC+1", ""
 
 
+@lru_cache(maxsize=4096)   # once per distinct cell: rosters repeat their zones
 def read_zone(text: str) -> ZoneReading:
     """A `timezone` cell as a zone: an IANA name as is; else a city (`zone_by_city`) or a UTC/GMT offset.
     An offset has no clock changes, so it is labelled as an offset wherever a time is shown."""

@@ -294,6 +294,7 @@ def check_edited_matches(programme: Programme, participants: Participants) -> li
 
 def _zone_message(text: str, reading: ZoneReading, has_offsets: bool, rows: list[int]) -> str:
     from mentorctl.roster import rows_text
+    from mentorctl.timezones import is_offset_only
 
     where = rows_text(rows)
     if reading.zone is None:
@@ -306,7 +307,7 @@ def _zone_message(text: str, reading: ZoneReading, has_offsets: bool, rows: list
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return (f"'{text}' is not an IANA time zone name{hint}{where}: write one (e.g. America/New_York, "
                 f"Europe/London) or an offset such as UTC+1; {fallback}")
-    if "offset" in reading.how:
+    if is_offset_only(reading.zone):
         label = reading.how.rsplit(" ", 1)[-1]
         return (f"'{text}' is not an IANA time zone name; read as {reading.how}{where}: times are shown as "
                 f"offsets (\"09:00 {label}\"); an IANA name (e.g. Europe/Paris) gives their local time")
