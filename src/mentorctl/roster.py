@@ -796,12 +796,14 @@ def _read_units(values: pd.Series, parsed: pd.Series, bad: pd.Series) -> tuple[p
     units = set()
     for index in bad[bad].index:
         match = _WITH_UNIT.match(str(values[index]))
-        word = match.group(2).lower().removesuffix("(s)") if match else ""
-        unit = _UNITS.get(word) or _UNITS.get(word.removesuffix("s")) if match else None
+        if match is None:
+            return parsed, bad, None
+        word = match.group(2).lower().removesuffix("(s)")
+        unit = _UNITS.get(word) or _UNITS.get(word.removesuffix("s"))
         if unit is None:
             return parsed, bad, None
         units.add(unit)
-        found[index] = float(match.group(1).replace(",", "."))   # type: ignore[union-attr]
+        found[index] = float(match.group(1).replace(",", "."))
     if len(units) != 1:
         return parsed, bad, None
     parsed = parsed.copy()
