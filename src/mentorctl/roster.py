@@ -732,6 +732,8 @@ def _map_values(settings: Any, frame: pd.DataFrame, heading_of: dict[str, str], 
                 return lookup[key]
             if other is not None:
                 return other
+            if _numeric(cell) is not None:   # a number is a value already ({"3": ["up to 3"]} keeps the 2s)
+                return cell
             unmapped.setdefault(str(cell), []).append(row)
             return cell
 

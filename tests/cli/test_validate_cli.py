@@ -400,3 +400,12 @@ def test_an_answer_rosters_values_does_not_cover_is_reported_once(tmp_path, run_
                                   "'Beijing' (rows 3, 4) is an answer rosters.values.zone does not cover")
     assert output.count("Error") == 1, output
     assert "is not a number" not in output
+
+
+def test_numbers_need_no_entry_under_rosters_values(tmp_path, run_cli):
+    mentors = "id,name,email,department,grade,capacity\nM1,Ann,ann@example.org,Eng,3,up to 3\nM2,Bo,bo@example.org,Ops,4,2\n"
+    folder = write_programme(tmp_path / "p", mentors=mentors, extra={"rosters": {
+        "mentors": "mentors.csv", "mentees": "mentees.csv", "values": {"capacity": {"3": ["up to 3"]}}}})
+    result = run_cli("validate", folder, "--json")
+    assert result.exit_code == 0, result.output
+    assert '"mentor_places":5' in result.stdout.replace(" ", "")      # 3 (from "up to 3") + 2
