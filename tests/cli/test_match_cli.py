@@ -237,6 +237,27 @@ def test_peer_programme(tmp_path: Path, run_cli) -> None:
     assert list(unmatched["participant_id"]) == ["P4"]
 
 
+@pytest.mark.parametrize("side", ["mentors", "mentees"])
+def test_a_peer_programme_applies_every_design_eligibility_rule_to_everyone(tmp_path: Path, run_cli, side) -> None:
+    people = "id,name,email,consent\n" + "".join(f"P{i},N{i},p{i}@example.org,{'No' if i == 2 else 'I agree'}\n"
+                                                  for i in range(1, 6))
+    folder = write_programme(tmp_path / "peer", "  eligibility: []\n", type_="peer",
+                             rosters="{participants: people.csv}", people=people)
+    role = side[:-1]   # a rule under either list, written for either side, applies to every participant
+    rule = "{" + side + ": ['" + role + '.consent == "I agree"' + "']}"
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("start_date: 2027-01-11}",
+                                                       f"start_date: 2027-01-11, eligibility: {rule}}}"))
+    validated = run_cli("validate", folder)
+    assert validated.exit_code == 0, validated.output
+    assert "1 participant excluded by design.eligibility (people.csv rows 3)" in " ".join(validated.stderr.split())
+    assert run_cli("match", folder).exit_code == 0
+    pairs = pd.read_csv(folder / "out/matches.csv")
+    assert "P2" not in set(pairs["mentee_id"]) | set(pairs["mentor_id"])
+    unmatched = pd.read_csv(folder / "out/unmatched.csv")
+    assert unmatched.loc[unmatched["participant_id"] == "P2", "reason"].str.startswith("not eligible").all()
+
+
 def test_group_programme_with_min_group_size_and_max_per_mentor(tmp_path: Path, run_cli) -> None:
     mentors = "id,name,email\nL1,Lead1,l1@example.org\nL2,Lead2,l2@example.org\n"
     mentees = "id,name,email,dept\n" + "".join(f"G{i},N{i},g{i}@example.org,{'AB'[i % 2]}\n" for i in range(7))

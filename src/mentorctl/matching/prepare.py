@@ -77,6 +77,10 @@ def prepare(programme: Programme, participants: Participants) -> Prepared:
                             "something, e.g. ... >= 1")
     mentor_ok, mentor_reason = _side_eligibility(ctx, rules.mentor_eligibility, "mentor")
     mentee_ok, mentee_reason = _side_eligibility(ctx, rules.mentee_eligibility, "mentee")
+    if peer:   # one roster on both sides: a participant takes part when every design.eligibility rule holds
+        mentor_reason = [a or b for a, b in zip(mentor_reason, mentee_reason, strict=True)]
+        mentor_ok = mentee_ok = mentor_ok & mentee_ok
+        mentee_reason = mentor_reason
     mentor_cap = _capacities(programme, mentors, mentor_roster.source)
     mentee_cap = np.ones(len(mentees), np.int64) if peer else mentor_demands(programme, mentees)
     if peer:
