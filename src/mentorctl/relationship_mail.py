@@ -78,7 +78,7 @@ def closure_messages(programme: Programme, participants: Participants, life: Lif
     waiting = {w.person_id for w in life.state.waiting if w.rematch}
     out = []
     for pair in ended:
-        for role, person_id, other_id in _sides(programme, pair.mentee_id, pair.mentor_id):
+        for side, (role, person_id, other_id) in enumerate(_sides(programme, pair.mentee_id, pair.mentor_id)):
             me = people.get((_roster_role(role), person_id))
             other = people.get((_roster_role("mentor" if role == "mentee" else "mentee" if role == "mentor"
                                              else "peer"), other_id))
@@ -92,11 +92,14 @@ def closure_messages(programme: Programme, participants: Participants, life: Lif
                                coordinator)
             context["recipient"]["first_name"] = greeting_name(me)   # greeted as in the welcome pack
             rendered = render_message(env, CLOSURE_TEMPLATE, context)
-            key = f"{CLOSURE_KIND}:{pair.mentee_id}:{pair.mentor_id}:{role}"
+            # both people of a peer pair have the role `peer`: the second one's key and file name carry their id
+            # (the first keeps the key it always had, so a closure sent before is never sent again)
+            own = f"-{person_id}" if role == "peer" and side else ""
+            key = f"{CLOSURE_KIND}:{pair.mentee_id}:{pair.mentor_id}:{role}" + own.replace("-", ":", 1)
             message = build_message(sender=sender, to=format_address(profile.get("name"), profile["email"]),
                                     subject=prefix + rendered.subject, text=rendered.text, html=rendered.html,
                                     reply_to=reply_to, date=now,
-                                    headers={FILE_HEADER: f"closure-{pair.mentee_id}-{pair.mentor_id}-{role}.eml"})
+                                    headers={FILE_HEADER: f"closure-{pair.mentee_id}-{pair.mentor_id}-{role}{own}.eml"})
             out.append(OutgoingMessage(key=key, kind=CLOSURE_KIND, recipient_id=person_id, message=message))
     return out
 

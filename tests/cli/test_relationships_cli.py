@@ -466,3 +466,25 @@ def test_a_closure_greets_by_first_name_as_the_welcome_pack_does(small_programme
     assert len(texts) == 2
     assert any("Hello Eve," in t for t in texts) and any("Hello Ann," in t for t in texts)
     assert not any("Hello Eve Stone" in t or "Hello Ann Lee" in t for t in texts)
+
+
+def test_both_people_of_an_ended_peer_pair_get_their_closure_once(tmp_path, run_cli, smtp_server):
+    import yaml
+
+    folder = tmp_path / "peers"
+    folder.mkdir()
+    (folder / "participants.csv").write_text("id,name,email\nP1,Ann,p1@x.org\nP2,Bob,p2@x.org\n")
+    data = {"programme": {"name": "peers"}, "design": {"type": "peer", "start_date": "2027-03-01"},
+            "rosters": {"participants": "participants.csv"}}
+    data.update(yaml.safe_load(smtp_server.yaml_block()))
+    (folder / "programme.yaml").write_text(yaml.safe_dump(data))
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    (mentee, mentor), = _pairs(folder)
+    assert run_cli("end", folder, mentee, mentor, "--reason", "completed", "--on", "2027-04-01").exit_code == 0
+    preview = run_cli("remind", folder, "--now", "2027-04-02")
+    assert preview.exit_code == 0, preview.output
+    assert len(list((folder / "out" / "outbox").glob("closure-*.eml"))) == 2   # one file each, none overwritten
+    for _ in range(2):   # a second run sends nothing again
+        assert run_cli("remind", folder, "--now", "2027-04-02", "--send").exit_code == 0
+    closures = [m["To"] for m in smtp_server.messages if "relationship" in m["Subject"].lower()]
+    assert sorted(closures) == ["Ann <p1@x.org>", "Bob <p2@x.org>"]
