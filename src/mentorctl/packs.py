@@ -85,6 +85,7 @@ class PackSet:
     """(id, the roster's value) of people whose address is not an email address: pack written, no message."""
     broken_pairs: list[BrokenPair] = field(default_factory=list)
     over_capacity: list[str] = field(default_factory=list)      # people with more pairs than places
+    excluded: list[str] = field(default_factory=list)           # pairs with someone design.eligibility keeps out
     """Pairs of the matches file (edited by hand) that break a rule: their packs do not claim they meet them."""
 
 
@@ -370,7 +371,7 @@ def build_packs(programme: Programme, participants: Participants, matches: pd.Da
                           content_hash=content_hash(person_id, counterpart_ids, group_ids),
                           file_stem=stem, html=html, markdown=markdown, message=message, ics=ics))
     return PackSet(packs=packs, without_email=without_email, invalid_email=invalid_email, broken_pairs=broken,
-                   over_capacity=checked.over_capacity)
+                   over_capacity=checked.over_capacity, excluded=checked.excluded)
 
 
 def choose_template(programme: Programme, env: Any, *names: str) -> str:

@@ -289,7 +289,9 @@ def check_edited_matches(programme: Programme, participants: Participants) -> li
                     + "; its packs will not say it meets the rules (run `mentorctl explain` for alternatives)",
                     Location(shown, b.row)) for b in checked.broken] + \
         [Finding("warning", f"{what}: move a pair or raise the capacity in the roster", Location(shown))
-         for what in checked.over_capacity]
+         for what in checked.over_capacity] + \
+        [Finding("error", f"{what}: packs would introduce them; remove the row (in a running programme: "
+                 "`mentorctl end`) or change design.eligibility", Location(shown)) for what in checked.excluded]
 
 
 def _zone_message(text: str, reading: ZoneReading, has_offsets: bool, rows: list[int]) -> str:

@@ -258,6 +258,28 @@ def test_a_peer_programme_applies_every_design_eligibility_rule_to_everyone(tmp_
     assert unmatched.loc[unmatched["participant_id"] == "P2", "reason"].str.startswith("not eligible").all()
 
 
+def test_a_hand_edited_peer_file_never_introduces_an_excluded_person_and_flags_a_double_booking(
+        tmp_path: Path, run_cli) -> None:
+    people = "id,name,email,consent\n" + "".join(f"P{i},N{i},p{i}@example.org,{'No' if i == 2 else 'yes'}\n"
+                                                  for i in range(1, 6))
+    folder = write_programme(tmp_path / "peer", "  eligibility: []\n", type_="peer",
+                             rosters="{participants: people.csv}", people=people)
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace(
+        "start_date: 2027-01-11}", "start_date: 2027-01-11, eligibility: {mentors: ['mentor.consent == \"yes\"']}}"))
+    (folder / "out").mkdir()
+    (folder / "out" / "matches.csv").write_text("mentee_id,mentor_id,score\nP1,P3,1\nP2,P4,\nP5,P3,\n")
+    validated = run_cli("validate", folder)
+    out = " ".join((validated.stdout + validated.stderr).split())
+    assert validated.exit_code == 2
+    assert ("row 3: pair P4 – P2 includes P2, whom design.eligibility keeps out of the programme (not eligible "
+            "for the programme: mentor.consent == \"yes\"): packs would introduce them") in out
+    assert "P3 is in 2 pairs in the file (a peer has one)" in out
+    packs = run_cli("packs", folder)
+    assert packs.exit_code == 2 and "no pack was written" in packs.stderr
+    assert not (folder / "out" / "packs").exists()
+
+
 def test_group_programme_with_min_group_size_and_max_per_mentor(tmp_path: Path, run_cli) -> None:
     mentors = "id,name,email\nL1,Lead1,l1@example.org\nL2,Lead2,l2@example.org\n"
     mentees = "id,name,email,dept\n" + "".join(f"G{i},N{i},g{i}@example.org,{'AB'[i % 2]}\n" for i in range(7))

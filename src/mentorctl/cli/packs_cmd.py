@@ -70,7 +70,7 @@ def packs(
     \b
     Example: mentorctl packs programmes/example --json (each pack, its files and what happened to its email)
     """
-    from mentorctl.errors import ProgrammeError, RosterError
+    from mentorctl.errors import Location, ProgrammeError, RosterError
     from mentorctl.ledger import LEDGER_FILE, Ledger
     from mentorctl.matches import read_matches
     from mentorctl.packs import build_packs, changed_packs, outgoing_messages, write_packs
@@ -101,6 +101,11 @@ def packs(
         newcomers = set(selected)
     with console.status("Rendering packs…") if is_interactive() else nullcontext():
         rendered = build_packs(prog, participants, pairs, only=only)
+    if rendered.excluded:   # never introduce someone the programme keeps out (no consent, say)
+        more = f" ({len(rendered.excluded)} such pairs)" if len(rendered.excluded) > 1 else ""
+        raise RosterError(f"{rendered.excluded[0]}{more}; remove the row (in a running programme: `mentorctl end`) "
+                          "or change design.eligibility — no pack was written",
+                          location=Location(str(matches or "out/matches.csv")))
     changed = changed_packs(prog, rendered.packs) if life is not None and not send else set()
     written = write_packs(prog, rendered.packs)
     outgoing = outgoing_messages(prog, rendered.packs, sending=send)

@@ -8,7 +8,7 @@ themself. Pairs whose people are not on the rosters are left to `read_matches`, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,6 +47,7 @@ class PairCheck:
     broken: list[BrokenPair]
     terms: dict[tuple[str, str], dict[str, float]]    # (mentor_id, mentee_id) → term name → points
     over_capacity: list[str]                          # "mentor M1 has 3 mentees in the file but capacity 2"
+    excluded: list[str] = field(default_factory=list)  # pairs with someone design.eligibility keeps out
 
 
 def broken_pairs(programme: Programme, participants: Participants, pairs: pd.DataFrame) -> list[BrokenPair]:
@@ -75,12 +76,16 @@ def check_pairs(programme: Programme, participants: Participants, pairs: pd.Data
     terms = {(mentor_ids[k], mentee_ids[k]): {name: float(values[position]) for name, values in points.items()}
              for position, k in enumerate(where)}
     broken: dict[int, list[str]] = {}
+    excluded = []
     for position, k in enumerate(where):
         reasons = []
-        if not prep.mentor_ok[j[position]]:
-            reasons.append(str(prep.mentor_reason[j[position]] or "design.eligibility.mentors"))
-        if not prep.mentee_ok[e[position]]:
-            reasons.append(str(prep.mentee_reason[e[position]] or "design.eligibility.mentees"))
+        for who, ok, why in ((mentor_ids[k], prep.mentor_ok[j[position]], prep.mentor_reason[j[position]]),
+                             (mentee_ids[k], prep.mentee_ok[e[position]], prep.mentee_reason[e[position]])):
+            if not ok:
+                reasons.append(str(why or "design.eligibility"))
+                where_row = f"row {rows[k]}: " if rows[k] is not None else ""
+                excluded.append(f"{where_row}pair {mentor_ids[k]} – {mentee_ids[k]} includes {who}, whom "
+                                f"design.eligibility keeps out of the programme ({why or 'not eligible'})")
         if mentor_ids[k] == mentee_ids[k]:
             reasons.append("a person cannot be matched with themself")
         if reasons:
@@ -94,12 +99,16 @@ def check_pairs(programme: Programme, participants: Participants, pairs: pd.Data
         row = rows[key]
         out.append(BrokenPair(mentor_ids[key], mentee_ids[key], None if row is None else int(row),
                               tuple(dict.fromkeys(broken[key]))))
-    return PairCheck(out, terms, [] if prep.peer else _over_capacity(prep, j, e))
+    return PairCheck(out, terms, _over_capacity(prep, j, e), list(dict.fromkeys(excluded)))
 
 
 def _over_capacity(prep: Prepared, j: np.ndarray, e: np.ndarray) -> list[str]:
-    """People of the file with more pairs than places (mentor capacity, mentors per mentee)."""
+    """People of the file with more pairs than places (mentor capacity, mentors per mentee; a peer has one)."""
     found = []
+    if prep.peer:
+        counts = np.bincount(np.concatenate([j, e]), minlength=len(prep.mentors))
+        return [f"{prep.mentors['id'].iloc[person]} is in {counts[person]} pairs in the file (a peer has one)"
+                for person in np.flatnonzero(counts > 1)]
     for side, index, cap, frame in (("mentor", j, prep.mentor_cap, prep.mentors),
                                     ("mentee", e, prep.mentee_cap, prep.mentees)):
         counts = np.bincount(index, minlength=len(cap))
