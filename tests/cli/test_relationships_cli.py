@@ -488,3 +488,22 @@ def test_both_people_of_an_ended_peer_pair_get_their_closure_once(tmp_path, run_
         assert run_cli("remind", folder, "--now", "2027-04-02", "--send").exit_code == 0
     closures = [m["To"] for m in smtp_server.messages if "relationship" in m["Subject"].lower()]
     assert sorted(closures) == ["Ann <p1@x.org>", "Bob <p2@x.org>"]
+
+
+def test_reminders_greet_by_first_name_as_the_welcome_pack_does(small_programme, run_cli):
+    import email
+    import email.policy
+
+    folder = small_programme("greet", "id,name,known as,email\nM1,Ann Lee,Annie,m1@x.org\n",
+                             "id,name,known as,email\nE1,Siobhán Murphy,Shiv,e1@x.org\n",
+                             rosters={"mentors": {"path": "mentors.csv", "columns": {"first_name": "known as"}},
+                                      "mentees": {"path": "mentees.csv", "columns": {"first_name": "known as"}}},
+                             email={"from": "Mentoring <mentoring@example.org>"},
+                             reminders=[{"id": "checkin", "every": "2w", "to": "pairs", "template": "checkin.md.j2"}])
+    (folder / "out").mkdir()
+    (folder / "out" / "matches.csv").write_text("mentee_id,mentor_id,score\nE1,M1,1\n")
+    assert run_cli("remind", folder, "--now", "2027-03-16").exit_code == 0
+    texts = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default).get_body(("plain",)).get_content()
+             for p in (folder / "out" / "outbox").glob("*.eml")]
+    assert len(texts) == 2
+    assert any("Hello Shiv," in t for t in texts) and any("Hello Annie," in t for t in texts)

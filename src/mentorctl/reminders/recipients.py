@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ class Recipient:
     counterparts: tuple[Mapping[str, Any], ...] = ()             # the cards of the people they are matched with
     pairs: tuple[tuple[str, str], ...] = ()                      # (mentor_id, mentee_id) of their pairs
     zone: tzinfo | None = None                                   # their own time zone (timezones.py), if known
+    first_name: str | None = None                                # what packs greet them by (packs.first_name)
 
 
 def _clean(value: Any) -> Any:
@@ -69,6 +70,7 @@ class Directory:
     with their counterparts; `coordinator` is `programme.coordinator`."""
 
     def __init__(self, programme: Programme, participants: Any, matches: pd.DataFrame | None):
+        from mentorctl.packs import first_name
         from mentorctl.people import person_card, privacy_policy, private_fields
         from mentorctl.timezones import participant_zone
 
@@ -97,7 +99,7 @@ class Directory:
                     self.people[rid] = Recipient(
                         id=rid, role=roster.role, person_id=str(row["id"]), name=str(_clean(row.get("name")) or ""),
                         email=email, profile=person_card(row, programme, role=roster.role, policy=policy),
-                        zone=participant_zone(row, private))
+                        zone=participant_zone(row, private), first_name=first_name(row))
         self._mentor_role = rosters[0][1].role if rosters[0][1] is not None else "mentor"
         self._mentee_role = rosters[1][1].role if rosters[1][1] is not None else "mentee"
 
@@ -120,8 +122,7 @@ class Directory:
                 if other is not None:
                     counterparts.append(other.profile)
                 own_pairs.append((str(mentor_id), str(mentee_id)))
-        return [Recipient(id=p.id, role=p.role, person_id=p.person_id, name=p.name, email=p.email,
-                          profile=p.profile, counterparts=tuple(cps), pairs=tuple(prs), zone=p.zone)
+        return [replace(p, counterparts=tuple(cps), pairs=tuple(prs))
                 for p in (self.people[rid] for rid in collected)
                 for cps, prs in [collected[p.id]]]
 

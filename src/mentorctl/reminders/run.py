@@ -141,7 +141,8 @@ def message_context(programme: Programme, due: DueReminder, now: datetime,
     week = (due.occurrence.date() - programme.design.start_date).days // 7 + 1
     return {
         "recipient": {**person.profile, "id": person.person_id, "name": person.name, "email": person.email,
-                      "role": person.role},     # the card of people.person_card
+                      "role": person.role,      # the card of people.person_card; greeted as in the welcome pack
+                      "first_name": person.first_name or person.profile.get("first_name") or person.name},
         "counterparts": [dict(c) for c in person.counterparts],
         "reminder": {"id": item.id, "template": item.template, "to": item.to.value,
                      "inactive_for": item.inactive_for.days if item.inactive_for else None},
