@@ -76,18 +76,49 @@ def read_zone(text: str) -> ZoneReading:
     return ZoneReading(None, "")
 
 
-# names Windows and form builders show that are no IANA city ("(UTC-05:00) Eastern Time (US & Canada)")
-_ALIASES = {"easterntime": "America/New_York", "centraltime": "America/Chicago", "mountaintime": "America/Denver",
-            "pacifictime": "America/Los_Angeles", "alaska": "America/Anchorage", "hawaii": "Pacific/Honolulu",
-            "arizona": "America/Phoenix", "atlantictime": "America/Halifax", "mumbai": "Asia/Kolkata",
-            "newdelhi": "Asia/Kolkata", "chennai": "Asia/Kolkata", "beijing": "Asia/Shanghai",
-            "osaka": "Asia/Tokyo", "brasilia": "America/Sao_Paulo", "washington": "America/New_York"}
+# names Windows and form builders show, and cities people write, that are not the city of an IANA zone
+# ("(UTC-05:00) Eastern Time (US & Canada)", "San Francisco", "Bangalore"): zone → the names
+_ALIAS_NAMES = {
+    "America/New_York": ["Eastern Time", "Washington", "Boston", "Philadelphia", "Atlanta", "Miami", "Pittsburgh",
+                         "Charlotte", "Orlando", "Baltimore", "Raleigh"],
+    "America/Chicago": ["Central Time", "Dallas", "Houston", "Austin", "San Antonio", "Minneapolis", "St Louis",
+                        "Nashville", "Kansas City", "New Orleans"],
+    "America/Denver": ["Mountain Time", "Salt Lake City", "Albuquerque", "Colorado Springs"],
+    "America/Phoenix": ["Arizona", "Tucson"],
+    "America/Los_Angeles": ["Pacific Time", "San Francisco", "Seattle", "San Diego", "San Jose", "Portland",
+                            "Sacramento", "Oakland", "Palo Alto", "Silicon Valley", "Las Vegas"],
+    "America/Anchorage": ["Alaska"], "Pacific/Honolulu": ["Hawaii"],
+    "America/Halifax": ["Atlantic Time"], "America/Toronto": ["Ottawa", "Montreal", "Quebec"],
+    "America/Edmonton": ["Calgary"], "America/Bogota": ["Medellin", "Cali"],
+    "America/Mexico_City": ["Guadalajara", "Mexico"], "America/Sao_Paulo": ["Brasilia", "Rio de Janeiro", "Rio"],
+    "Europe/London": ["Manchester", "Birmingham", "Leeds", "Glasgow", "Edinburgh", "Cardiff", "Bristol", "Liverpool",
+                      "Newcastle", "Sheffield", "Nottingham", "Belfast", "Oxford", "Cambridge", "Southampton"],
+    "Europe/Dublin": ["Cork", "Galway", "Limerick"],
+    "Europe/Berlin": ["Munich", "Frankfurt", "Hamburg", "Cologne", "Dusseldorf", "Stuttgart", "Leipzig", "Dresden"],
+    "Europe/Paris": ["Lyon", "Marseille", "Toulouse", "Nice", "Bordeaux", "Lille", "Nantes", "Strasbourg"],
+    "Europe/Madrid": ["Barcelona", "Valencia", "Seville", "Bilbao", "Malaga"],
+    "Europe/Rome": ["Milan", "Turin", "Naples", "Florence", "Bologna", "Venice", "Genoa"],
+    "Europe/Amsterdam": ["Rotterdam", "The Hague", "Utrecht", "Eindhoven"], "Europe/Brussels": ["Antwerp", "Ghent"],
+    "Europe/Zurich": ["Geneva", "Basel", "Bern", "Lausanne"], "Europe/Lisbon": ["Porto"],
+    "Europe/Warsaw": ["Krakow", "Wroclaw", "Gdansk"], "Europe/Stockholm": ["Gothenburg", "Malmo"],
+    "Europe/Istanbul": ["Ankara"], "Asia/Dubai": ["Abu Dhabi"],
+    "Asia/Kolkata": ["Mumbai", "New Delhi", "Delhi", "Chennai", "Bangalore", "Bengaluru", "Hyderabad", "Pune",
+                     "Ahmedabad", "Gurgaon", "Gurugram", "Noida", "India"],
+    "Asia/Shanghai": ["Beijing", "Shenzhen", "Guangzhou", "Hangzhou", "China"], "Asia/Tokyo": ["Osaka", "Kyoto"],
+    "Asia/Ho_Chi_Minh": ["Saigon"], "Asia/Bangkok": ["Hanoi"],
+    "Africa/Lagos": ["Abuja"], "Africa/Johannesburg": ["Cape Town", "Durban", "Pretoria"],
+    "Australia/Sydney": ["Canberra"], "Australia/Brisbane": ["Gold Coast"],
+}
+_ALIASES = {_norm(name): zone for zone, names in _ALIAS_NAMES.items() for name in names}
 
 
 def zone_by_city(text: str) -> tzinfo | None:
     """The IANA zone whose last part is this city ("new york" → America/New_York), when exactly one is, or
     one of the few names Windows shows for a zone ("Eastern Time (US & Canada)")."""
-    key = _norm(re.sub(r"\(.*?\)", "", text))
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))  # São → Sao
+    key = _norm(re.sub(r"\(.*?\)", "", plain))
     zones = (_ALIASES[key],) if key in _ALIASES else _zones_by_city().get(key, ()) if key else ()
     if not zones:
         return None

@@ -294,6 +294,9 @@ def check_edited_matches(programme: Programme, participants: Participants) -> li
                  "`mentorctl end`) or change design.eligibility", Location(shown)) for what in checked.excluded]
 
 
+_ZONE_MESSAGES = 30   # distinct timezone values explained one by one, per roster
+
+
 def _zone_message(text: str, reading: ZoneReading, has_offsets: bool, rows: list[int]) -> str:
     from mentorctl.roster import rows_text
     from mentorctl.timezones import is_offset_only
@@ -346,9 +349,9 @@ def check_time_zones(programme: Programme, participants: Participants) -> list[F
                 if reading is not None and str(reading.zone) != text:
                     readings.setdefault(text, []).append(row_at(frame, index) or 0)
             for number, (text, rows) in enumerate(readings.items()):
-                if number == 10:
-                    findings.append(Finding("warning", f"… and {len(readings) - 10} more timezone values that are "
-                                            "not IANA names", Location(roster.source, None, heading)))
+                if number == _ZONE_MESSAGES:
+                    findings.append(Finding("warning", f"… and {len(readings) - _ZONE_MESSAGES} more timezone "
+                                            "values that are not IANA names", Location(roster.source, None, heading)))
                     break
                 findings.append(Finding("warning", _zone_message(text, read_zone(text), offsets is not None, rows),
                                         Location(roster.source, rows[0], heading)))

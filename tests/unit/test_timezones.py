@@ -20,6 +20,9 @@ from mentorctl.timezones import is_offset_only, local_time, participant_zone, re
     ("(UTC+05:30) Chennai, Kolkata, Mumbai, New Delhi", "Asia/Kolkata"),
     ("(UTC) Dublin, Edinburgh, Lisbon, London", "Europe/Dublin"),
     ("Buenos Aires", "America/Argentina/Buenos_Aires"),     # two names of one zone: the longer one
+    ("San Francisco", "America/Los_Angeles"), ("Bangalore", "Asia/Kolkata"), ("Munich", "Europe/Berlin"),
+    ("Cork", "Europe/Dublin"), ("Abuja", "Africa/Lagos"), ("Manchester", "Europe/London"),
+    ("São Paulo", "America/Sao_Paulo"), ("Zürich", "Europe/Zurich"), ("Kraków", "Europe/Warsaw"),
 ])
 def test_names_and_cities_become_real_time_zones(text, zone):
     reading = read_zone(text)
