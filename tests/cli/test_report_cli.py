@@ -165,3 +165,18 @@ def test_a_log_whose_every_row_is_rejected_still_writes_the_report_and_exits_1(s
     # the hint names the YAML entry whose settings the --activity file takes
     assert ("`reporting.activity[0].dayfirst: true` or `date_format` in programme.yaml (--activity uk.csv takes "
             "the settings of reporting.activity[0], the entry for activity.csv)") in " ".join(result.stderr.split())
+
+
+def test_a_report_before_the_programme_starts_judges_no_goal(small_programme, run_cli):
+    import json
+
+    folder = small_programme("future", "id,name,email\nM1,Ann,m1@x.org\n", "id,name,email\nE1,Eve,e1@x.org\n",
+                             design={"start_date": "2099-03-02"},
+                             goals=[{"name": "Pairs meet", "kpi": "sessions_held", "target": 10},
+                                    {"name": "Most take part", "kpi": "participation_rate", "target": 0.6}])
+    result = run_cli("report", folder)
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads((folder / "out" / "report.json").read_text())
+    verdict = "The programme has not started yet (it starts on 02 March 2099); its 2 goals are judged from then."
+    assert data["verdict"] == verdict
+    assert "missed" not in result.stdout and data["programme_elapsed"] == 0.0

@@ -201,6 +201,8 @@ class Report:
     """The share of the programme behind the period's end (0-1): what cumulative goals are paced against."""
     self_matching: Funnel | None = None
     """The self-matching funnel, when the programme does self-matching."""
+    starts_on: date | None = None
+    """The start date, when the report is written before the programme starts (no goal is judged yet)."""
 
     @property
     def missed_goals(self) -> list[GoalResult]:
@@ -211,6 +213,9 @@ class Report:
         """One line a director reads first: how many goals are met or on track, and which are not."""
         if not self.goals:
             return "No goals are set in programme.yaml, so none can be judged."
+        if self.starts_on is not None:
+            return (f"The programme has not started yet (it starts on {self.starts_on:%d %B %Y}); its "
+                    f"{len(self.goals)} goal{'' if len(self.goals) == 1 else 's'} are judged from then.")
         good = [g for g in self.goals if g.pace in ("met", "on track")]
         missed = self.missed_goals
         unknown = len(self.goals) - len(good) - len(missed)
@@ -354,6 +359,9 @@ def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compa
     kpis = compute_kpis(events, period, population=people, pairs=pairs, hr=hr, survey=survey,
                         active_window_days=settings.active_window_days, eligible=eligible)
     share = elapsed_share(period, programme.design.start_date, programme.design.length_weeks * 7)
+    starts_on = programme.design.start_date if now.date() < programme.design.start_date else None
+    if starts_on is not None:   # a report before the start: nothing is behind or missed yet
+        share = 0.0
     goals = _goals(programme, kpis, events, period, people, pairs, hr, survey, notes, eligible, share)
     achieved = events["_code"].to_numpy() == EVENTS.index("goal_achieved")
     unlinked = int((achieved & ~achieved_goals_set(events)).sum())
@@ -373,7 +381,7 @@ def compute_report(inputs: ReportInputs, period: Period, *, now: datetime, compa
         data_quality=quality, events=events[[*ACTIVITY_COLUMNS, "_source", "_row"]],
         population=int(eligible.sum()), participants=int(metrics["participant"].sum()),
         active_window_days=settings.active_window_days, compare=compare, warnings=warnings,
-        excluded=int((~eligible).sum()), coverage=coverage, elapsed=share,
+        excluded=int((~eligible).sum()), coverage=coverage, elapsed=share, starts_on=starts_on,
         self_matching=inputs.self_matching, relationships=_relationships(inputs, survey))
 
 
