@@ -180,3 +180,20 @@ def test_a_report_before_the_programme_starts_judges_no_goal(small_programme, ru
     verdict = "The programme has not started yet (it starts on 02 March 2099); its 2 goals are judged from then."
     assert data["verdict"] == verdict
     assert "missed" not in result.stdout and data["programme_elapsed"] == 0.0
+
+
+def test_activity_of_people_design_eligibility_excludes_is_not_counted(tmp_path, run_cli):
+    events = [("2026-02-03 10:00", "session", "m1", "e1", "60", "", ""),
+              ("2026-02-27 16:00", "survey_response", "", "e1", "", "4", ""),
+              ("2026-02-27 17:00", "survey_response", "", "e6", "", "1", "")]   # e6 (IT) is excluded
+    folder = make_programme(tmp_path / "p", events=events)
+    yaml_file = folder / "programme.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace(
+        "design: {start_date: 2026-02-02, length_weeks: 4}",
+        "design: {start_date: 2026-02-02, length_weeks: 4, eligibility: {mentees: ['mentee.department != \"IT\"']}}"))
+    result = run_cli("report", folder, "--period", "2026-02-02..2026-03-01")
+    assert result.exit_code == 0, _output(result)
+    data = json.loads((folder / "out" / "report.json").read_text())
+    assert data["kpis"]["satisfaction_mean"] == 4.0            # e1's rating alone, not e6's 1
+    assert data["data_quality"]["events_used"] == 2
+    assert "1 event(s) of people design.eligibility excludes are not counted." in data["data_quality"]["notes"]

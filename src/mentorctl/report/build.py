@@ -402,6 +402,19 @@ def _period_events(inputs: ReportInputs, period: Period, people: pd.Index, probl
                 "problem": "not on the rosters; fix the id or add the person to a roster"}))
         unknown |= missing
     events = events[~unknown]
+    if inputs.excluded:   # people design.eligibility keeps out (no consent, say): their activity is not counted
+        out = people.isin(list(inputs.excluded))
+        codes = [events[code].to_numpy() for code in ("_mentor", "_mentee")]
+        someone = np.zeros(len(events), bool)
+        taking_part = np.zeros(len(events), bool)
+        for c in codes:
+            someone |= c >= 0
+            taking_part |= (c >= 0) & ~out[np.maximum(c, 0)]
+        dropped = someone & ~taking_part
+        if dropped.any():
+            notes.append(Note(f"{int(dropped.sum())} event(s) of people design.eligibility excludes are not "
+                              "counted."))
+            events = events[~dropped]
     pairs = inputs.pairs
     if pairs is not None:
         pairs = date_pairs(pairs, events, people, (programme.design.start_date - period.start).days)
