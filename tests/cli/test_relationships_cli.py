@@ -507,3 +507,21 @@ def test_reminders_greet_by_first_name_as_the_welcome_pack_does(small_programme,
              for p in (folder / "out" / "outbox").glob("*.eml")]
     assert len(texts) == 2
     assert any("Hello Shiv," in t for t in texts) and any("Hello Annie," in t for t in texts)
+
+
+def test_explain_never_offers_a_pair_that_ended(small_programme, run_cli):
+    folder = small_programme("ended", "id,name,email\nM1,Ann,m1@x.org\nM2,Bob,m2@x.org\n",
+                             "id,name,email\nE1,Eve,e1@x.org\nE2,Fay,e2@x.org\n", matching={"mentor_capacity": 1})
+    assert run_cli("match", folder, "--on", "2027-02-20").exit_code == 0
+    (mentor,) = [m for e, m in _pairs(folder) if e == "E1"]
+    assert run_cli("end", folder, "E1", mentor, "--reason", "not-a-fit", "--on", "2027-03-10",
+                   "--rematch").exit_code == 0
+    import json
+
+    result = run_cli("explain", folder, "E1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert mentor not in [a["id"] for a in data["alternatives"]]            # ended pairs never repeat
+    assert not any(mentor in s for s in data["suggestions"])
+    assert {"rule": "matching.forbidden / matching.history / relationships.csv (pairs not allowed, made before "
+                    "or ended)", "removes": 1} in data["rule_removals"]

@@ -75,11 +75,29 @@ def explain(programme: Programme, participants: Participants, person_id: str,
         person_id = found.id or person_id
     matches = matches if matches is not None else _empty_matches()
     _, excluded = _pair_files(programme, prep, None)
+    excluded = np.unique(np.concatenate([excluded, _ended_pairs(programme, participants, prep)]))
     if person_id in prep.mentee_index:
         return _explain_mentee(prep, prep.mentee_index[person_id], matches, excluded)
     if person_id in prep.mentor_index:
         return _explain_mentor(prep, prep.mentor_index[person_id], matches)
     raise MentorctlError(f"'{person_id}' is on no roster of this programme; check the id (see matches.csv)")
+
+
+def _ended_pairs(programme: Programme, participants: Participants, prep: Prepared) -> np.ndarray:
+    """Keys (mentee × n_mentors + mentor) of the pairs a running programme ended: they never repeat, so they
+    are no alternative (relationships.py)."""
+    from datetime import date
+
+    from mentorctl.relationships import is_running, load_lifecycle, match_plan
+
+    if not is_running(programme):
+        return np.zeros(0, np.int64)
+    plan = match_plan(load_lifecycle(programme, participants, date.max))   # every ending, also one dated ahead
+    mentee_of, mentor_of, n_m = prep.mentee_index, prep.mentor_index, len(prep.mentors)
+    keys = [mentee_of[a] * n_m + mentor_of[b] for a, b in plan.history if a in mentee_of and b in mentor_of]
+    if prep.peer:
+        keys += [mentee_of[b] * n_m + mentor_of[a] for a, b in plan.history if b in mentee_of and a in mentor_of]
+    return np.array(keys, np.int64)
 
 
 def _empty_matches() -> pd.DataFrame:
@@ -114,7 +132,8 @@ def _explain_mentee(prep: Prepared, i: int, matches: pd.DataFrame, excluded: np.
                                                                                      strict=True)]
     banned = int((prep.mentor_ok & np.isin(keys, excluded)).sum())
     if banned:
-        removals.append(("matching.forbidden / matching.history (pairs not allowed or made before)", banned))
+        removals.append(("matching.forbidden / matching.history / relationships.csv (pairs not allowed, made "
+                         "before or ended)", banned))
     partner_col, own_col = "mentor_id", "mentee_id"
     mine = matches[matches[own_col] == pid][partner_col].tolist()
     if prep.peer:
