@@ -156,6 +156,7 @@ class Coverage:
     pairs: int
     inactive_pairs: list[tuple[str, str]]
     window_days: int
+    who: str = "mentees"            # whom `eligible` counts: participants in a peer programme
 
     @property
     def rate(self) -> float | None:
@@ -569,7 +570,8 @@ def _coverage(programme: Programme, participants: Any, pairs: pd.DataFrame | Non
     inactive = [(m, e) for m, e in zip(formed["mentor_id"].astype(str), formed["mentee_id"].astype(str),
                                        strict=True) if (m, e) not in met and (e, m) not in met]
     return Coverage(eligible=len(ids), matched=len(ids) - len(unmatched), unmatched=unmatched,
-                    pairs=len(formed), inactive_pairs=inactive, window_days=window)
+                    pairs=len(formed), inactive_pairs=inactive, window_days=window,
+                    who="participants" if programme.is_peer else "mentees")
 
 
 def _goals(programme: Programme, kpis: dict[str, KpiValue], events: pd.DataFrame, period: Period, people: pd.Index,

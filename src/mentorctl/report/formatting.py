@@ -153,7 +153,7 @@ def coverage_lines(report: Report) -> list[str]:
     if c is None:
         return ["No matches file: run `mentorctl match` to see how many mentees are matched."]
     rate = format_value("participation_rate", c.rate)
-    return [f"{c.matched:,} of {c.eligible:,} eligible mentees matched ({rate}); {len(c.unmatched):,} unmatched.",
+    return [f"{c.matched:,} of {c.eligible:,} eligible {c.who} matched ({rate}); {len(c.unmatched):,} unmatched.",
             f"{len(c.inactive_pairs):,} of {c.pairs:,} pairs logged nothing together in the last {c.window_days} "
             "days of the period (inactive)."]
 
