@@ -62,7 +62,10 @@ def parse_rule(text: str, origin: str) -> Rule:
         if not e.offset:  # the parser ran out of input: something is missing at the end
             column, hint = len(flat) + 1, "the rule ends too early (an operator without its right-hand side?)"
         else:
-            column, hint = max(1, min(e.offset, len(flat) + 1)), f"Python says: {e.msg}"
+            column = max(1, min(e.offset, len(flat) + 1))
+            hint = ("something here does not fit: check the operators (== != < <= > >= and or not in), the "
+                    "quotes around text and the brackets" if e.msg == "invalid syntax" else
+                    f"the parser says: {e.msg}")
         raise RuleError(f'{origin}: syntax error at column {column}: "{flat}"',
                         details=[flat, " " * (column - 1) + "^", hint]) from None
     except (RecursionError, MemoryError, ValueError) as e:

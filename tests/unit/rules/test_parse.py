@@ -49,6 +49,7 @@ def test_syntax_error_points_at_column() -> None:
     assert error.plain_message == 'matching.eligibility[2]: syntax error at column 16: "mentor.grade >== 3"'
     assert error.details[0] == "mentor.grade >== 3"
     assert error.details[1] == " " * 15 + "^"
+    assert error.details[2].startswith("something here does not fit: check the operators")   # not Python's words
 
 
 def test_unknown_function_suggests(ctx: RuleContext) -> None:
