@@ -79,7 +79,7 @@ class Directory:
 
     ids: dict[str, str] = field(default_factory=dict)          # key → id
     names: dict[str, list[str]] = field(default_factory=dict)  # key → ids of people with that name
-    folded: dict[str, list[str]] = field(default_factory=dict)  # the same by `name_key` (accents dropped)
+    _folded: dict[str, list[str]] | None = field(default=None, repr=False)  # `names` by `name_key`, when asked
     shown: dict[str, str] = field(default_factory=dict)        # key → the id or name as written (suggestions)
     _cache: dict[str, Resolution] = field(default_factory=dict, repr=False)
     _suggested: int = field(default=0, repr=False)
@@ -106,13 +106,21 @@ class Directory:
                 if isinstance(name, str) and name.strip():
                     written = reference_key(name)
                     directory.names.setdefault(written, []).append(str(person_id))
-                    directory.folded.setdefault(name_key(name), []).append(str(person_id))
                     directory.shown.setdefault(written, " ".join(name.split()))
                 if isinstance(email, str) and "@" in email:
                     emails.setdefault(reference_key(email), str(person_id))
         for key, person_id in emails.items():  # an email address is as good as the id (ids win a clash)
             directory.ids.setdefault(key, person_id)
         return directory
+
+    @property
+    def folded(self) -> dict[str, list[str]]:
+        """`names` keyed by `name_key` (accents dropped), built the first time a name is not found as written."""
+        if self._folded is None:
+            self._folded = {}
+            for written, ids in self.names.items():
+                self._folded.setdefault(name_key(written), []).extend(ids)
+        return self._folded
 
     def resolve(self, text: Any) -> Resolution:
         """The person a reference means: an id (ignoring case and spaces), else a name only one person has."""
