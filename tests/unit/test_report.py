@@ -581,3 +581,16 @@ def test_breakdown_groups_are_compared_like_matching_compares_values():
     # one group in its most common spelling; Law is not hidden to protect a one-person "group"
     assert dict(zip(table["group"], table["people"], strict=True)) == {"Engineering": 7, "Law": 5}
     assert hidden == 0
+
+
+def test_coverage_counts_participants_in_a_peer_programme():
+    from types import SimpleNamespace
+
+    from mentorctl.report.build import Coverage
+    from mentorctl.report.formatting import coverage_lines
+
+    peer = Coverage(eligible=4, matched=4, unmatched=[], pairs=2, inactive_pairs=[], window_days=14,
+                    who="participants")
+    assert coverage_lines(SimpleNamespace(coverage=peer))[0].startswith("4 of 4 eligible participants matched")
+    one_to_one = Coverage(eligible=4, matched=3, unmatched=["E4"], pairs=3, inactive_pairs=[], window_days=14)
+    assert coverage_lines(SimpleNamespace(coverage=one_to_one))[0].startswith("3 of 4 eligible mentees matched")
