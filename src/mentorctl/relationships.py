@@ -528,8 +528,9 @@ def _check_people(events: Sequence[Event], state: RelationshipState, ids: IdReso
     problems: list[tuple[int | None, str, str]] = []
     for event in events:
         key = _pair(event, programme.is_peer)
+        carried = event.row is None and event.note == "from matches.csv"   # a start frozen from matches.csv
         where = (f" (the pair {event.mentee_id} – {event.mentor_id} in matches.csv: fix the id there, add the "
-                 "person to the roster or end the pair: `mentorctl end … --reason moved-or-left`)" if event.row is None and event.note == "from matches.csv" else "")
+                 "person to the roster or end the pair: `mentorctl end … --reason moved-or-left`)" if carried else "")
         if event.action is Action.START and key not in ended:
             if not ids.knows_mentee(event.mentee_id):
                 problems.append((event.row, "mentee_id", f"'{event.mentee_id}' is on no roster{where}"))

@@ -216,7 +216,7 @@ class Report:
             return "No goals are set in programme.yaml, so none can be judged."
         if self.starts_on is not None:
             return (f"The programme has not started yet (it starts on {self.starts_on:%d %B %Y}); its "
-                    f"{len(self.goals)} goal{'' if len(self.goals) == 1 else 's'} are judged from then.")
+                    f"{len(self.goals)} goal{' is' if len(self.goals) == 1 else 's are'} judged from then.")
         good = [g for g in self.goals if g.pace in ("met", "on track")]
         missed = self.missed_goals
         unknown = len(self.goals) - len(good) - len(missed)
