@@ -133,6 +133,11 @@ def test_peer_both_people_get_a_pack(tmp_path):
     assert sorted((p.role, p.person_id, p.counterpart_ids) for p in packs.packs) == [
         ("peer", "P1", ("P2",)), ("peer", "P2", ("P1",))]
     assert "Peer P2" in by_id(packs, "peer", "P1").message.text
+    pack = by_id(packs, "peer", "P1")   # one list of expectations: a peer is both mentor and mentee
+    for text in (pack.markdown, pack.html):
+        assert "Of each of you (in a peer pair you are both)" in text
+        assert "Of mentors" not in text and "Of mentees" not in text
+        assert "Listen well" in text and "Bring a goal" in text
 
 
 def test_reverse_wording(tmp_path):
