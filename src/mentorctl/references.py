@@ -39,13 +39,17 @@ def reference_key(value: Any) -> str:
     return " ".join(str(value).split()).casefold()
 
 
+def without_accents(text: str) -> str:
+    """`text` with its accents dropped (`Müller` → `Muller`, `São` → `Sao`)."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def name_key(value: Any) -> str:
     """`reference_key` without accents, for names typed on keyboards that lack them (`Hans Muller` is
     `Hans Müller`; `reference_key` already case-folds ß to ss)."""
-    import unicodedata
-
-    folded = unicodedata.normalize("NFKD", reference_key(value))
-    return "".join(c for c in folded if not unicodedata.combining(c))
+    return without_accents(reference_key(value))
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,12 @@ class Resolution:
         if self.ambiguous:
             shown = ", ".join(self.ambiguous[:5]) + (" …" if len(self.ambiguous) > 5 else "")
             return f"'{self.text}' is the name of {len(self.ambiguous)} {who}s ({shown}); use the id"
-        hint = f" (did you mean {' or '.join(repr(s) for s in self.suggestions)}?)" if self.suggestions else ""
-        return f"'{self.text}' matches no {who}{hint}"
+        return f"'{self.text}' matches no {who}{self.did_you_mean}"
+
+    @property
+    def did_you_mean(self) -> str:
+        """` (did you mean 'M001'?)` with the suggestions, or empty."""
+        return f" (did you mean {' or '.join(repr(s) for s in self.suggestions)}?)" if self.suggestions else ""
 
 
 @dataclass

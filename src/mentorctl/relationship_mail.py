@@ -94,8 +94,9 @@ def closure_messages(programme: Programme, participants: Participants, life: Lif
             rendered = render_message(env, CLOSURE_TEMPLATE, context)
             # both people of a peer pair have the role `peer`: the second one's key and file name carry their id
             # (the first keeps the key it always had, so a closure sent before is never sent again)
-            own = f"-{person_id}" if role == "peer" and side else ""
-            key = f"{CLOSURE_KIND}:{pair.mentee_id}:{pair.mentor_id}:{role}" + own.replace("-", ":", 1)
+            second_peer = role == "peer" and side == 1
+            key = f"{CLOSURE_KIND}:{pair.mentee_id}:{pair.mentor_id}:{role}" + (f":{person_id}" if second_peer else "")
+            own = f"-{person_id}" if second_peer else ""
             message = build_message(sender=sender, to=format_address(profile.get("name"), profile["email"]),
                                     subject=prefix + rendered.subject, text=rendered.text, html=rendered.html,
                                     reply_to=reply_to, date=now,

@@ -115,10 +115,9 @@ _ALIASES = {_norm(name): zone for zone, names in _ALIAS_NAMES.items() for name i
 def zone_by_city(text: str) -> tzinfo | None:
     """The IANA zone whose last part is this city ("new york" → America/New_York), when exactly one is, or
     one of the few names Windows shows for a zone ("Eastern Time (US & Canada)")."""
-    import unicodedata
+    from mentorctl.references import without_accents
 
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))  # São → Sao
-    key = _norm(re.sub(r"\(.*?\)", "", plain))
+    key = _norm(re.sub(r"\(.*?\)", "", without_accents(text)))   # São Paulo, Zürich
     zones = (_ALIASES[key],) if key in _ALIASES else _zones_by_city().get(key, ()) if key else ()
     if not zones:
         return None

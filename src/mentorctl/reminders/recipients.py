@@ -32,7 +32,7 @@ class Recipient:
     counterparts: tuple[Mapping[str, Any], ...] = ()             # the cards of the people they are matched with
     pairs: tuple[tuple[str, str], ...] = ()                      # (mentor_id, mentee_id) of their pairs
     zone: tzinfo | None = None                                   # their own time zone (timezones.py), if known
-    first_name: str | None = None                                # what packs greet them by (packs.first_name)
+    first_name: str | None = None                                # what packs greet them by (packs.greeting_name)
 
 
 def _clean(value: Any) -> Any:
@@ -70,7 +70,7 @@ class Directory:
     with their counterparts; `coordinator` is `programme.coordinator`."""
 
     def __init__(self, programme: Programme, participants: Any, matches: pd.DataFrame | None):
-        from mentorctl.packs import first_name
+        from mentorctl.packs import greeting_name
         from mentorctl.people import person_card, privacy_policy, private_fields
         from mentorctl.timezones import participant_zone
 
@@ -99,7 +99,7 @@ class Directory:
                     self.people[rid] = Recipient(
                         id=rid, role=roster.role, person_id=str(row["id"]), name=str(_clean(row.get("name")) or ""),
                         email=email, profile=person_card(row, programme, role=roster.role, policy=policy),
-                        zone=participant_zone(row, private), first_name=first_name(row))
+                        zone=participant_zone(row, private), first_name=greeting_name(row))
         self._mentor_role = rosters[0][1].role if rosters[0][1] is not None else "mentor"
         self._mentee_role = rosters[1][1].role if rosters[1][1] is not None else "mentee"
 

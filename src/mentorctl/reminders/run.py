@@ -142,7 +142,7 @@ def message_context(programme: Programme, due: DueReminder, now: datetime,
     return {
         "recipient": {**person.profile, "id": person.person_id, "name": person.name, "email": person.email,
                       "role": person.role,      # the card of people.person_card; greeted as in the welcome pack
-                      "first_name": person.first_name or person.profile.get("first_name") or person.name},
+                      "first_name": person.first_name or person.name},
         "counterparts": [dict(c) for c in person.counterparts],
         "reminder": {"id": item.id, "template": item.template, "to": item.to.value,
                      "inactive_for": item.inactive_for.days if item.inactive_for else None},
@@ -295,11 +295,12 @@ def _relationship_events(programme: Programme, participants: Any, now: datetime,
     if running:
         messages = closure_messages(programme, participants, life)
         done = ledger.statuses([m.key for m in messages]) if ledger is not None and messages else {}
+        by_id = {r.person_id: r for r in reversed(list(directory.people.values()))}   # the first role wins
         for message in messages:
             if str(done.get(message.key, "")) in ("sent", "skipped", "sending"):
                 continue
             item = ScheduledReminder(id="closure", to=Audience.PAIRS, template="closure.md.j2", times=(now,))
-            known = next((r for r in directory.people.values() if r.person_id == message.recipient_id), None)
+            known = by_id.get(message.recipient_id)
             person = Recipient(id=message.recipient_id, role=known.role if known else "",
                                person_id=message.recipient_id, name=known.name if known else "",
                                email=message.recipient_email)   # named in the run's list and in --json

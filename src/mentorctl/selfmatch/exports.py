@@ -93,7 +93,7 @@ class Directory:
             return f" (the name of {len(found.ambiguous)} people: write the id or email)"
         if found.ok:   # a name where only an id or email counts
             return f" ('{text}' is a name: write the id or email, {found.id})"
-        return f" (did you mean {' or '.join(repr(s) for s in found.suggestions)}?)" if found.suggestions else ""
+        return found.did_you_mean
 
 
 def _table(programme: Programme, spec: str, label: str) -> tuple[str, list[str], list[list[Any]], list[int]]:
