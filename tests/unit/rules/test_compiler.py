@@ -21,8 +21,8 @@ def test_unknown_field_names_origin_and_fields(ctx: RuleContext) -> None:
 
 def test_an_unknown_field_that_holds_a_known_one_as_a_word_gets_it_suggested(ctx: RuleContext) -> None:
     with pytest.raises(RuleError) as info:
-        ctx.check(parse_rule("mentor.grade_level >= 2", "matching.eligibility[0]"))
-    assert '"mentor.grade_level >= 2"; did you mean mentor.grade? Fields of mentors.csv' in str(info.value)
+        ctx.check(parse_rule("mentor.grade_when_joined >= 2", "matching.eligibility[0]"))
+    assert '"mentor.grade_when_joined >= 2"; did you mean mentor.grade? Fields of mentors.csv' in str(info.value)
     with pytest.raises(RuleError) as info:
         ctx.check(parse_rule("mentor.zzz >= 2", "matching.eligibility[0]"))
     assert '"mentor.zzz >= 2". Fields of mentors.csv: id' in str(info.value)
